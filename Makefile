@@ -1,0 +1,52 @@
+# Every command a newcomer needs. Python 3.11+ is the only thing the machine must have.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test lint typecheck pytest migrate db-stop bench clean
+
+help:
+	@echo "make run        start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
+	@echo "make test       lint, type-check and run the test suite"
+	@echo "make migrate    migrate the database to head"
+	@echo "make db-stop    stop the embedded Postgres left running by 'serve run'"
+	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make clean      remove the virtual environment (data in .fluently/ is kept)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/fluently up
+
+migrate: install
+	$(BIN)/fluently migrate
+
+db-stop: install
+	$(BIN)/fluently db stop
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q -rs
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV)

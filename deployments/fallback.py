@@ -1,0 +1,68 @@
+"""Try transcription backends in order of preference until one answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from deployments.transcriber import (
+    AudioArray,
+    BackendRejected,
+    BackendUnavailable,
+    Transcriber,
+)
+from pipelines.types import ChunkTranscript, TranscriptionOptions
+
+log = logging.getLogger(__name__)
+
+
+class FallbackTranscriber:
+    """A Transcriber that asks each backend in turn (e.g. groq, azure, local).
+
+    Each remote backend owns its retry policy and circuit breaker, so one whose circuit is open
+    fails instantly without a request and costs nothing to skip. A backend moves us on when it
+    is unavailable (retries spent, circuit open, garbage answer) and also when it *rejects* the
+    chunk (a 4xx: size limit, bad key, unknown model): that request will never succeed on that
+    provider, so it is not retried there, but another provider has other limits and other
+    credentials and may well take it. The returned ChunkTranscript names the backend and model
+    that actually produced it.
+
+    When every backend fails it raises BackendUnavailable, unless every one of them *rejected*
+    the chunk: then BackendRejected, so the job is failed rather than retried in vain.
+    """
+
+    def __init__(self, backends: Sequence[Transcriber]) -> None:
+        if not backends:
+            raise ValueError("FallbackTranscriber needs at least one backend")
+        self._backends = tuple(backends)
+
+    @property
+    def name(self) -> str:
+        return ">".join(b.name for b in self._backends)
+
+    @property
+    def model(self) -> str:
+        return ">".join(b.model for b in self._backends)
+
+    @property
+    def max_chunk_s(self) -> float | None:
+        """The tightest upload-size limit among the backends that declare one."""
+        limits = [
+            limit for b in self._backends if (limit := getattr(b, "max_chunk_s", None)) is not None
+        ]
+        return min(limits, default=None)
+
+    def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        failures: list[BackendUnavailable | BackendRejected] = []
+        for backend in self._backends:
+            try:
+                return backend.transcribe(audio, options)
+            except (BackendUnavailable, BackendRejected) as exc:
+                log.warning("transcription backend %s failed: %s", backend.name, exc)
+                failures.append(exc)
+        summary = "every transcription backend failed: " + "; ".join(
+            f"{b.name}: {exc}" for b, exc in zip(self._backends, failures, strict=True)
+        )
+        if all(isinstance(exc, BackendRejected) for exc in failures):
+            raise BackendRejected(summary) from failures[-1]
+        raise BackendUnavailable(summary) from failures[-1]

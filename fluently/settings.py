@@ -1,0 +1,163 @@
+"""One settings object for the whole platform, read once from the environment and passed in."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class StorageService(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
+class AuthSettings(BaseModel):
+    access_token_ttl_s: int = 15 * 60
+    """Lifetime of an access token (JWT)."""
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    """Lifetime of a refresh token (the cookie and its row)."""
+    issuer: str = "fluently"
+    audience: str = "fluently-api"
+    min_password_length: int = 12
+    argon2_memory_kib: int = 19_456
+    """Argon2id memory cost; OWASP's minimum is 19 MiB."""
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    login_limit_per_ip: int = 20
+    login_limit_per_account: int = 10
+    signup_limit_per_ip: int = 10
+    refresh_limit_per_ip: int = 60
+    rate_window_s: int = 15 * 60
+    """Sliding window for the auth rate limits."""
+
+
+class UploadSettings(BaseModel):
+    max_bytes: int = 200 * 1024 * 1024
+    """Largest accepted upload; bigger bodies are refused while streaming."""
+    max_duration_s: float = 2 * 3600
+    """Longest accepted recording."""
+
+
+class JobSettings(BaseModel):
+    lease_s: float = 60.0
+    """How long a claimed job stays invisible to other workers without a heartbeat."""
+    heartbeat_s: float = 10.0
+    poll_interval_s: float = 5.0
+    """Fallback poll when no NOTIFY arrives."""
+    max_attempts: int = 4
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 120.0
+    concurrency: int = 2
+    """Jobs one dispatcher replica runs at once."""
+
+
+class PipelineSettings(BaseModel):
+    chunk_target_s: float = 60.0
+    chunk_max_s: float = 90.0
+    chunk_overlap_s: float = 1.0
+
+
+class S3Settings(BaseModel):
+    bucket: str = "fluently-audio"
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Platform settings. Flat names follow the seed; groups use ``GROUP__FIELD``."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__", extra="ignore", env_file=None, case_sensitive=False
+    )
+
+    environment: Environment = Field(default=Environment.development, alias="FLUENTLY_ENV")
+    data_dir: Path = Field(default=Path(".fluently"), alias="FLUENTLY_DATA_DIR")
+    """Embedded Postgres data, local audio storage and the development JWT secret."""
+    host: str = Field(default="127.0.0.1", alias="FLUENTLY_HOST")
+    port: int = Field(default=8000, alias="FLUENTLY_PORT")
+    log_level: str = Field(default="INFO", alias="FLUENTLY_LOG_LEVEL")
+
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    """Postgres URL the app connects with (a role without table ownership or BYPASSRLS)."""
+    database_admin_url: SecretStr | None = Field(default=None, alias="DATABASE_ADMIN_URL")
+    """Postgres URL of the role that owns the schema; used only for migrations."""
+    embedded_pg_port: int = Field(default=54329, alias="FLUENTLY_PG_PORT")
+    db_pool_size: int = Field(default=5, alias="FLUENTLY_DB_POOL_SIZE")
+
+    jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
+    jwt_previous_secrets: list[SecretStr] = Field(default=[], alias="JWT_PREVIOUS_SECRETS")
+    """Older signing keys that still verify tokens until they expire (key rotation)."""
+
+    groq_api_key: SecretStr | None = Field(default=None, alias="GROQ_API_KEY")
+    groq_base_url: str | None = Field(default=None, alias="GROQ_BASE_URL")
+    groq_transcription_model: str = Field(
+        default="whisper-large-v3-turbo", alias="GROQ_TRANSCRIPTION_MODEL"
+    )
+    groq_chat_model: str = Field(default="llama-3.3-70b-versatile", alias="GROQ_CHAT_MODEL")
+    azure_openai_key: SecretStr | None = Field(default=None, alias="AZURE_OPENAI_KEY")
+    azure_openai_endpoint: str | None = Field(default=None, alias="AZURE_OPENAI_ENDPOINT")
+    azure_openai_api_version: str = Field(default="2024-06-01", alias="AZURE_OPENAI_API_VERSION")
+    azure_openai_transcription_deployment: str = Field(
+        default="whisper", alias="AZURE_OPENAI_TRANSCRIPTION_DEPLOYMENT"
+    )
+    azure_openai_chat_deployment: str = Field(
+        default="gpt-4o-mini", alias="AZURE_OPENAI_CHAT_DEPLOYMENT"
+    )
+    transcription_backends: list[str] = Field(
+        default=["groq", "azure", "local"], alias="FLUENTLY_TRANSCRIPTION_BACKENDS"
+    )
+    """Order of preference; a remote backend is used only when its key is set."""
+    provider_timeout_s: float = Field(default=60.0, alias="FLUENTLY_PROVIDER_TIMEOUT_S")
+
+    active_storage_service: StorageService = Field(
+        default=StorageService.local, alias="ACTIVE_STORAGE_SERVICE"
+    )
+    s3: S3Settings = S3Settings()
+    auth: AuthSettings = AuthSettings()
+    upload: UploadSettings = UploadSettings()
+    jobs: JobSettings = JobSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Self:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if self.environment is not Environment.development and self.jwt_secret is None:
+            raise ValueError(
+                "JWT_SECRET must be set outside development (FLUENTLY_ENV="
+                f"{self.environment.value}); generate one with `openssl rand -hex 32`"
+            )
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.development
+
+    def signing_secret(self) -> str:
+        """The JWT signing key; in development one is generated once and kept on disk."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_settings() -> Settings:
+    return Settings()

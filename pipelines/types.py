@@ -1,0 +1,83 @@
+"""Dataclasses shared by the pipeline, the transcription backends and the report.
+
+Times are seconds. Inside a chunk they are relative to the chunk; after the merge they are
+relative to the whole recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionOptions:
+    """What a caller asks of a backend for one piece of audio."""
+
+    language: str | None = "en"
+    prompt: str | None = None
+    word_timestamps: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkTranscript:
+    """One backend's answer for one chunk; times relative to the chunk start."""
+
+    segments: tuple[Segment, ...]
+    language: str
+    backend: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The merged transcript of a whole recording."""
+
+    text: str
+    language: str
+    backend: str
+    model: str
+    segments: tuple[Segment, ...] = ()
+    chunks: tuple[dict[str, Any], ...] = field(default=())
+
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        segments = tuple(
+            Segment(
+                start=s["start"],
+                end=s["end"],
+                text=s["text"],
+                words=tuple(Word(**w) for w in s.get("words", ())),
+            )
+            for s in data.get("segments", ())
+        )
+        return cls(
+            text=data["text"],
+            language=data["language"],
+            backend=data["backend"],
+            model=data["model"],
+            segments=segments,
+            chunks=tuple(data.get("chunks", ())),
+        )

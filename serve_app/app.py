@@ -1,0 +1,83 @@
+"""The FastAPI app factory and the typed Serve application builder ``serve_config.yaml`` imports.
+
+No ``from __future__ import annotations`` here: Serve reads the builder's annotation at run
+time to validate ``args`` into ``BuildArgs``.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from ray import serve
+from ray.serve import Application
+
+from db.session import make_engine, make_sessions
+from fluently.bootstrap import prepare_database
+from fluently.logging import configure_logging
+from fluently.settings import Settings
+from serve_app.errors import install_error_handlers
+from serve_app.middleware import RequestContextMiddleware
+from serve_app.routes import health
+from serve_app.state import AppState
+
+
+def create_app(
+    settings: Settings, *, handles: dict[str, Any] | None = None, behind_serve: bool = False
+) -> FastAPI:
+    """Build the HTTP API; ``settings.database_url`` must already point at a migrated database."""
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.database_url is not None, "prepare_database() resolves DATABASE_URL"
+        engine = make_engine(
+            settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+        )
+        app.state.fluently = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessions(engine),
+            handles=dict(handles or {}),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Fluently",
+        version="0.1.0",
+        description="Speech-fluency platform: verbatim transcription, fluency metrics, reports.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestContextMiddleware, echo=not behind_serve)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app
+
+
+@serve.ingress()
+class Ingress:
+    """The HTTP ingress replica; the FastAPI app is built on the replica, not pickled."""
+
+    def __init__(self, settings: Settings, **handles: Any) -> None:
+        self._settings = settings
+        self._handles = handles
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self._settings, handles=self._handles, behind_serve=True)
+
+
+class BuildArgs(BaseModel):
+    """Arguments ``serve_config.yaml`` may pass to the builder."""
+
+    migrate: bool = True
+
+
+def build_app(args: BuildArgs) -> Application:
+    """Resolve settings once, prepare the database, and wire the deployments together."""
+    settings = prepare_database(Settings(), run_migrations=args.migrate)
+    ingress = serve.deployment(name="Ingress")(Ingress)
+    return ingress.bind(settings)
