@@ -1,0 +1,110 @@
+"""Writes a recording's report: deterministic metrics plus a narrative from the first LLM that
+answers usefully, or from the template when none does.
+
+Plain Python (no Ray import) so it can be unit-tested; the Serve app builder wraps it in a
+deployment and injects the chat clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deployments.chat import ChatClient
+from deployments.transcriber import BackendRejected, BackendUnavailable
+from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
+from pipelines.report import (
+    REPORT_LANGUAGES,
+    REPORT_TYPES,
+    Narrative,
+    build_llm_prompt,
+    parse_narrative,
+    render_markdown,
+    template_narrative,
+)
+from pipelines.types import Transcript
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_GENERATOR = "template"
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedReport:
+    """A report as stored and served: ``{type, language, generator, metrics, content_markdown}``."""
+
+    type: str
+    language: str
+    generator: str
+    """The chat client's name when an LLM wrote the narrative, else "template"."""
+    metrics: dict[str, Any]
+    content_markdown: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "language": self.language,
+            "generator": self.generator,
+            "metrics": self.metrics,
+            "content_markdown": self.content_markdown,
+        }
+
+
+class ReportGenerator:
+    """Computes metrics and renders the report, trying each chat client in order."""
+
+    def __init__(
+        self,
+        chat_clients: Sequence[ChatClient],
+        metrics_settings: MetricsSettings | None = None,
+    ) -> None:
+        self._chat_clients = tuple(chat_clients)
+        self._metrics_settings = metrics_settings or MetricsSettings()
+
+    def generate(
+        self, *, transcript: Transcript, duration_s: float, report_type: str, language: str
+    ) -> GeneratedReport:
+        """The report for one transcript; never fails because an LLM did."""
+        if report_type not in REPORT_TYPES:
+            raise ValueError(f"unsupported report type {report_type!r}; use one of {REPORT_TYPES}")
+        if language not in REPORT_LANGUAGES:
+            raise ValueError(
+                f"unsupported report language {language!r}; use one of {REPORT_LANGUAGES}"
+            )
+        metrics = compute_metrics(transcript.words(), duration_s, self._metrics_settings)
+        narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
+        return GeneratedReport(
+            type=report_type,
+            language=language,
+            generator=generator,
+            metrics=metrics.to_dict(),
+            content_markdown=render_markdown(
+                metrics=metrics, narrative=narrative, report_type=report_type, language=language
+            ),
+        )
+
+    def _narrative(
+        self, metrics: FluencyMetrics, transcript_text: str, report_type: str, language: str
+    ) -> tuple[Narrative, str]:
+        """The first valid LLM narrative and its client's name, else the template's."""
+        if self._chat_clients:
+            system, user = build_llm_prompt(
+                metrics=metrics,
+                transcript_text=transcript_text,
+                report_type=report_type,
+                language=language,
+            )
+            for client in self._chat_clients:
+                try:
+                    reply = client.complete_json(system=system, user=user)
+                    return parse_narrative(reply), client.name
+                except (BackendUnavailable, BackendRejected, ValueError) as exc:
+                    log.warning(
+                        "report narrative from %s unusable (%s: %s); falling back",
+                        client.name,
+                        type(exc).__name__,
+                        exc,
+                    )
+        return template_narrative(metrics, report_type, language), TEMPLATE_GENERATOR

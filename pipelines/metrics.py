@@ -1,0 +1,623 @@
+"""Fluency metrics from a verbatim transcript's word timings: rates, pauses, disfluencies, %SS.
+
+Pure functions of the merged transcript's words (times in seconds from the start of the
+recording), so the report's numbers never depend on an LLM. Every threshold is a field of
+``MetricsSettings``; the conventions, with their sources, are documented where each measure is
+computed.
+
+Vocabulary used below: a *token* is one transcribed word; a *filler* is a filled pause ("um");
+a token is *cut* when the transcript marks it as broken off with a hyphen or dash ("b-",
+"went—"); it *ends a clause* when punctuation after it (".", ",", "…") makes a pause expected.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pipelines.syllables import count_syllables
+from pipelines.types import Word
+
+DisfluencyType = Literal["interjection", "repetition", "revision", "prolongation", "block"]
+DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
+    "interjection",
+    "repetition",
+    "revision",
+    "prolongation",
+    "block",
+)
+
+RepetitionKind = Literal["part_word", "whole_word", "phrase"]
+
+_FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
+"""Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
+Only single words match: backchannels such as "uh-huh", "mm-hmm" and "mhm" mean yes."""
+
+_CUT_MARKS = ("-", "‐", "–", "—")
+_CLAUSE_ENDS = (".", ",", ";", ":", "!", "?", "…")
+_SENTENCE_ENDS = (".", "!", "?")
+_BREAKS = (",", ";", "...", "…")
+_HYPHENS = re.compile(r"[-‐–—]+")
+_REDUPLICATIONS = frozenset({"bye", "so", "no", "yo", "ha", "night", "tut", "choo", "hush"})
+"""Words written doubled with a hyphen that are words, not repetitions ("so-so", "bye-bye")."""
+_HYPHENATED_PREFIXES = frozenset({"re", "co", "pre", "de", "un", "non", "dis", "mis", "sub", "pro"})
+"""Prefixes written with a hyphen ("re-record", "co-counsel") that look like part-word
+repetitions when the word starts with the same letters."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Thresholds for pauses and disfluency detection; defaults follow the cited literature."""
+
+    pause_min_s: float = 0.25
+    """Shortest silence counted as a pause. 250 ms is the classic cut-off below which gaps are
+    articulatory (stop closures), not pauses (Goldman-Eisler 1968)."""
+    long_pause_s: float = 2.0
+    """Pauses at least this long are listed as long pauses: well past the "long" band (>1 s) of
+    Campione & Véronis (2002), so a listed pause is one a listener notices as a breakdown."""
+    block_min_s: float = 1.0
+    """A silence at least this long inside a phrase (no punctuation before it) is a block."""
+    prolongation_ratio: float = 3.0
+    """A word is prolonged when its duration per syllable is this many times the speaker's
+    median duration per syllable..."""
+    prolongation_min_s: float = 0.8
+    """...and the word lasts at least this long, so short words with jittery timestamps do not
+    qualify."""
+    baseline_min_words: int = 5
+    """Fewer eligible words than this and the median is not trusted; the reference is used."""
+    reference_syllable_s: float = 0.2
+    """Per-syllable duration assumed when the sample is too short for a median (5 syllables/s,
+    a typical adult articulation rate)."""
+    max_phrase_words: int = 4
+    """Longest phrase looked at for phrase repetitions and revisions."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisfluencyEvent:
+    """One disfluency, with the words as transcribed and its time span in the recording."""
+
+    type: DisfluencyType
+    text: str
+    start: float
+    end: float
+    subtype: RepetitionKind | None = None
+    """For repetitions: part_word, whole_word or phrase."""
+    stuttering_like: bool = False
+    """Counted as a stuttering-like disfluency (SLD) in the sense of Yairi & Ambrose."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "subtype": self.subtype,
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "stuttering_like": self.stuttering_like,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A silent gap between two words."""
+
+    start: float
+    end: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FluencyMetrics:
+    """Everything the report states as a number. Rates are 0.0, never NaN, when undefined."""
+
+    duration_s: float
+    speaking_span_s: float
+    """From the first word's start to the last word's end: the speaking turn."""
+    speech_time_s: float
+    """The speaking span less its pauses: time spent producing speech."""
+    word_count: int
+    """Every transcribed word, fillers and fragments included."""
+    syllable_count: int
+    """Syllables spoken, counted as for %SS (see ``compute_metrics``)."""
+    words_per_minute: float
+    syllables_per_minute: float
+    articulation_rate: float
+    """Syllables per second of speech time."""
+    pause_count: int
+    mean_pause_s: float
+    long_pause_count: int
+    long_pauses: tuple[Pause, ...]
+    disfluencies: tuple[DisfluencyEvent, ...]
+    disfluencies_per_minute: float
+    stuttering_like_disfluencies: int
+    other_disfluencies: int
+    sld_per_100_syllables: float
+    stuttered_syllables: int
+    percent_syllables_stuttered: float
+    counts_by_type: dict[str, int]
+    settings: MetricsSettings = field(default_factory=MetricsSettings)
+
+    @property
+    def disfluency_count(self) -> int:
+        return len(self.disfluencies)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, floats rounded to milliseconds or hundredths, thresholds included."""
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "speaking_span_s": round(self.speaking_span_s, 3),
+            "speech_time_s": round(self.speech_time_s, 3),
+            "word_count": self.word_count,
+            "syllable_count": self.syllable_count,
+            "words_per_minute": round(self.words_per_minute, 2),
+            "syllables_per_minute": round(self.syllables_per_minute, 2),
+            "articulation_rate": round(self.articulation_rate, 2),
+            "pause_count": self.pause_count,
+            "mean_pause_s": round(self.mean_pause_s, 3),
+            "long_pause_count": self.long_pause_count,
+            "long_pauses": [p.to_dict() for p in self.long_pauses],
+            "disfluency_count": self.disfluency_count,
+            "disfluencies": [e.to_dict() for e in self.disfluencies],
+            "disfluencies_per_minute": round(self.disfluencies_per_minute, 2),
+            "stuttering_like_disfluencies": self.stuttering_like_disfluencies,
+            "other_disfluencies": self.other_disfluencies,
+            "sld_per_100_syllables": round(self.sld_per_100_syllables, 2),
+            "stuttered_syllables": self.stuttered_syllables,
+            "percent_syllables_stuttered": round(self.percent_syllables_stuttered, 2),
+            "counts_by_type": dict(self.counts_by_type),
+            "settings": asdict(self.settings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    raw: str
+    norm: str
+    """Lower case, edge punctuation and hyphens removed; inner hyphens and apostrophes kept."""
+    start: float
+    end: float
+    filler: bool
+    cut: bool
+    clause_end: bool
+    sentence_end: bool
+    """A full stop, question or exclamation mark after it (an ellipsis is a hesitation)."""
+
+
+@dataclass(slots=True)
+class _Found:
+    """Events found so far, the SLD's target tokens, and syllables not to count."""
+
+    events: list[DisfluencyEvent] = field(default_factory=list)
+    stuttered_tokens: set[int] = field(default_factory=set)
+    syllable_overrides: dict[int, int] = field(default_factory=dict)
+    in_repetition_or_revision: set[int] = field(default_factory=set)
+
+    def add(
+        self,
+        tokens: Sequence[_Token],
+        first: int,
+        last: int,
+        kind: DisfluencyType,
+        *,
+        subtype: RepetitionKind | None = None,
+        stuttered_token: int | None = None,
+    ) -> None:
+        self.events.append(
+            DisfluencyEvent(
+                type=kind,
+                text=" ".join(t.raw for t in tokens[first : last + 1]),
+                start=tokens[first].start,
+                end=tokens[last].end,
+                subtype=subtype,
+                stuttering_like=stuttered_token is not None,
+            )
+        )
+        if stuttered_token is not None:
+            self.stuttered_tokens.add(stuttered_token)
+        if kind in {"repetition", "revision"}:
+            self.in_repetition_or_revision.update(range(first, last + 1))
+
+
+def compute_metrics(
+    words: Sequence[Word], duration_s: float, settings: MetricsSettings | None = None
+) -> FluencyMetrics:
+    """Fluency metrics for one recording from its transcript's words and its duration."""
+    settings = settings or MetricsSettings()
+    tokens = _tokens(words)
+    found = _Found()
+    _find_interjections(tokens, found)
+    _find_repetitions_and_revisions(tokens, settings, found)
+    _find_prolongations(tokens, settings, found)
+    _find_blocks(tokens, settings, found)
+    events = tuple(sorted(found.events, key=lambda e: (e.start, e.end)))
+
+    syllables = [
+        found.syllable_overrides.get(i, count_syllables(t.raw)) for i, t in enumerate(tokens)
+    ]
+    syllable_count = sum(syllables)
+    span = max(t.end for t in tokens) - tokens[0].start if tokens else 0.0
+    pauses = _pauses(tokens, settings.pause_min_s)
+    speech_time = max(span - sum(p.duration_s for p in pauses), 0.0)
+    long_pauses = tuple(p for p in pauses if p.duration_s >= settings.long_pause_s)
+
+    sld = sum(1 for e in events if e.stuttering_like)
+    # %SS (Riley, SSI-4, 2009): syllables stuttered / syllables spoken × 100. A stuttered
+    # syllable counts once however many iterations or events it carries, so it is the number
+    # of distinct words an SLD targets. The denominator is syllable_count: every syllable the
+    # speaker produced, fillers and revised words included, with the extra iterations of a
+    # stuttering-like repetition not counted ("b-b-but" and "I I I" each add one syllable).
+    stuttered = min(len(found.stuttered_tokens), syllable_count)
+    counts: dict[str, int] = dict.fromkeys(DISFLUENCY_TYPES, 0)
+    for event in events:
+        counts[event.type] += 1
+
+    return FluencyMetrics(
+        duration_s=max(duration_s, 0.0),
+        speaking_span_s=span,
+        speech_time_s=speech_time,
+        word_count=len(tokens),
+        syllable_count=syllable_count,
+        # Speech rate over the speaking span, pauses included (the usual "overall speech
+        # rate", e.g. Andrews & Ingham 1971); leading and trailing silence is the recording's,
+        # not the speaker's, so it is left out.
+        words_per_minute=_per_minute(len(tokens), span),
+        syllables_per_minute=_per_minute(syllable_count, span),
+        # Articulation rate: syllables per second with pauses of pause_min_s or more removed
+        # (Goldman-Eisler 1968; Tsao & Weismer 1997).
+        articulation_rate=syllable_count / speech_time if speech_time > 0 else 0.0,
+        pause_count=len(pauses),
+        mean_pause_s=statistics.fmean(p.duration_s for p in pauses) if pauses else 0.0,
+        long_pause_count=len(long_pauses),
+        long_pauses=long_pauses,
+        disfluencies=events,
+        disfluencies_per_minute=_per_minute(len(events), span),
+        # SLD vs other disfluencies (Ambrose & Yairi 1999; Yairi & Ambrose 2005): part-word
+        # and monosyllabic whole-word repetitions and disrhythmic phonations (prolongations,
+        # blocks) are stuttering-like; interjections, revisions, phrase and multisyllabic
+        # whole-word repetitions are other disfluencies. SLD per 100 syllables is their
+        # frequency measure.
+        stuttering_like_disfluencies=sld,
+        other_disfluencies=len(events) - sld,
+        sld_per_100_syllables=100.0 * sld / syllable_count if syllable_count else 0.0,
+        stuttered_syllables=stuttered,
+        percent_syllables_stuttered=100.0 * stuttered / syllable_count if syllable_count else 0.0,
+        counts_by_type=counts,
+        settings=settings,
+    )
+
+
+def _per_minute(count: int, seconds: float) -> float:
+    return 60.0 * count / seconds if seconds > 0 else 0.0
+
+
+def _tokens(words: Sequence[Word]) -> list[_Token]:
+    """Words in time order; punctuation-only "words" fold into the word before them."""
+    tokens: list[_Token] = []
+    for word in sorted(words, key=lambda w: (w.start, w.end)):
+        raw = unicodedata.normalize("NFKC", word.word).strip()
+        norm = _normalise(raw)
+        if not norm:
+            if tokens and raw:
+                tokens[-1] = _with_trailing(tokens[-1], raw)
+            continue
+        tail = raw.rstrip("\"'”’)]")
+        tokens.append(
+            _Token(
+                raw=raw,
+                norm=norm,
+                start=word.start,
+                end=max(word.end, word.start),
+                filler=bool(_FILLER.match(norm)),
+                cut=tail.endswith(_CUT_MARKS),
+                clause_end=tail.endswith(_CLAUSE_ENDS),
+                sentence_end=_ends_sentence(tail),
+            )
+        )
+    return tokens
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.endswith(_SENTENCE_ENDS) and not text.endswith(("...", "…"))
+
+
+def _normalise(raw: str) -> str:
+    text = raw.lower().replace("’", "'")
+    return text.strip(" \t\"'“”‘()[]{}.,;:!?…*_~-‐–—")
+
+
+def _with_trailing(token: _Token, punctuation: str) -> _Token:
+    """A token followed by a stand-alone punctuation mark takes on its meaning."""
+    return _Token(
+        raw=token.raw + punctuation,
+        norm=token.norm,
+        start=token.start,
+        end=token.end,
+        filler=token.filler,
+        cut=token.cut or punctuation.endswith(_CUT_MARKS),
+        clause_end=token.clause_end or punctuation.endswith(_CLAUSE_ENDS),
+        sentence_end=token.sentence_end or _ends_sentence(punctuation),
+    )
+
+
+def _pauses(tokens: Sequence[_Token], minimum_s: float) -> list[Pause]:
+    """Silences between consecutive words; overlapping word times are not gaps."""
+    pauses: list[Pause] = []
+    spoken_until = tokens[0].end if tokens else 0.0
+    for token in tokens[1:]:
+        if token.start - spoken_until >= minimum_s:
+            pauses.append(Pause(start=spoken_until, end=token.start))
+        spoken_until = max(spoken_until, token.end)
+    return pauses
+
+
+def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
+    """Each filled pause is one interjection (Yairi & Ambrose: an "other" disfluency)."""
+    for i, token in enumerate(tokens):
+        if token.filler:
+            found.add(tokens, i, i, "interjection")
+
+
+def _find_repetitions_and_revisions(
+    tokens: Sequence[_Token], settings: MetricsSettings, found: _Found
+) -> None:
+    """Scan the words, fillers skipped, for repetitions first and then revisions.
+
+    Fillers are skipped so "my, um, my" is still a repetition of "my".
+    """
+    content = [i for i, t in enumerate(tokens) if not t.filler]
+    norms = [tokens[i].norm for i in content]
+    pos = 0
+    while pos < len(content):
+        steps = (
+            _in_word_repetition(tokens, content, pos, found)
+            or _part_word_repetition(tokens, content, pos, found)
+            or _whole_word_repetition(tokens, content, pos, found)
+            or _phrase_repetition(tokens, content, norms, pos, settings, found)
+            or _cut_off_revision(tokens, content, pos, settings, found)
+            or _restart_revision(tokens, content, norms, pos, settings, found)
+            or 1
+        )
+        pos += steps
+
+
+def _in_word_repetition(
+    tokens: Sequence[_Token], content: Sequence[int], pos: int, found: _Found
+) -> int:
+    """A repetition written as one hyphenated token: "b-b-but", "I-I".
+
+    Every part before the last must be the last part or a proper prefix of it, so compounds
+    ("well-known") do not match. Only the last part's syllables are counted.
+    """
+    i = content[pos]
+    parts = [p for p in _HYPHENS.split(tokens[i].norm) if p]
+    if len(parts) < 2 or not all(parts[-1].startswith(p) for p in parts[:-1]):
+        return 0
+    if len(parts) == 2 and parts[0] in _HYPHENATED_PREFIXES:
+        return 0
+    target = parts[-1]
+    if all(p == target for p in parts):
+        if target in _REDUPLICATIONS:
+            return 0
+        monosyllabic = count_syllables(target) == 1
+        stuttered = i if monosyllabic else None
+        found.add(tokens, i, i, "repetition", subtype="whole_word", stuttered_token=stuttered)
+        if monosyllabic:
+            found.syllable_overrides[i] = 1
+        return 1
+    found.add(tokens, i, i, "repetition", subtype="part_word", stuttered_token=i)
+    found.syllable_overrides[i] = count_syllables(target)
+    return 1
+
+
+def _part_word_repetition(
+    tokens: Sequence[_Token], content: Sequence[int], pos: int, found: _Found
+) -> int:
+    """Fragments before the word they start: "b- but", "wa- wa- want", "st stop", "b- b-but".
+
+    A fragment is a cut token or one without a vowel, and must be a proper prefix of the word
+    that follows. Fragments add no syllables; the word they start is the stuttered syllable.
+    """
+    end = pos
+    while end < len(content) and _is_fragment(tokens[content[end]]):
+        end += 1
+    if end == pos or end == len(content):
+        return 0
+    target = content[end]
+    word = _HYPHENS.split(tokens[target].norm)[-1]
+    fragments = [content[k] for k in range(pos, end)]
+    if not all(word.startswith(tokens[f].norm) and word != tokens[f].norm for f in fragments):
+        return 0
+    found.add(
+        tokens, fragments[0], target, "repetition", subtype="part_word", stuttered_token=target
+    )
+    for f in fragments:
+        found.syllable_overrides[f] = 0
+    found.syllable_overrides[target] = count_syllables(word)
+    return end - pos + 1
+
+
+def _is_fragment(token: _Token) -> bool:
+    """Broken off ("b-"), or vowel-less and not an abbreviation with a full stop ("Dr.")."""
+    letters = re.sub(r"[^a-z]", "", token.norm)
+    if not letters:
+        return False
+    return token.cut or (not token.clause_end and not re.search(r"[aeiouy]", letters))
+
+
+def _whole_word_repetition(
+    tokens: Sequence[_Token], content: Sequence[int], pos: int, found: _Found
+) -> int:
+    """The same word said again at once: "my my my", "I... I", but not "No. No.".
+
+    Monosyllabic ones are SLD and count one syllable (Yairi & Ambrose); multisyllabic ones
+    ("because because") are other disfluencies and every iteration is counted.
+    """
+    word = tokens[content[pos]].norm
+    end = pos + 1
+    while (
+        end < len(content)
+        and tokens[content[end]].norm == word
+        and not tokens[content[end - 1]].sentence_end
+    ):
+        end += 1
+    if end - pos < 2:
+        return 0
+    first, last = content[pos], content[end - 1]
+    monosyllabic = count_syllables(word) == 1
+    stuttered = first if monosyllabic else None
+    found.add(tokens, first, last, "repetition", subtype="whole_word", stuttered_token=stuttered)
+    if monosyllabic:
+        for k in range(pos + 1, end):
+            found.syllable_overrides[content[k]] = 0
+    return end - pos
+
+
+def _phrase_repetition(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    norms: Sequence[str],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> int:
+    """A multi-word phrase said again at once: "I want I want". Other disfluency."""
+    for n in range(settings.max_phrase_words, 1, -1):
+        phrase = norms[pos : pos + n]
+        if len(phrase) < n or len(set(phrase)) < 2:
+            continue
+        repeats = 1
+        while norms[pos + repeats * n : pos + (repeats + 1) * n] == phrase:
+            repeats += 1
+        if repeats > 1:
+            last = content[pos + repeats * n - 1]
+            found.add(tokens, content[pos], last, "repetition", subtype="phrase")
+            return repeats * n
+    return 0
+
+
+def _cut_off_revision(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> int:
+    """A word broken off and not resumed: "I went- I go".
+
+    The abandoned part runs back to the word the speaker restarts with, when that word is
+    among the few before the break ("I went-" restarted at "I"); otherwise it is the broken
+    word alone. Revisions are other disfluencies.
+    """
+    i = content[pos]
+    if not tokens[i].cut or pos + 1 >= len(content):
+        return 0
+    restart = tokens[content[pos + 1]].norm
+    first = pos
+    for back in range(pos - 1, max(pos - settings.max_phrase_words, -1), -1):
+        earlier = content[back]
+        if tokens[earlier].clause_end or earlier in found.in_repetition_or_revision:
+            break
+        if tokens[earlier].norm == restart:
+            first = back
+            break
+    found.add(tokens, content[first], i, "revision")
+    return 1
+
+
+def _restart_revision(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    norms: Sequence[str],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> int:
+    """A phrase restarted with a change after a break: "we were, we are", "I went, um, I go".
+
+    Heuristic: words A then B of the same length (2..max_phrase_words), the same except for
+    the last word, with a comma, dash, ellipsis or filler between them. Parallel lists ("we
+    saw lions, we saw tigers") look the same in text and are counted too; a sentence end
+    between them is not a break of this kind.
+    """
+    for n in range(settings.max_phrase_words, 1, -1):
+        first, second = norms[pos : pos + n], norms[pos + n : pos + 2 * n]
+        if len(second) < n or first[:-1] != second[:-1] or first[-1] == second[-1]:
+            continue
+        last = content[pos + n - 1]
+        if any(tokens[content[k]].clause_end for k in range(pos, pos + n - 1)):
+            continue
+        if _broken_after(tokens, last, content[pos + n]):
+            found.add(tokens, content[pos], last, "revision")
+            return n
+    return 0
+
+
+def _broken_after(tokens: Sequence[_Token], last: int, restart: int) -> bool:
+    """A comma, dash or ellipsis after ``last``, or a filler before ``restart``."""
+    token = tokens[last]
+    tail = token.raw.rstrip("\"'”’)]")
+    return token.cut or tail.endswith(_BREAKS) or any(t.filler for t in tokens[last + 1 : restart])
+
+
+def _find_prolongations(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:
+    """Words far longer than their syllables predict for this speaker: "sssssnake".
+
+    Baseline: the median duration per syllable over the sample's ordinary words (fillers and
+    fragments excluded, they are not lexical words); a word at least ``prolongation_ratio``
+    times that per syllable and at least ``prolongation_min_s`` long is a prolongation (SLD).
+    """
+    eligible = [
+        (i, t.end - t.start, count_syllables(t.raw))
+        for i, t in enumerate(tokens)
+        if not t.filler and not t.cut and i not in found.in_repetition_or_revision
+    ]
+    per_syllable = [duration / syllables for _, duration, syllables in eligible if duration > 0]
+    if len(per_syllable) >= settings.baseline_min_words:
+        baseline = statistics.median(per_syllable)
+    else:
+        baseline = settings.reference_syllable_s
+    for i, duration, syllables in eligible:
+        if (
+            duration >= settings.prolongation_min_s
+            and duration / syllables >= settings.prolongation_ratio * baseline
+        ):
+            found.add(tokens, i, i, "prolongation", stuttered_token=i)
+
+
+def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:
+    """Long silences inside a phrase: the speaker is stuck before the next word.
+
+    Heuristic on text and timing: a gap of at least ``block_min_s`` between two words where the
+    word before has no clause or sentence punctuation and is not broken off, and neither word
+    is a filler (a silence next to "um" is hesitation, not a block). The event spans the
+    silence; its text is the word that was blocked. Blocks are SLD (Yairi & Ambrose's
+    disrhythmic phonation).
+    """
+    for i in range(1, len(tokens)):
+        before, after = tokens[i - 1], tokens[i]
+        if before.filler or after.filler or before.clause_end or before.cut:
+            continue
+        if after.start - before.end >= settings.block_min_s:
+            found.events.append(
+                DisfluencyEvent(
+                    type="block",
+                    text=after.raw,
+                    start=before.end,
+                    end=after.start,
+                    stuttering_like=True,
+                )
+            )
+            found.stuttered_tokens.add(i)

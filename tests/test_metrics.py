@@ -1,0 +1,323 @@
+"""Fluency metrics on crafted word timings, with rates and %SS computed by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
+from pipelines.types import Word
+
+
+def spoken(
+    text: str, *, start: float = 0.0, word_s: float = 0.3, gap_s: float = 0.05
+) -> list[Word]:
+    """Words of ``text`` said one after another: each ``word_s`` long, ``gap_s`` apart."""
+    words = []
+    t = start
+    for token in text.split():
+        words.append(Word(word=f" {token}", start=t, end=t + word_s))
+        t += word_s + gap_s
+    return words
+
+
+def timed(*items: tuple[str, float, float]) -> list[Word]:
+    return [Word(word=f" {w}", start=s, end=e) for w, s, e in items]
+
+
+def events(metrics: FluencyMetrics) -> list[tuple[str, str | None, str, bool]]:
+    return [(e.type, e.subtype, e.text, e.stuttering_like) for e in metrics.disfluencies]
+
+
+def assert_all_finite_zero_rates(metrics: FluencyMetrics) -> None:
+    data = metrics.to_dict()
+    json.dumps(data, allow_nan=False)  # no NaN or infinity anywhere
+    for key in (
+        "words_per_minute",
+        "syllables_per_minute",
+        "articulation_rate",
+        "mean_pause_s",
+        "disfluencies_per_minute",
+        "sld_per_100_syllables",
+        "percent_syllables_stuttered",
+    ):
+        assert data[key] == 0.0, key
+
+
+class TestEdgeCases:
+    def test_empty_transcript_is_all_zeros(self) -> None:
+        metrics = compute_metrics([], 0.0)
+        assert metrics.word_count == 0
+        assert metrics.syllable_count == 0
+        assert metrics.disfluencies == ()
+        assert metrics.counts_by_type == {
+            "interjection": 0,
+            "repetition": 0,
+            "revision": 0,
+            "prolongation": 0,
+            "block": 0,
+        }
+        assert_all_finite_zero_rates(metrics)
+
+    def test_all_silence_keeps_the_duration_and_nothing_else(self) -> None:
+        metrics = compute_metrics([], 30.0)
+        assert metrics.duration_s == 30.0
+        assert metrics.speaking_span_s == 0.0
+        assert metrics.pause_count == 0
+        assert_all_finite_zero_rates(metrics)
+
+    def test_one_word(self) -> None:
+        metrics = compute_metrics(timed(("Hello.", 1.0, 1.5)), 3.0)
+        assert metrics.word_count == 1
+        assert metrics.syllable_count == 2
+        assert metrics.speaking_span_s == pytest.approx(0.5)
+        assert metrics.words_per_minute == pytest.approx(120.0)
+        assert metrics.syllables_per_minute == pytest.approx(240.0)
+        assert metrics.articulation_rate == pytest.approx(4.0)
+        assert metrics.pause_count == 0
+        assert metrics.disfluencies == ()
+
+    def test_one_word_without_duration_has_zero_rates(self) -> None:
+        metrics = compute_metrics(timed(("so", 2.0, 2.0)), 4.0)
+        assert metrics.word_count == 1
+        assert_all_finite_zero_rates(metrics)
+
+    def test_words_out_of_order_are_read_in_time_order(self) -> None:
+        in_order = spoken("my my name is Sam")
+        assert events(compute_metrics(in_order[::-1], 5.0)) == events(
+            compute_metrics(in_order, 5.0)
+        )
+
+
+class TestRatesAndPauses:
+    def test_hand_computed_rates_pauses_and_long_pauses(self) -> None:
+        # Gaps: 0.1 s (not a pause), 0.5 s and 2.5 s (pauses; the second is long).
+        words = timed(
+            ("I", 1.0, 1.2),
+            ("like", 1.3, 1.6),
+            ("dogs.", 2.1, 2.6),
+            ("They", 5.1, 5.4),
+            ("are", 5.4, 5.6),
+        )
+        metrics = compute_metrics(words, 6.0)
+        span = 5.6 - 1.0
+        assert metrics.speaking_span_s == pytest.approx(span)
+        assert metrics.pause_count == 2
+        assert metrics.mean_pause_s == pytest.approx((0.5 + 2.5) / 2)
+        assert metrics.long_pause_count == 1
+        assert metrics.long_pauses[0].start == pytest.approx(2.6)
+        assert metrics.long_pauses[0].duration_s == pytest.approx(2.5)
+        assert metrics.speech_time_s == pytest.approx(span - 3.0)
+        assert metrics.syllable_count == 5
+        assert metrics.words_per_minute == pytest.approx(5 / span * 60)
+        assert metrics.syllables_per_minute == pytest.approx(5 / span * 60)
+        assert metrics.articulation_rate == pytest.approx(5 / (span - 3.0))
+        assert metrics.disfluencies == ()  # the long gap follows a full stop: not a block
+
+    def test_pause_thresholds_are_settings(self) -> None:
+        words = timed(("I", 0.0, 0.2), ("like", 0.5, 0.8), ("dogs.", 2.0, 2.4))
+        default = compute_metrics(words, 3.0)
+        strict = compute_metrics(words, 3.0, MetricsSettings(pause_min_s=0.5, long_pause_s=1.0))
+        assert (default.pause_count, default.long_pause_count) == (2, 0)
+        assert (strict.pause_count, strict.long_pause_count) == (1, 1)
+
+
+class TestInterjections:
+    def test_fillers_in_any_spelling_are_interjections(self) -> None:
+        metrics = compute_metrics(spoken("Um, I like, uh, UHM cats, hmm... erm mm ah."), 10.0)
+        assert [e.text for e in metrics.disfluencies] == [
+            "Um,",
+            "uh,",
+            "UHM",
+            "hmm...",
+            "erm",
+            "mm",
+            "ah.",
+        ]
+        assert {e.type for e in metrics.disfluencies} == {"interjection"}
+        assert metrics.stuttering_like_disfluencies == 0
+        assert metrics.counts_by_type["interjection"] == 7
+
+    def test_backchannels_are_not_fillers(self) -> None:
+        metrics = compute_metrics(spoken("uh-huh mm-hmm mhm okay"), 5.0)
+        assert metrics.disfluencies == ()
+
+
+class TestRepetitions:
+    def test_monosyllabic_whole_word_repetition_is_stuttering_like(self) -> None:
+        metrics = compute_metrics(spoken("my my my name"), 5.0)
+        assert events(metrics) == [("repetition", "whole_word", "my my my", True)]
+        # The repeated syllable counts once: "my name" is 2 syllables, 1 of them stuttered.
+        assert metrics.syllable_count == 2
+        assert metrics.stuttered_syllables == 1
+        assert metrics.percent_syllables_stuttered == pytest.approx(50.0)
+
+    def test_multisyllabic_whole_word_repetition_is_another_disfluency(self) -> None:
+        metrics = compute_metrics(spoken("because because I said"), 5.0)
+        assert events(metrics) == [("repetition", "whole_word", "because because", False)]
+        assert metrics.syllable_count == 6
+        assert metrics.percent_syllables_stuttered == 0.0
+        assert metrics.other_disfluencies == 1
+
+    @pytest.mark.parametrize(
+        ("text", "event_text"),
+        [
+            ("b- b- but I said", "b- b- but"),
+            ("B-b-but I said", "B-b-but"),
+            ("st stop it now", "st stop"),
+            ("wa- wa-want it now", "wa- wa-want"),
+        ],
+    )
+    def test_part_word_repetitions(self, text: str, event_text: str) -> None:
+        metrics = compute_metrics(spoken(text), 5.0)
+        assert events(metrics) == [("repetition", "part_word", event_text, True)]
+        assert metrics.stuttered_syllables == 1
+        # Fragments add nothing: the three intended words are 3 syllables.
+        assert metrics.syllable_count == 3
+
+    def test_cut_word_then_the_same_word_is_a_whole_word_repetition(self) -> None:
+        metrics = compute_metrics(spoken("I- I want it"), 5.0)
+        assert events(metrics) == [("repetition", "whole_word", "I- I", True)]
+
+    def test_phrase_repetition_counts_every_syllable(self) -> None:
+        metrics = compute_metrics(spoken("I want I want a cookie"), 5.0)
+        assert events(metrics) == [("repetition", "phrase", "I want I want", False)]
+        assert metrics.syllable_count == 7
+        assert metrics.stuttering_like_disfluencies == 0
+
+    def test_a_filler_between_repeated_words_does_not_hide_the_repetition(self) -> None:
+        metrics = compute_metrics(spoken("my, um, my name"), 5.0)
+        assert events(metrics) == [
+            ("repetition", "whole_word", "my, um, my", True),
+            ("interjection", None, "um,", False),
+        ]
+
+    def test_a_word_repeated_across_sentences_is_not_a_repetition(self) -> None:
+        assert compute_metrics(spoken("I said no. No way."), 5.0).disfluencies == ()
+        assert events(compute_metrics(spoken("I... I want it"), 5.0)) == [
+            ("repetition", "whole_word", "I... I", True)
+        ]
+
+    def test_abbreviations_are_not_fragments(self) -> None:
+        assert compute_metrics(spoken("ask Dr. Drake and St. Stephen"), 5.0).disfluencies == ()
+
+    def test_compounds_and_reduplications_are_not_repetitions(self) -> None:
+        metrics = compute_metrics(spoken("a well-known so-so song to re-record"), 5.0)
+        assert metrics.disfluencies == ()
+
+
+class TestRevisions:
+    def test_broken_off_phrase_restarted(self) -> None:
+        metrics = compute_metrics(spoken("I went- I go to school"), 5.0)
+        assert events(metrics) == [("revision", None, "I went-", False)]
+
+    def test_phrase_changed_after_a_comma(self) -> None:
+        metrics = compute_metrics(spoken("we were, we are happy"), 5.0)
+        assert events(metrics) == [("revision", None, "we were,", False)]
+
+    def test_phrase_changed_after_a_filler(self) -> None:
+        metrics = compute_metrics(spoken("I went um I go home"), 5.0)
+        assert ("revision", None, "I went", False) in events(metrics)
+
+    def test_new_sentence_is_not_a_revision(self) -> None:
+        metrics = compute_metrics(spoken("We saw lions. We saw tigers."), 5.0)
+        assert metrics.disfluencies == ()
+
+
+class TestProlongationsAndBlocks:
+    def test_word_far_longer_than_its_syllables_is_a_prolongation(self) -> None:
+        words = spoken("so the big snake is very slow today")
+        snake = words[3]
+        words[3] = Word(word=snake.word, start=snake.start, end=snake.start + 1.5)
+        metrics = compute_metrics(words, 10.0)
+        assert events(metrics) == [("prolongation", None, "snake", True)]
+
+    def test_short_sample_uses_the_reference_syllable_duration(self) -> None:
+        metrics = compute_metrics(timed(("so", 0.0, 1.0), ("yes", 1.1, 1.3)), 2.0)
+        assert events(metrics) == [("prolongation", None, "so", True)]
+
+    def test_long_filler_is_not_a_prolongation(self) -> None:
+        words = spoken("so the big snake is very slow today")
+        words.insert(2, Word(word=" ummmm", start=0.65, end=2.5))
+        assert [e.type for e in compute_metrics(words, 10.0).disfluencies] == ["interjection"]
+
+    def test_long_silence_inside_a_phrase_is_a_block(self) -> None:
+        words = timed(("I", 0.0, 0.2), ("want", 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
+        metrics = compute_metrics(words, 3.0)
+        assert events(metrics) == [("block", None, "the", True)]
+        block = metrics.disfluencies[0]
+        assert (block.start, block.end) == (0.6, 2.1)
+
+    @pytest.mark.parametrize("before", ["want.", "want,", "want-", "um"])
+    def test_silence_after_punctuation_or_a_filler_is_not_a_block(self, before: str) -> None:
+        words = timed(("I", 0.0, 0.2), (before, 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
+        assert "block" not in {e.type for e in compute_metrics(words, 3.0).disfluencies}
+
+    def test_block_threshold_is_a_setting(self) -> None:
+        words = timed(("I", 0.0, 0.2), ("want", 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
+        metrics = compute_metrics(words, 3.0, MetricsSettings(block_min_s=2.0))
+        assert metrics.disfluencies == ()
+
+    def test_a_syllable_with_two_events_is_stuttered_once(self) -> None:
+        # Blocked before "snake", then "snake" prolonged: two SLD, one stuttered syllable.
+        words = timed(
+            ("I", 0.0, 0.2), ("saw", 0.3, 0.5), ("a", 0.6, 0.7), ("big", 0.8, 1.0),
+            ("snake", 2.5, 4.0), ("in", 4.1, 4.3), ("the", 4.4, 4.6), ("yard.", 4.7, 5.0),
+        )  # fmt: skip
+        metrics = compute_metrics(words, 5.0)
+        assert [e.type for e in metrics.disfluencies] == ["block", "prolongation"]
+        assert metrics.stuttering_like_disfluencies == 2
+        assert metrics.stuttered_syllables == 1
+        assert metrics.percent_syllables_stuttered == pytest.approx(100 / 8)
+        assert metrics.sld_per_100_syllables == pytest.approx(200 / 8)
+
+
+def test_hand_computed_percent_syllables_stuttered() -> None:
+    # um(1) my(1) my(-) name(1) is(1) b-(-) b-(-) Bob(1) and(1) I(1) like,(1) I(1) love(1)
+    # dogs(1) = 11 syllables; stuttered: "my" and "Bob" = 2.
+    text = "Um, my my name is b- b- Bob and I like, I love dogs."
+    metrics = compute_metrics(spoken(text), 6.0)
+    span = 14 * 0.35 - 0.05
+    assert events(metrics) == [
+        ("interjection", None, "Um,", False),
+        ("repetition", "whole_word", "my my", True),
+        ("repetition", "part_word", "b- b- Bob", True),
+        ("revision", None, "I like,", False),
+    ]
+    assert metrics.word_count == 14
+    assert metrics.syllable_count == 11
+    assert metrics.stuttered_syllables == 2
+    assert metrics.percent_syllables_stuttered == pytest.approx(200 / 11)
+    assert metrics.sld_per_100_syllables == pytest.approx(200 / 11)
+    assert (metrics.stuttering_like_disfluencies, metrics.other_disfluencies) == (2, 2)
+    assert metrics.counts_by_type == {
+        "interjection": 1,
+        "repetition": 2,
+        "revision": 1,
+        "prolongation": 0,
+        "block": 0,
+    }
+    assert metrics.speaking_span_s == pytest.approx(span)
+    assert metrics.speech_time_s == pytest.approx(span)  # 50 ms gaps are not pauses
+    assert metrics.words_per_minute == pytest.approx(14 / span * 60)
+    assert metrics.syllables_per_minute == pytest.approx(11 / span * 60)
+    assert metrics.disfluencies_per_minute == pytest.approx(4 / span * 60)
+    assert metrics.articulation_rate == pytest.approx(11 / span)
+
+
+def test_to_dict_is_json_with_the_thresholds_used() -> None:
+    metrics = compute_metrics(spoken("my my name is Sam"), 3.0, MetricsSettings(block_min_s=1.5))
+    data = json.loads(json.dumps(metrics.to_dict(), allow_nan=False))
+    assert data["settings"]["block_min_s"] == 1.5
+    assert data["disfluencies"][0] == {
+        "type": "repetition",
+        "subtype": "whole_word",
+        "text": "my my",
+        "start": 0.0,
+        "end": 0.65,
+        "stuttering_like": True,
+    }
+    assert data["disfluency_count"] == 1
+    assert all(not (isinstance(v, float) and math.isnan(v)) for v in data.values())
