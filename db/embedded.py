@@ -190,14 +190,14 @@ class EmbeddedPostgres:
             tail = self._logfile.read_text()[-2000:] if self._logfile.exists() else ""
             raise RuntimeError(f"pg_ctl {args[0]} failed: {result.stderr.strip()}\n{tail}")
 
-    def _superuser_conninfo(self, dbname: str = "postgres") -> str:
+    def superuser_conninfo(self, dbname: str = "postgres") -> str:
         return f"host={self._socket_dir} port={self.port} user=postgres dbname={dbname}"
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                with psycopg.connect(self._superuser_conninfo(), connect_timeout=2):
+                with psycopg.connect(self.superuser_conninfo(), connect_timeout=2):
                     return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
@@ -217,7 +217,7 @@ class EmbeddedPostgres:
         return creds
 
     def _ensure_roles(self, creds: dict[str, str]) -> None:
-        with psycopg.connect(self._superuser_conninfo(), autocommit=True) as conn:
+        with psycopg.connect(self.superuser_conninfo(), autocommit=True) as conn:
             for role, password, extra in (
                 (OWNER_ROLE, creds["owner_password"], "NOSUPERUSER NOBYPASSRLS NOCREATEROLE"),
                 (APP_ROLE, creds["app_password"], "NOSUPERUSER NOBYPASSRLS NOCREATEROLE"),
@@ -239,7 +239,7 @@ class EmbeddedPostgres:
                         sql.Identifier(DATABASE), sql.Identifier(OWNER_ROLE)
                     )
                 )
-        with psycopg.connect(self._superuser_conninfo(DATABASE), autocommit=True) as conn:
+        with psycopg.connect(self.superuser_conninfo(DATABASE), autocommit=True) as conn:
             conn.execute(
                 sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE))
             )

@@ -23,6 +23,11 @@ TenantId = NewType("TenantId", uuid.UUID)
 Sessions = async_sessionmaker[AsyncSession]
 
 
+def libpq_url(url: str) -> str:
+    """The same URL without SQLAlchemy's driver suffix, for direct psycopg connections."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800

@@ -50,7 +50,7 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float) -> b
     return False
 
 
-def _stop_serve(child: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
+def stop_serve(child: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
     """SIGINT lets ``serve run`` shut Serve down; whatever is left of its Ray session is killed.
 
     Ray's own processes watch their parent and exit with it, but a replica stuck in shutdown
@@ -67,7 +67,7 @@ def _stop_serve(child: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
             child.wait()
     deadline = time.monotonic() + 10
     while True:
-        left = [p for p in psutil.process_iter(["pid"]) if _session_of(p) == child.pid]
+        left = [p for p in psutil.process_iter(["pid"]) if session_of(p) == child.pid]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -76,7 +76,7 @@ def _stop_serve(child: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
             proc.kill()
 
 
-def _session_of(proc: psutil.Process) -> int | None:
+def session_of(proc: psutil.Process) -> int | None:
     import psutil
 
     try:
@@ -126,7 +126,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             log.warning("platform not ready yet; still starting", extra={"url": url})
         child.wait()
     finally:
-        _stop_serve(child)
+        stop_serve(child)
         if started_embedded:
             embedded_server(resolved).stop()
             log.info("embedded postgres stopped")

@@ -13,13 +13,18 @@ from pydantic import BaseModel
 from ray import serve
 from ray.serve import Application
 
-from db.session import make_engine, make_sessions
+from db.session import libpq_url, make_engine, make_sessions
+from deployments.dispatcher import DispatcherDeployment
+from deployments.local_transcriber import LocalTranscriberDeployment
+from deployments.report_deployment import ReportGeneratorDeployment
 from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
 from fluently.settings import Settings
+from fluently.storage import make_storage
 from serve_app.errors import install_error_handlers
+from serve_app.events import RecordingEvents
 from serve_app.middleware import RequestContextMiddleware
-from serve_app.routes import health
+from serve_app.routes import auth, health, recordings, users
 from serve_app.state import AppState
 
 
@@ -32,18 +37,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.database_url is not None, "prepare_database() resolves DATABASE_URL"
-        engine = make_engine(
-            settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
-        )
+        url = settings.database_url.get_secret_value()
+        engine = make_engine(url, pool_size=settings.db_pool_size)
+        events = RecordingEvents(libpq_url(url))
         app.state.fluently = AppState(
             settings=settings,
             engine=engine,
             sessions=make_sessions(engine),
+            storage=make_storage(settings),
+            events=events,
             handles=dict(handles or {}),
         )
         try:
             yield
         finally:
+            await events.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -55,6 +63,9 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, echo=not behind_serve)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(recordings.router)
     return app
 
 
@@ -76,8 +87,17 @@ class BuildArgs(BaseModel):
     migrate: bool = True
 
 
+def build_application(settings: Settings) -> Application:
+    """Wire the deployments; replica counts, resources and model choice come from the config."""
+    transcriber = serve.deployment(name="LocalTranscriber")(LocalTranscriberDeployment).bind()
+    reporter = serve.deployment(name="ReportGenerator")(ReportGeneratorDeployment).bind(settings)
+    dispatcher = serve.deployment(name="Dispatcher")(DispatcherDeployment).bind(
+        settings, transcriber, reporter
+    )
+    ingress = serve.deployment(name="Ingress")(Ingress)
+    return ingress.bind(settings, transcriber=transcriber, dispatcher=dispatcher)
+
+
 def build_app(args: BuildArgs) -> Application:
     """Resolve settings once, prepare the database, and wire the deployments together."""
-    settings = prepare_database(Settings(), run_migrations=args.migrate)
-    ingress = serve.deployment(name="Ingress")(Ingress)
-    return ingress.bind(settings)
+    return build_application(prepare_database(Settings(), run_migrations=args.migrate))

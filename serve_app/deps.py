@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.session import Sessions
+from db.models import Role
+from db.session import Sessions, tenant_session
+from fluently.errors import Forbidden, Unauthorized
+from fluently.logging import tenant_id_var
 from fluently.settings import Settings
+from serve_app.security import AccessTokens, AuthUser, Passwords
+from serve_app.services.auth import AuthService
 from serve_app.state import AppState
 
 
@@ -27,3 +35,85 @@ def get_sessions(state: Annotated[AppState, Depends(get_state)]) -> Sessions:
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+
+
+def get_client_ip(request: Request) -> str:
+    """The peer address, which rate limits key on.
+
+    ``X-Forwarded-For`` is deliberately ignored: any client can set it. Behind a proxy, run
+    uvicorn with ``--proxy-headers --forwarded-allow-ips=<proxy address>`` so the peer address
+    becomes the client the trusted proxy saw.
+    """
+    return request.client.host if request.client is not None else "unknown"
+
+
+def get_passwords(settings: SettingsDep) -> Passwords:
+    """Sync, so FastAPI runs it in a worker thread: the first call computes the dummy hash."""
+    return Passwords(settings.auth)
+
+
+def get_access_tokens(settings: SettingsDep) -> AccessTokens:
+    return AccessTokens.from_settings(settings)
+
+
+ClientIP = Annotated[str, Depends(get_client_ip)]
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
+
+
+def get_auth_service(
+    sessions: SessionsDep,
+    passwords: PasswordsDep,
+    tokens: AccessTokensDep,
+    settings: SettingsDep,
+) -> AuthService:
+    return AuthService(
+        sessions=sessions, passwords=passwords, tokens=tokens, settings=settings.auth
+    )
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login.")
+
+
+async def get_current_user(
+    tokens: AccessTokensDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AuthUser:
+    """The caller named by a valid ``Authorization: Bearer`` access token; 401 otherwise.
+
+    Async so the tenant it sets for log lines lands in the request's own context.
+    """
+    if credentials is None:
+        raise Unauthorized("a bearer access token is required", code="missing_token")
+    user = tokens.verify(credentials.credentials)
+    tenant_id_var.set(str(user.tenant_id))
+    return user
+
+
+CurrentUser = Annotated[AuthUser, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> AuthUser:
+    if user.role is not Role.admin:
+        raise Forbidden("this requires the admin role")
+    return user
+
+
+AdminUser = Annotated[AuthUser, Depends(get_admin_user)]
+
+
+async def get_tenant_session(
+    user: CurrentUser, sessions: SessionsDep
+) -> AsyncIterator[AsyncSession]:
+    """The request's transaction, scoped to the caller's tenant.
+
+    Commits when the route returns and rolls back if it raises, before the response is sent
+    (``scope="function"``), so a client never sees success for a write that failed to commit.
+    """
+    async with tenant_session(sessions, user.tenant_id) as session:
+        yield session
+
+
+TenantSession = Annotated[AsyncSession, Depends(get_tenant_session, scope="function")]

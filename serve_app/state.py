@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.session import Sessions
 from fluently.settings import Settings
+from fluently.storage import StorageProvider
+from serve_app.events import RecordingEvents
 
 
 @dataclass
@@ -16,5 +18,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessions: Sessions
+    storage: StorageProvider
+    events: RecordingEvents
     handles: dict[str, Any] = field(default_factory=dict)
     """Serve ``DeploymentHandle``s by role ("transcriber", "dispatcher"); empty outside Serve."""

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from fluently.bootstrap import embedded_server, prepare_database
 from fluently.settings import Environment, Settings
 from serve_app.app import create_app
+from tests.platform import Platform
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -67,6 +68,14 @@ def admin_conninfo(settings: Settings) -> str:
     return plain_url(settings.database_admin_url)
 
 
+@pytest.fixture(scope="session")
+def superuser_conninfo(settings: Settings) -> str:
+    """For tests that inspect every tenant's rows at once (RLS does not apply to superusers)."""
+    from db.embedded import DATABASE
+
+    return embedded_server(settings).superuser_conninfo(DATABASE)
+
+
 @pytest.fixture
 def app_db(app_conninfo: str) -> Iterator[psycopg.Connection]:
     """A connection as the app role (RLS applies), rolled back after the test."""
@@ -87,3 +96,61 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+PLATFORM_ENV = {
+    "JOBS__LEASE_S": "8",
+    "JOBS__HEARTBEAT_S": "2",
+    "JOBS__POLL_INTERVAL_S": "2",
+    "JOBS__BACKOFF_BASE_S": "0.5",
+    "JOBS__BACKOFF_MAX_S": "2",
+    "JOBS__MAX_ATTEMPTS": "3",
+    # Every test client comes from 127.0.0.1 and the hits live for the whole session.
+    "AUTH__SIGNUP_LIMIT_PER_IP": "100000",
+    "AUTH__LOGIN_LIMIT_PER_IP": "100000",
+}
+
+
+def platform_env(settings: Settings) -> dict[str, str]:
+    """What a Serve subprocess needs to share this session's database and data directory."""
+    assert settings.database_url and settings.database_admin_url and settings.jwt_secret
+    return {
+        "FLUENTLY_ENV": settings.environment.value,
+        "FLUENTLY_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url.get_secret_value(),
+        "DATABASE_ADMIN_URL": settings.database_admin_url.get_secret_value(),
+        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        **PLATFORM_ENV,
+    }
+
+
+@pytest.fixture(scope="session")
+def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform under ``serve run`` on a real local Ray, started once per session."""
+    instance = Platform(
+        env=platform_env(settings), port=free_port(), workdir=tmp_path_factory.mktemp("serve")
+    )
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=platform.url, timeout=60) as c:
+        yield c
+
+
+async def signup(client: httpx.AsyncClient, *, tenant: str | None = None) -> dict[str, str]:
+    """A fresh tenant and its admin; returns the Authorization header."""
+    email = f"admin-{uuid.uuid4().hex[:12]}@example.org"
+    response = await client.post(
+        "/auth/signup",
+        json={
+            "tenant_name": tenant or f"clinic-{uuid.uuid4().hex[:8]}",
+            "email": email,
+            "password": "correct horse battery staple",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -1,0 +1,147 @@
+"""The durable job queue: rows in ``jobs``, claimed with SKIP LOCKED and kept alive by a lease."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Job, JobStatus, Queue
+from db.session import TenantId
+
+PROCESS_RECORDING = "process_recording"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    tenant_id: TenantId
+    recording_id: uuid.UUID | None
+    kind: str
+    attempts: int
+    max_attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    tenant_id: TenantId,
+    recording_id: uuid.UUID | None,
+    kind: str,
+    queue: Queue = Queue.default,
+    max_attempts: int,
+) -> Job:
+    """Add a job in the caller's transaction, so it exists exactly when the caller's rows do."""
+    job = Job(
+        tenant_id=tenant_id,
+        recording_id=recording_id,
+        kind=kind,
+        queue=queue.value,
+        priority=queue.priority,
+        status=JobStatus.queued.value,
+        attempts=0,
+        max_attempts=max_attempts,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> ClaimedJob | None:
+    """Claim the next runnable job of any tenant (or one whose lease expired).
+
+    Runs ``fluently_claim_job``, the one SECURITY DEFINER path across tenants; it returns only
+    the ids needed to continue in a tenant-scoped transaction.
+    """
+    row = (
+        await session.execute(
+            text("SELECT * FROM fluently_claim_job(:worker, :lease)"),
+            {"worker": worker, "lease": lease_s},
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return ClaimedJob(
+        id=row.id,
+        tenant_id=TenantId(row.tenant_id),
+        recording_id=row.recording_id,
+        kind=row.kind,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+    )
+
+
+async def extend_lease(session: AsyncSession, *, job_id: int, worker: str, lease_s: float) -> bool:
+    """Heartbeat; False means the lease was lost (another worker reclaimed the job)."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == JobStatus.running.value)
+        .values(lease_expires_at=func.now() + timedelta(seconds=lease_s))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def complete(session: AsyncSession, *, job_id: int, worker: str) -> bool:
+    """Mark done in the transaction that stores the job's results; False if the lease was lost."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker, Job.status == JobStatus.running.value)
+        .values(status=JobStatus.done.value, locked_by=None, lease_expires_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def backoff_s(attempt: int, *, base_s: float, max_s: float) -> float:
+    """Capped exponential backoff with full jitter (AWS Architecture Blog, 2015)."""
+    return random.uniform(0, min(max_s, base_s * 2 ** max(0, attempt - 1)))
+
+
+async def fail(
+    session: AsyncSession,
+    *,
+    job: ClaimedJob,
+    worker: str,
+    error: str,
+    base_s: float,
+    max_s: float,
+) -> JobStatus:
+    """Requeue with backoff, or mark dead when the attempts are spent."""
+    dead = job.attempts >= job.max_attempts
+    values: dict[str, object] = {
+        "last_error": error[:4000],
+        "locked_by": None,
+        "lease_expires_at": None,
+    }
+    if dead:
+        values["status"] = JobStatus.dead.value
+    else:
+        values["status"] = JobStatus.queued.value
+        delay = backoff_s(job.attempts, base_s=base_s, max_s=max_s)
+        values["run_at"] = func.now() + timedelta(seconds=delay)
+    await session.execute(
+        update(Job).where(Job.id == job.id, Job.locked_by == worker).values(**values)
+    )
+    return JobStatus.dead if dead else JobStatus.queued
+
+
+async def mark_dead(session: AsyncSession, *, job_id: int, error: str) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status=JobStatus.dead.value, last_error=error[:4000], locked_by=None)
+    )
+
+
+async def cancel_for_recording(session: AsyncSession, *, recording_id: uuid.UUID) -> None:
+    await session.execute(delete(Job).where(Job.recording_id == recording_id))
+
+
+async def for_recording(session: AsyncSession, *, recording_id: uuid.UUID) -> list[Job]:
+    result = await session.execute(
+        select(Job).where(Job.recording_id == recording_id).order_by(Job.id)
+    )
+    return list(result.scalars())

@@ -1,0 +1,194 @@
+"""Recordings, their transcripts and reports. Every function runs in a tenant-scoped session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AudioRecording, RecordingStatus, Report, Transcription
+from db.session import TenantId
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: members see their own recordings, admins their whole tenant's."""
+
+    tenant_id: TenantId
+    user_id: uuid.UUID
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class RecordingDetail:
+    recording: AudioRecording
+    transcription: Transcription | None
+    report: Report | None
+
+
+def _visible(viewer: Viewer) -> Any:
+    condition = AudioRecording.tenant_id == viewer.tenant_id
+    if not viewer.is_admin:
+        condition = condition & (AudioRecording.user_id == viewer.user_id)
+    return condition
+
+
+async def find_by_sha256(
+    session: AsyncSession, *, tenant_id: TenantId, sha256: str
+) -> AudioRecording | None:
+    result = await session.execute(
+        select(AudioRecording).where(
+            AudioRecording.tenant_id == tenant_id, AudioRecording.sha256 == sha256
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def create(session: AsyncSession, *, recording: AudioRecording) -> AudioRecording:
+    session.add(recording)
+    await session.flush()
+    return recording
+
+
+async def get(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> AudioRecording | None:
+    result = await session.execute(
+        select(AudioRecording).where(AudioRecording.id == recording_id, _visible(viewer))
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_detail(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> RecordingDetail | None:
+    recording = await get(session, viewer=viewer, recording_id=recording_id)
+    if recording is None:
+        return None
+    transcription = (
+        await session.execute(
+            select(Transcription).where(Transcription.recording_id == recording_id)
+        )
+    ).scalar_one_or_none()
+    report = (
+        await session.execute(select(Report).where(Report.recording_id == recording_id))
+    ).scalar_one_or_none()
+    return RecordingDetail(recording, transcription, report)
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
+) -> list[AudioRecording]:
+    """Newest first; ``before`` is the (created_at, id) of the last item of the previous page."""
+    query = select(AudioRecording).where(_visible(viewer))
+    if before is not None:
+        query = query.where(tuple_(AudioRecording.created_at, AudioRecording.id) < tuple_(*before))
+    query = query.order_by(AudioRecording.created_at.desc(), AudioRecording.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def delete_recording(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> str | None:
+    """Delete the recording (jobs, transcript and report cascade); returns its storage key."""
+    result = await session.execute(
+        delete(AudioRecording)
+        .where(AudioRecording.id == recording_id, _visible(viewer))
+        .returning(AudioRecording.storage_key)
+    )
+    return result.scalar_one_or_none()
+
+
+# -- used by the pipeline worker (tenant set from the claimed job) -------------------------------
+
+
+async def load_for_processing(
+    session: AsyncSession, *, tenant_id: TenantId, recording_id: uuid.UUID
+) -> AudioRecording | None:
+    result = await session.execute(
+        select(AudioRecording).where(
+            AudioRecording.id == recording_id, AudioRecording.tenant_id == tenant_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def set_progress(
+    session: AsyncSession,
+    *,
+    recording_id: uuid.UUID,
+    status: RecordingStatus,
+    chunks_done: int,
+    chunks_total: int,
+) -> None:
+    await session.execute(
+        update(AudioRecording)
+        .where(AudioRecording.id == recording_id)
+        .values(status=status.value, chunks_done=chunks_done, chunks_total=chunks_total, error=None)
+    )
+
+
+async def mark_failed(session: AsyncSession, *, recording_id: uuid.UUID, error: str) -> None:
+    await session.execute(
+        update(AudioRecording)
+        .where(AudioRecording.id == recording_id)
+        .values(status=RecordingStatus.failed.value, error=error[:2000])
+    )
+
+
+async def store_results(
+    session: AsyncSession,
+    *,
+    tenant_id: TenantId,
+    recording_id: uuid.UUID,
+    transcript: dict[str, Any],
+    report: dict[str, Any],
+) -> None:
+    """Write transcript and report (replacing a previous attempt's) and mark processed."""
+    transcription_values = {
+        "tenant_id": tenant_id,
+        "recording_id": recording_id,
+        "text": transcript["text"],
+        "language": transcript["language"],
+        "backend": transcript["backend"],
+        "model": transcript["model"],
+        "segments": transcript["segments"],
+        "chunks": transcript.get("chunks", []),
+    }
+    stmt = insert(Transcription).values(**transcription_values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Transcription.recording_id],
+            set_={k: stmt.excluded[k] for k in transcription_values if k != "recording_id"},
+        )
+    )
+    report_values = {
+        "tenant_id": tenant_id,
+        "recording_id": recording_id,
+        "type": report["type"],
+        "language": report["language"],
+        "generator": report["generator"],
+        "metrics": report["metrics"],
+        "content_markdown": report["content_markdown"],
+    }
+    rstmt = insert(Report).values(**report_values)
+    await session.execute(
+        rstmt.on_conflict_do_update(
+            index_elements=[Report.recording_id],
+            set_={k: rstmt.excluded[k] for k in report_values if k != "recording_id"},
+        )
+    )
+    await session.execute(
+        update(AudioRecording)
+        .where(AudioRecording.id == recording_id)
+        .values(status=RecordingStatus.processed.value, error=None)
+    )

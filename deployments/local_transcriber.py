@@ -1,0 +1,59 @@
+"""The local faster-whisper backend as a Serve deployment with hot model swaps.
+
+The model and decoding options are the deployment's ``user_config`` in ``serve_config.yaml``;
+``serve deploy`` with a changed ``user_config`` calls ``reconfigure`` on live replicas, which
+loads the new model into a local first and then swaps it in, so requests in flight finish on
+the model they started with and none fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+from deployments.transcriber import AudioArray
+from fluently.logging import configure_logging, get_logger
+from pipelines.types import ChunkTranscript, TranscriptionOptions
+
+log = get_logger("local_transcriber")
+
+
+class LocalTranscriberDeployment:
+    """Serve wraps this class; the constructor loads nothing (``reconfigure`` does)."""
+
+    def __init__(self) -> None:
+        configure_logging()
+        self._lock = threading.Lock()
+        self._transcriber: LocalWhisperTranscriber | None = None
+        self._config: LocalWhisperConfig | None = None
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        config = LocalWhisperConfig.model_validate(user_config or {})
+        if config == self._config:
+            return
+        loaded = LocalWhisperTranscriber(config)
+        with self._lock:
+            self._transcriber, self._config = loaded, config
+        log.info("model loaded", extra={"model": loaded.model, "config": config.model_dump()})
+
+    def _current(self) -> LocalWhisperTranscriber:
+        with self._lock:
+            if self._transcriber is None:
+                # Deployed without a user_config: Serve never calls reconfigure then.
+                self._transcriber = LocalWhisperTranscriber(LocalWhisperConfig())
+                self._config = LocalWhisperConfig()
+            return self._transcriber
+
+    def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        return self._current().transcribe(audio, options)
+
+    def describe(self) -> dict[str, Any]:
+        """What is loaded, for ``GET /v1/models``."""
+        transcriber = self._current()
+        assert self._config is not None
+        return {
+            "backend": transcriber.name,
+            "model": transcriber.model,
+            "config": self._config.model_dump(mode="json"),
+        }

@@ -1,0 +1,28 @@
+"""The report generator as a Serve deployment: metrics, an LLM narrative, template fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployments.providers import chat_clients
+from deployments.report_generator import ReportGenerator
+from fluently.logging import configure_logging
+from fluently.settings import Settings
+from pipelines.types import Transcript
+
+
+class ReportGeneratorDeployment:
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self._generator = ReportGenerator(chat_clients(settings))
+
+    def generate(
+        self, *, transcript: dict[str, Any], duration_s: float, report_type: str, language: str
+    ) -> dict[str, Any]:
+        report = self._generator.generate(
+            transcript=Transcript.from_dict(transcript),
+            duration_s=duration_s,
+            report_type=report_type,
+            language=language,
+        )
+        return report.to_dict()

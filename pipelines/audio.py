@@ -1,0 +1,212 @@
+"""Open untrusted uploads as audio: ``probe`` proves a file is audio, ``decode`` makes PCM.
+
+Extensions and content types are whatever the client says, so FFmpeg sniffs the bytes, only
+audio-container demuxers and local files are allowed (a playlist or concat file could otherwise
+make FFmpeg read other files or URLs), and a file counts as audio only once frames decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import av
+import av.error
+import numpy as np
+from av.audio.frame import AudioFrame
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+
+from deployments.transcriber import SAMPLE_RATE, AudioArray
+
+InvalidAudioCode = Literal[
+    "empty_file", "not_audio", "unsupported_audio", "corrupt_audio", "too_long"
+]
+
+_OPEN_OPTIONS = {
+    "format_whitelist": "wav,w64,aiff,caf,mp3,aac,flac,ogg,matroska,mov,amr",
+    "protocol_whitelist": "file",
+}
+_MIXDOWN = {"rematrix_maxval": "1.0"}
+"""Mix channels down to their mean: FFmpeg's default (-3 dB each) lets stereo exceed ±1.0."""
+_PROBE_DECODE_S = 0.5
+"""How much audio ``probe`` decodes: several frames of any codec, a few ms of CPU."""
+
+
+class InvalidAudio(Exception):
+    """The file cannot be used as a recording; ``code`` is the API error code."""
+
+    def __init__(self, code: InvalidAudioCode, message: str) -> None:
+        super().__init__(message)
+        self.code: InvalidAudioCode = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    duration_s: float
+    codec: str
+    container: str
+    sample_rate: int
+    channels: int
+
+
+def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
+    """Check that ``path`` holds decodable audio and measure it, without decoding it all.
+
+    The duration comes from the header when there is one; browser recordings (WebM from
+    MediaRecorder) have none, so then it is the end of the last demuxed packet, which reads
+    the file but decodes nothing. Raises ``InvalidAudio`` (``too_long`` as soon as the audio
+    is known to run past ``max_duration_s``).
+    """
+    with _open_audio(path) as (container, stream):
+        duration_s = _header_duration_s(container)
+        _check_length(duration_s, max_duration_s)
+        packets = _packets(container, stream)
+        decoded_s = 0.0
+        for frame in _frames(packets):
+            decoded_s += frame.samples / frame.sample_rate
+            if decoded_s >= _PROBE_DECODE_S:
+                break
+        if duration_s is None:
+            duration_s = max(decoded_s, _demuxed_end_s(packets, stream, max_duration_s))
+        codec = stream.codec_context
+        return AudioInfo(
+            duration_s=duration_s,
+            codec=codec.name,
+            container=container.format.name,
+            sample_rate=codec.sample_rate,
+            channels=codec.channels,
+        )
+
+
+def decode(
+    path: Path, sample_rate: int = SAMPLE_RATE, *, max_duration_s: float | None = None
+) -> AudioArray:
+    """Decode the first audio stream of ``path`` to mono float32 PCM at ``sample_rate``.
+
+    Frames stream through a resampler into one growing buffer, so memory is about the output
+    size whatever the source rate and channel count.
+    """
+    with _open_audio(path) as (container, stream):
+        header_s = _header_duration_s(container)
+        _check_length(header_s, max_duration_s)
+        limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
+        resampler = av.AudioResampler(
+            format="flt", layout="mono", rate=sample_rate, options=_MIXDOWN
+        )
+        pcm = _PcmBuffer(int((header_s or 60.0) * sample_rate) + sample_rate)
+        for frame in _frames(_packets(container, stream)):
+            for resampled in resampler.resample(frame):
+                pcm.append(resampled)
+            if limit is not None and len(pcm) > limit:
+                raise _too_long(max_duration_s)
+        for resampled in resampler.resample(None):
+            pcm.append(resampled)
+        return pcm.finish()
+
+
+@contextmanager
+def _open_audio(path: Path) -> Iterator[tuple[InputContainer, AudioStream]]:
+    if path.stat().st_size == 0:
+        raise InvalidAudio("empty_file", "The file is empty.")
+    try:
+        container = av.open(str(path), mode="r", options=_OPEN_OPTIONS, metadata_errors="replace")
+    except av.error.FFmpegError as e:
+        raise InvalidAudio("not_audio", "The file is not a recognised audio format.") from e
+    with container:
+        stream = container.streams.best("audio")
+        if not isinstance(stream, AudioStream):
+            raise InvalidAudio("not_audio", "The file has no audio track.")
+        if stream.codec_context is None:
+            raise InvalidAudio("unsupported_audio", "The audio codec is not supported.")
+        yield container, stream
+
+
+def _packets(container: InputContainer, stream: AudioStream) -> Iterator[av.Packet[AudioStream]]:
+    """Demuxed packets of ``stream``; a damaged container ends it, as for a truncated upload."""
+    demuxed = container.demux(stream)
+    while True:
+        try:
+            yield next(demuxed)
+        except StopIteration:
+            return
+        except av.error.InvalidDataError:
+            return
+
+
+def _frames(packets: Iterator[av.Packet[AudioStream]]) -> Iterator[AudioFrame]:
+    """Decoded frames; a damaged packet is skipped (as ffmpeg does) so one bad spot in a long
+    recording doesn't lose the rest, but a stream that yields nothing raises ``InvalidAudio``."""
+    damaged = 0
+    decoded = False
+    for packet in packets:
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            damaged += 1
+            continue
+        except av.error.FFmpegError as e:
+            raise InvalidAudio("unsupported_audio", "The audio codec is not supported.") from e
+        for frame in frames:
+            if frame.samples:
+                decoded = True
+                yield frame
+    if not decoded and damaged:
+        raise InvalidAudio("corrupt_audio", "The audio stream is damaged and cannot be decoded.")
+    if not decoded:
+        raise InvalidAudio("empty_file", "The file contains no audio.")
+
+
+def _header_duration_s(container: InputContainer) -> float | None:
+    return None if container.duration is None else container.duration / av.time_base
+
+
+def _demuxed_end_s(
+    packets: Iterator[av.Packet[AudioStream]], stream: AudioStream, max_duration_s: float | None
+) -> float:
+    end_s = 0.0
+    for packet in packets:
+        if packet.pts is None or packet.time_base is None:
+            continue
+        end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+        _check_length(end_s, max_duration_s)
+    start, time_base = stream.start_time, stream.time_base
+    return end_s - (0.0 if start is None or time_base is None else float(start * time_base))
+
+
+def _check_length(duration_s: float | None, max_duration_s: float | None) -> None:
+    if duration_s is not None and max_duration_s is not None and duration_s > max_duration_s:
+        raise _too_long(max_duration_s)
+
+
+def _too_long(max_duration_s: float | None) -> InvalidAudio:
+    return InvalidAudio("too_long", f"The audio is longer than {max_duration_s:g} seconds.")
+
+
+class _PcmBuffer:
+    """Mono float32 samples appended frame by frame; grows geometrically, trimmed at the end."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data: AudioArray = np.empty(capacity, dtype=np.float32)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, frame: AudioFrame) -> None:
+        samples = frame.to_ndarray()[0]
+        end = self._size + len(samples)
+        if end > len(self._data):
+            grown: AudioArray = np.empty(max(end, len(self._data) * 3 // 2), dtype=np.float32)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = samples
+        self._size = end
+
+    def finish(self) -> AudioArray:
+        self._data.resize(self._size, refcheck=False)
+        return self._data

@@ -1,0 +1,275 @@
+"""Accounts and sessions: signup, login, refresh-token rotation with reuse detection, users.
+
+Signup, login, refresh and logout run before anyone is authenticated, so they find the tenant
+first and open its transaction themselves (``tenant_session`` commits when the block ends).
+The functions for signed-in users take the request's tenant session and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Role, Tenant, User
+from db.repositories import rate_limits, refresh_tokens, users
+from db.session import Sessions, TenantId, system_session, tenant_session
+from fluently.errors import RateLimited, Unauthorized
+from fluently.logging import get_logger
+from fluently.settings import AuthSettings
+from serve_app.security import (
+    AccessTokens,
+    AuthUser,
+    Passwords,
+    hash_refresh_token,
+    new_refresh_token,
+)
+
+log = get_logger("auth")
+
+
+def _invalid_credentials() -> Unauthorized:
+    # One message for unknown email and wrong password, so responses reveal neither.
+    return Unauthorized("invalid email or password", code="invalid_credentials")
+
+
+def _invalid_refresh_token() -> Unauthorized:
+    return Unauthorized(
+        "refresh token is invalid, expired or revoked", code="invalid_refresh_token"
+    )
+
+
+def account_key(action: str, email: str) -> str:
+    """Rate-limit key for an account; the email is hashed because the log is not tenant data."""
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    return f"{action}:account:{digest}"
+
+
+def ip_key(action: str, client_ip: str) -> str:
+    return f"{action}:ip:{client_ip}"
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A signed-in session: the access token for the body, the refresh token for the cookie."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    user: User
+
+
+class AuthService:
+    """The unauthenticated flows; each opens the transactions it needs."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Sessions,
+        passwords: Passwords,
+        tokens: AccessTokens,
+        settings: AuthSettings,
+    ) -> None:
+        self._sessions = sessions
+        self._passwords = passwords
+        self._tokens = tokens
+        self._settings = settings
+
+    async def signup(
+        self, *, tenant_name: str, email: str, password: str, client_ip: str
+    ) -> IssuedSession:
+        """Create a tenant and its first admin, and sign the admin in."""
+        self._passwords.check_policy(password)
+        await self._enforce_limits(
+            {ip_key("signup", client_ip): self._settings.signup_limit_per_ip}
+        )
+        password_hash = await self._passwords.hash(password)
+        tenant_id = TenantId(uuid.uuid4())
+        async with tenant_session(self._sessions, tenant_id) as session:
+            await users.create_tenant(session, tenant_id=tenant_id, name=tenant_name)
+            user = await users.create_user(
+                session,
+                tenant_id=tenant_id,
+                email=email,
+                password_hash=password_hash,
+                role=Role.admin,
+            )
+            log.info("tenant created", extra={"user_id": str(user.id)})
+            return await self._start_family(session, user=user)
+
+    async def login(self, *, email: str, password: str, client_ip: str) -> IssuedSession:
+        """Unknown email and wrong password take the same path and raise the same error."""
+        await self._enforce_limits(
+            {
+                ip_key("login", client_ip): self._settings.login_limit_per_ip,
+                account_key("login", email): self._settings.login_limit_per_account,
+            }
+        )
+        async with system_session(self._sessions) as session:
+            found = await users.find_login(session, email=email)
+        stored_hash = found.password_hash if found is not None else None
+        if found is None or not await self._passwords.verify(
+            stored_hash=stored_hash, password=password
+        ):
+            raise _invalid_credentials()
+        tenant_id = TenantId(found.tenant_id)
+        async with tenant_session(self._sessions, tenant_id) as session:
+            user = await users.get_user(session, tenant_id=tenant_id, user_id=found.user_id)
+            if user is None:
+                raise _invalid_credentials()
+            if self._passwords.needs_rehash(user.password_hash):
+                await users.set_password_hash(
+                    session,
+                    tenant_id=tenant_id,
+                    user_id=user.id,
+                    password_hash=await self._passwords.hash(password),
+                )
+            return await self._start_family(session, user=user)
+
+    async def refresh(self, *, refresh_token: str | None, client_ip: str) -> IssuedSession:
+        """Rotate a refresh token. Presenting one that was already rotated means it leaked:
+        the whole family is revoked, so the thief's and the owner's newest tokens both stop.
+        """
+        if refresh_token is None:
+            raise Unauthorized("no refresh token cookie", code="missing_refresh_token")
+        await self._enforce_limits(
+            {ip_key("refresh", client_ip): self._settings.refresh_limit_per_ip}
+        )
+        async with system_session(self._sessions) as session:
+            found = await refresh_tokens.find_by_hash(
+                session, token_hash=hash_refresh_token(refresh_token)
+            )
+        if found is None:
+            raise _invalid_refresh_token()
+        tenant_id = TenantId(found.tenant_id)
+        async with tenant_session(self._sessions, tenant_id) as session:
+            issued = await self._rotate(session, tenant_id=tenant_id, token_id=found.id)
+        # Raised only after the block commits, so a family revoked on reuse stays revoked.
+        if issued is None:
+            raise _invalid_refresh_token()
+        return issued
+
+    async def logout(self, *, refresh_token: str | None) -> None:
+        """Revoke the token's family; unknown or missing tokens are already signed out."""
+        if refresh_token is None:
+            return
+        async with system_session(self._sessions) as session:
+            found = await refresh_tokens.find_by_hash(
+                session, token_hash=hash_refresh_token(refresh_token)
+            )
+        if found is None:
+            return
+        tenant_id = TenantId(found.tenant_id)
+        async with tenant_session(self._sessions, tenant_id) as session:
+            await refresh_tokens.revoke_family(
+                session, tenant_id=tenant_id, family_id=found.family_id
+            )
+
+    async def _enforce_limits(self, limits: dict[str, int]) -> None:
+        """Refuse with 429 if any key is at its limit; otherwise count one hit on each.
+
+        Refused attempts are not logged, so Retry-After is exactly when a slot frees up.
+        """
+        window_s = self._settings.rate_window_s
+        async with system_session(self._sessions) as session:
+            await rate_limits.lock_keys(session, keys=limits)
+            waits = [
+                await rate_limits.retry_after_s(session, key=key, limit=limit, window_s=window_s)
+                for key, limit in limits.items()
+            ]
+            wait = max((w for w in waits if w is not None), default=None)
+            if wait is not None:
+                raise RateLimited("too many attempts; try again later", retry_after_s=wait)
+            await rate_limits.record(session, keys=limits, window_s=window_s)
+
+    async def _rotate(
+        self, session: AsyncSession, *, tenant_id: TenantId, token_id: uuid.UUID
+    ) -> IssuedSession | None:
+        """The rotated session, or None when the token may not be used (any more)."""
+        token = await refresh_tokens.lock(session, tenant_id=tenant_id, token_id=token_id)
+        if token is None or token.revoked_at is not None:
+            return None
+        if token.rotated_at is not None:
+            await refresh_tokens.revoke_family(
+                session, tenant_id=tenant_id, family_id=token.family_id
+            )
+            log.warning(
+                "refresh token reused; family revoked",
+                extra={"family_id": str(token.family_id), "user_id": str(token.user_id)},
+            )
+            return None
+        if token.expires_at <= datetime.now(UTC):
+            return None
+        user = await users.get_user(session, tenant_id=tenant_id, user_id=token.user_id)
+        if user is None:
+            return None
+        child, child_hash = new_refresh_token()
+        await refresh_tokens.rotate(
+            session,
+            tenant_id=tenant_id,
+            token=token,
+            child_hash=child_hash,
+            expires_at=self._refresh_expiry(),
+        )
+        return self._issue(user=user, refresh_token=child)
+
+    async def _start_family(self, session: AsyncSession, *, user: User) -> IssuedSession:
+        token, token_hash = new_refresh_token()
+        await refresh_tokens.issue(
+            session,
+            tenant_id=TenantId(user.tenant_id),
+            user_id=user.id,
+            family_id=uuid.uuid4(),
+            token_hash=token_hash,
+            expires_at=self._refresh_expiry(),
+        )
+        return self._issue(user=user, refresh_token=token)
+
+    def _issue(self, *, user: User, refresh_token: str) -> IssuedSession:
+        access_token = self._tokens.issue(
+            user_id=user.id, tenant_id=TenantId(user.tenant_id), role=Role(user.role)
+        )
+        return IssuedSession(
+            access_token=access_token,
+            expires_in=self._tokens.ttl_s,
+            refresh_token=refresh_token,
+            user=user,
+        )
+
+    def _refresh_expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self._settings.refresh_token_ttl_s)
+
+
+async def profile(session: AsyncSession, *, user: AuthUser) -> tuple[User, Tenant]:
+    """The signed-in user and their tenant; 401 once the account is gone."""
+    found = await users.get_user_and_tenant(session, tenant_id=user.tenant_id, user_id=user.id)
+    if found is None:
+        raise Unauthorized("the account no longer exists", code="invalid_token")
+    return found
+
+
+async def add_user(
+    session: AsyncSession,
+    *,
+    passwords: Passwords,
+    admin: AuthUser,
+    email: str,
+    password: str,
+    role: Role,
+) -> User:
+    """An admin adds a user to their own tenant."""
+    passwords.check_policy(password)
+    return await users.create_user(
+        session,
+        tenant_id=admin.tenant_id,
+        email=email,
+        password_hash=await passwords.hash(password),
+        role=role,
+    )
+
+
+async def list_users(session: AsyncSession, *, admin: AuthUser) -> list[User]:
+    return await users.list_users(session, tenant_id=admin.tenant_id)

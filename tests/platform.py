@@ -1,0 +1,86 @@
+"""The whole platform as operators run it: ``serve run`` on a real local Ray, in a subprocess.
+
+Tests talk to it over HTTP on loopback, and can kill its processes like a crash would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+from fluently.cli import stop_serve
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Platform:
+    def __init__(self, *, env: dict[str, str], port: int, workdir: Path) -> None:
+        self.env = {**os.environ, **env, "RAY_USAGE_STATS_ENABLED": "0"}
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workdir = workdir
+        self.log_path = workdir / "serve.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def config(self, overrides: dict[str, dict[str, Any]] | None = None) -> Path:
+        config = yaml.safe_load((REPO / "serve_config.yaml").read_text())
+        config["http_options"] = {"host": "127.0.0.1", "port": self.port}
+        for deployment in config["applications"][0]["deployments"]:
+            for key, value in (overrides or {}).get(deployment["name"], {}).items():
+                deployment[key] = value
+        path = self.workdir / "serve_config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def start(
+        self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = 240
+    ) -> None:
+        config = self.config(overrides)
+        log = self.log_path.open("ab")
+        serve = Path(sys.executable).with_name("serve")
+        self.process = subprocess.Popen(
+            [str(serve), "run", str(config)],
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve run exited; see {self.log_path}:\n{self.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(1)
+        raise RuntimeError(f"platform not ready in {timeout_s}s:\n{self.tail()}")
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def processes(self, name: str) -> list[psutil.Process]:
+        """Ray processes of this platform whose title mentions ``name``."""
+        assert self.process is not None
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error, OSError):
+                if os.getsid(proc.pid) == self.process.pid and name in " ".join(
+                    proc.info["cmdline"] or []
+                ):
+                    found.append(proc)
+        return found
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_serve(self.process)
+            self.process = None

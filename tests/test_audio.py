@@ -1,0 +1,135 @@
+"""Uploads of every format a browser or phone produces open; anything else is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from deployments.transcriber import SAMPLE_RATE
+from pipelines.audio import InvalidAudio, decode, probe
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
+
+JFK_S = 11.0
+JFK_FORMATS = [
+    (SHARED_AUDIO / "jfk.flac", "flac", 44_100, 2),
+    (FIXTURES / "jfk_44k_stereo.wav", "pcm_s16le", 44_100, 2),
+    (FIXTURES / "jfk.mp3", "mp3float", 44_100, 2),
+    (FIXTURES / "jfk.m4a", "aac", 44_100, 2),
+    (FIXTURES / "jfk.ogg", "vorbis", 44_100, 2),
+    (FIXTURES / "jfk.opus", "opus", 48_000, 2),
+    (FIXTURES / "jfk.webm", "opus", 48_000, 2),
+    (FIXTURES / "jfk_audio_only.mp4", "aac", 44_100, 2),
+]
+REFUSED = [
+    ("empty.wav", "empty_file"),
+    ("header_only.wav", "empty_file"),
+    ("random_bytes.mp3", "not_audio"),
+    ("png_image.wav", "not_audio"),
+    ("notes.txt", "not_audio"),
+    ("truncated_header.wav", "not_audio"),
+    ("truncated_header.mp3", "not_audio"),
+    ("video_no_audio.mp4", "not_audio"),
+    ("unknown_codec.wav", "unsupported_audio"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "codec", "rate", "channels"), JFK_FORMATS, ids=lambda v: getattr(v, "name", "")
+)
+def test_each_format_probes_and_decodes_to_its_duration(
+    path: Path, codec: str, rate: int, channels: int
+) -> None:
+    info = probe(path)
+    assert (info.codec, info.sample_rate, info.channels) == (codec, rate, channels)
+    assert info.duration_s == pytest.approx(JFK_S, abs=0.3)
+
+    audio = decode(path)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) / SAMPLE_RATE == pytest.approx(JFK_S, abs=0.3)
+    assert 0.3 < np.abs(audio).max() <= 1.0  # speech, mixed down without clipping
+
+
+def test_browser_webm_without_duration_is_measured() -> None:
+    path = FIXTURES / "jfk.webm"
+    with av.open(str(path)) as container:
+        assert container.duration is None  # as MediaRecorder writes it
+    assert probe(path).duration_s == pytest.approx(JFK_S, abs=0.3)
+
+
+def test_lossless_formats_decode_to_the_same_samples() -> None:
+    flac = decode(SHARED_AUDIO / "jfk.flac")
+    wav = decode(FIXTURES / "jfk_44k_stereo.wav")
+    assert len(flac) == len(wav)
+    assert np.abs(flac - wav).max() < 1e-3
+
+
+def test_decodes_at_the_requested_rate() -> None:
+    audio = decode(FIXTURES / "jfk.ogg", sample_rate=8_000)
+    assert len(audio) / 8_000 == pytest.approx(JFK_S, abs=0.3)
+
+
+def test_silence_decodes_to_silence() -> None:
+    info = probe(FIXTURES / "silence_10s.flac")
+    audio = decode(FIXTURES / "silence_10s.flac")
+    assert info.duration_s == pytest.approx(10.0, abs=0.3)
+    assert len(audio) == 10 * SAMPLE_RATE and not audio.any()
+
+
+def test_long_recording_decodes_at_16k() -> None:
+    path = FIXTURES / "speech_3min.mp3"
+    info = probe(path)
+    assert len(decode(path)) / SAMPLE_RATE == pytest.approx(info.duration_s, abs=0.3)
+    assert info.duration_s > 170
+
+
+@pytest.mark.parametrize(("name", "code"), REFUSED)
+def test_refuses_what_is_not_audio(name: str, code: str) -> None:
+    for read in (probe, decode):
+        with pytest.raises(InvalidAudio) as refused:
+            read(FIXTURES / name)
+        assert refused.value.code == code
+        assert refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("list.ffconcat", "ffconcat version 1.0\nfile 'other.mp3'\n"),
+        (
+            "list.m3u8",
+            "#EXTM3U\n#EXT-X-TARGETDURATION:11\n#EXTINF:11,\nother.mp3\n#EXT-X-ENDLIST\n",
+        ),
+    ],
+)
+def test_playlists_cannot_pull_in_other_files(tmp_path: Path, name: str, text: str) -> None:
+    # Stock FFmpeg would follow either playlist to the file beside it.
+    (tmp_path / "other.mp3").write_bytes((FIXTURES / "jfk.mp3").read_bytes())
+    playlist = tmp_path / name
+    playlist.write_text(text)
+    for read in (probe, decode):
+        with pytest.raises(InvalidAudio) as refused:
+            read(playlist)
+        assert refused.value.code == "not_audio"
+
+
+def test_too_long_is_refused_before_decoding_it_all() -> None:
+    for name in ("jfk.mp3", "jfk.webm"):  # duration in the header, and none
+        with pytest.raises(InvalidAudio) as refused:
+            probe(FIXTURES / name, max_duration_s=5)
+        assert refused.value.code == "too_long"
+        with pytest.raises(InvalidAudio) as refused:
+            decode(FIXTURES / name, max_duration_s=5)
+        assert refused.value.code == "too_long"
+    assert probe(FIXTURES / "jfk.webm", max_duration_s=12).duration_s < 12
+
+
+def test_a_cut_off_upload_decodes_what_arrived(tmp_path: Path) -> None:
+    data = (FIXTURES / "jfk.mp3").read_bytes()
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(data[: len(data) // 2])
+    assert len(decode(cut)) / SAMPLE_RATE == pytest.approx(JFK_S / 2, abs=0.5)
