@@ -36,10 +36,13 @@ from db.session import (
     system_session,
     tenant_session,
 )
-from deployments.transcriber import BackendRejected, BackendUnavailable
+from deployments.fallback import FallbackTranscriber
+from deployments.providers import remote_transcribers
+from deployments.transcriber import BackendRejected, BackendUnavailable, Transcriber
 from fluently.logging import configure_logging, get_logger, tenant_id_var
 from fluently.settings import Settings
 from fluently.storage import StorageProvider, make_storage
+from pipelines.alignment import refine_word_times
 from pipelines.audio import decode
 from pipelines.chunking import Chunk, chunk_audio, chunk_plan
 from pipelines.merge import merge_chunks
@@ -100,7 +103,7 @@ class RecordingPipeline:
         await self._progress(tenant, rec.id, done=0, total=len(plan))
         options = TranscriptionOptions(language=rec.language)
         results = await self._fan_out(tenant, rec.id, audio, plan, options)
-        transcript = merge_chunks(plan, results).to_dict()
+        transcript = refine_word_times(merge_chunks(plan, results), audio).to_dict()
         report = await self.write_report(
             transcript=transcript,
             duration_s=duration_s,
@@ -320,30 +323,15 @@ class Dispatcher:
                 )
 
 
-class DispatcherDeployment:
-    """Serve face of the dispatcher: chunks go to the remote backends in order of preference
-    (each behind its retries and circuit breaker), then to the local Whisper deployment."""
+class ChunkRouter:
+    """Sends a chunk to the remote backends in order of preference (each behind its retries and
+    circuit breaker, inside ``FallbackTranscriber``), and to the local model when all fail."""
 
-    # Serve awaits an async constructor, so the dispatch loop starts on the replica's loop.
-    async def __init__(  # type: ignore[misc]
-        self, settings: Settings, transcriber: Any, reporter: Any
-    ) -> None:
-        from deployments.fallback import FallbackTranscriber
-        from deployments.providers import remote_transcribers
-
-        configure_logging(settings.log_level)
-        remotes = remote_transcribers(settings)
+    def __init__(self, remotes: Sequence[Transcriber], local: TranscribeChunk) -> None:
         self._remote = FallbackTranscriber(remotes) if remotes else None
-        self._transcriber = transcriber
-        self._reporter = reporter
-        self._dispatcher = Dispatcher(
-            settings, transcribe_chunk=self._transcribe_chunk, write_report=self._write_report
-        )
-        self._dispatcher.start()
+        self._local = local
 
-    async def _transcribe_chunk(
-        self, audio: np.ndarray, options: TranscriptionOptions
-    ) -> ChunkTranscript:
+    async def __call__(self, audio: np.ndarray, options: TranscriptionOptions) -> ChunkTranscript:
         if self._remote is not None:
             try:
                 return await asyncio.to_thread(self._remote.transcribe, audio, options)
@@ -351,6 +339,28 @@ class DispatcherDeployment:
                 log.warning(
                     "remote backends failed; using the local model", extra={"error": str(exc)}
                 )
+        return await self._local(audio, options)
+
+
+class DispatcherDeployment:
+    """Serve face of the dispatcher; the local model and the report are other deployments."""
+
+    # Serve awaits an async constructor, so the dispatch loop starts on the replica's loop.
+    async def __init__(  # type: ignore[misc]
+        self, settings: Settings, transcriber: Any, reporter: Any
+    ) -> None:
+        configure_logging(settings.log_level)
+        self._transcriber = transcriber
+        self._reporter = reporter
+        router = ChunkRouter(remote_transcribers(settings), self._transcribe_locally)
+        self._dispatcher = Dispatcher(
+            settings, transcribe_chunk=router, write_report=self._write_report
+        )
+        self._dispatcher.start()
+
+    async def _transcribe_locally(
+        self, audio: np.ndarray, options: TranscriptionOptions
+    ) -> ChunkTranscript:
         result: ChunkTranscript = await self._transcriber.transcribe.remote(audio, options)
         return result
 

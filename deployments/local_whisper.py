@@ -26,6 +26,10 @@ repetitions that it otherwise cleans up, and verbatim text is what the fluency m
 
 _SKIPPED_SPEECH_S = 5.0
 """Speech this long with no word in it was skipped by whisper, not unintelligible."""
+_CLOSING_S = 2.0
+"""How close to the end of the audio a made-up closing segment ends."""
+_PUNCTUATION = "\"'“¿([{-.。,，!！?？:：”)]}、"
+"""faster-whisper's prepend and append punctuation: not words for the anomaly score."""
 
 
 class LocalWhisperConfig(BaseModel):
@@ -107,6 +111,7 @@ class LocalWhisperTranscriber:
         segments, language = self._segments(audio, decoding)
         if decoding["word_timestamps"]:
             segments = self._recover_skipped_speech(audio, segments, decoding)
+            segments = _without_closing_hallucination(segments, len(audio) / SAMPLE_RATE)
         return ChunkTranscript(
             segments=tuple(segments),
             language=language,
@@ -134,35 +139,66 @@ class LocalWhisperTranscriber:
         their words were often pulled into its place. A retry wins if it has more words; the
         second one drops the prompt, which is what most often sets the failure off.
         """
-        for start, end in _skipped_speech(audio, segments):
+        speech = [
+            (span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
+            for span in get_speech_timestamps(audio, VadOptions())
+        ]
+        for start, end in _skipped_speech(speech, segments, 0.0, len(audio) / SAMPLE_RATE):
             redone = [s for s in segments if start <= s.start and s.end <= end]
-            span = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
+            best = redone
             for prompt in dict.fromkeys([decoding["initial_prompt"], None]):
-                retry, _ = self._segments(span, {**decoding, "initial_prompt": prompt})
-                if _word_count(retry) > _word_count(redone):
-                    kept = [s for s in segments if s not in redone]
-                    segments = sorted(kept + [_shifted(s, start) for s in retry], key=_start)
+                retry, _ = self._segments(
+                    audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)],
+                    {**decoding, "initial_prompt": prompt},
+                )
+                retry = [_shifted(s, start) for s in retry]
+                if _word_count(retry) > _word_count(best):
+                    best = retry
+                if not _skipped_speech(speech, retry, start, end):
                     break
+            segments = sorted([s for s in segments if s not in redone] + best, key=_start)
         return segments
 
 
-def _skipped_speech(audio: AudioArray, segments: list[Segment]) -> list[tuple[float, float]]:
-    """Spans to redo: the segments either side of ``_SKIPPED_SPEECH_S`` of wordless speech."""
-    speech = [
-        (span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
-        for span in get_speech_timestamps(audio, VadOptions())
-    ]
-    duration = len(audio) / SAMPLE_RATE
+def _skipped_speech(
+    speech: list[tuple[float, float]], segments: list[Segment], start: float, end: float
+) -> list[tuple[float, float]]:
+    """Spans of ``[start, end]`` to redo: the segments either side of each stretch of
+    ``speech`` (VAD spans) at least ``_SKIPPED_SPEECH_S`` long with no word in it."""
     # Each word as (start, end, start of its segment, end of its segment), between sentinels.
-    heard = [(0.0, 0.0, 0.0, 0.0)]
+    heard = [(start, start, start, start)]
     heard += [(w.start, w.end, s.start, s.end) for s in segments for w in s.words]
-    heard += [(duration, duration, duration, duration)]
+    heard += [(end, end, end, end)]
     spans: list[tuple[float, float]] = []
     for before, after in pairwise(heard):
         unheard = sum(max(0.0, min(e, after[0]) - max(s, before[1])) for s, e in speech)
         if unheard >= _SKIPPED_SPEECH_S and (not spans or before[2] >= spans[-1][1]):
             spans.append((before[2], after[3]))
     return spans
+
+
+def _without_closing_hallucination(segments: list[Segment], duration: float) -> list[Segment]:
+    """Drop a last segment that whisper made up to close the audio ("Thank you very much.").
+
+    Every chunk ends, so chunking multiplies these. They come out as improbable words squeezed
+    to no length; the score is faster-whisper's own hallucination heuristic, held to its
+    stricter bar (3) so that one genuine low-confidence "um" before the end survives.
+    """
+    while segments and segments[-1].end >= duration - _CLOSING_S:
+        words = [w for w in segments[-1].words if w.word.strip(_PUNCTUATION)][:8]
+        if sum(_anomaly(w) for w in words) < 3:
+            break
+        segments = segments[:-1]
+    return segments
+
+
+def _anomaly(word: Word) -> float:
+    length = word.end - word.start
+    return (
+        (1.0 if word.probability < 0.15 else 0.0)
+        + max(0.0, 0.133 - length) * 15
+        + max(0.0, length - 2.0)
+    )
 
 
 def _word_count(segments: list[Segment]) -> int:

@@ -2,8 +2,8 @@
 
 Neighbouring chunks overlap, so both may transcribe the words said there. The middle of each
 overlap is the seam: a word belongs to the chunk its midpoint falls on. The two chunks time the
-same word slightly differently, so a word on the seam can land on both sides or on neither;
-a word that both chunks heard at the same time is then kept exactly once.
+same word slightly differently, and only one of them may hear a word cut by a chunk edge, so
+each seam is then checked: every word heard there is kept exactly once.
 """
 
 from __future__ import annotations
@@ -89,16 +89,30 @@ def _reconcile_seam(
     keep_after: list[bool],
     seam: float,
 ) -> None:
-    """Keep once a word both chunks heard at the seam but placed on both sides, or on neither."""
+    """Fix what the midpoint rule gets wrong at one seam, in ``keep_before``/``keep_after``.
+
+    A word both chunks heard, timed either side of the seam, is kept once. A word only one
+    chunk heard is kept wherever it was timed: whisper stretches a chunk's first word back
+    into the silence before it, so its midpoint can fall before the seam.
+    """
     split_before = bisect_left([_middle(w) for _, w in before], seam)
     split_after = bisect_left([_middle(w) for _, w in after], seam)
     if 0 < split_before and split_after < len(after):
         if _same_word(before[split_before - 1][1], after[split_after][1]):
             keep_after[split_after] = False
-            return
     if split_before < len(before) and 0 < split_after:
         if _same_word(before[split_before][1], after[split_after - 1][1]):
             keep_before[split_before] = True
+    for j in range(split_before, len(before)):
+        if not any(_overlap(before[j][1], w) for _, w in after):
+            keep_before[j] = True
+    for k in range(split_after):
+        if not any(_overlap(after[k][1], w) for _, w in before):
+            keep_after[k] = True
+
+
+def _overlap(a: Word, b: Word) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _same_word(a: Word, b: Word) -> bool:

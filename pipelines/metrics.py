@@ -60,7 +60,7 @@ class MetricsSettings:
     """Pauses at least this long are listed as long pauses: well past the "long" band (>1 s) of
     Campione & Véronis (2002), so a listed pause is one a listener notices as a breakdown."""
     block_min_s: float = 1.0
-    """A silence at least this long inside a phrase (no punctuation before it) is a block."""
+    """A silence at least this long inside a sentence is a block."""
     prolongation_ratio: float = 3.0
     """A word is prolonged when its duration per syllable is this many times the speaker's
     median duration per syllable..."""
@@ -601,14 +601,15 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
     """Long silences inside a phrase: the speaker is stuck before the next word.
 
     Heuristic on text and timing: a gap of at least ``block_min_s`` between two words where the
-    word before has no clause or sentence punctuation and is not broken off, and neither word
-    is a filler (a silence next to "um" is hesitation, not a block). The event spans the
-    silence; its text is the word that was blocked. Blocks are SLD (Yairi & Ambrose's
-    disrhythmic phonation).
+    word before does not end a sentence, is not broken off and is not itself a filler (a
+    silence after "um" is hesitation already counted). Commas do not end a phrase here:
+    Whisper writes a comma because it heard a pause, so trusting it would hide exactly the
+    silences we look for. The event spans the silence; its text is the word that was blocked.
+    Blocks are SLD (Yairi & Ambrose's disrhythmic phonation).
     """
     for i in range(1, len(tokens)):
         before, after = tokens[i - 1], tokens[i]
-        if before.filler or after.filler or before.clause_end or before.cut:
+        if before.filler or before.sentence_end or before.cut:
             continue
         if after.start - before.end >= settings.block_min_s:
             found.events.append(

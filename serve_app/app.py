@@ -24,7 +24,7 @@ from fluently.storage import make_storage
 from serve_app.errors import install_error_handlers
 from serve_app.events import RecordingEvents
 from serve_app.middleware import RequestContextMiddleware
-from serve_app.routes import auth, health, recordings, users
+from serve_app.routes import auth, health, openai_compat, recordings, users
 from serve_app.state import AppState
 
 
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(recordings.router)
+    app.include_router(openai_compat.router)
     return app
 
 

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from fluently.bootstrap import embedded_server, prepare_database
 from fluently.settings import Environment, Settings
 from serve_app.app import create_app
+from tests.fake_providers import FakeProviders
 from tests.platform import Platform
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -69,6 +70,13 @@ def admin_conninfo(settings: Settings) -> str:
 
 
 @pytest.fixture(scope="session")
+def fake() -> Iterator[FakeProviders]:
+    """Groq and Azure OpenAI as a loopback server speaking their real protocols."""
+    with FakeProviders() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def superuser_conninfo(settings: Settings) -> str:
     """For tests that inspect every tenant's rows at once (RLS does not apply to superusers)."""
     from db.embedded import DATABASE
@@ -86,8 +94,16 @@ def app_db(app_conninfo: str) -> Iterator[psycopg.Connection]:
 
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real FastAPI app, in-process, with its lifespan (engine, pool) running."""
-    app = create_app(settings)
+    """The real FastAPI app, in-process, with its lifespan (engine, pool) running.
+
+    Every test signs up its own tenant from this one client address, so the per-IP signup
+    limit is raised here (tests/test_auth.py checks the limits on apps of its own).
+    """
+    app = create_app(
+        settings.model_copy(
+            update={"auth": settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})}
+        )
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

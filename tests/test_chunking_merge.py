@@ -139,6 +139,15 @@ def heard_by(
     return ChunkTranscript(segments=segments, language="en", backend=backend, model=model)
 
 
+def transcript(chunk: Chunk, words: list[Word]) -> ChunkTranscript:
+    """One segment holding ``words`` (recording times), as a backend returns it for ``chunk``."""
+    relative = tuple(Word(w.word, w.start - chunk.start_s, w.end - chunk.start_s) for w in words)
+    segment = Segment(
+        relative[0].start, relative[-1].end, " ".join(w.word for w in words), relative
+    )
+    return ChunkTranscript(segments=(segment,), language="en", backend="local", model="tiny.en")
+
+
 WORDS = [f"w{i}" for i in range(60)]
 
 
@@ -172,6 +181,24 @@ class TestMerge:
         chunks = [Chunk(0, 0.0, 10.13), Chunk(1, 9.13, 20.0)]
         results = [heard_by(chunks[0], truth), heard_by(chunks[1], truth, jitter=jitter)]
         assert [w.word for w in merge_chunks(chunks, results).words()] == words
+
+    def test_a_word_only_the_later_chunk_heard_is_kept(self) -> None:
+        # Whisper stretches a chunk's first word back to the chunk start, across the seam;
+        # the earlier chunk, cut mid-word, did not transcribe it at all.
+        chunks = [Chunk(0, 0.0, 47.19), Chunk(1, 46.19, 96.0)]
+        earlier = [Word("the", 45.33, 45.49), Word("paintings.", 45.71, 46.15)]
+        later = [Word("We", 46.19, 47.17), Word("walked", 47.17, 47.55)]
+        results = [transcript(chunks[0], earlier), transcript(chunks[1], later)]
+        merged = merge_chunks(chunks, results)
+        assert [w.word for w in merged.words()] == ["the", "paintings.", "We", "walked"]
+
+    def test_a_word_only_the_earlier_chunk_heard_is_kept(self) -> None:
+        chunks = [Chunk(0, 0.0, 20.5), Chunk(1, 19.5, 40.0)]
+        earlier = [Word("so", 19.2, 19.5), Word("well", 19.7, 20.5)]  # stretched to the end
+        later = [Word("anyway", 20.6, 21.0)]
+        results = [transcript(chunks[0], earlier), transcript(chunks[1], later)]
+        merged = merge_chunks(chunks, results)
+        assert [w.word for w in merged.words()] == ["so", "well", "anyway"]
 
     def test_drops_empty_segments_and_normalises_whitespace(self) -> None:
         result = ChunkTranscript(

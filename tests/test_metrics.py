@@ -250,10 +250,18 @@ class TestProlongationsAndBlocks:
         block = metrics.disfluencies[0]
         assert (block.start, block.end) == (0.6, 2.1)
 
-    @pytest.mark.parametrize("before", ["want.", "want,", "want-", "um"])
-    def test_silence_after_punctuation_or_a_filler_is_not_a_block(self, before: str) -> None:
+    @pytest.mark.parametrize("before", ["want.", "want?", "want-", "um"])
+    def test_silence_after_a_sentence_end_or_a_filler_is_not_a_block(self, before: str) -> None:
         words = timed(("I", 0.0, 0.2), (before, 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
         assert "block" not in {e.type for e in compute_metrics(words, 3.0).disfluencies}
+
+    def test_a_comma_written_for_the_pause_does_not_hide_a_block(self) -> None:
+        """Whisper punctuates the silences it hears; a comma is no proof of a phrase end."""
+        words = timed(("about,", 0.0, 0.5), ("uh,", 2.4, 2.8), ("my", 3.0, 3.2))
+        assert [e.type for e in compute_metrics(words, 3.5).disfluencies] == [
+            "block",
+            "interjection",
+        ]
 
     def test_block_threshold_is_a_setting(self) -> None:
         words = timed(("I", 0.0, 0.2), ("want", 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))

@@ -208,3 +208,25 @@ async def get_transcript(
         media_type=_MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+@router.get("/{recording_id}/report", response_model=None)
+async def get_report(
+    recording_id: uuid.UUID,
+    user: CurrentUser,
+    session: TenantSession,
+    format: ReportFormat = ReportFormat.json,
+) -> Response:
+    """The fluency report alone: ``json`` (metrics and Markdown) or ``md`` (409 until ready)."""
+    detail = await service.get_detail(session, viewer=viewer_of(user), recording_id=recording_id)
+    report = service.describe(detail).report
+    if report is None:
+        raise Conflict("the report is not ready yet", code="report_not_ready")
+    if format is ReportFormat.json:
+        return JSONResponse(report)
+    return PlainTextResponse(report["content_markdown"], media_type="text/markdown; charset=utf-8")

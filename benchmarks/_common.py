@@ -1,0 +1,287 @@
+"""What every benchmark shares: a platform to measure, the API calls a client makes, output.
+
+Benchmarks run as plain scripts or as Ray jobs, so nothing here comes from ``tests/``. By default
+each one starts a private platform (embedded Postgres in a temporary directory on a free port,
+``serve run`` on a new local Ray), so it never touches a developer's ``make run``; with ``--url``
+it measures one that is already running and signs up fresh tenants on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import jiwer
+import numpy as np
+import yaml
+
+from fluently.bootstrap import embedded_server, prepare_database
+from fluently.cli import stop_serve
+from fluently.settings import Settings
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+JFK = FIXTURES / "jfk.mp3"
+"""An 11 s recording: one chunk, for warm-ups and short uploads."""
+
+PLATFORM_ENV = {
+    "FLUENTLY_ENV": "production",
+    # The local model is what the benchmarks measure, whatever provider keys the shell has.
+    "FLUENTLY_TRANSCRIPTION_BACKENDS": '["local"]',
+    # Every benchmark client comes from 127.0.0.1.
+    "AUTH__SIGNUP_LIMIT_PER_IP": "100000",
+    "AUTH__LOGIN_LIMIT_PER_IP": "100000",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+_OUTER_RAY_ENV = ("RAY_ADDRESS", "RAY_JOB_CONFIG_JSON_ENV_VAR")
+"""Set for a Ray job's driver; the private platform's ``serve run`` must not inherit them, or
+it would join (and take the runtime env of) the cluster running the job."""
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries only the JSON summary."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def add_platform_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="measure this running platform (fresh tenants are signed up on it) "
+        "instead of starting a private one",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / "serve_config.yaml",
+        help="Serve config of the private platform (default: the repository's)",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=REPO / "benchmarks" / "results",
+        help="where the chart and the platform's log go (give an absolute path under a Ray "
+        "job: its working directory is a temporary copy)",
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    env: dict[str, str]
+    """Environment under which another app process shares the platform's database and keys."""
+
+
+@contextmanager
+def platform(args: argparse.Namespace, name: str) -> Iterator[Target]:
+    """``args.url`` as is, or a private platform for the duration of the block."""
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    if args.url:
+        yield Target(url=args.url.rstrip("/"), env=dict(os.environ))
+        return
+    with tempfile.TemporaryDirectory(prefix="fluently-bench-") as data_dir:
+        settings = prepare_database(
+            Settings.model_validate(
+                {
+                    "FLUENTLY_ENV": PLATFORM_ENV["FLUENTLY_ENV"],
+                    "FLUENTLY_DATA_DIR": data_dir,
+                    "FLUENTLY_PG_PORT": free_port(),
+                    "JWT_SECRET": secrets.token_hex(32),
+                }
+            )
+        )
+        try:
+            with _serve_run(
+                settings, args.config, args.results_dir / f"{name}-serve.log"
+            ) as target:
+                yield target
+        finally:
+            embedded_server(settings).stop()
+
+
+@contextmanager
+def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Target]:
+    assert settings.database_url and settings.database_admin_url and settings.jwt_secret
+    env = {k: v for k, v in os.environ.items() if k not in _OUTER_RAY_ENV}
+    env.update(
+        PLATFORM_ENV,
+        FLUENTLY_DATA_DIR=str(settings.data_dir),
+        DATABASE_URL=settings.database_url.get_secret_value(),
+        DATABASE_ADMIN_URL=settings.database_admin_url.get_secret_value(),
+        JWT_SECRET=settings.jwt_secret.get_secret_value(),
+    )
+    port = free_port()
+    config = yaml.safe_load(source.read_text())
+    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    config_path = settings.data_dir / "serve_config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    serve = Path(sys.executable).with_name("serve")
+    log(f"starting the platform on port {port} (log: {log_path})")
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(serve), "run", "--address", "local", str(config_path)],
+            env=env,
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process, log_path)
+        yield Target(url=url, env=env)
+    finally:
+        stop_serve(process)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited:\n{_tail(log_path)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(1)
+    raise RuntimeError(f"{url} not ready in 300 s:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:]
+
+
+async def signup(client: httpx.AsyncClient) -> dict[str, str]:
+    """A fresh tenant and its admin; returns the Authorization header."""
+    response = await client.post(
+        "/auth/signup",
+        json={
+            "tenant_name": f"bench-{uuid.uuid4().hex[:8]}",
+            "email": f"bench-{uuid.uuid4().hex[:12]}@example.org",
+            "password": secrets.token_urlsafe(16),
+        },
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def upload(client: httpx.AsyncClient, headers: dict[str, str], path: Path) -> str:
+    """Upload a recording; returns its id."""
+    with path.open("rb") as f:
+        response = await client.post(
+            "/audio_recordings",
+            headers=headers,
+            files={"file": (path.name, f, "application/octet-stream")},
+        )
+    response.raise_for_status()
+    recording_id: str = response.json()["recording_id"]
+    return recording_id
+
+
+async def wait_processed(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    recording_id: str,
+    *,
+    timeout_s: float,
+    poll_s: float = 0.5,
+) -> dict[str, Any]:
+    """The recording once it is ``processed`` or ``failed``; raises ``TimeoutError``."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            response = await client.get(f"/audio_recordings/{recording_id}", headers=headers)
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            if body["status"] in ("processed", "failed"):
+                return body
+            await asyncio.sleep(poll_s)
+
+
+async def warm_up(client: httpx.AsyncClient, recordings: int) -> None:
+    """Process short recordings at once, one per transcriber replica, so no model load or
+    cold connection pool lands in what is measured."""
+
+    async def one() -> None:
+        headers = await signup(client)
+        recording_id = await upload(client, headers, JFK)
+        body = await wait_processed(client, headers, recording_id, timeout_s=300)
+        if body["status"] != "processed":
+            raise RuntimeError(f"warm-up recording failed: {body['error']}")
+
+    log(f"warming up with {recordings} short recording(s)")
+    await asyncio.gather(*(one() for _ in range(recordings)))
+
+
+_NORMALISE = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        jiwer.RemovePunctuation(),
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(
+        jiwer.wer(
+            reference,
+            hypothesis,
+            reference_transform=_NORMALISE,
+            hypothesis_transform=_NORMALISE,
+        )
+    )
+
+
+def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 95, 99)) -> dict[str, float]:
+    """``{"p50": ..., ...}`` in the values' unit, rounded to ms; empty when there are none."""
+    if not values:
+        return {}
+    return {f"p{q}": round(float(np.percentile(values, q)), 3) for q in qs}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on, so a reader can tell runs on different machines apart."""
+    return {
+        "host": socket.gethostname(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def save_chart(figure: Figure, results_dir: Path, name: str) -> Path:
+    """Write ``<results_dir>/<name>.png``. Figures are made without pyplot, so PNGs render
+    with Agg and no display is needed."""
+    path = results_dir / f"{name}.png"
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def emit(summary: dict[str, Any]) -> None:
+    print(json.dumps(summary, indent=2))

