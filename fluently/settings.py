@@ -30,15 +30,15 @@ class AuthSettings(BaseModel):
     issuer: str = "fluently"
     audience: str = "fluently-api"
     min_password_length: int = 12
-    argon2_memory_kib: int = 19_456
+    argon2_memory_kib: int = Field(default=19_456, ge=19_456)
     """Argon2id memory cost; OWASP's minimum is 19 MiB."""
-    argon2_time_cost: int = 2
-    argon2_parallelism: int = 1
-    login_limit_per_ip: int = 20
-    login_limit_per_account: int = 10
-    signup_limit_per_ip: int = 10
-    refresh_limit_per_ip: int = 60
-    rate_window_s: int = 15 * 60
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    login_limit_per_ip: int = Field(default=20, ge=1)
+    login_limit_per_account: int = Field(default=10, ge=1)
+    signup_limit_per_ip: int = Field(default=10, ge=1)
+    refresh_limit_per_ip: int = Field(default=60, ge=1)
+    rate_window_s: int = Field(default=15 * 60, ge=1)
     """Sliding window for the auth rate limits."""
 
 

@@ -21,6 +21,7 @@ from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
 from fluently.settings import Settings
 from fluently.storage import make_storage
+from serve_app import metrics
 from serve_app.errors import install_error_handlers
 from serve_app.events import RecordingEvents
 from serve_app.middleware import RequestContextMiddleware
@@ -63,6 +64,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, echo=not behind_serve)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(recordings.router)

@@ -146,7 +146,8 @@ def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     instance = Platform(
         env=platform_env(settings), port=free_port(), workdir=tmp_path_factory.mktemp("serve")
     )
-    instance.start()
+    # Two ingress replicas, so what must be shared (rate limits, events) is shared.
+    instance.start(overrides={"Ingress": {"num_replicas": 2}})
     yield instance
     instance.stop()
 

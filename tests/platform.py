@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,13 +31,14 @@ class Platform:
         self.workdir = workdir
         self.log_path = workdir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.overrides: dict[str, dict[str, Any]] = {}
 
     def config(self, overrides: dict[str, dict[str, Any]] | None = None) -> Path:
         config = yaml.safe_load((REPO / "serve_config.yaml").read_text())
         config["http_options"] = {"host": "127.0.0.1", "port": self.port}
         for deployment in config["applications"][0]["deployments"]:
-            for key, value in (overrides or {}).get(deployment["name"], {}).items():
-                deployment[key] = value
+            for layer in (self.overrides, overrides or {}):
+                deployment.update(layer.get(deployment["name"], {}))
         path = self.workdir / "serve_config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -44,7 +46,9 @@ class Platform:
     def start(
         self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = 240
     ) -> None:
-        config = self.config(overrides)
+        if overrides is not None:
+            self.overrides = overrides
+        config = self.config()
         log = self.log_path.open("ab")
         serve = Path(sys.executable).with_name("serve")
         self.process = subprocess.Popen(
@@ -64,6 +68,26 @@ class Platform:
                     return
             time.sleep(1)
         raise RuntimeError(f"platform not ready in {timeout_s}s:\n{self.tail()}")
+
+    def dashboard_url(self) -> str:
+        """Where ``serve deploy --address`` reaches this platform's Ray (from its start-up log)."""
+        found = re.findall(r"dashboard at \S*?(http://[0-9.]+:\d+)", self.log_path.read_text())
+        if not found:
+            raise RuntimeError("the Ray dashboard address is not in the log")
+        return str(found[-1])
+
+    def deploy(self, overrides: dict[str, dict[str, Any]]) -> None:
+        """``serve deploy`` a changed config to the running platform, as an ML engineer would."""
+        config = self.config(overrides)
+        serve = Path(sys.executable).with_name("serve")
+        subprocess.run(
+            [str(serve), "deploy", str(config), "--address", self.dashboard_url()],
+            env=self.env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

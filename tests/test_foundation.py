@@ -232,3 +232,13 @@ class TestRequestLogs:
     async def test_a_request_id_is_generated_when_absent(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert len(response.headers["x-request-id"]) >= 16
+
+
+class TestMetrics:
+    async def test_prometheus_counts_requests_by_route_template(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await client.get("/healthz")
+        body = (await client.get("/metrics")).text
+        assert 'fluently_http_requests_total{method="GET",route="/healthz",status="200"}' in body
+        assert "fluently_http_request_seconds_bucket" in body

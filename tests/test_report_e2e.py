@@ -80,9 +80,11 @@ class TestDisfluentSpeech:
 
         table = report["content_markdown"]
         assert (
-            f"{metrics['percent_syllables_stuttered']:.2f}" in table
-            or str(metrics["percent_syllables_stuttered"]) in table
+            f"| Percent syllables stuttered (%SS) | {metrics['percent_syllables_stuttered']:.1f}%"
+            in table
         )
+        assert f"| Words | {metrics['word_count']} |" in table
+        assert f"| Blocks | {metrics['counts_by_type']['block']} |" in table
 
 
 class TestRealSpeech:
