@@ -33,6 +33,9 @@ class ReceivedUpload:
     filename: str | None
     content_type: str | None
     fields: dict[str, str] = field(default_factory=dict)
+    """The last value of each form field."""
+    field_values: dict[str, list[str]] = field(default_factory=dict)
+    """Every value of each field, in order (OpenAI clients repeat ``timestamp_granularities[]``)."""
 
 
 @dataclass
@@ -54,6 +57,7 @@ class _Collector:
         self.digest = hashlib.sha256()
         self.size = 0
         self.fields: dict[str, str] = {}
+        self.field_values: dict[str, list[str]] = {}
         self.file_seen = False
         self.filename: str | None = None
         self.content_type: str | None = None
@@ -111,7 +115,9 @@ class _Collector:
 
     def on_part_end(self) -> None:
         if self._part.name and self._part.name != self.file_field:
-            self.fields[self._part.name] = self._part.value.decode("utf-8", "replace")
+            value = self._part.value.decode("utf-8", "replace")
+            self.fields[self._part.name] = value
+            self.field_values.setdefault(self._part.name, []).append(value)
 
 
 @contextlib.asynccontextmanager
@@ -145,4 +151,5 @@ async def receive_upload(
             filename=collector.filename,
             content_type=collector.content_type,
             fields=collector.fields,
+            field_values=collector.field_values,
         )

@@ -21,13 +21,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.types import Message, Receive
 
 from deployments.transcriber import SAMPLE_RATE, AudioArray
 from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
 from fluently.settings import Settings
 from pipelines import exports
+from pipelines.alignment import refine_word_times
 from pipelines.audio import InvalidAudio, decode, probe
 from pipelines.chunking import chunk_audio, chunk_plan
 from pipelines.merge import merge_chunks
@@ -129,11 +128,10 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
     """Transcribe an audio file, answering as OpenAI's transcription endpoint does."""
     transcriber = _transcriber(state)
     settings = state.settings
-    tap = _RepeatedFieldTap(request, _GRANULARITIES_FIELD)
     async with receive_upload(
-        tap.request, tmp_dir=settings.data_dir / "tmp", max_bytes=settings.upload.max_bytes
+        request, tmp_dir=settings.data_dir / "tmp", max_bytes=settings.upload.max_bytes
     ) as upload:
-        wanted = parse_request(upload.fields, tap.values)
+        wanted = parse_request(upload.fields, upload.field_values.get(_GRANULARITIES_FIELD, []))
         await _check_model(transcriber, wanted.model)
         audio = await asyncio.to_thread(_load_audio, upload.path, settings)
     transcript = await transcribe_audio(
@@ -165,7 +163,8 @@ async def list_models(state: StateDep) -> dict[str, Any]:
 async def transcribe_audio(
     transcriber: Any, *, audio: AudioArray, settings: Settings, options: TranscriptionOptions
 ) -> Transcript:
-    """Chunk as the dispatcher does, transcribe the chunks concurrently, merge."""
+    """As the dispatcher does: chunk, transcribe the chunks concurrently, merge, and trim word
+    times to the voiced audio."""
     plan = chunk_plan(
         audio,
         target_s=settings.pipeline.chunk_target_s,
@@ -178,7 +177,7 @@ async def transcribe_audio(
         return result
 
     results = await asyncio.gather(*(one(chunk_audio(audio, chunk)) for chunk in plan))
-    return merge_chunks(plan, results)
+    return await asyncio.to_thread(refine_word_times, merge_chunks(plan, results), audio)
 
 
 def _transcriber(state: AppState) -> Any:
@@ -273,63 +272,3 @@ def _segment(index: int, segment: Segment) -> dict[str, Any]:
         "compression_ratio": len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0,
         "no_speech_prob": 0.0,
     }
-
-
-class _RepeatedFieldTap:
-    """Collects every value of one repeated form field while ``receive_upload`` streams the body.
-
-    ``ReceivedUpload.fields`` keeps the last value of each name, and OpenAI clients send
-    ``timestamp_granularities[]`` once per granularity. A malformed body is left for
-    ``receive_upload`` to refuse.
-    """
-
-    def __init__(self, request: Request, name: str) -> None:
-        self.values: list[str] = []
-        self._name = name.encode()
-        self._part_name: bytes | None = None
-        self._header: tuple[bytearray, bytearray] = (bytearray(), bytearray())
-        self._value = bytearray()
-        self._parser: MultipartParser | None = None
-        _, params = parse_options_header(request.headers.get("content-type", ""))
-        if b"boundary" in params:
-            callbacks = {n: getattr(self, n) for n in dir(self) if n.startswith("on_")}
-            self._parser = MultipartParser(params[b"boundary"], callbacks=callbacks)  # type: ignore[arg-type]
-        self.request = Request(request.scope, self._receive(request))
-
-    def _receive(self, request: Request) -> Receive:
-        async def receive() -> Message:
-            message = await request.receive()
-            if self._parser is not None and message["type"] == "http.request":
-                try:
-                    self._parser.write(message.get("body", b""))
-                except Exception:
-                    self._parser = None
-            return message
-
-        return receive
-
-    def on_part_begin(self) -> None:
-        self._part_name = None
-        self._value.clear()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header[0].extend(data[start:end])
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header[1].extend(data[start:end])
-
-    def on_header_end(self) -> None:
-        field, value = self._header
-        if bytes(field).lower() == b"content-disposition":
-            _, params = parse_options_header(bytes(value))
-            self._part_name = params.get(b"name")
-        field.clear()
-        value.clear()
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._part_name == self._name and len(self._value) < 64:
-            self._value.extend(data[start:end])
-
-    def on_part_end(self) -> None:
-        if self._part_name == self._name:
-            self.values.append(self._value.decode("utf-8", "replace").strip())
