@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -37,9 +38,11 @@ def _serve_config(settings: Settings, source: Path) -> Path:
     return target
 
 
-def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float) -> bool:
+def _wait_ready(
+    url: str, child: subprocess.Popen[bytes], timeout_s: float, stopping: Callable[[], bool]
+) -> bool:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and child.poll() is None:
+    while time.monotonic() < deadline and child.poll() is None and not stopping():
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:  # noqa: S310
                 if resp.status == 200:
@@ -108,24 +111,22 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
-        if not stopping:
-            stopping = True
-            log.info("stopping", extra={"signal": signum})
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+        stopping = True
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     url = f"http://{resolved.host}:{resolved.port}"
     try:
-        if _wait_ready(url, child, args.ready_timeout):
+        if _wait_ready(url, child, args.ready_timeout, lambda: stopping):
             print(
                 f"\nFluently is up: {url}  (API docs: {url}/docs). Ctrl-C stops it.\n", flush=True
             )
-        elif child.poll() is None:
+        elif child.poll() is None and not stopping:
             log.warning("platform not ready yet; still starting", extra={"url": url})
-        child.wait()
+        while child.poll() is None and not stopping:
+            time.sleep(0.5)
     finally:
+        log.info("stopping")
         stop_serve(child)
         if started_embedded:
             embedded_server(resolved).stop()

@@ -15,6 +15,8 @@ tenant_id_var: ContextVar[str | None] = ContextVar("tenant_id", default=None)
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
+    "request_id",
+    "tenant_id",
 }
 
 
