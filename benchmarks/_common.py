@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +53,7 @@ PLATFORM_ENV = {
     "AUTH__LOGIN_LIMIT_PER_IP": "100000",
     "RAY_USAGE_STATS_ENABLED": "0",
 }
+_READY_TIMEOUT_S = 300
 _OUTER_RAY_ENV = ("RAY_ADDRESS", "RAY_JOB_CONFIG_JSON_ENV_VAR")
 """Set for a Ray job's driver; the private platform's ``serve run`` must not inherit them, or
 it would join (and take the runtime env of) the cluster running the job."""
@@ -98,12 +100,15 @@ class Target:
 
 
 @contextmanager
-def platform(args: argparse.Namespace, name: str) -> Iterator[Target]:
+def platform_under_test(args: argparse.Namespace, name: str) -> Iterator[Target]:
     """``args.url`` as is, or a private platform for the duration of the block."""
     args.results_dir.mkdir(parents=True, exist_ok=True)
     if args.url:
         yield Target(url=args.url.rstrip("/"), env=dict(os.environ))
         return
+    # `ray job stop` sends SIGTERM: exit through the cleanup below instead of leaving
+    # Serve and Postgres running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="fluently-bench-") as data_dir:
         settings = prepare_database(
             Settings.model_validate(
@@ -160,7 +165,8 @@ def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Tar
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 300
+    """Until ``/readyz`` answers 200; raises with the end of the log if it never does."""
+    deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited:\n{_tail(log_path)}")
@@ -168,7 +174,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> No
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
         time.sleep(1)
-    raise RuntimeError(f"{url} not ready in 300 s:\n{_tail(log_path)}")
+    raise RuntimeError(f"{url} not ready in {_READY_TIMEOUT_S} s:\n{_tail(log_path)}")
 
 
 def _tail(path: Path, chars: int = 4000) -> str:

@@ -31,7 +31,7 @@ from _common import (
     log,
     machine,
     percentiles,
-    platform,
+    platform_under_test,
     save_chart,
     signup,
     upload,
@@ -171,7 +171,7 @@ def chart(serve: dict[str, Any], uvicorn: dict[str, Any], ratio: float) -> Figur
 def main() -> int:
     args = parse_args()
     started_on = machine()
-    with platform(args, "ingress") as target:
+    with platform_under_test(args, "ingress") as target:
         path, headers = asyncio.run(recording_status(target.url))
         log(f"Serve ingress: {args.concurrency} in flight for {args.duration} s")
         serve = asyncio.run(hammer(target.url, path, headers, args))

@@ -26,7 +26,7 @@ from _common import (
     log,
     machine,
     percentiles,
-    platform,
+    platform_under_test,
     save_chart,
     signup,
     upload,
@@ -150,7 +150,7 @@ def main() -> int:
     """Exits 1 unless every recording was processed."""
     args = parse_args()
     started_on = machine()
-    with platform(args, "load") as target:
+    with platform_under_test(args, "load") as target:
         outcomes, wall_s = asyncio.run(run(target.url, args))
     uploads = [o.upload_s for o in outcomes if o.upload_s is not None]
     end_to_end = [o.end_to_end_s for o in outcomes if o.end_to_end_s is not None]

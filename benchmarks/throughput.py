@@ -30,7 +30,7 @@ from _common import (
     emit,
     log,
     machine,
-    platform,
+    platform_under_test,
     save_chart,
     signup,
     upload,
@@ -181,6 +181,7 @@ def chart(results: list[dict[str, Any]]) -> Figure:
             va="bottom",
         )
     axes.set_xticks(list(positions), [f"{r['file']}\n{r['audio_s'] / 60:.1f} min" for r in results])
+    axes.set_ylim(top=max(raw + served) * 1.15)  # room for the ratio labels
     axes.set_ylabel("audio seconds per wall second")
     axes.set_title("Transcription throughput: platform vs raw (label: platform ÷ raw)")
     axes.legend()
@@ -193,7 +194,7 @@ def main() -> int:
     config = transcriber_config(args.config)
     cpu_threads = os.cpu_count() or 1
     raw, durations = raw_runs(args.files, args.repeat, config, cpu_threads)
-    with platform(args, "throughput") as target:
+    with platform_under_test(args, "throughput") as target:
         served = asyncio.run(
             platform_runs(target.url, args.files, args.repeat, args.warmup, args.timeout)
         )

@@ -55,7 +55,8 @@ class LocalWhisperConfig(BaseModel):
     word_timestamps: bool = True
     """False turns word times off for this deployment even when asked: faster, but no
     word-level fluency metrics."""
-    initial_prompt: str = VERBATIM_PROMPT
+    initial_prompt: str | None = VERBATIM_PROMPT
+    """Used when a request brings no prompt; ``None`` means none (whisper then drops fillers)."""
     condition_on_previous_text: bool = True
     language: str | None = "en"
     """Used when a request names no language; ``None`` lets the model detect it."""

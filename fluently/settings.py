@@ -63,8 +63,10 @@ class JobSettings(BaseModel):
 
 
 class PipelineSettings(BaseModel):
-    chunk_target_s: float = 60.0
-    chunk_max_s: float = 90.0
+    chunk_target_s: float = 55.0
+    """Chunks end at the quietest point before this; Whisper pads windows to 30 s, and 55 s
+    leaves room for its window drift inside two windows."""
+    chunk_max_s: float = 60.0
     chunk_overlap_s: float = 1.0
 
 

@@ -67,7 +67,7 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
         _check_length(duration_s, max_duration_s)
         packets = _packets(container, stream)
         decoded_s = 0.0
-        for frame in _frames(packets):
+        for frame in _frames(packets, duration_s):
             decoded_s += frame.samples / frame.sample_rate
             if decoded_s >= _PROBE_DECODE_S:
                 break
@@ -76,7 +76,7 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
         codec = stream.codec_context
         return AudioInfo(
             duration_s=duration_s,
-            codec=codec.name,
+            codec=codec.codec.canonical_name,
             container=container.format.name,
             sample_rate=codec.sample_rate,
             channels=codec.channels,
@@ -86,7 +86,7 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
 def decode(
     path: Path, sample_rate: int = SAMPLE_RATE, *, max_duration_s: float | None = None
 ) -> AudioArray:
-    """Decode the first audio stream of ``path`` to mono float32 PCM at ``sample_rate``.
+    """Decode the main audio stream of ``path`` to mono float32 PCM at ``sample_rate``.
 
     Frames stream through a resampler into one growing buffer, so memory is about the output
     size whatever the source rate and channel count.
@@ -98,8 +98,9 @@ def decode(
         resampler = av.AudioResampler(
             format="flt", layout="mono", rate=sample_rate, options=_MIXDOWN
         )
+        # Without a header duration, start with a minute's room; the buffer grows as needed.
         pcm = _PcmBuffer(int((header_s or 60.0) * sample_rate) + sample_rate)
-        for frame in _frames(_packets(container, stream)):
+        for frame in _frames(_packets(container, stream), header_s):
             for resampled in resampler.resample(frame):
                 pcm.append(resampled)
             if limit is not None and len(pcm) > limit:
@@ -132,15 +133,16 @@ def _packets(container: InputContainer, stream: AudioStream) -> Iterator[av.Pack
     while True:
         try:
             yield next(demuxed)
-        except StopIteration:
-            return
-        except av.error.InvalidDataError:
+        except (StopIteration, av.error.InvalidDataError):
             return
 
 
-def _frames(packets: Iterator[av.Packet[AudioStream]]) -> Iterator[AudioFrame]:
+def _frames(
+    packets: Iterator[av.Packet[AudioStream]], header_s: float | None
+) -> Iterator[AudioFrame]:
     """Decoded frames; a damaged packet is skipped (as ffmpeg does) so one bad spot in a long
-    recording doesn't lose the rest, but a stream that yields nothing raises ``InvalidAudio``."""
+    recording doesn't lose the rest, but a stream that yields nothing raises ``InvalidAudio``:
+    ``corrupt_audio`` if packets failed or the header promised audio, else ``empty_file``."""
     damaged = 0
     decoded = False
     for packet in packets:
@@ -155,7 +157,7 @@ def _frames(packets: Iterator[av.Packet[AudioStream]]) -> Iterator[AudioFrame]:
             if frame.samples:
                 decoded = True
                 yield frame
-    if not decoded and damaged:
+    if not decoded and (damaged or header_s):
         raise InvalidAudio("corrupt_audio", "The audio stream is damaged and cannot be decoded.")
     if not decoded:
         raise InvalidAudio("empty_file", "The file contains no audio.")

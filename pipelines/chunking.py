@@ -1,7 +1,7 @@
 """Split a recording into overlapping chunks, cut in pauses, for parallel transcription.
 
-Whisper pads every window to 30 s, so a chunk costs about as much as a whole number of
-windows: a 31 s chunk costs nearly what a 60 s one does. Chunks therefore aim just under two
+Whisper pads every window to 30 s, so a chunk's encoder cost is a whole number of windows:
+a 31 s chunk costs as much encoding as a 60 s one. Chunks therefore aim just under two
 windows (``target_s`` 55 s; the 5 s of slack absorbs whisper's seek, which starts the next window
 at the last timestamp it decoded, not exactly at 30 s). That still gives a 10-minute recording
 about a dozen chunks to spread over replicas. Each cut goes where the signal is quietest in the

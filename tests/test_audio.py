@@ -18,7 +18,7 @@ JFK_S = 11.0
 JFK_FORMATS = [
     (SHARED_AUDIO / "jfk.flac", "flac", 44_100, 2),
     (FIXTURES / "jfk_44k_stereo.wav", "pcm_s16le", 44_100, 2),
-    (FIXTURES / "jfk.mp3", "mp3float", 44_100, 2),
+    (FIXTURES / "jfk.mp3", "mp3", 44_100, 2),
     (FIXTURES / "jfk.m4a", "aac", 44_100, 2),
     (FIXTURES / "jfk.ogg", "vorbis", 44_100, 2),
     (FIXTURES / "jfk.opus", "opus", 48_000, 2),
@@ -35,6 +35,7 @@ REFUSED = [
     ("truncated_header.mp3", "not_audio"),
     ("video_no_audio.mp4", "not_audio"),
     ("unknown_codec.wav", "unsupported_audio"),
+    ("corrupt_frames.flac", "corrupt_audio"),
 ]
 
 

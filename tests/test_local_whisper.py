@@ -14,8 +14,6 @@ from pydantic import ValidationError
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
-from pipelines.chunking import chunk_audio, chunk_plan
-from pipelines.merge import merge_chunks
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -142,18 +140,3 @@ def test_config_refuses_unknown_or_inconsistent_settings() -> None:
         LocalWhisperConfig(batch_size=8, vad_filter=False)
     with pytest.raises(ValidationError):
         LocalWhisperConfig(cpu_threads=0)
-
-
-@pytest.mark.slow
-def test_chunking_costs_at_most_a_point_of_wer_on_ten_minutes(
-    transcriber: LocalWhisperTranscriber,
-) -> None:
-    path = FIXTURES / "speech_10min.opus"
-    reference = path.with_suffix(".txt").read_text()
-    audio = decode(path)
-    whole = wer(reference, text_of(transcriber.transcribe(audio, OPTIONS)))
-    chunks = chunk_plan(audio)
-    results = [transcriber.transcribe(chunk_audio(audio, c), OPTIONS) for c in chunks]
-    chunked = wer(reference, merge_chunks(chunks, results).text)
-    assert len(chunks) >= 10
-    assert chunked <= whole + 0.01, f"chunked {chunked:.2%} vs whole {whole:.2%}"

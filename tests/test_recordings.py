@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -262,8 +263,26 @@ def _speech_reference(name: str) -> str:
     return (FIXTURES / name).read_text()
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    wer: float
+    lost_or_extra: float
+    """(deletions + insertions) / reference words: what a seam bug would move."""
+
+
+def accuracy(reference: str, hypothesis: str) -> Accuracy:
+    out = jiwer.process_words(
+        reference,
+        hypothesis,
+        reference_transform=_NORMALISE,
+        hypothesis_transform=_NORMALISE,
+    )
+    words = out.hits + out.substitutions + out.deletions
+    return Accuracy(out.wer, (out.deletions + out.insertions) / words)
+
+
 @pytest.fixture(scope="module")
-def unchunked_10min_wer() -> float:
+def unchunked_10min() -> Accuracy:
     """Raw faster-whisper, one call on the whole file, same model and decoding settings."""
     from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
     from pipelines.audio import decode
@@ -274,7 +293,7 @@ def unchunked_10min_wer() -> float:
         decode(FIXTURES / "speech_10min.opus"), TranscriptionOptions(language="en")
     )
     text = " ".join(s.text for s in result.segments)
-    return wer(_speech_reference("speech_10min.txt"), text)
+    return accuracy(_speech_reference("speech_10min.txt"), text)
 
 
 class TestDurability:
@@ -283,7 +302,7 @@ class TestDurability:
         api: httpx.AsyncClient,
         platform: Platform,
         superuser_conninfo: str,
-        unchunked_10min_wer: float,
+        unchunked_10min: Accuracy,
     ) -> None:
         """10 minutes: chunked, fanned out, merged; kill -9 the dispatcher mid-way."""
         headers = await signup(api)
@@ -313,8 +332,13 @@ class TestDurability:
             ).fetchone()
         assert transcripts == (1,)
         assert attempts is not None and attempts[0] >= 2 and attempts[1] == "done"
-        chunk_wer = wer(_speech_reference("speech_10min.txt"), body["transcript"]["text"])
-        assert chunk_wer <= unchunked_10min_wer + 0.01, (chunk_wer, unchunked_10min_wer)
+        chunked = accuracy(_speech_reference("speech_10min.txt"), body["transcript"]["text"])
+        print(f"10-minute file: one call {unchunked_10min}, platform {chunked}")
+        # Seams must lose or double nothing: deletions + insertions within 1 point of one call.
+        assert chunked.lost_or_extra <= unchunked_10min.lost_or_extra + 0.01
+        # tiny.en's substitutions on this synthetic voice move by ~2 points with context alone
+        # (see tests/fixtures/README.md), so the whole WER gets 3 points.
+        assert chunked.wer <= unchunked_10min.wer + 0.03, (chunked, unchunked_10min)
 
     async def test_a_restart_finishes_queued_jobs_and_a_hopeless_job_fails(
         self,
