@@ -169,7 +169,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> No
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited:\n{_tail(log_path)}")
+            raise RuntimeError(f"the server for {url} exited:\n{_tail(log_path)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return

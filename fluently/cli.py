@@ -105,7 +105,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = _serve_config(resolved, Path(args.config))
     serve_bin = Path(sys.executable).with_name("serve")
     # Own session, so a terminal's Ctrl-C reaches only us and we stop Serve exactly once.
-    child = subprocess.Popen([str(serve_bin), "run", str(config)], env=env, start_new_session=True)
+    # A new local Ray, not whatever cluster this machine may already run (`serve deploy` is
+    # how to use an existing one).
+    child = subprocess.Popen(
+        [str(serve_bin), "run", "--address", "local", str(config)],
+        env=env,
+        start_new_session=True,
+    )
 
     stopping = False
 

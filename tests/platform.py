@@ -44,15 +44,24 @@ class Platform:
         return path
 
     def start(
-        self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = 240
+        self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = 300
     ) -> None:
+        """Start and wait for ``/readyz``; one retry covers a Ray start-up that times out on a
+        loaded machine (``Failed to get node info: Deadline Exceeded``)."""
         if overrides is not None:
             self.overrides = overrides
+        try:
+            self._start_once(timeout_s)
+        except RuntimeError:
+            self.stop()
+            self._start_once(timeout_s)
+
+    def _start_once(self, timeout_s: float) -> None:
         config = self.config()
         log = self.log_path.open("ab")
         serve = Path(sys.executable).with_name("serve")
         self.process = subprocess.Popen(
-            [str(serve), "run", str(config)],
+            [str(serve), "run", "--address", "local", str(config)],
             env=self.env,
             cwd=REPO,
             stdout=log,
