@@ -25,7 +25,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 class Platform:
     def __init__(self, *, env: dict[str, str], port: int, workdir: Path) -> None:
-        self.env = {**os.environ, **env, "RAY_USAGE_STATS_ENABLED": "0"}
+        # Loopback-only test clusters: Ray's token auth off, so `serve deploy` needs no token.
+        self.env = {
+            **os.environ,
+            **env,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "disabled",
+        }
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
@@ -89,14 +95,17 @@ class Platform:
         """``serve deploy`` a changed config to the running platform, as an ML engineer would."""
         config = self.config(overrides)
         serve = Path(sys.executable).with_name("serve")
-        subprocess.run(
+        result = subprocess.run(
             [str(serve), "deploy", str(config), "--address", self.dashboard_url()],
             env=self.env,
             cwd=REPO,
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
             timeout=120,
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"serve deploy failed: {result.stdout}\n{result.stderr}")
 
     def tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

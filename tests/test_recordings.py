@@ -296,13 +296,45 @@ def unchunked_10min() -> Accuracy:
     return accuracy(_speech_reference("speech_10min.txt"), text)
 
 
+class TestChunkSeams:
+    def test_chunking_loses_and_doubles_no_words(self, unchunked_10min: Accuracy) -> None:
+        """The 10-minute file chunked and merged, against one call on the whole file.
+
+        Seams must lose or double nothing: deletions plus insertions within 1 point of one
+        call. tiny.en's substitutions on this synthetic voice move by ~2 points with context
+        alone (tests/fixtures/README.md), so the whole WER gets 3 points.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+        from pipelines.audio import decode
+        from pipelines.chunking import chunk_audio, chunk_plan
+        from pipelines.merge import merge_chunks
+        from pipelines.types import TranscriptionOptions
+
+        audio = decode(FIXTURES / "speech_10min.opus")
+        plan = chunk_plan(audio)
+        transcriber = LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=1))
+        options = TranscriptionOptions(language="en")
+        with ThreadPoolExecutor(2) as pool:
+            results = list(
+                pool.map(lambda c: transcriber.transcribe(chunk_audio(audio, c), options), plan)
+            )
+        chunked = accuracy(_speech_reference("speech_10min.txt"), merge_chunks(plan, results).text)
+        assert len(plan) >= 10
+        assert chunked.lost_or_extra <= unchunked_10min.lost_or_extra + 0.01, (
+            chunked,
+            unchunked_10min,
+        )
+        assert chunked.wer <= unchunked_10min.wer + 0.03, (chunked, unchunked_10min)
+
+
 class TestDurability:
     async def test_a_long_recording_survives_its_worker_being_killed(
         self,
         api: httpx.AsyncClient,
         platform: Platform,
         superuser_conninfo: str,
-        unchunked_10min: Accuracy,
     ) -> None:
         """10 minutes: chunked, fanned out, merged; kill -9 the dispatcher mid-way."""
         headers = await signup(api)
@@ -332,13 +364,7 @@ class TestDurability:
             ).fetchone()
         assert transcripts == (1,)
         assert attempts is not None and attempts[0] >= 2 and attempts[1] == "done"
-        chunked = accuracy(_speech_reference("speech_10min.txt"), body["transcript"]["text"])
-        print(f"10-minute file: one call {unchunked_10min}, platform {chunked}")
-        # Seams must lose or double nothing: deletions + insertions within 1 point of one call.
-        assert chunked.lost_or_extra <= unchunked_10min.lost_or_extra + 0.01
-        # tiny.en's substitutions on this synthetic voice move by ~2 points with context alone
-        # (see tests/fixtures/README.md), so the whole WER gets 3 points.
-        assert chunked.wer <= unchunked_10min.wer + 0.03, (chunked, unchunked_10min)
+        assert len(body["transcript"]["text"].split()) > 1000
 
     async def test_a_restart_finishes_queued_jobs_and_a_hopeless_job_fails(
         self,
