@@ -1,0 +1,122 @@
+"""Audio storage: local disk and S3 (boto3, against moto's standalone server on loopback) pass
+the same tests, and an upload through the API lands in (and is deleted from) the bucket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
+
+from fluently.settings import Settings, StorageService
+from fluently.storage import LocalDiskStorage, S3Storage, StorageProvider, make_storage
+from serve_app.app import create_app
+from tests.conftest import FIXTURES, free_port, signup
+from tests.test_recordings import upload
+
+BUCKET = "fluently-test-audio"
+
+
+@pytest.fixture(scope="module")
+def s3_settings(settings: Settings) -> Iterator[Settings]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    s3 = settings.s3.model_copy(
+        update={
+            "bucket": BUCKET,
+            "endpoint_url": f"http://127.0.0.1:{port}",
+            "access_key_id": SecretStr("testing"),
+            "secret_access_key": SecretStr("testing"),
+        }
+    )
+    configured = settings.model_copy(
+        update={
+            "active_storage_service": StorageService.s3,
+            "s3": s3,
+            "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 10_000}),
+        }
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint_url,
+        region_name=s3.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield configured
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_settings: Settings
+) -> StorageProvider:
+    if request.param == "local":
+        return LocalDiskStorage(tmp_path / "audio")
+    provider = make_storage(s3_settings)
+    assert isinstance(provider, S3Storage)
+    return provider
+
+
+class TestStorageProviders:
+    def test_put_download_delete(self, storage: StorageProvider, tmp_path: Path) -> None:
+        source = FIXTURES / "jfk.opus"
+        storage.put_file("tenant/recording", source)
+        assert storage.exists("tenant/recording")
+        target = tmp_path / "copy"
+        storage.download("tenant/recording", target)
+        assert target.read_bytes() == source.read_bytes()
+        storage.delete("tenant/recording")
+        assert not storage.exists("tenant/recording")
+        storage.delete("tenant/recording")
+
+    def test_a_missing_key_is_a_key_error(self, storage: StorageProvider, tmp_path: Path) -> None:
+        with pytest.raises(KeyError):
+            storage.download("tenant/none", tmp_path / "x")
+
+    def test_local_keys_cannot_escape_the_root(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError):
+            LocalDiskStorage(tmp_path / "audio").put_file("../outside", FIXTURES / "jfk.opus")
+
+
+@pytest.fixture(scope="module")
+async def s3_client(s3_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(s3_settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+class TestUploadsToS3:
+    async def test_an_upload_is_stored_in_the_bucket_and_deleted_with_its_recording(
+        self, s3_client: httpx.AsyncClient, s3_settings: Settings
+    ) -> None:
+        storage = make_storage(s3_settings)
+        headers = await signup(s3_client)
+        response = await upload(s3_client, headers, FIXTURES / "jfk.mp3")
+        assert response.status_code == 202, response.text
+        recording_id = response.json()["recording_id"]
+        me = (await s3_client.get("/auth/me", headers=headers)).json()
+        key = f"{me['tenant_id']}/{recording_id}"
+        assert storage.exists(key)
+        deleted = await s3_client.delete(f"/audio_recordings/{recording_id}", headers=headers)
+        assert deleted.status_code == 204
+        assert not storage.exists(key)
+
+    async def test_bad_input_leaves_nothing_in_the_bucket(
+        self, s3_client: httpx.AsyncClient, s3_settings: Settings
+    ) -> None:
+        storage = make_storage(s3_settings)
+        assert isinstance(storage, S3Storage)
+        before = storage.client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0)
+        headers = await signup(s3_client)
+        response = await upload(s3_client, headers, FIXTURES / "notes.txt")
+        assert response.status_code == 422
+        assert storage.client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == before
