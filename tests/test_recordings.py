@@ -28,7 +28,7 @@ JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
     "ask what you can do for your country."
 )
-_NORMALISE = jiwer.Compose(
+NORMALISE = jiwer.Compose(
     [
         jiwer.ToLowerCase(),
         jiwer.RemovePunctuation(),
@@ -44,8 +44,8 @@ def wer(reference: str, hypothesis: str) -> float:
         jiwer.wer(
             reference,
             hypothesis,
-            reference_transform=_NORMALISE,
-            hypothesis_transform=_NORMALISE,
+            reference_transform=NORMALISE,
+            hypothesis_transform=NORMALISE,
         )
     )
 
@@ -274,8 +274,8 @@ def accuracy(reference: str, hypothesis: str) -> Accuracy:
     out = jiwer.process_words(
         reference,
         hypothesis,
-        reference_transform=_NORMALISE,
-        hypothesis_transform=_NORMALISE,
+        reference_transform=NORMALISE,
+        hypothesis_transform=NORMALISE,
     )
     words = out.hits + out.substitutions + out.deletions
     return Accuracy(out.wer, (out.deletions + out.insertions) / words)
