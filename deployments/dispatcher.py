@@ -16,7 +16,7 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,16 +42,12 @@ from deployments.transcriber import BackendRejected, BackendUnavailable, Transcr
 from fluently.logging import configure_logging, get_logger, tenant_id_var
 from fluently.settings import Settings
 from fluently.storage import StorageProvider, make_storage
-from pipelines.alignment import refine_word_times
 from pipelines.audio import decode
-from pipelines.chunking import Chunk, chunk_audio, chunk_plan
-from pipelines.merge import merge_chunks
+from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
 log = get_logger("dispatcher")
 JOBS_CHANNEL = "fluently_jobs"
-
-TranscribeChunk = Callable[[np.ndarray, TranscriptionOptions], Awaitable[ChunkTranscript]]
 
 
 class ReportWriter(Protocol):
@@ -94,16 +90,21 @@ class RecordingPipeline:
             )
         audio = await self._load_audio(rec.storage_key)
         duration_s = len(audio) / 16_000
-        plan = chunk_plan(
+
+        async def progress(done: int, total: int) -> None:
+            await self._progress(tenant, rec.id, done=done, total=total)
+
+        pipeline = self.settings.pipeline
+        merged = await transcribe_chunked(
             audio,
-            target_s=self.settings.pipeline.chunk_target_s,
-            max_s=self.settings.pipeline.chunk_max_s,
-            overlap_s=self.settings.pipeline.chunk_overlap_s,
+            TranscriptionOptions(language=rec.language),
+            self.transcribe_chunk,
+            target_s=pipeline.chunk_target_s,
+            max_s=pipeline.chunk_max_s,
+            overlap_s=pipeline.chunk_overlap_s,
+            progress=progress,
         )
-        await self._progress(tenant, rec.id, done=0, total=len(plan))
-        options = TranscriptionOptions(language=rec.language)
-        results = await self._fan_out(tenant, rec.id, audio, plan, options)
-        transcript = refine_word_times(merge_chunks(plan, results), audio).to_dict()
+        transcript = merged.to_dict()
         report = await self.write_report(
             transcript=transcript,
             duration_s=duration_s,
@@ -122,7 +123,11 @@ class RecordingPipeline:
             )
         log.info(
             "recording processed",
-            extra={"recording_id": str(rec.id), "chunks": len(plan), "duration_s": duration_s},
+            extra={
+                "recording_id": str(rec.id),
+                "chunks": len(merged.chunks),
+                "duration_s": duration_s,
+            },
         )
 
     async def _load_audio(self, key: str) -> np.ndarray:
@@ -132,25 +137,6 @@ class RecordingPipeline:
             path = Path(workdir) / "audio"
             await asyncio.to_thread(self.storage.download, key, path)
             return await asyncio.to_thread(decode, path)
-
-    async def _fan_out(
-        self,
-        tenant: TenantId,
-        recording_id: uuid.UUID,
-        audio: np.ndarray,
-        plan: Sequence[Chunk],
-        options: TranscriptionOptions,
-    ) -> list[ChunkTranscript]:
-        done = 0
-
-        async def one(chunk: Chunk) -> ChunkTranscript:
-            nonlocal done
-            result = await self.transcribe_chunk(chunk_audio(audio, chunk), options)
-            done += 1
-            await self._progress(tenant, recording_id, done=done, total=len(plan))
-            return result
-
-        return list(await asyncio.gather(*(one(chunk) for chunk in plan)))
 
     async def _progress(
         self, tenant: TenantId, recording_id: uuid.UUID, *, done: int, total: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from itertools import pairwise
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from deployments.transcriber import SAMPLE_RATE
 from pipelines.chunking import Chunk, chunk_audio, chunk_plan
 from pipelines.merge import MIXED, merge_chunks
-from pipelines.types import ChunkTranscript, Segment, Word
+from pipelines.transcription import transcribe_chunked
+from pipelines.types import ChunkTranscript, Segment, TranscriptionOptions, Word
 
 RNG_SEED = 7
 
@@ -263,3 +265,43 @@ class TestMerge:
     def test_needs_one_result_per_chunk(self) -> None:
         with pytest.raises(ValueError):
             merge_chunks([Chunk(0, 0.0, 1.0)], [])
+
+
+async def test_transcribe_chunked_fans_out_reports_progress_and_merges() -> None:
+    """Every chunk goes to the transcriber at once; progress counts up; times become global."""
+    audio, _ = sentences_with_pauses(150.0)
+    plan = chunk_plan(audio)
+    in_flight, most_in_flight = 0, 0
+    seen: list[tuple[int, int]] = []
+
+    async def transcribe(samples: np.ndarray, options: TranscriptionOptions) -> ChunkTranscript:
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        # One word in the middle of the chunk, named after the chunk's length.
+        middle = len(samples) / SAMPLE_RATE / 2
+        word = Word(f"w{len(samples)}", middle, middle + 0.2)
+        segment = Segment(middle, middle + 0.2, word.word, (word,))
+        return ChunkTranscript((segment,), "en", "fake", "fake-model")
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    transcript = await transcribe_chunked(
+        audio,
+        TranscriptionOptions(),
+        transcribe,
+        target_s=55.0,
+        max_s=60.0,
+        overlap_s=1.0,
+        progress=progress,
+    )
+    assert len(plan) >= 3 and most_in_flight == len(plan)
+    assert seen == [(done, len(plan)) for done in range(len(plan) + 1)]
+    words = [w for s in transcript.segments for w in s.words]
+    assert [w.word for w in words] == [f"w{len(chunk_audio(audio, c))}" for c in plan]
+    for word, chunk in zip(words, plan, strict=True):
+        assert chunk.start_s <= word.start <= word.end <= chunk.end_s
+    assert transcript.backend == "fake"

@@ -26,10 +26,8 @@ from deployments.transcriber import SAMPLE_RATE, AudioArray
 from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
 from fluently.settings import Settings
 from pipelines import exports
-from pipelines.alignment import refine_word_times
 from pipelines.audio import InvalidAudio, decode, probe
-from pipelines.chunking import chunk_audio, chunk_plan
-from pipelines.merge import merge_chunks
+from pipelines.transcription import transcribe_chunked
 from pipelines.types import ChunkTranscript, Segment, Transcript, TranscriptionOptions
 from serve_app.deps import StateDep, get_current_user
 from serve_app.state import AppState
@@ -163,21 +161,20 @@ async def list_models(state: StateDep) -> dict[str, Any]:
 async def transcribe_audio(
     transcriber: Any, *, audio: AudioArray, settings: Settings, options: TranscriptionOptions
 ) -> Transcript:
-    """As the dispatcher does: chunk, transcribe the chunks concurrently, merge, and trim word
-    times to the voiced audio."""
-    plan = chunk_plan(
+    """As the dispatcher does, with the local transcriber deployment for every chunk."""
+
+    async def one(samples: AudioArray, chunk_options: TranscriptionOptions) -> ChunkTranscript:
+        result: ChunkTranscript = await transcriber.transcribe.remote(samples, chunk_options)
+        return result
+
+    return await transcribe_chunked(
         audio,
+        options,
+        one,
         target_s=settings.pipeline.chunk_target_s,
         max_s=settings.pipeline.chunk_max_s,
         overlap_s=settings.pipeline.chunk_overlap_s,
     )
-
-    async def one(samples: AudioArray) -> ChunkTranscript:
-        result: ChunkTranscript = await transcriber.transcribe.remote(samples, options)
-        return result
-
-    results = await asyncio.gather(*(one(chunk_audio(audio, chunk)) for chunk in plan))
-    return await asyncio.to_thread(refine_word_times, merge_chunks(plan, results), audio)
 
 
 def _transcriber(state: AppState) -> Any:
