@@ -10,15 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import groq
-import openai
 from pydantic import SecretStr
 
 from deployments.resilience import CircuitBreaker, MalformedResponse, RetryPolicy, call_with_retries
-
-
-def _secret(value: SecretStr | str) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
+from deployments.sdk_clients import azure_client, groq_client
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +65,7 @@ class GroqChat:
     def __init__(self, config: GroqChatConfig, *, breaker: CircuitBreaker | None = None) -> None:
         self._config = config
         self.breaker = breaker or CircuitBreaker(name=f"groq:{config.model}")
-        self._client = groq.Groq(
-            api_key=_secret(config.api_key),
-            base_url=config.base_url,
-            timeout=config.retry.timeout_s,
-            max_retries=0,
-        )
+        self._client = groq_client(config.api_key, config.base_url, config.retry.timeout_s)
 
     @property
     def name(self) -> str:
@@ -104,12 +94,8 @@ class AzureChat:
     def __init__(self, config: AzureChatConfig, *, breaker: CircuitBreaker | None = None) -> None:
         self._config = config
         self.breaker = breaker or CircuitBreaker(name=f"azure:{config.deployment}")
-        self._client = openai.AzureOpenAI(
-            api_key=_secret(config.api_key),
-            azure_endpoint=config.endpoint,
-            api_version=config.api_version,
-            timeout=config.retry.timeout_s,
-            max_retries=0,
+        self._client = azure_client(
+            config.api_key, config.endpoint, config.api_version, config.retry.timeout_s
         )
 
     @property

@@ -23,6 +23,7 @@ import openai
 from pydantic import SecretStr
 
 from deployments.resilience import CircuitBreaker, MalformedResponse, RetryPolicy, call_with_retries
+from deployments.sdk_clients import azure_client, groq_client
 from deployments.transcriber import SAMPLE_RATE, AudioArray, BackendRejected
 from pipelines.types import ChunkTranscript, Segment, TranscriptionOptions, Word
 
@@ -33,10 +34,6 @@ _WORST_CASE_FLAC_BYTES_PER_S = SAMPLE_RATE * 2 * 1.02
 """16-bit samples; FLAC of incompressible audio (noise) comes out ~1% over raw PCM."""
 
 Granularity = Literal["word", "segment"]
-
-
-def _secret(value: SecretStr | str) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +188,7 @@ class GroqTranscriber(_OpenAIProtocolTranscriber):
             max_upload_bytes=config.max_upload_bytes,
         )
         self._model = config.model
-        self._client = groq.Groq(
-            api_key=_secret(config.api_key),
-            base_url=config.base_url,
-            timeout=config.retry.timeout_s,
-            max_retries=0,
-        )
+        self._client = groq_client(config.api_key, config.base_url, config.retry.timeout_s)
 
     @property
     def name(self) -> str:
@@ -232,12 +224,8 @@ class AzureTranscriber(_OpenAIProtocolTranscriber):
             max_upload_bytes=config.max_upload_bytes,
         )
         self._deployment = config.deployment
-        self._client = openai.AzureOpenAI(
-            api_key=_secret(config.api_key),
-            azure_endpoint=config.endpoint,
-            api_version=config.api_version,
-            timeout=config.retry.timeout_s,
-            max_retries=0,
+        self._client = azure_client(
+            config.api_key, config.endpoint, config.api_version, config.retry.timeout_s
         )
 
     @property

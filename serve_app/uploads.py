@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -23,6 +23,15 @@ from fluently.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 _MAX_FIELD_BYTES = 4096
 _MULTIPART_OVERHEAD = 64 * 1024
+
+
+def multipart_body(**fields: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a multipart body: a required binary ``file`` and
+    ``fields`` (JSON schemas). The routes read the body themselves (``receive_upload``), so
+    FastAPI cannot derive this from their signatures."""
+    properties = {"file": {"type": "string", "format": "binary"}, **fields}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}
 
 
 @dataclass

@@ -5,14 +5,18 @@ Expensive things start once per session; tests isolate themselves with fresh ten
 
 from __future__ import annotations
 
+import ipaddress
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from fluently.bootstrap import embedded_server, prepare_database
@@ -112,6 +116,39 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def fresh_ip() -> str:
+    """A random address in 2001:db8::/32, the range reserved for documentation."""
+    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | random.getrandbits(64)))
+
+
+@asynccontextmanager
+async def running(app_settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app instance with its own engine and pool, like one Serve replica."""
+    app = create_app(app_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def client_of(
+    app: FastAPI, *, ip: str | None = None, base_url: str = "https://testserver"
+) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(ip or fresh_ip(), 40_000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@pytest.fixture(scope="module")
+async def ingress(settings: Settings) -> AsyncIterator[FastAPI]:
+    async with running(settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+async def visitor(ingress: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the in-process app from an address no other test uses."""
+    async with client_of(ingress) as client:
+        yield client
 
 
 PLATFORM_ENV = {

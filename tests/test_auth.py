@@ -1,7 +1,7 @@
 """Accounts, sessions and tenant isolation, against the real app and the real Postgres.
 
-Every client gets an address of its own (``fresh_ip``), so the per-IP rate limits, which live in
-Postgres and outlast a test, never leak from one test into another.
+Every client gets an address of its own (``fresh_ip`` in conftest), so the per-IP rate limits,
+which live in Postgres and outlast a test, never leak from one test into another.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,47 +29,14 @@ from pydantic import SecretStr
 
 from db.models import TENANT_TABLES
 from fluently.settings import Environment, Settings
-from serve_app.app import create_app
 from serve_app.security import key_id
+from tests.conftest import client_of, running
 
 PASSWORD = "correct horse battery staple"
 
 
 def fresh_email() -> str:
     return f"{uuid.uuid4().hex[:12]}@clinic.example"
-
-
-def fresh_ip() -> str:
-    """A random address in 2001:db8::/32, the range reserved for documentation."""
-    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | random.getrandbits(64)))
-
-
-@asynccontextmanager
-async def running(app_settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app instance with its own engine and pool, like one Serve replica."""
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-def client_of(
-    app: FastAPI, *, ip: str | None = None, base_url: str = "https://testserver"
-) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip or fresh_ip(), 40_000))
-    return httpx.AsyncClient(transport=transport, base_url=base_url)
-
-
-@pytest.fixture(scope="module")
-async def ingress(settings: Settings) -> AsyncIterator[FastAPI]:
-    async with running(settings) as instance:
-        yield instance
-
-
-@pytest.fixture
-async def visitor(ingress: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the in-process app from an address no other test uses."""
-    async with client_of(ingress) as client:
-        yield client
 
 
 @dataclass

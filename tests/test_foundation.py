@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
 
 import httpx
 import psycopg
@@ -205,7 +206,22 @@ class TestHealth:
 
     async def test_openapi_docs_are_served(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/docs")).status_code == 200
-        assert "/healthz" in (await client.get("/openapi.json")).json()["paths"]
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        assert "/healthz" in paths
+
+        def multipart(path: str) -> dict[str, Any]:
+            body = paths[path]["post"]["requestBody"]["content"]["multipart/form-data"]
+            schema: dict[str, Any] = body["schema"]
+            return schema
+
+        upload = multipart("/audio_recordings")
+        assert upload["required"] == ["file"]
+        assert {"file", "language", "report_type", "report_language"} == set(upload["properties"])
+        assert "comprehensive" in upload["properties"]["report_type"]["enum"]
+        openai = multipart("/v1/audio/transcriptions")
+        assert {"file", "model", "response_format", "timestamp_granularities[]"} <= set(
+            openai["properties"]
+        )
 
     async def test_unknown_route_uses_the_error_shape(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/no-such-route")

@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from fastapi import FastAPI
 
-from fluently.settings import Settings
 from tests.conftest import FIXTURES
-from tests.test_auth import Account, add_user, client_of, log_in, running, sign_up
+from tests.test_auth import Account, add_user, log_in, sign_up
 from tests.test_recordings import upload
 
 ID_ROUTES = [
@@ -23,18 +18,6 @@ ID_ROUTES = [
     ("GET", "/audio_recordings/{id}/report?format=md"),
     ("DELETE", "/audio_recordings/{id}"),
 ]
-
-
-@pytest.fixture(scope="module")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    async with running(settings) as instance:
-        yield instance
-
-
-@pytest.fixture
-async def visitor(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app) as client:
-        yield client
 
 
 async def _recording(client: httpx.AsyncClient, account: Account, fixture: str) -> str:

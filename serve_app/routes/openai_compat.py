@@ -31,7 +31,7 @@ from pipelines.transcription import transcribe_chunked
 from pipelines.types import ChunkTranscript, Segment, Transcript, TranscriptionOptions
 from serve_app.deps import StateDep, get_current_user
 from serve_app.state import AppState
-from serve_app.uploads import receive_upload
+from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(get_current_user)])
 
@@ -93,34 +93,23 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
 @router.post(
     "/audio/transcriptions",
     response_model=None,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "model": {"type": "string", "default": MODEL_ALIAS},
-                            "language": {"type": "string"},
-                            "prompt": {"type": "string"},
-                            "response_format": {
-                                "type": "string",
-                                "enum": [f.value for f in ResponseFormat],
-                                "default": "json",
-                            },
-                            _GRANULARITIES_FIELD: {
-                                "type": "array",
-                                "items": {"type": "string", "enum": ["word", "segment"]},
-                            },
-                            "temperature": {"type": "number"},
-                        },
-                    }
-                }
+    openapi_extra=multipart_body(
+        model={"type": "string", "default": MODEL_ALIAS},
+        language={"type": "string"},
+        prompt={"type": "string"},
+        response_format={
+            "type": "string",
+            "enum": [f.value for f in ResponseFormat],
+            "default": "json",
+        },
+        **{
+            _GRANULARITIES_FIELD: {
+                "type": "array",
+                "items": {"type": "string", "enum": ["word", "segment"]},
             }
-        }
-    },
+        },
+        temperature={"type": "number"},
+    ),
 )
 async def create_transcription(request: Request, state: StateDep) -> Response:
     """Transcribe an audio file, answering as OpenAI's transcription endpoint does."""

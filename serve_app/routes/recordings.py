@@ -22,9 +22,15 @@ from fluently.errors import Conflict, NotFound
 from pipelines import exports
 from pipelines.types import Transcript
 from serve_app.deps import CurrentUser, StateDep, TenantSession
-from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
+from serve_app.schemas import (
+    RecordingAccepted,
+    RecordingOut,
+    RecordingPage,
+    ReportLanguage,
+    ReportType,
+)
 from serve_app.services import recordings as service
-from serve_app.uploads import receive_upload
+from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
 
@@ -38,30 +44,11 @@ def viewer_of(user: CurrentUser) -> Viewer:
     status_code=202,
     response_model=RecordingAccepted,
     responses={200: {"description": "The same file was already uploaded in this tenant"}},
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "language": {"type": "string", "default": "en"},
-                            "report_type": {
-                                "type": "string",
-                                "enum": ["fluency_analysis", "speech_patterns", "comprehensive"],
-                            },
-                            "report_language": {
-                                "type": "string",
-                                "enum": ["en", "pt", "es", "fr", "de"],
-                            },
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=multipart_body(
+        language={"type": "string", "default": "en"},
+        report_type={"type": "string", "enum": [t.value for t in ReportType]},
+        report_language={"type": "string", "enum": [lang.value for lang in ReportLanguage]},
+    ),
 )
 async def upload_recording(
     request: Request, user: CurrentUser, state: StateDep, session: TenantSession
