@@ -58,8 +58,10 @@ class JobSettings(BaseModel):
     max_attempts: int = 4
     backoff_base_s: float = 2.0
     backoff_max_s: float = 120.0
-    concurrency: int = 2
-    """Jobs one dispatcher replica runs at once."""
+    concurrency: int = 4
+    """Jobs one dispatcher replica runs at once. More than the transcriber replicas, so one
+    job's download, decode, merge and report overlap another's transcription (16 clients of
+    11 s recordings on 2 cores: 40 recordings/min at 4, 34 at 2)."""
 
 
 class PipelineSettings(BaseModel):
