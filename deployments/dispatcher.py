@@ -15,6 +15,7 @@ import contextlib
 import os
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,8 +89,10 @@ class RecordingPipeline:
                 chunks_done=0,
                 chunks_total=0,
             )
+        started = time.perf_counter()
         audio = await self._load_audio(rec.storage_key)
         duration_s = len(audio) / 16_000
+        loaded = time.perf_counter()
 
         async def progress(done: int, total: int) -> None:
             await self._progress(tenant, rec.id, done=done, total=total)
@@ -105,12 +108,14 @@ class RecordingPipeline:
             progress=progress,
         )
         transcript = merged.to_dict()
+        transcribed = time.perf_counter()
         report = await self.write_report(
             transcript=transcript,
             duration_s=duration_s,
             report_type=rec.report_type,
             language=rec.report_language,
         )
+        reported = time.perf_counter()
         async with tenant_session(self.sessions, tenant) as session:
             if not await jobs.complete(session, job_id=job.id, worker=worker):
                 raise LeaseLost(f"job {job.id} was reclaimed by another worker")
@@ -127,6 +132,10 @@ class RecordingPipeline:
                 "recording_id": str(rec.id),
                 "chunks": len(merged.chunks),
                 "duration_s": duration_s,
+                "load_s": round(loaded - started, 3),
+                "transcribe_s": round(transcribed - loaded, 3),
+                "report_s": round(reported - transcribed, 3),
+                "store_s": round(time.perf_counter() - reported, 3),
             },
         )
 

@@ -9,10 +9,11 @@ the model they started with and none fails.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
-from deployments.transcriber import AudioArray
+from deployments.transcriber import SAMPLE_RATE, AudioArray
 from fluently.logging import configure_logging, get_logger
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
@@ -46,7 +47,17 @@ class LocalTranscriberDeployment:
             return self._transcriber
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
-        return self._current().transcribe(audio, options)
+        started = time.perf_counter()
+        result = self._current().transcribe(audio, options)
+        log.info(
+            "chunk transcribed",
+            extra={
+                "audio_s": round(len(audio) / SAMPLE_RATE, 3),
+                "elapsed_s": round(time.perf_counter() - started, 3),
+                "words": sum(len(s.words) for s in result.segments),
+            },
+        )
+        return result
 
     def describe(self) -> dict[str, Any]:
         """What is loaded, for ``GET /v1/models``."""

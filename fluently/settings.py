@@ -65,10 +65,11 @@ class JobSettings(BaseModel):
 
 
 class PipelineSettings(BaseModel):
-    chunk_target_s: float = 55.0
-    """Chunks end at the quietest point before this; Whisper pads windows to 30 s, and 55 s
-    leaves room for its window drift inside two windows."""
-    chunk_max_s: float = 60.0
+    chunk_target_s: float = 115.0
+    """Chunks end at the quietest point in the 10 s before this: just under four 30 s Whisper
+    windows, which the local backend decodes as one batch (``pipelines/chunking.py``)."""
+    chunk_max_s: float = 120.0
+    """The last chunk takes the rest up to this; shorter audio is one chunk."""
     chunk_overlap_s: float = 1.0
 
 

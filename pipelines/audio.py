@@ -95,8 +95,10 @@ def decode(
         header_s = _header_duration_s(container)
         _check_length(header_s, max_duration_s)
         limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
+        # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
+        # work (to_ndarray, the copy) dominated decoding 10 minutes of Opus (3.6 s → 2.3 s).
         resampler = av.AudioResampler(
-            format="flt", layout="mono", rate=sample_rate, options=_MIXDOWN
+            format="flt", layout="mono", rate=sample_rate, frame_size=sample_rate, options=_MIXDOWN
         )
         # Without a header duration, start with a minute's room; the buffer grows as needed.
         pcm = _PcmBuffer(int((header_s or 60.0) * sample_rate) + sample_rate)

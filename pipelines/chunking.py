@@ -1,10 +1,12 @@
 """Split a recording into overlapping chunks, cut in pauses, for parallel transcription.
 
 Whisper pads every window to 30 s, so a chunk's encoder cost is a whole number of windows:
-a 31 s chunk costs as much encoding as a 60 s one. Chunks therefore aim just under two
-windows (``target_s`` 55 s; the 5 s of slack absorbs whisper's seek, which starts the next window
-at the last timestamp it decoded, not exactly at 30 s). That still gives a 10-minute recording
-about a dozen chunks to spread over replicas. Each cut goes where the signal is quietest in the
+a 91 s chunk costs as much encoding as a 120 s one. Chunks therefore aim just under four
+windows (``target_s`` 115 s; the 5 s of slack absorbs whisper's window drift). The local backend
+decodes a chunk's windows as one batch, so longer chunks cost less per second of audio (the
+10-minute test file on two single-thread replicas: 25.5 s with 115 s chunks, 31.9 s with 55 s
+ones, and fewer seams), while 10 minutes still gives six chunks to spread over replicas.
+Each cut goes where the signal is quietest in the
 ``search_s`` before the target, preferring the middle of a real pause, so few words straddle a
 cut; chunks overlap by ``overlap_s`` around it and the merge keeps each word once.
 """
@@ -42,8 +44,8 @@ def chunk_plan(
     audio: AudioArray,
     *,
     sample_rate: int = SAMPLE_RATE,
-    target_s: float = 55.0,
-    max_s: float = 60.0,
+    target_s: float = 115.0,
+    max_s: float = 120.0,
     overlap_s: float = 1.0,
     search_s: float = 10.0,
 ) -> list[Chunk]:
