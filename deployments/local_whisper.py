@@ -29,6 +29,7 @@ _SKIPPED_SPEECH_S = 5.0
 """Speech this long with no word in it was skipped by whisper, not unintelligible."""
 _CLOSING_S = 2.0
 """How close to the end of the audio a made-up closing segment ends."""
+_SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _PUNCTUATION = "\"'“¿([{-.。,，!！?？:：”)]}、"
 """faster-whisper's prepend and append punctuation: not words for the anomaly score."""
 
@@ -147,9 +148,11 @@ class LocalWhisperTranscriber:
                 vad_parameters={"min_silence_duration_ms": VadOptions().min_silence_duration_ms},
                 **decoding,
             )
+            segments = [piece for s in lazy for piece in _sentences(_segment(s))]
         else:
             lazy, info = self._whisper.transcribe(audio, **decoding)
-        return [_segment(s) for s in lazy], str(info.language)
+            segments = [_segment(s) for s in lazy]
+        return segments, str(info.language)
 
     def _recover_skipped_speech(
         self, audio: AudioArray, segments: list[Segment], decoding: dict[str, Any]
@@ -198,6 +201,27 @@ def _skipped_speech(
         if unheard >= _SKIPPED_SPEECH_S and (not spans or before[2] >= spans[-1][1]):
             spans.append((before[2], after[3]))
     return spans
+
+
+def _sentences(segment: Segment) -> list[Segment]:
+    """Split a segment at the words that end a sentence.
+
+    Batched decoding gives one segment per window of up to 30 s; subtitles and
+    ``verbose_json`` want sentence-sized ones, as sequential decoding gives. Without word
+    times there is nothing to split by.
+    """
+    pieces: list[list[Word]] = [[]]
+    for word in segment.words:
+        pieces[-1].append(word)
+        if word.word.endswith(_SENTENCE_END):
+            pieces.append([])
+    pieces = [p for p in pieces if p]
+    if len(pieces) <= 1:
+        return [segment]
+    return [
+        Segment(start=p[0].start, end=p[-1].end, text=" ".join(w.word for w in p), words=tuple(p))
+        for p in pieces
+    ]
 
 
 def _without_closing_hallucination(segments: list[Segment], duration: float) -> list[Segment]:

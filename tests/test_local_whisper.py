@@ -107,6 +107,18 @@ def test_no_made_up_closing_words_at_a_chunk_end(mode: str, request: pytest.Fixt
     assert text.rstrip(".").endswith("because the weather was ice")  # the last one is still there
 
 
+def test_segments_are_sentences(transcriber: LocalWhisperTranscriber) -> None:
+    """Batched windows last up to 30 s; the segments (subtitle cues) are their sentences."""
+    audio = decode(FIXTURES / "speech_10min.opus")[: round(60 * SAMPLE_RATE)]
+    segments = transcriber.transcribe(audio, OPTIONS).segments
+    assert len(segments) >= 8  # about 15 sentences in this minute
+    for segment in segments[:-1]:
+        assert segment.text.endswith((".", "?", "!")), segment.text
+        assert segment.text == " ".join(w.word for w in segment.words)
+        assert segment.start == segment.words[0].start and segment.end == segment.words[-1].end
+    assert all(a.end <= b.start for a, b in pairwise(segments))
+
+
 def test_fillers_and_repetitions_are_kept(transcriber: LocalWhisperTranscriber) -> None:
     """Verbatim: "um", "uh" and the repeated "my" survive batched decoding, which cuts the
     audio only at pauses of 2 s or more (at its default of 160 ms, tiny.en drops "uh my")."""
