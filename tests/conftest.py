@@ -103,15 +103,9 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     Every test signs up its own tenant from this one client address, so the per-IP signup
     limit is raised here (tests/test_auth.py checks the limits on apps of its own).
     """
-    app = create_app(
-        settings.model_copy(
-            update={"auth": settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})}
-        )
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    raised = settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})
+    async with app_client(settings.model_copy(update={"auth": raised})) as c:
+        yield c
 
 
 def new_id() -> uuid.UUID:
@@ -129,6 +123,15 @@ async def running(app_settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(app_settings)
     async with app.router.lifespan_context(app):
         yield app
+
+
+@asynccontextmanager
+async def app_client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real app, in-process, with the app's lifespan (engine, pool) running."""
+    async with running(app_settings) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
 
 
 def client_of(

@@ -20,8 +20,7 @@ import psycopg
 import pytest
 
 from fluently.settings import Settings
-from serve_app.app import create_app
-from tests.conftest import FIXTURES, SHARED_AUDIO, signup
+from tests.conftest import FIXTURES, SHARED_AUDIO, app_client, signup
 from tests.platform import REPO, Platform
 
 JFK_TEXT = (
@@ -96,11 +95,8 @@ async def limited_client(settings: Settings) -> Any:
             "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 10_000}),
         }
     )
-    app = create_app(small)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with app_client(small) as c:
+        yield c
 
 
 class TestUploadValidation:

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 
 from fluently.settings import Settings, StorageService
 from fluently.storage import LocalDiskStorage, S3Storage, StorageProvider, make_storage
-from serve_app.app import create_app
-from tests.conftest import FIXTURES, free_port, signup
+from tests.conftest import FIXTURES, app_client, free_port, signup
 from tests.test_recordings import upload
 
 BUCKET = "fluently-test-audio"
@@ -87,11 +86,8 @@ class TestStorageProviders:
 
 @pytest.fixture(scope="module")
 async def s3_client(s3_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(s3_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with app_client(s3_settings) as c:
+        yield c
 
 
 class TestUploadsToS3:
