@@ -39,7 +39,12 @@ from db.session import (
 )
 from deployments.fallback import FallbackTranscriber
 from deployments.providers import remote_transcribers
-from deployments.transcriber import BackendRejected, BackendUnavailable, Transcriber
+from deployments.transcriber import (
+    SAMPLE_RATE,
+    BackendRejected,
+    BackendUnavailable,
+    Transcriber,
+)
 from fluently.logging import configure_logging, get_logger, tenant_id_var
 from fluently.settings import Settings
 from fluently.storage import StorageProvider, make_storage
@@ -91,7 +96,7 @@ class RecordingPipeline:
             )
         started = time.perf_counter()
         audio = await self._load_audio(rec.storage_key)
-        duration_s = len(audio) / 16_000
+        duration_s = len(audio) / SAMPLE_RATE
         loaded = time.perf_counter()
 
         async def progress(done: int, total: int) -> None:
