@@ -253,15 +253,18 @@ _NORMALISE = jiwer.Compose(
 )
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    return float(
-        jiwer.wer(
-            reference,
-            hypothesis,
-            reference_transform=_NORMALISE,
-            hypothesis_transform=_NORMALISE,
-        )
+@dataclass(frozen=True)
+class WordErrors:
+    wer: float
+    deletions: int
+    """Reference words missing from the hypothesis: lost speech."""
+
+
+def word_errors(reference: str, hypothesis: str) -> WordErrors:
+    out = jiwer.process_words(
+        reference, hypothesis, reference_transform=_NORMALISE, hypothesis_transform=_NORMALISE
     )
+    return WordErrors(wer=float(out.wer), deletions=out.deletions)
 
 
 def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 95, 99)) -> dict[str, float]:

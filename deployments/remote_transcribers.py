@@ -22,6 +22,7 @@ import numpy as np
 import openai
 from pydantic import SecretStr
 
+from deployments.languages import ENGLISH_ONLY, WHISPER_LANGUAGES
 from deployments.resilience import CircuitBreaker, MalformedResponse, RetryPolicy, call_with_retries
 from deployments.sdk_clients import azure_client, groq_client
 from deployments.transcriber import SAMPLE_RATE, AudioArray, BackendRejected
@@ -34,6 +35,17 @@ _WORST_CASE_FLAC_BYTES_PER_S = SAMPLE_RATE * 2 * 1.02
 """16-bit samples; FLAC of incompressible audio (noise) comes out ~1% over raw PCM."""
 
 Granularity = Literal["word", "segment"]
+
+
+def groq_languages(model: str) -> frozenset[str]:
+    """What a Groq transcription model transcribes. Groq documents its Whisper models as
+    multilingual, except the English-only distilled ones, whose names end in ``-en``."""
+    return ENGLISH_ONLY if model.endswith(("-en", ".en")) else WHISPER_LANGUAGES
+
+
+AZURE_LANGUAGES = WHISPER_LANGUAGES
+"""Azure OpenAI's transcription deployments run OpenAI's Whisper (``whisper-1``), which takes
+Whisper's languages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +155,10 @@ class _OpenAIProtocolTranscriber(ABC):
     def model(self) -> str: ...
 
     @property
+    @abstractmethod
+    def languages(self) -> frozenset[str]: ...
+
+    @property
     def max_chunk_s(self) -> float:
         """Longest chunk guaranteed to fit the upload limit, so the planner can size chunks."""
         return self._max_upload_bytes / _WORST_CASE_FLAC_BYTES_PER_S
@@ -198,6 +214,10 @@ class GroqTranscriber(_OpenAIProtocolTranscriber):
     def model(self) -> str:
         return self._model
 
+    @property
+    def languages(self) -> frozenset[str]:
+        return groq_languages(self._model)
+
     def _post(
         self, flac: bytes, options: TranscriptionOptions, granularities: list[Granularity]
     ) -> str:
@@ -235,6 +255,10 @@ class AzureTranscriber(_OpenAIProtocolTranscriber):
     @property
     def model(self) -> str:
         return self._deployment
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return AZURE_LANGUAGES
 
     def _post(
         self, flac: bytes, options: TranscriptionOptions, granularities: list[Granularity]

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
+from pipelines.types import SAMPLE_RATE, AudioArray, ChunkTranscript, TranscriptionOptions
 
-from pipelines.types import ChunkTranscript, TranscriptionOptions
-
-SAMPLE_RATE = 16_000
-"""Every backend takes mono float32 PCM at this rate."""
-
-AudioArray = npt.NDArray[np.float32]
+__all__ = ["SAMPLE_RATE", "AudioArray", "BackendRejected", "BackendUnavailable", "Transcriber"]
 
 
 class BackendUnavailable(Exception):
@@ -35,6 +29,11 @@ class Transcriber(Protocol):
     @property
     def model(self) -> str:
         """Model identifier as stored in transcripts."""
+        ...
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The ISO 639-1 codes of the languages it transcribes."""
         ...
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:

@@ -13,8 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from deployments.transcriber import SAMPLE_RATE, AudioArray
-from pipelines.types import Segment, Transcript, Word
+from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Transcript, Word
 
 FRAME_S = 0.02
 SILENCE_FRACTION = 0.3

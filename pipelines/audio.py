@@ -20,7 +20,7 @@ from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
-from deployments.transcriber import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray
 
 InvalidAudioCode = Literal[
     "empty_file", "not_audio", "unsupported_audio", "corrupt_audio", "too_long"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deployments.transcriber import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray
 
 _FRAME_S = 0.03
 """Short-time energy frame: shorter than a pause, longer than a pitch period."""

@@ -57,7 +57,7 @@ def merge_chunks(chunks: Sequence[Chunk], results: Sequence[ChunkTranscript]) ->
                 kept[index].append(word)
         for index, segment in enumerate(result.segments):
             if segment.words:
-                merged = _from_words(kept[index]) if kept[index] else None
+                merged = Segment.from_words(kept[index]) if kept[index] else None
             else:
                 merged = _wordless(segment, chunk.start_s, bounds[i], bounds[i + 1])
             if merged is not None:
@@ -123,15 +123,6 @@ def _same_word(a: Word, b: Word) -> bool:
 
 def _normal(word: str) -> str:
     return re.sub(r"[^\w']", "", word.lower())
-
-
-def _from_words(words: list[Word]) -> Segment:
-    return Segment(
-        start=words[0].start,
-        end=words[-1].end,
-        text=" ".join(w.word for w in words),
-        words=tuple(words),
-    )
 
 
 def _wordless(segment: Segment, offset: float, low: float, high: float) -> Segment | None:

@@ -1,4 +1,5 @@
-"""One recording's transcript from any chunk transcriber: chunk → fan out → merge → trim.
+"""One recording's transcript from any chunk transcriber: chunk → fan out → merge → trim →
+check coverage.
 
 The dispatcher (recordings) and ``/v1/audio/transcriptions`` both call this; they differ only in
 how a chunk is transcribed (a backend router, a Serve handle) and who hears about progress.
@@ -7,13 +8,30 @@ how a chunk is transcribed (a backend router, a Serve handle) and who hears abou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
-from deployments.transcriber import AudioArray
-from pipelines.alignment import refine_word_times
+from pipelines.alignment import refine_word_times, voiced_frames
 from pipelines.chunking import Chunk, chunk_audio, chunk_plan
+from pipelines.coverage import (
+    Coverage,
+    Span,
+    repair_windows,
+    speech_spans,
+    splice,
+    uncovered_speech,
+    without_unvoiced_segments,
+)
 from pipelines.merge import merge_chunks
-from pipelines.types import ChunkTranscript, Transcript, TranscriptionOptions
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    ChunkTranscript,
+    Segment,
+    Transcript,
+    TranscriptionOptions,
+    Word,
+)
 
 TranscribeChunk = Callable[[AudioArray, TranscriptionOptions], Awaitable[ChunkTranscript]]
 Progress = Callable[[int, int], Awaitable[None]]
@@ -31,12 +49,22 @@ async def transcribe_chunked(
     progress: Progress | None = None,
 ) -> Transcript:
     """Cut ``audio`` into chunks at pauses, transcribe them all at once, merge the results
-    into one transcript with times relative to the whole audio, and trim word times to the
-    voiced audio."""
+    into one transcript with times relative to the whole audio, trim word times to the voiced
+    audio, and transcribe again any voiced stretch that no word covers (``pipelines.coverage``).
+
+    Coverage needs word times: with ``options.word_timestamps`` off it is not checked and the
+    transcript's ``coverage`` stays empty.
+    """
     plan = chunk_plan(audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s)
     done = 0
     if progress is not None:
         await progress(done, len(plan))
+    # Voice activity runs in a thread while the chunks are transcribed elsewhere.
+    speech = (
+        asyncio.ensure_future(asyncio.to_thread(speech_spans, audio))
+        if options.word_timestamps
+        else None
+    )
 
     async def one(chunk: Chunk) -> ChunkTranscript:
         nonlocal done
@@ -46,5 +74,81 @@ async def transcribe_chunked(
             await progress(done, len(plan))
         return result
 
-    results = await asyncio.gather(*(one(chunk) for chunk in plan))
-    return await asyncio.to_thread(refine_word_times, merge_chunks(plan, results), audio)
+    try:
+        results = await asyncio.gather(*(one(chunk) for chunk in plan))
+    except BaseException:
+        if speech is not None:
+            speech.cancel()
+        raise
+    merged = await asyncio.to_thread(refine_word_times, merge_chunks(plan, results), audio)
+    if speech is None:
+        return merged
+    return await _covered(merged, audio, await speech, options, transcribe_chunk)
+
+
+async def _covered(
+    transcript: Transcript,
+    audio: AudioArray,
+    speech: list[Span],
+    options: TranscriptionOptions,
+    transcribe_chunk: TranscribeChunk,
+) -> Transcript:
+    """``transcript`` with its voiced stretches that no word covers transcribed again."""
+    duration = len(audio) / SAMPLE_RATE
+    if any(s.text and not s.words for s in transcript.segments):
+        return transcript  # a backend without word times: nothing to check against
+    voiced = await asyncio.to_thread(voiced_frames, audio)
+    segments, removed = without_unvoiced_segments(transcript.segments, speech, voiced)
+    gaps = uncovered_speech(speech, _words(segments))
+    windows = repair_windows(gaps, duration, segments)
+    found = await asyncio.gather(
+        *(_transcribe_span(audio, window, options, transcribe_chunk) for window in windows)
+    )
+    added = 0
+    for window, retry in zip(windows, found, strict=True):
+        kept, dropped = without_unvoiced_segments(retry, speech, voiced)
+        segments, gained = splice(segments, window, kept, gaps, speech)
+        added, removed = added + gained, removed + dropped
+    repaired = replace(transcript, segments=tuple(segments), text=_text(segments))
+    if added:
+        repaired = await asyncio.to_thread(refine_word_times, repaired, audio)
+    left = uncovered_speech(speech, repaired.words())
+    coverage = Coverage(
+        voiced_s=sum(end - start for start, end in speech),
+        uncovered_s=sum(end - start for start, end in gaps),
+        repairs=len(windows),
+        words_recovered=added,
+        unrecovered_s=sum(end - start for start, end in left),
+        removed_segments=removed,
+        unrecovered=tuple(left),
+    )
+    return replace(repaired, coverage=coverage.to_dict())
+
+
+async def _transcribe_span(
+    audio: AudioArray, span: Span, options: TranscriptionOptions, transcribe_chunk: TranscribeChunk
+) -> list[Segment]:
+    start = round(span[0] * SAMPLE_RATE)
+    result = await transcribe_chunk(audio[start : round(span[1] * SAMPLE_RATE)], options)
+    offset = start / SAMPLE_RATE
+    return [
+        Segment(
+            start=s.start + offset,
+            end=s.end + offset,
+            text=s.text,
+            words=tuple(
+                Word(w.word.strip(), w.start + offset, w.end + offset, w.probability)
+                for w in s.words
+                if w.word.strip()
+            ),
+        )
+        for s in result.segments
+    ]
+
+
+def _words(segments: Sequence[Segment]) -> list[Word]:
+    return [w for s in segments for w in s.words]
+
+
+def _text(segments: Sequence[Segment]) -> str:
+    return " ".join(" ".join(s.text for s in segments).split())

@@ -6,8 +6,17 @@ relative to the whole recording.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 16_000
+"""Every backend takes mono float32 PCM at this rate."""
+
+AudioArray = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +33,16 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+
+    @classmethod
+    def from_words(cls, words: Sequence[Word]) -> Segment:
+        """The segment of ``words`` (at least one): their span, their text joined by spaces."""
+        return cls(
+            start=words[0].start,
+            end=words[-1].end,
+            text=" ".join(w.word for w in words),
+            words=tuple(words),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,8 @@ class Transcript:
     model: str
     segments: tuple[Segment, ...] = ()
     chunks: tuple[dict[str, Any], ...] = field(default=())
+    coverage: dict[str, Any] = field(default_factory=dict)
+    """What the coverage check found and repaired (``pipelines.coverage.Coverage.to_dict``)."""
 
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]
@@ -80,4 +101,5 @@ class Transcript:
             model=data["model"],
             segments=segments,
             chunks=tuple(data.get("chunks", ())),
+            coverage=dict(data.get("coverage") or {}),
         )

@@ -18,8 +18,9 @@ import pytest
 from openai.types.audio import Transcription, TranscriptionVerbose
 
 from tests.conftest import FIXTURES, SHARED_AUDIO, signup
+from tests.fidelity import wer
 from tests.platform import Platform
-from tests.test_recordings import JFK_TEXT, wer
+from tests.test_recordings import JFK_TEXT
 
 JFK = SHARED_AUDIO / "jfk.flac"
 JFK_DURATION_S = 11.0
@@ -130,6 +131,29 @@ class TestTranscriptions:
         assert caught.value.code == "model_not_found"
         assert "gpt-4o-transcribe" in caught.value.body["message"]  # type: ignore[index]
 
+    @pytest.mark.parametrize("language", ["xx", "english", "pt-BR"])
+    async def test_a_language_that_is_not_iso_639_1_is_refused(
+        self, oai: openai.OpenAI, language: str
+    ) -> None:
+        with pytest.raises(openai.UnprocessableEntityError) as caught:
+            await in_thread(transcribe, oai, JFK, language=language)
+        assert caught.value.code == "invalid_language"
+
+    async def test_a_language_the_served_model_does_not_transcribe_is_refused(
+        self, oai: openai.OpenAI
+    ) -> None:
+        with pytest.raises(openai.UnprocessableEntityError) as caught:
+            await in_thread(transcribe, oai, JFK, language="pt")
+        assert caught.value.code == "unsupported_language"
+        assert "'pt'" in caught.value.body["message"]  # type: ignore[index]
+
+    async def test_auto_lets_the_model_choose(self, oai: openai.OpenAI) -> None:
+        result = await in_thread(
+            transcribe, oai, JFK, response_format="verbose_json", language="auto"
+        )
+        assert result.language == "en"
+        assert wer(JFK_TEXT, result.text) <= 0.10, result.text
+
     async def test_a_file_that_is_not_audio_is_refused(self, oai: openai.OpenAI) -> None:
         with pytest.raises((openai.BadRequestError, openai.UnprocessableEntityError)) as caught:
             await in_thread(transcribe, oai, FIXTURES / "notes.txt")
@@ -150,5 +174,7 @@ class TestModels:
         assert all(isinstance(m.created, int) for m in models)
         extra = loaded.model_extra or {}
         assert extra["backend"] == "local"
+        assert extra["languages"] == ["en"]  # tiny.en
+        assert (alias.model_extra or {})["languages"] == ["en"]
         assert extra["config"]["compute_type"] == "int8"
         assert (alias.model_extra or {})["alias_for"] == BUNDLED_MODEL

@@ -32,7 +32,8 @@ from tests.fake_providers import (
     FakeProviders,
     Fault,
 )
-from tests.test_recordings import JFK_TEXT, upload, wait_processed, wer
+from tests.fidelity import wer
+from tests.test_recordings import JFK_TEXT, upload, wait_processed
 
 
 @pytest.fixture(scope="module")

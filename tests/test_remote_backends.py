@@ -7,6 +7,7 @@ said no or that is down.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import re
@@ -17,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deployments.dispatcher import ChunkRouter
 from deployments.fallback import FallbackTranscriber
 from deployments.llm import AzureChat, AzureChatConfig, GroqChat, GroqChatConfig
+from deployments.local_transcriber import LocalTranscriberDeployment
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.remote_transcribers import (
     PROVIDER_UPLOAD_LIMIT_BYTES,
@@ -243,6 +246,48 @@ class TestAzureTranscriber:
             azure_transcriber(fake, deployment="no-such-deployment").transcribe(jfk, OPTIONS)
 
         assert [r.status for r in fake.azure.audio_requests] == [404]
+
+
+class TestLanguages:
+    """A backend is asked only for a language it transcribes: tiny.en given Portuguese would
+    write English words that were never said, and call it a transcript."""
+
+    def test_each_backend_declares_what_it_transcribes(
+        self, fake: FakeProviders, local: LocalWhisperTranscriber
+    ) -> None:
+        assert local.languages == {"en"}
+        for remote in (groq_transcriber(fake), azure_transcriber(fake)):
+            assert {"en", "pt", "es", "fr", "de"} <= remote.languages
+            assert "xx" not in remote.languages
+
+    def test_a_backend_that_does_not_transcribe_the_language_is_skipped(
+        self, fake: FakeProviders, jfk: AudioArray, local: LocalWhisperTranscriber
+    ) -> None:
+        chain = FallbackTranscriber([local, azure_transcriber(fake)])
+        portuguese = TranscriptionOptions(language="pt")
+
+        assert chain.transcribe(jfk, portuguese).backend == "azure"
+        with pytest.raises(BackendRejected, match="transcribes 'pt'"):
+            FallbackTranscriber([local]).transcribe(jfk, portuguese)
+
+    async def test_with_the_providers_down_the_english_only_model_refuses_portuguese(
+        self, fake: FakeProviders, jfk: AudioArray
+    ) -> None:
+        """The dispatcher's route for a chunk: providers first, then the local deployment."""
+        fake.groq.always(Fault(503))
+        fake.azure.always(Fault(500))
+        deployment = LocalTranscriberDeployment()
+
+        async def transcribe_locally(
+            audio: AudioArray, options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            return await asyncio.to_thread(deployment.transcribe, audio, options)
+
+        router = ChunkRouter([groq_transcriber(fake), azure_transcriber(fake)], transcribe_locally)
+        with pytest.raises(BackendRejected, match="does not transcribe 'pt'"):
+            await router(jfk, TranscriptionOptions(language="pt"))
+        assert len(fake.groq.audio_requests) == len(fake.azure.audio_requests) == 3
+        assert (await router(jfk, TranscriptionOptions(language="en"))).backend == "local"
 
 
 class TestFallbackTranscriber:

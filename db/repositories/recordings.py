@@ -163,6 +163,7 @@ async def store_results(
         "model": transcript["model"],
         "segments": transcript["segments"],
         "chunks": transcript.get("chunks", []),
+        "coverage": transcript.get("coverage") or {},
     }
     stmt = insert(Transcription).values(**transcription_values)
     await session.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 import zlib
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from deployments.languages import for_backend
 from deployments.transcriber import SAMPLE_RATE, AudioArray
 from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
 from fluently.settings import Settings
@@ -30,6 +30,7 @@ from pipelines.audio import InvalidAudio, decode, probe
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import ChunkTranscript, Segment, Transcript, TranscriptionOptions
 from serve_app.deps import StateDep, get_current_user
+from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.state import AppState
 from serve_app.uploads import multipart_body, receive_upload
 
@@ -39,7 +40,6 @@ MODEL_ALIAS = "whisper-1"
 """The name OpenAI clients send by default; it means the model the transcriber has loaded."""
 _SERVING_SINCE = int(time.time())
 """OpenAI's ``created`` for a model: here, when this ingress started serving it."""
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _GRANULARITIES_FIELD = "timestamp_granularities[]"
 
 
@@ -68,9 +68,7 @@ class TranscriptionRequest:
 
 def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> TranscriptionRequest:
     """Validate OpenAI's form fields; ``temperature`` and fields we don't know are ignored."""
-    language = fields.get("language", "").strip().lower() or None
-    if language is not None and not _LANGUAGE.match(language):
-        raise BadRequest("language must be an ISO-639-1 code such as 'en'", code="invalid_language")
+    language = parse_language(fields.get("language"))
     if fields.get("stream", "").lower() == "true":
         raise BadRequest("streaming transcription is not supported", code="stream_unsupported")
     try:
@@ -84,7 +82,10 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
         ) from exc
     return TranscriptionRequest(
         model=fields.get("model", "").strip() or None,
-        options=TranscriptionOptions(language=language, prompt=fields.get("prompt") or None),
+        options=TranscriptionOptions(
+            language=for_backend(language) if language else None,
+            prompt=fields.get("prompt") or None,
+        ),
         response_format=response_format,
         granularities=chosen or frozenset({Granularity.segment}),
     )
@@ -95,7 +96,11 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
     response_model=None,
     openapi_extra=multipart_body(
         model={"type": "string", "default": MODEL_ALIAS},
-        language={"type": "string"},
+        language={
+            "type": "string",
+            "description": "An ISO 639-1 code, or 'auto'; 422 invalid_language otherwise, "
+            "422 unsupported_language when the served model does not transcribe it.",
+        },
         prompt={"type": "string"},
         response_format={
             "type": "string",
@@ -120,6 +125,8 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
     ) as upload:
         wanted = parse_request(upload.fields, upload.field_values.get(_GRANULARITIES_FIELD, []))
         await _check_model(transcriber, wanted.model)
+        if wanted.options.language is not None:  # None: auto, or the model's default
+            await TranscriptionLanguages.for_local(local=transcriber).check(wanted.options.language)
         audio = await asyncio.to_thread(_load_audio, upload.path, settings)
     transcript = await transcribe_audio(
         transcriber, audio=audio, settings=settings, options=wanted.options
@@ -129,13 +136,15 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
 
 @router.get("/models")
 async def list_models(state: StateDep) -> dict[str, Any]:
-    """The model the transcriber has loaded, and ``whisper-1``, its alias, in OpenAI's shape."""
+    """The model the transcriber has loaded, and ``whisper-1``, its alias, in OpenAI's shape,
+    each with the ISO 639-1 codes of the ``languages`` it transcribes."""
     loaded = await _describe(_transcriber(state))
     entry = {
         "object": "model",
         "created": _SERVING_SINCE,
         "owned_by": "fluently",
         "backend": loaded["backend"],
+        "languages": loaded["languages"],
         "config": loaded["config"],
     }
     return {

@@ -30,6 +30,7 @@ from serve_app.schemas import (
     ReportType,
 )
 from serve_app.services import recordings as service
+from serve_app.services.languages import TranscriptionLanguages
 from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
@@ -45,7 +46,13 @@ def viewer_of(user: CurrentUser) -> Viewer:
     response_model=RecordingAccepted,
     responses={200: {"description": "The same file was already uploaded in this tenant"}},
     openapi_extra=multipart_body(
-        language={"type": "string", "default": "en"},
+        language={
+            "type": "string",
+            "default": "en",
+            "description": "What is spoken: an ISO 639-1 code, or 'auto' to let the backend "
+            "detect it. 422 invalid_language for anything else, 422 unsupported_language "
+            "when no configured backend transcribes it.",
+        },
         report_type={"type": "string", "enum": [t.value for t in ReportType]},
         report_language={"type": "string", "enum": [lang.value for lang in ReportLanguage]},
     ),
@@ -64,6 +71,9 @@ async def upload_recording(
             upload=upload,
             settings=settings,
             storage=state.storage,
+            languages=TranscriptionLanguages.for_recordings(
+                settings=settings, local=state.handles.get("transcriber")
+            ),
         )
     body = RecordingAccepted(recording_id=recording.id, status=recording.status)
     return JSONResponse(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,10 +20,10 @@ from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from serve_app.schemas import Progress, RecordingOut, ReportLanguage, ReportType
+from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
 
 log = get_logger("recordings")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 def _choice(value: str | None, enum: type[ReportType] | type[ReportLanguage], name: str) -> str:
@@ -40,13 +39,8 @@ def _choice(value: str | None, enum: type[ReportType] | type[ReportLanguage], na
 
 
 def validate_fields(fields: dict[str, str]) -> dict[str, str]:
-    language = fields.get("language") or "en"
-    if not _LANGUAGE.match(language):
-        raise UnprocessableEntity(
-            "language must be a language code such as 'en'", code="invalid_language"
-        )
     return {
-        "language": language,
+        "language": parse_language(fields.get("language")) or "en",
         "report_type": _choice(fields.get("report_type"), ReportType, "report_type"),
         "report_language": _choice(
             fields.get("report_language"), ReportLanguage, "report_language"
@@ -61,12 +55,14 @@ async def accept_upload(
     upload: ReceivedUpload,
     settings: Settings,
     storage: StorageProvider,
+    languages: TranscriptionLanguages,
 ) -> tuple[AudioRecording, bool]:
     """Store a new recording and enqueue its processing; ``(recording, created)``.
 
     The same bytes uploaded twice in one tenant give back the first recording.
     """
     options = validate_fields(upload.fields)
+    await languages.check(options["language"])
     if upload.size == 0:
         raise UnprocessableEntity("the file is empty", code="empty_file")
     existing = await recordings.find_by_sha256(
@@ -143,6 +139,7 @@ def describe(detail: RecordingDetail) -> RecordingOut:
             "model": t.model,
             "segments": t.segments,
             "chunks": t.chunks,
+            "coverage": t.coverage,
         }
     report: dict[str, Any] | None = None
     if detail.report is not None:

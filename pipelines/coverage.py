@@ -1,0 +1,256 @@
+"""Coverage: every stretch of voiced audio ends up with words, and repairs are counted.
+
+Whisper can end a 30 s window early and move on, losing the rest of it (batched decoding has no
+timestamp to seek back to), and any backend can come back with nothing for audio that is plainly
+speech. So the words of a transcript are checked against where the audio is voiced (Silero VAD,
+bundled with faster-whisper): each voiced stretch that no word covers is transcribed again on
+its own and its words are spliced in. The check only ever adds words; the one thing it removes
+is a segment none of whose words lies on voiced audio (whisper's "Thank you." in trailing
+silence), so a speaker's repetitions or a last sentence can never be taken for a hallucination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from pipelines.alignment import FRAME_S
+from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Word
+
+Span = tuple[float, float]
+"""Start and end in seconds."""
+
+SPEECH_VAD = VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
+"""Tighter than faster-whisper's defaults (2 s, 400 ms), so a voiced stretch means speech."""
+WORD_SLACK_S = 0.3
+"""Word times are off by up to this much; speech this close to a word counts as covered."""
+WORD_MAX_S = 1.5
+"""A word covers at most this much audio: whisper sometimes stretches the word before a lost
+sentence over all of it. A prolonged sound longer than this is only decoded again (its word
+comes back once and is not added twice)."""
+MIN_UNCOVERED_S = 1.0
+"""Voiced audio with no word for at least this long is transcribed again (about three words)."""
+REPAIR_PAD_S = 0.5
+"""Context decoded either side of an uncovered stretch; words there are the ones already held."""
+REPAIR_MAX_S = 28.0
+"""Longest piece of audio one repair sends: one Whisper window, so it is decoded in one pass."""
+SAME_REPAIR_GAP_S = 2.0
+"""Uncovered stretches closer than this are repaired in one call."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the check found and did, kept with the transcript for clinicians and operators."""
+
+    voiced_s: float
+    uncovered_s: float
+    """Voiced audio that no word covered before any repair."""
+    repairs: int
+    """Stretches sent to be transcribed again."""
+    words_recovered: int
+    """Words the repairs added, net: a retry that replaced a decoder loop ("let's go, let's
+    go, ...") with the few words really said counts what it removed against what it added."""
+    unrecovered_s: float
+    """Voiced audio still without words afterwards (noise, or speech no backend could read)."""
+    removed_segments: int = 0
+    """Segments dropped because none of their words lies on voiced audio."""
+    unrecovered: tuple[Span, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "voiced_s": round(self.voiced_s, 3),
+            "uncovered_s": round(self.uncovered_s, 3),
+            "repairs": self.repairs,
+            "words_recovered": self.words_recovered,
+            "unrecovered_s": round(self.unrecovered_s, 3),
+            "removed_segments": self.removed_segments,
+            "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
+        }
+
+
+def speech_spans(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
+    """Where ``audio`` is voiced, by Silero VAD."""
+    return [
+        (span["start"] / sample_rate, span["end"] / sample_rate)
+        for span in get_speech_timestamps(audio, SPEECH_VAD, sampling_rate=sample_rate)
+    ]
+
+
+def uncovered_speech(
+    speech: Sequence[Span], words: Sequence[Word], *, min_s: float = MIN_UNCOVERED_S
+) -> list[Span]:
+    """The parts of ``speech`` at least ``min_s`` long that no word covers."""
+    covered = _union(
+        (w.start - WORD_SLACK_S, min(w.end, w.start + WORD_MAX_S) + WORD_SLACK_S) for w in words
+    )
+    gaps: list[Span] = []
+    for start, end in speech:
+        gaps += [(a, b) for a, b in _subtract((start, end), covered) if b - a >= min_s]
+    return gaps
+
+
+def repair_windows(
+    gaps: Sequence[Span], duration: float, segments: Sequence[Segment] = ()
+) -> list[Span]:
+    """Audio to transcribe again for ``gaps``: padded, joined when close, widened to the
+    segments on either side (their words were often pulled into the gap, or are a decoder loop
+    standing in for it) when that still fits one window, and cut to one window."""
+    windows: list[Span] = []
+    for start, end in gaps:
+        start, end = max(0.0, start - REPAIR_PAD_S), min(duration, end + REPAIR_PAD_S)
+        if windows and start - windows[-1][1] < SAME_REPAIR_GAP_S:
+            start = windows.pop()[0]
+        windows.append((start, end))
+    pieces: list[Span] = []
+    for start, end in windows:
+        wide = _widened((start, end), segments, duration)
+        if wide[1] - wide[0] <= REPAIR_MAX_S:
+            start, end = wide
+        count = max(1, -int(-(end - start) // REPAIR_MAX_S))
+        step = (end - start) / count
+        pieces += [(start + i * step, start + (i + 1) * step) for i in range(count)]
+    return pieces
+
+
+def _widened(window: Span, segments: Sequence[Segment], duration: float) -> Span:
+    start, end = window
+    touching = [
+        s
+        for s in segments
+        if s.words and s.start < end + WORD_SLACK_S and start - WORD_SLACK_S < s.end
+    ]
+    if not touching:
+        return window
+    start = min(start, min(s.start for s in touching) - REPAIR_PAD_S)
+    end = max(end, max(s.end for s in touching) + REPAIR_PAD_S)
+    return max(0.0, start), min(duration, end)
+
+
+def without_unvoiced_segments(
+    segments: Sequence[Segment], speech: Sequence[Span], voiced: np.ndarray
+) -> tuple[list[Segment], int]:
+    """``segments`` minus those none of whose words lies on voiced audio: neither on VAD
+    speech nor on a frame above the silence level (``voiced``, from ``voiced_frames``); two
+    tests, so speech that one of them misses is never taken for a hallucination."""
+    kept = [
+        s for s in segments if not s.words or any(_on_voice(w, speech, voiced) for w in s.words)
+    ]
+    return kept, len(segments) - len(kept)
+
+
+def _on_voice(word: Word, speech: Sequence[Span], voiced: np.ndarray) -> bool:
+    """Whether some frame of ``word`` is above the silence level, or half of it is VAD speech.
+
+    Whisper hangs a made-up closing word on the last voiced frame ("Thank" from the end of
+    the speech into the silence after it); neither test accepts that.
+    """
+    first, last = int(word.start / FRAME_S), int(np.ceil(word.end / FRAME_S))
+    if voiced[first:last].any():
+        return True
+    inside = sum(max(0.0, min(b, word.end) - max(a, word.start)) for a, b in speech)
+    if word.end > word.start:
+        return inside >= 0.5 * (word.end - word.start)
+    return any(a <= word.start <= b for a, b in speech)
+
+
+def splice(
+    segments: Sequence[Segment],
+    window: Span,
+    found: Sequence[Segment],
+    gaps: Sequence[Span],
+    speech: Sequence[Span],
+) -> tuple[list[Segment], int]:
+    """``segments`` with a retry of ``window`` (``found``, recording time) worked in.
+
+    If the retry's words cover more of the window's voiced audio than the words held there,
+    it replaces them inside the window (its padding excepted, where both heard the same words
+    cut by the window's edge); otherwise only its words that fall in ``gaps`` are added. A
+    segment the new words fall inside is split around them. Returns the segments and how many
+    words the transcript gained.
+    """
+    core = (window[0] + REPAIR_PAD_S, window[1] - REPAIR_PAD_S)
+    retry = [w for s in found for w in s.words]
+    held = [w for s in segments for w in s.words if _inside(w, window)]
+    voiced = _intersect(speech, window)
+    if _covered_s(voiced, retry) > _covered_s(voiced, held) + MIN_UNCOVERED_S / 2:
+        keep = [[w for w in s.words if not _inside(w, core)] for s in segments]
+        new = [w for w in retry if _inside(w, core)]
+    else:
+        keep = [list(s.words) for s in segments]
+        kept = [w for words in keep for w in words]
+        new = [
+            w
+            for w in retry
+            if _overlaps((w.start, w.end), gaps, WORD_SLACK_S / 2)
+            and not any(_same_time(w, k) for k in kept)
+        ]
+    before = sum(len(s.words) for s in segments)
+    tagged = [(w, i) for i, words in enumerate(keep) for w in words]
+    tagged += [(w, len(segments)) for w in new]
+    if not new and len(tagged) == before:
+        return list(segments), 0
+    tagged.sort(key=lambda pair: (pair[0].start, pair[0].end))
+    runs: list[list[Word]] = []
+    last = -1
+    for word, owner in tagged:
+        if owner != last:
+            runs.append([])
+            last = owner
+        runs[-1].append(word)
+    wordless = [s for s in segments if not s.words]
+    rebuilt = [Segment.from_words(run) for run in runs]
+    return sorted(rebuilt + wordless, key=lambda s: s.start), len(tagged) - before
+
+
+def _inside(word: Word, span: Span) -> bool:
+    return span[0] <= (word.start + word.end) / 2 < span[1]
+
+
+def _intersect(spans: Sequence[Span], window: Span) -> list[Span]:
+    return [
+        (max(a, window[0]), min(b, window[1])) for a, b in spans if a < window[1] and window[0] < b
+    ]
+
+
+def _covered_s(voiced: Sequence[Span], words: Sequence[Word]) -> float:
+    """Seconds of ``voiced`` that ``words`` cover, as ``uncovered_speech`` counts cover."""
+    total = sum(b - a for a, b in voiced)
+    return total - sum(b - a for a, b in uncovered_speech(voiced, words, min_s=0.0))
+
+
+def _same_time(a: Word, b: Word) -> bool:
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    return shared > 0.5 * max(1e-3, min(a.end - a.start, b.end - b.start))
+
+
+def _overlaps(span: Span, spans: Sequence[Span], slack: float) -> bool:
+    start, end = span
+    return any(start < b + slack and a - slack < end for a, b in spans)
+
+
+def _union(spans: Any) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(span: Span, covered: Sequence[Span]) -> list[Span]:
+    start, end = span
+    left: list[Span] = []
+    for a, b in covered:
+        if b <= start or a >= end:
+            continue
+        if a > start:
+            left.append((start, a))
+        start = max(start, b)
+    if start < end:
+        left.append((start, end))
+    return left

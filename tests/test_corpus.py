@@ -1,0 +1,103 @@
+"""No speech is lost: the platform's path against raw sequential decoding, on a varied corpus.
+
+Each recording of ``tests/fixtures/long`` (voices, rates, pauses, noise, telephone band, a 60 s
+silence, speech into the last half second, a sentence across a chunk cut) goes once through raw
+``WhisperModel.transcribe`` and once through the platform's chunk → fan out → merge → coverage
+path with the Serve config's local transcriber. The bounds are relative to raw decoding on the
+same machine, so they hold on any CPU (``make test`` runs them again under a forced ISA).
+The 10-minute recording goes through the real Serve deployments in ``test_recordings.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from deployments.local_whisper import LocalWhisperTranscriber
+from pipelines.audio import decode
+from pipelines.transcription import transcribe_chunked
+from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
+from tests.fidelity import (
+    CORPUS,
+    DELETIONS,
+    FILE_WER,
+    POOLED_WER,
+    Fidelity,
+    corpus,
+    fidelity,
+    lost_runs,
+    raw_sequential,
+    reference,
+    serve_config,
+)
+
+pytestmark = pytest.mark.model
+
+SHORT = [str(e["name"]) for e in corpus() if float(str(e["duration_s"])) < 300]
+CHUNKS = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0}
+"""The platform's default chunk plan (``PipelineSettings``)."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    raw: Fidelity
+    platform: Fidelity
+    transcript: Transcript
+
+
+@pytest.fixture(scope="module")
+def platform_transcriber() -> Iterator[LocalWhisperTranscriber]:
+    """The Serve config's local transcriber, one thread as in a replica."""
+    yield LocalWhisperTranscriber(serve_config())
+
+
+@pytest.fixture(scope="module")
+def results(platform_transcriber: LocalWhisperTranscriber) -> Iterator[dict[str, Pair]]:
+    """Computed once per file, on first use."""
+
+    async def one(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        return platform_transcriber.transcribe(samples, options)
+
+    class Lazy(dict[str, Pair]):
+        def __missing__(self, name: str) -> Pair:
+            audio = decode(CORPUS / f"{name}.opus")
+            transcript = asyncio.run(
+                transcribe_chunked(audio, TranscriptionOptions(), one, **CHUNKS)
+            )
+            pair = Pair(
+                raw=fidelity(reference(name), raw_sequential(audio)),
+                platform=fidelity(reference(name), transcript.text),
+                transcript=transcript,
+            )
+            self[name] = pair
+            return pair
+
+    yield Lazy()
+
+
+@pytest.mark.parametrize("name", SHORT)
+def test_platform_loses_no_more_than_raw_decoding(name: str, results: dict[str, Pair]) -> None:
+    pair = results[name]
+    raw, platform = pair.raw, pair.platform
+    detail = (name, raw, platform, pair.transcript.coverage)
+    assert platform.deletion_rate <= raw.deletion_rate + DELETIONS, detail
+    assert lost_runs(platform, raw) == [], detail
+    assert platform.wer <= raw.wer + FILE_WER, detail
+
+
+def test_pooled_error_rate_is_within_a_point_of_raw(results: dict[str, Pair]) -> None:
+    pairs = [results[name] for name in SHORT]
+    words = sum(p.raw.reference_words for p in pairs)
+    raw = sum(p.raw.errors for p in pairs) / words
+    platform = sum(p.platform.errors for p in pairs) / words
+    assert platform <= raw + POOLED_WER, (platform, raw)
+
+
+def test_every_voiced_stretch_has_words(results: dict[str, Pair]) -> None:
+    """After repairs, what voiced audio is left without words is under 2 % of it per file."""
+    for name in SHORT:
+        coverage = results[name].transcript.coverage
+        assert coverage["unrecovered_s"] <= 0.02 * coverage["voiced_s"], (name, coverage)

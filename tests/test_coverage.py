@@ -1,0 +1,174 @@
+"""Coverage: voiced audio without words is transcribed again; nothing voiced is ever removed.
+
+Pure functions on crafted spans and words, then the whole pipeline with a scripted chunk
+transcriber that loses a sentence or closes with a made-up one in silence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.audio import decode
+from pipelines.coverage import (
+    MIN_UNCOVERED_S,
+    REPAIR_MAX_S,
+    repair_windows,
+    splice,
+    uncovered_speech,
+    without_unvoiced_segments,
+)
+from pipelines.transcription import TranscribeChunk, transcribe_chunked
+from pipelines.types import SAMPLE_RATE, AudioArray, ChunkTranscript, Segment, TranscriptionOptions
+from pipelines.types import Word as W
+from tests.conftest import FIXTURES
+
+ONE_CHUNK = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0}
+
+
+def segment(*words: W) -> Segment:
+    return Segment(words[0].start, words[-1].end, " ".join(w.word for w in words), words)
+
+
+class TestUncoveredSpeech:
+    def test_speech_under_words_is_covered(self) -> None:
+        words = [W("a", 0.0, 0.4), W("b", 0.5, 0.9), W("c", 1.0, 1.6)]
+        assert uncovered_speech([(0.0, 1.6)], words) == []
+
+    def test_a_lost_sentence_is_found(self) -> None:
+        words = [W("a", 0.0, 0.4), W("z", 6.0, 6.4)]
+        assert uncovered_speech([(0.0, 6.4)], words) == [pytest.approx((0.7, 5.7))]
+
+    def test_short_gaps_and_silence_are_left_alone(self) -> None:
+        words = [W("a", 0.0, 0.4), W("b", 1.5, 1.9)]
+        assert uncovered_speech([(0.0, 1.9), (3.0, 3.0 + MIN_UNCOVERED_S / 2)], words) == []
+
+    def test_a_word_stretched_over_lost_speech_covers_only_a_word(self) -> None:
+        # Whisper gives the word before a lost sentence all of its time.
+        words = [W("so", 0.0, 8.0)]
+        assert uncovered_speech([(0.0, 8.0)], words) == [pytest.approx((1.8, 8.0))]
+
+    def test_no_words_at_all_leaves_every_span_uncovered(self) -> None:
+        assert uncovered_speech([(1.0, 3.0), (4.0, 9.0)], []) == [(1.0, 3.0), (4.0, 9.0)]
+
+
+class TestRepairWindows:
+    def test_padded_and_clipped_to_the_audio(self) -> None:
+        assert repair_windows([(0.2, 3.0), (10.0, 12.0)], 12.2) == [
+            pytest.approx((0.0, 3.5)),
+            pytest.approx((9.5, 12.2)),
+        ]
+
+    def test_close_gaps_share_one_window(self) -> None:
+        assert repair_windows([(1.0, 3.0), (4.0, 6.0)], 100.0) == [pytest.approx((0.5, 6.5))]
+
+    def test_a_long_gap_is_cut_into_windows_whisper_decodes_in_one_pass(self) -> None:
+        windows = repair_windows([(0.0, 100.0)], 100.0)
+        assert len(windows) == 4
+        assert all(end - start <= REPAIR_MAX_S for start, end in windows)
+        assert windows[0][0] == 0.0 and windows[-1][1] == pytest.approx(100.0)
+
+
+class TestSplice:
+    def test_new_words_land_between_the_old_ones_in_time_order(self) -> None:
+        held = [segment(W("one", 0.0, 0.4), W("five", 4.0, 4.4))]
+        found = [segment(W("one", 0.05, 0.4), W("two", 1.0, 1.4), W("three", 2.0, 2.4))]
+        segments, added = splice(held, (0.3, 4.0), found, [(0.8, 3.5)], [(0.8, 3.5)])
+        assert added == 2
+        assert [w.word for s in segments for w in s.words] == ["one", "two", "three", "five"]
+        assert [s.text for s in segments] == ["one", "two three", "five"]
+
+    def test_words_outside_the_gaps_are_not_added_twice(self) -> None:
+        held = [segment(W("my", 0.0, 0.3), W("my", 0.4, 0.7))]
+        found = [segment(W("my", 0.0, 0.3), W("my", 0.42, 0.7))]
+        assert splice(held, (0.0, 4.5), found, [(2.0, 4.0)], [(0.0, 4.0)]) == (held, 0)
+
+    def test_a_retry_that_hears_more_replaces_a_decoder_loop(self) -> None:
+        # Whisper looped "let's go" over ten seconds of other speech.
+        loop = [W(w, 10.0 + i * 0.4, 10.3 + i * 0.4) for i, w in enumerate(["let's", "go"] * 3)]
+        held = [segment(W("before", 9.0, 9.5)), segment(*loop), segment(W("after", 21.0, 21.4))]
+        said = [W(f"w{i}", 10.0 + i * 0.5, 10.4 + i * 0.5) for i in range(20)]
+        segments, gained = splice(
+            held, (9.5, 20.8), [segment(*said)], [(12.7, 20.0)], [(9.0, 21.4)]
+        )
+        words = [w.word for s in segments for w in s.words]
+        assert words == ["before", *[w.word for w in said], "after"]
+        assert gained == 20 - 6
+
+
+class TestUnvoicedSegments:
+    def test_only_segments_on_neither_vad_speech_nor_energy_go(self) -> None:
+        voiced = np.zeros(500, dtype=bool)  # 10 s of 20 ms frames
+        voiced[100:150] = True  # 2.0-3.0 s: loud, though VAD did not call it speech
+        speechy = segment(W("hello", 0.5, 0.9))
+        loud = segment(W("hmm", 2.2, 2.6))
+        made_up = segment(W("Thank", 8.0, 8.1), W("you.", 8.1, 8.2))
+        kept, removed = without_unvoiced_segments([speechy, loud, made_up], [(0.4, 1.0)], voiced)
+        assert kept == [speechy, loud] and removed == 1
+
+    def test_a_word_hung_on_the_last_voiced_frame_is_not_speech(self) -> None:
+        voiced = np.zeros(500, dtype=bool)
+        voiced[0:240] = True  # speech until 4.8 s
+        closing = segment(W("Thank", 4.82, 6.0), W("you", 6.0, 6.0))
+        assert without_unvoiced_segments([closing], [(0.0, 4.9)], voiced) == ([], 1)
+
+
+def scripted(
+    lose: tuple[float, float] | None = None, closing: bool = False
+) -> tuple[list[float], TranscribeChunk]:
+    """A chunk transcriber that puts a word on every 0.5 s of loud audio, except in ``lose``
+    (on the first call only) and, with ``closing``, adds a sentence in the trailing silence
+    of the first call."""
+    calls: list[float] = []
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        calls.append(len(samples) / SAMPLE_RATE)
+        frame = SAMPLE_RATE // 2
+        words = []
+        for i in range(len(samples) // frame):
+            t = i * 0.5
+            loud = float(np.abs(samples[i * frame : (i + 1) * frame]).max()) > 0.05
+            if loud and not (lose and len(calls) == 1 and lose[0] <= t < lose[1]):
+                words.append(W(f"w{i}", t + 0.05, t + 0.45))
+        segments = [segment(w) for w in words]
+        if closing and len(calls) == 1:
+            end = len(samples) / SAMPLE_RATE
+            segments.append(segment(W("Thank", end - 0.3, end - 0.2), W("you.", end - 0.2, end)))
+        return ChunkTranscript(tuple(segments), "en", "fake", "fake-model")
+
+    return calls, transcribe
+
+
+@pytest.fixture(scope="module")
+def speech() -> AudioArray:
+    """Real speech (the 3-minute fixture's first 40 s), so the VAD has speech to find."""
+    audio = decode(FIXTURES / "speech_3min.mp3")[: 40 * SAMPLE_RATE]
+    silence = np.zeros(3 * SAMPLE_RATE, dtype=np.float32)
+    return np.concatenate([audio, silence])
+
+
+async def test_a_sentence_the_backend_lost_is_transcribed_again(speech: AudioArray) -> None:
+    calls, transcribe = scripted(lose=(10.0, 20.0))
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    coverage = transcript.coverage
+    assert coverage["repairs"] >= 1 and coverage["words_recovered"] >= 10
+    assert len(calls) >= 2 and all(seconds <= REPAIR_MAX_S + 0.01 for seconds in calls[1:])
+    times = [w.start for w in transcript.words()]
+    assert times == sorted(times)
+    assert sum(10.0 <= t < 20.0 for t in times) >= 10
+    assert coverage["unrecovered_s"] < coverage["uncovered_s"]
+
+
+async def test_made_up_words_in_silence_go_and_real_ones_stay(speech: AudioArray) -> None:
+    _, transcribe = scripted(closing=True)
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    words = [w.word for w in transcript.words()]
+    assert "Thank" not in words and len(words) >= 40
+    assert transcript.coverage["removed_segments"] >= 1
+
+
+async def test_without_word_times_nothing_is_checked(speech: AudioArray) -> None:
+    calls, transcribe = scripted(lose=(10.0, 20.0))
+    options = TranscriptionOptions(word_timestamps=False)
+    transcript = await transcribe_chunked(speech, options, transcribe, **ONE_CHUNK)
+    assert transcript.coverage == {} and len(calls) == 1
