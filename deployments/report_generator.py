@@ -14,6 +14,7 @@ from typing import Any
 
 from deployments.chat import ChatClient
 from deployments.transcriber import BackendRejected, BackendUnavailable
+from pipelines.coverage import Sound
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.report import (
     REPORT_LANGUAGES,
@@ -73,7 +74,10 @@ class ReportGenerator:
             raise ValueError(
                 f"unsupported report language {language!r}; use one of {REPORT_LANGUAGES}"
             )
-        metrics = compute_metrics(transcript.words(), duration_s, self._metrics_settings)
+        sounds = [Sound(**sound) for sound in transcript.coverage.get("sounds", ())]
+        metrics = compute_metrics(
+            transcript.words(), duration_s, self._metrics_settings, sounds=sounds
+        )
         narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
         return GeneratedReport(
             type=report_type,

@@ -22,6 +22,8 @@ DYNAMIC_RANGE_DB = 60.0
 """A floor for digital silence, relative to the speech level."""
 MIN_SILENCE_S = 0.25
 """Only silent runs at least this long are cut from a word (stop closures are shorter)."""
+INNER_SILENCE_S = 0.6
+"""A silent run this long inside a word's span ends the word: a pause, not part of a word."""
 
 
 def voiced_frames(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -55,6 +57,11 @@ def _trim(word: Word, voiced: np.ndarray) -> Word:
         start = (first + on[0]) * FRAME_S
     if (len(span) - 1 - on[-1]) >= min_run:
         end = (first + on[-1] + 1) * FRAME_S
+    # A silence inside the word this long is a pause whisper laid the word over: the word is
+    # the sound before it (whisper stretches a word over the silence after it, not before).
+    gaps = np.flatnonzero(np.diff(on) > int(INNER_SILENCE_S / FRAME_S))
+    if gaps.size:
+        end = min(end, (first + on[gaps[0]] + 1) * FRAME_S)
     if end <= start:
         return word
     return replace(word, start=round(float(start), 3), end=round(float(end), 3))

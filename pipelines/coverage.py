@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,38 @@ REPAIR_MAX_S = 28.0
 """Longest piece of audio one repair sends: one Whisper window, so it is decoded in one pass."""
 SAME_REPAIR_GAP_S = 2.0
 """Uncovered stretches closer than this are repaired in one call."""
+MIN_SOUND_S = 0.3
+"""Sound this long outside every word, too short to repair, is kept as evidence for the
+disfluency detectors: a filler or a prolonged onset that whisper wrote no word for."""
+FLOW_S = 0.08
+"""Audio compared either side of where a sound ends, to tell whether it runs on unchanged."""
+FLOWS_ON = 0.7
+"""Correlation of the band spectra either side above which a sound runs on into what follows:
+a drawn-out onset ("mmmm|aybe", "ssss|o"), not a filler before a different sound ("uh|the")."""
+NOISY_CROSSINGS = 0.25
+"""Zero crossings per sample above which a sound is noise-like (s, f, sh: a fricative or a
+breath), not voiced (um, uh, mmm)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    """Audio above the silence level that no word covers."""
+
+    start: float
+    end: float
+    noisy: bool
+    """Noise-like (a fricative or a breath) rather than voiced."""
+    flows_on: bool = False
+    """Its spectrum runs on unchanged into the audio after it: the first sound of what follows,
+    drawn out."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "noisy": self.noisy,
+            "flows_on": self.flows_on,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +92,8 @@ class Coverage:
     removed_segments: int = 0
     """Segments dropped because none of their words lies on voiced audio."""
     unrecovered: tuple[Span, ...] = field(default=())
+    sounds: tuple[Sound, ...] = field(default=())
+    """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +104,7 @@ class Coverage:
             "unrecovered_s": round(self.unrecovered_s, 3),
             "removed_segments": self.removed_segments,
             "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
+            "sounds": [sound.to_dict() for sound in self.sounds],
         }
 
 
@@ -78,6 +114,59 @@ def speech_spans(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> list[S
         (span["start"] / sample_rate, span["end"] / sample_rate)
         for span in get_speech_timestamps(audio, SPEECH_VAD, sampling_rate=sample_rate)
     ]
+
+
+def unworded_sounds(
+    audio: AudioArray,
+    voiced: np.ndarray,
+    words: Sequence[Word],
+    *,
+    sample_rate: int = SAMPLE_RATE,
+) -> list[Sound]:
+    """Runs of frames above the silence level (``voiced``, from ``voiced_frames``) at least
+    ``MIN_SOUND_S`` long that lie outside every word's span, with whether each is noise-like."""
+    outside = voiced.copy()
+    for word in words:
+        outside[int(word.start / FRAME_S) : int(np.ceil(word.end / FRAME_S))] = False
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], outside.astype(np.int8), [0]))))
+    sounds: list[Sound] = []
+    for first, last in zip(edges[::2], edges[1::2], strict=True):
+        start, end = first * FRAME_S, last * FRAME_S
+        if end - start < MIN_SOUND_S:
+            continue
+        samples = audio[round(start * sample_rate) : round(end * sample_rate)]
+        crossings = float(np.mean(np.abs(np.diff(np.signbit(samples).astype(np.int8)))))
+        sounds.append(
+            Sound(
+                start=start,
+                end=end,
+                noisy=crossings > NOISY_CROSSINGS,
+                flows_on=_continuity(audio, end, sample_rate) >= FLOWS_ON,
+            )
+        )
+    return sounds
+
+
+def _continuity(audio: AudioArray, at: float, sample_rate: int) -> float:
+    """Correlation of the log band energies of the ``FLOW_S`` before and after ``at``."""
+    width = round(FLOW_S * sample_rate)
+    middle = round(at * sample_rate)
+    before, after = audio[middle - width : middle], audio[middle : middle + width]
+    if middle < width or len(after) < width:
+        return 0.0
+    a, b = _bands(before, sample_rate), _bands(after, sample_rate)
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+def _bands(samples: AudioArray, sample_rate: int) -> np.ndarray:
+    """Log energy in 20 bands spaced evenly in log frequency from 100 Hz to 7 kHz."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / sample_rate)
+    edges = np.geomspace(100, 7000, 21)
+    energy = [spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in pairwise(edges)]
+    return np.log10(np.asarray(energy) + 1e-10)
 
 
 def uncovered_speech(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pipelines.coverage import Sound
 from pipelines.syllables import count_syllables
 from pipelines.types import Word
 
@@ -32,6 +33,9 @@ DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
 )
 
 RepetitionKind = Literal["part_word", "whole_word", "phrase"]
+Evidence = Literal["transcript", "timing", "acoustic", "second_pass"]
+"""What an event rests on: the words as transcribed, their timing, the sound itself, or a second
+decoding of a short window around a suspect span."""
 
 _FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
 """Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
@@ -44,6 +48,31 @@ _BREAKS = (",", ";", "...", "…")
 _HYPHENS = re.compile(r"[-‐–—]+")
 _REDUPLICATIONS = frozenset({"bye", "so", "no", "yo", "ha", "night", "tut", "choo", "hush"})
 """Words written doubled with a hyphen that are words, not repetitions ("so-so", "bye-bye")."""
+_CONFIDENCE = {
+    "filler": 0.9,
+    "in_word": 0.9,
+    "fragment": 0.85,
+    "whole_word": 0.85,
+    "phrase": 0.8,
+    "silence": 0.75,
+    "repeated_syllable": 0.7,
+    "cut_off": 0.7,
+    "restart": 0.7,
+    "drawn_out_onset": 0.65,
+    "long_word": 0.65,
+    "restart_after_comma": 0.6,
+    "unworded_sound": 0.6,
+}
+"""Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
+a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
+like a prolongation; parallel lists ("we saw lions, we saw tigers") read like restarts after a
+comma. Events below ``MetricsSettings.review_below`` (acoustic evidence alone) are "to review"."""
+_FUNCTION_WORDS = frozenset(
+    "a an the i me my we our you your he him his she her it its they them their this that these"
+    " those to of in on at by for from with as and or but so if then than not no do did is are"
+    " was were be been am can will would could should shall may might must has have had go".split()
+)
+"""Short words speakers repeat whole ("to to tell"): never read as a repeated first syllable."""
 _HYPHENATED_PREFIXES = frozenset({"re", "co", "pre", "de", "un", "non", "dis", "mis", "sub", "pro"})
 """Prefixes written with a hyphen ("re-record", "co-counsel") that look like part-word
 repetitions when the word starts with the same letters."""
@@ -74,6 +103,18 @@ class MetricsSettings:
     a typical adult articulation rate)."""
     max_phrase_words: int = 4
     """Longest phrase looked at for phrase repetitions and revisions."""
+    onset_attach_s: float = 0.15
+    """A sound outside the words that ends this close before a word is that word's onset,
+    drawn out (a prolongation); further away it is a sound of its own."""
+    prolonged_onset_ratio: float = 2.0
+    """With a drawn-out onset heard, a word (onset included) this many times the speaker's
+    duration per syllable is a prolongation."""
+    filler_sound_s: float = 0.35
+    """A voiced sound outside the words at least this long, attached to no word, is a filled
+    pause whisper wrote no word for."""
+    review_below: float = 0.6
+    """Events less certain than this are listed "to review": shown, but not counted in %SS,
+    SLD or the counts by type until a clinician confirms them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +129,9 @@ class DisfluencyEvent:
     """For repetitions: part_word, whole_word or phrase."""
     stuttering_like: bool = False
     """Counted as a stuttering-like disfluency (SLD) in the sense of Yairi & Ambrose."""
+    confidence: float = 1.0
+    """How sure the detector is, 0-1: set per rule, from how often that evidence misleads."""
+    evidence: tuple[Evidence, ...] = ("transcript",)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +141,8 @@ class DisfluencyEvent:
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "stuttering_like": self.stuttering_like,
+            "confidence": round(self.confidence, 2),
+            "evidence": list(self.evidence),
         }
 
 
@@ -141,6 +187,9 @@ class FluencyMetrics:
     long_pause_count: int
     long_pauses: tuple[Pause, ...]
     disfluencies: tuple[DisfluencyEvent, ...]
+    """The confident events: counted in every number below."""
+    to_review: tuple[DisfluencyEvent, ...]
+    """Less certain events (``settings.review_below``): listed for a clinician, not counted."""
     disfluencies_per_minute: float
     stuttering_like_disfluencies: int
     other_disfluencies: int
@@ -171,6 +220,8 @@ class FluencyMetrics:
             "long_pauses": [p.to_dict() for p in self.long_pauses],
             "disfluency_count": self.disfluency_count,
             "disfluencies": [e.to_dict() for e in self.disfluencies],
+            "to_review_count": len(self.to_review),
+            "to_review": [e.to_dict() for e in self.to_review],
             "disfluencies_per_minute": round(self.disfluencies_per_minute, 2),
             "stuttering_like_disfluencies": self.stuttering_like_disfluencies,
             "other_disfluencies": self.other_disfluencies,
@@ -200,6 +251,7 @@ class _Token:
 class _Found:
     """Events found so far, the SLD's target tokens, and syllables not to count."""
 
+    review_below: float
     events: list[DisfluencyEvent] = field(default_factory=list)
     stuttered_tokens: set[int] = field(default_factory=set)
     syllable_overrides: dict[int, int] = field(default_factory=dict)
@@ -212,10 +264,12 @@ class _Found:
         last: int,
         kind: DisfluencyType,
         *,
+        confidence: float,
         subtype: RepetitionKind | None = None,
         stuttered_token: int | None = None,
+        evidence: tuple[Evidence, ...] = ("transcript",),
     ) -> None:
-        self.events.append(
+        self.event(
             DisfluencyEvent(
                 type=kind,
                 text=" ".join(t.raw for t in tokens[first : last + 1]),
@@ -223,26 +277,44 @@ class _Found:
                 end=tokens[last].end,
                 subtype=subtype,
                 stuttering_like=stuttered_token is not None,
-            )
+                confidence=confidence,
+                evidence=evidence,
+            ),
+            stuttered_token,
         )
-        if stuttered_token is not None:
-            self.stuttered_tokens.add(stuttered_token)
         if kind in {"repetition", "revision"}:
             self.in_repetition_or_revision.update(range(first, last + 1))
 
+    def event(self, event: DisfluencyEvent, stuttered_token: int | None) -> None:
+        """Record ``event``; only a confident one makes its word a stuttered syllable."""
+        self.events.append(event)
+        if stuttered_token is not None and event.confidence >= self.review_below:
+            self.stuttered_tokens.add(stuttered_token)
+
 
 def compute_metrics(
-    words: Sequence[Word], duration_s: float, settings: MetricsSettings | None = None
+    words: Sequence[Word],
+    duration_s: float,
+    settings: MetricsSettings | None = None,
+    sounds: Sequence[Sound] = (),
 ) -> FluencyMetrics:
-    """Fluency metrics for one recording from its transcript's words and its duration."""
+    """Fluency metrics for one recording from its transcript's words and its duration.
+
+    ``sounds`` are the stretches of audio no word covers (``pipelines.coverage``): whisper
+    smooths fillers and drawn-out onsets away, but the sound is still there.
+    """
     settings = settings or MetricsSettings()
     tokens = _tokens(words)
-    found = _Found()
+    found = _Found(review_below=settings.review_below)
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found)
-    _find_prolongations(tokens, settings, found)
+    baseline = _syllable_baseline(tokens, settings, found)
+    prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
+    _find_prolongations(tokens, baseline, settings, found, skip=prolonged)
     _find_blocks(tokens, settings, found)
-    events = tuple(sorted(found.events, key=lambda e: (e.start, e.end)))
+    ordered = sorted(found.events, key=lambda e: (e.start, e.end))
+    events = tuple(e for e in ordered if e.confidence >= settings.review_below)
+    to_review = tuple(e for e in ordered if e.confidence < settings.review_below)
 
     syllables = [
         found.syllable_overrides.get(i, count_syllables(t.raw)) for i, t in enumerate(tokens)
@@ -283,6 +355,7 @@ def compute_metrics(
         long_pause_count=len(long_pauses),
         long_pauses=long_pauses,
         disfluencies=events,
+        to_review=to_review,
         disfluencies_per_minute=_per_minute(len(events), span),
         # SLD vs other disfluencies (Ambrose & Yairi 1999; Yairi & Ambrose 2005): part-word
         # and monosyllabic whole-word repetitions and disrhythmic phonations (prolongations,
@@ -367,7 +440,7 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
     """Each filled pause is one interjection (Yairi & Ambrose: an "other" disfluency)."""
     for i, token in enumerate(tokens):
         if token.filler:
-            found.add(tokens, i, i, "interjection")
+            found.add(tokens, i, i, "interjection", confidence=_CONFIDENCE["filler"])
 
 
 def _find_repetitions_and_revisions(
@@ -413,11 +486,27 @@ def _in_word_repetition(
             return 0
         monosyllabic = count_syllables(target) == 1
         stuttered = i if monosyllabic else None
-        found.add(tokens, i, i, "repetition", subtype="whole_word", stuttered_token=stuttered)
+        found.add(
+            tokens,
+            i,
+            i,
+            "repetition",
+            subtype="whole_word",
+            stuttered_token=stuttered,
+            confidence=_CONFIDENCE["in_word"],
+        )
         if monosyllabic:
             found.syllable_overrides[i] = 1
         return 1
-    found.add(tokens, i, i, "repetition", subtype="part_word", stuttered_token=i)
+    found.add(
+        tokens,
+        i,
+        i,
+        "repetition",
+        subtype="part_word",
+        stuttered_token=i,
+        confidence=_CONFIDENCE["in_word"],
+    )
     found.syllable_overrides[i] = count_syllables(target)
     return 1
 
@@ -441,7 +530,13 @@ def _part_word_repetition(
     if not all(word.startswith(tokens[f].norm) and word != tokens[f].norm for f in fragments):
         return 0
     found.add(
-        tokens, fragments[0], target, "repetition", subtype="part_word", stuttered_token=target
+        tokens,
+        fragments[0],
+        target,
+        "repetition",
+        subtype="part_word",
+        stuttered_token=target,
+        confidence=_CONFIDENCE["fragment"],
     )
     for f in fragments:
         found.syllable_overrides[f] = 0
@@ -476,13 +571,60 @@ def _whole_word_repetition(
     if end - pos < 2:
         return 0
     first, last = content[pos], content[end - 1]
+    if end < len(content) and (
+        _starts_like(word, tokens[content[end]].norm) or _syllable_said_again(word, end - pos)
+    ):
+        # "buh buh brother", "cut, cut, coffee": at natural pace whisper writes a repeated
+        # first syllable as a word of its own; the word it starts is the stuttered one.
+        target = content[end]
+        found.add(
+            tokens,
+            first,
+            target,
+            "repetition",
+            subtype="part_word",
+            stuttered_token=target,
+            confidence=_CONFIDENCE["repeated_syllable"],
+        )
+        for k in range(pos, end):
+            found.syllable_overrides[content[k]] = 0
+        return end - pos + 1
     monosyllabic = count_syllables(word) == 1
     stuttered = first if monosyllabic else None
-    found.add(tokens, first, last, "repetition", subtype="whole_word", stuttered_token=stuttered)
+    found.add(
+        tokens,
+        first,
+        last,
+        "repetition",
+        subtype="whole_word",
+        stuttered_token=stuttered,
+        confidence=_CONFIDENCE["whole_word"],
+    )
     if monosyllabic:
         for k in range(pos + 1, end):
             found.syllable_overrides[content[k]] = 0
     return end - pos
+
+
+def _starts_like(syllable: str, word: str) -> bool:
+    """Whether a repeated ``syllable`` is the start of ``word`` said on its own ("buh" of
+    "brother", "tah" of "tell"): same first letter, one syllable, not a word that is commonly
+    repeated whole ("to to tell", "the the theatre")."""
+    return (
+        syllable != word
+        and syllable[:1] == word[:1]
+        and syllable.isalpha()
+        and count_syllables(syllable) == 1
+        and syllable not in _FUNCTION_WORDS
+    )
+
+
+def _syllable_said_again(word: str, times: int) -> bool:
+    """Whether a word said ``times`` times in a row is a syllable, not a word, said again:
+    whisper writes "buh buh buh brother" as "mama mama mama", "kuh kuh coffee" as "kill, kill,
+    kill". Speakers repeat short function words whole ("I I I", "the the"); a one-syllable
+    content word three times or more is a repeated first syllable."""
+    return times >= 3 and count_syllables(word) <= 2 and word not in _FUNCTION_WORDS
 
 
 def _phrase_repetition(
@@ -503,7 +645,14 @@ def _phrase_repetition(
             repeats += 1
         if repeats > 1:
             last = content[pos + repeats * n - 1]
-            found.add(tokens, content[pos], last, "repetition", subtype="phrase")
+            found.add(
+                tokens,
+                content[pos],
+                last,
+                "repetition",
+                subtype="phrase",
+                confidence=_CONFIDENCE["phrase"],
+            )
             return repeats * n
     return 0
 
@@ -533,7 +682,7 @@ def _cut_off_revision(
         if tokens[earlier].norm == restart:
             first = back
             break
-    found.add(tokens, content[first], i, "revision")
+    found.add(tokens, content[first], i, "revision", confidence=_CONFIDENCE["cut_off"])
     return 1
 
 
@@ -560,7 +709,9 @@ def _restart_revision(
         if any(tokens[content[k]].clause_end for k in range(pos, pos + n - 1)):
             continue
         if _broken_after(tokens, last, content[pos + n]):
-            found.add(tokens, content[pos], last, "revision")
+            hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
+            confidence = _CONFIDENCE["restart" if hard else "restart_after_comma"]
+            found.add(tokens, content[pos], last, "revision", confidence=confidence)
             return n
     return 0
 
@@ -572,29 +723,114 @@ def _broken_after(tokens: Sequence[_Token], last: int, restart: int) -> bool:
     return token.cut or tail.endswith(_BREAKS) or any(t.filler for t in tokens[last + 1 : restart])
 
 
-def _find_prolongations(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:
+def _eligible(tokens: Sequence[_Token], found: _Found) -> list[tuple[int, float, int]]:
+    """Ordinary words as (index, duration, syllables): fillers, fragments and words of a
+    repetition or revision are not lexical words said once."""
+    return [
+        (i, t.end - t.start, count_syllables(t.raw))
+        for i, t in enumerate(tokens)
+        if not t.filler and not t.cut and i not in found.in_repetition_or_revision
+    ]
+
+
+def _syllable_baseline(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> float:
+    """The speaker's median duration per syllable over ordinary words, or the reference."""
+    per_syllable = [d / n for _, d, n in _eligible(tokens, found) if d > 0]
+    if len(per_syllable) >= settings.baseline_min_words:
+        return statistics.median(per_syllable)
+    return settings.reference_syllable_s
+
+
+def _find_sounds(
+    tokens: Sequence[_Token],
+    sounds: Sequence[Sound],
+    baseline: float,
+    settings: MetricsSettings,
+    found: _Found,
+) -> set[int]:
+    """Disfluencies whisper wrote no word for, from the sounds outside every word.
+
+    A sound that runs on unchanged into a word ("mmmm" + "maybe", whisper's "Maybe" starting late;
+    ``Sound.flows_on``) is that word's onset drawn out when the whole, onset included, lasts
+    ``prolonged_onset_ratio``
+    times the speaker's duration per syllable: a prolongation (SLD). A voiced sound of at least
+    ``filler_sound_s`` attached to no word is a filled pause (an interjection); a noise-like one
+    (a breath) is nothing. Returns the words found prolonged.
+    """
+    prolonged: set[int] = set()
+    starts = [t.start for t in tokens]
+    for sound in sounds:
+        following = next((i for i, start in enumerate(starts) if start >= sound.end - 0.05), None)
+        attached = (
+            following is not None and tokens[following].start - sound.end <= settings.onset_attach_s
+        )
+        if sound.flows_on and following is not None and attached:
+            token = tokens[following]
+            span = token.end - sound.start
+            if (
+                not token.filler
+                and following not in found.in_repetition_or_revision
+                and span >= settings.prolongation_min_s
+                and span / count_syllables(token.raw) >= settings.prolonged_onset_ratio * baseline
+            ):
+                found.event(
+                    DisfluencyEvent(
+                        type="prolongation",
+                        text=token.raw,
+                        start=sound.start,
+                        end=token.end,
+                        stuttering_like=True,
+                        confidence=_CONFIDENCE["drawn_out_onset"],
+                        evidence=("timing", "acoustic"),
+                    ),
+                    following,
+                )
+                prolonged.add(following)
+                continue
+        if not sound.noisy and sound.end - sound.start >= settings.filler_sound_s:
+            found.event(
+                DisfluencyEvent(
+                    type="interjection",
+                    text="…",
+                    start=sound.start,
+                    end=sound.end,
+                    confidence=_CONFIDENCE["unworded_sound"],
+                    evidence=("timing", "acoustic"),
+                ),
+                None,
+            )
+    return prolonged
+
+
+def _find_prolongations(
+    tokens: Sequence[_Token],
+    baseline: float,
+    settings: MetricsSettings,
+    found: _Found,
+    *,
+    skip: set[int],
+) -> None:
     """Words far longer than their syllables predict for this speaker: "sssssnake".
 
     Baseline: the median duration per syllable over the sample's ordinary words (fillers and
     fragments excluded, they are not lexical words); a word at least ``prolongation_ratio``
     times that per syllable and at least ``prolongation_min_s`` long is a prolongation (SLD).
     """
-    eligible = [
-        (i, t.end - t.start, count_syllables(t.raw))
-        for i, t in enumerate(tokens)
-        if not t.filler and not t.cut and i not in found.in_repetition_or_revision
-    ]
-    per_syllable = [duration / syllables for _, duration, syllables in eligible if duration > 0]
-    if len(per_syllable) >= settings.baseline_min_words:
-        baseline = statistics.median(per_syllable)
-    else:
-        baseline = settings.reference_syllable_s
-    for i, duration, syllables in eligible:
+    for i, duration, syllables in _eligible(tokens, found):
         if (
-            duration >= settings.prolongation_min_s
+            i not in skip
+            and duration >= settings.prolongation_min_s
             and duration / syllables >= settings.prolongation_ratio * baseline
         ):
-            found.add(tokens, i, i, "prolongation", stuttered_token=i)
+            found.add(
+                tokens,
+                i,
+                i,
+                "prolongation",
+                stuttered_token=i,
+                confidence=_CONFIDENCE["long_word"],
+                evidence=("timing",),
+            )
 
 
 def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:
@@ -612,13 +848,15 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
         if before.filler or before.sentence_end or before.cut:
             continue
         if after.start - before.end >= settings.block_min_s:
-            found.events.append(
+            found.event(
                 DisfluencyEvent(
                     type="block",
                     text=after.raw,
                     start=before.end,
                     end=after.start,
                     stuttering_like=True,
-                )
+                    confidence=_CONFIDENCE["silence"],
+                    evidence=("transcript", "timing"),
+                ),
+                i,
             )
-            found.stuttered_tokens.add(i)

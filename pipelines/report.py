@@ -80,6 +80,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "type.comprehensive": "Comprehensive assessment",
         "heading.metrics": "Metrics",
         "heading.disfluencies": "Disfluencies detected",
+        "heading.to_review": "To review (less certain, not counted above)",
+        "label.to_review_count": "Events to review (not counted in %SS)",
+        "confidence": "confidence",
         "heading.summary": "Summary",
         "heading.observations": "Observations",
         "heading.recommendations": "Recommendations",
@@ -216,6 +219,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "type.comprehensive": "Avaliação abrangente",
         "heading.metrics": "Métricas",
         "heading.disfluencies": "Disfluências detectadas",
+        "heading.to_review": "A rever (menos certas, não contadas acima)",
+        "label.to_review_count": "Eventos a rever (não contados na %SS)",
+        "confidence": "confiança",
         "heading.summary": "Resumo",
         "heading.observations": "Observações",
         "heading.recommendations": "Recomendações",
@@ -359,6 +365,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "type.comprehensive": "Evaluación integral",
         "heading.metrics": "Métricas",
         "heading.disfluencies": "Disfluencias detectadas",
+        "heading.to_review": "Para revisar (menos seguras, no contadas arriba)",
+        "label.to_review_count": "Eventos para revisar (no cuentan en el %SS)",
+        "confidence": "confianza",
         "heading.summary": "Resumen",
         "heading.observations": "Observaciones",
         "heading.recommendations": "Recomendaciones",
@@ -511,6 +520,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "type.comprehensive": "Évaluation complète",
         "heading.metrics": "Mesures",
         "heading.disfluencies": "Disfluences détectées",
+        "heading.to_review": "À vérifier (moins sûres, non comptées ci-dessus)",
+        "label.to_review_count": "Événements à vérifier (non comptés dans le %SS)",
+        "confidence": "confiance",
         "heading.summary": "Synthèse",
         "heading.observations": "Observations",
         "heading.recommendations": "Recommandations",
@@ -664,6 +676,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "type.comprehensive": "Umfassende Auswertung",
         "heading.metrics": "Messwerte",
         "heading.disfluencies": "Erkannte Unflüssigkeiten",
+        "heading.to_review": "Zu prüfen (weniger sicher, oben nicht gezählt)",
+        "label.to_review_count": "Zu prüfende Ereignisse (nicht in %SS gezählt)",
+        "confidence": "Konfidenz",
         "heading.summary": "Zusammenfassung",
         "heading.observations": "Beobachtungen",
         "heading.recommendations": "Empfehlungen",
@@ -848,6 +863,9 @@ def render_markdown(
     lines += [f"| {label} | {value} |" for label, value in _metrics_rows(metrics, language)]
     lines += ["", f"## {t['heading.disfluencies']}", ""]
     lines += [_event_line(e, t) for e in metrics.disfluencies] or [t["none"]]
+    if metrics.to_review:
+        lines += ["", f"## {t['heading.to_review']}", ""]
+        lines += [_event_line(e, t, with_confidence=True) for e in metrics.to_review]
     lines += ["", f"## {t['heading.summary']}", "", _inline(narrative.summary)]
     for heading, items in (
         ("heading.observations", narrative.observations),
@@ -881,6 +899,7 @@ def _metrics_rows(metrics: FluencyMetrics, language: str) -> list[tuple[str, str
         ("other_disfluencies", str(metrics.other_disfluencies)),
         ("sld_per_100_syllables", f"{metrics.sld_per_100_syllables:.1f}"),
         ("percent_syllables_stuttered", f"{metrics.percent_syllables_stuttered:.1f}%"),
+        ("to_review_count", str(len(metrics.to_review))),
     ]
     thresholds = {
         "pause_count": settings.pause_min_s,
@@ -905,10 +924,12 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _event_line(event: DisfluencyEvent, t: dict[str, str]) -> str:
+def _event_line(event: DisfluencyEvent, t: dict[str, str], *, with_confidence: bool = False) -> str:
     details = [t["subtype." + event.subtype]] if event.subtype else []
     if event.stuttering_like:
         details.append(t["stuttering_like"])
+    if with_confidence:
+        details.append(f"{t['confidence']} {event.confidence:.0%}")
     kind = _capitalised(t["kind." + event.type])
     if details:
         kind += f" ({', '.join(details)})"

@@ -20,6 +20,7 @@ from pipelines.coverage import (
     speech_spans,
     splice,
     uncovered_speech,
+    unworded_sounds,
     without_unvoiced_segments,
 )
 from pipelines.merge import merge_chunks
@@ -113,6 +114,7 @@ async def _covered(
     if added:
         repaired = await asyncio.to_thread(refine_word_times, repaired, audio)
     left = uncovered_speech(speech, repaired.words())
+    sounds = unworded_sounds(audio, voiced, repaired.words())
     coverage = Coverage(
         voiced_s=sum(end - start for start, end in speech),
         uncovered_s=sum(end - start for start, end in gaps),
@@ -121,6 +123,7 @@ async def _covered(
         unrecovered_s=sum(end - start for start, end in left),
         removed_segments=removed,
         unrecovered=tuple(left),
+        sounds=tuple(sounds),
     )
     return replace(repaired, coverage=coverage.to_dict())
 

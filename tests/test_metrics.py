@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from pipelines.coverage import Sound
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.types import Word
 
@@ -326,6 +327,53 @@ def test_to_dict_is_json_with_the_thresholds_used() -> None:
         "start": 0.0,
         "end": 0.65,
         "stuttering_like": True,
+        "confidence": 0.85,
+        "evidence": ["transcript"],
     }
     assert data["disfluency_count"] == 1
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in data.values())
+
+
+class TestSoundsWithoutWords:
+    """Whisper smooths fillers and drawn-out onsets away; the sound outside the words stays."""
+
+    def test_a_sound_running_into_a_late_word_is_its_onset_drawn_out(self) -> None:
+        # "mmmmaybe we can try": whisper's "Maybe" starts where the drawn-out "m" ends.
+        words = timed(
+            ("Maybe", 1.17, 1.69),
+            *(
+                (w, 1.7 + i * 0.3, 1.95 + i * 0.3)
+                for i, w in enumerate("we can try the new place on the corner".split())
+            ),
+        )
+        sound = Sound(0.43, 1.15, noisy=False, flows_on=True)
+        metrics = compute_metrics(words, 5.0, sounds=[sound])
+        assert events(metrics) == [("prolongation", None, "Maybe", True)]
+        event = metrics.disfluencies[0]
+        assert (event.start, event.evidence) == (0.43, ("timing", "acoustic"))
+        assert metrics.stuttered_syllables == 1
+
+    def test_a_voiced_sound_between_words_is_a_filled_pause(self) -> None:
+        words = spoken("I think we should leave before the traffic gets bad")
+        sound = Sound(words[1].end + 0.02, words[1].end + 0.5, noisy=False)
+        shifted = words[:2] + [Word(w.word, w.start + 0.6, w.end + 0.6) for w in words[2:]]
+        metrics = compute_metrics(shifted, 6.0, sounds=[sound])
+        assert [(e.type, e.evidence) for e in metrics.disfluencies] == [
+            ("interjection", ("timing", "acoustic"))
+        ]
+        assert metrics.stuttered_syllables == 0
+
+    def test_a_breath_or_a_short_sound_is_nothing(self) -> None:
+        words = spoken("I think we should leave before the traffic gets bad")
+        shifted = words[:2] + [Word(w.word, w.start + 0.6, w.end + 0.6) for w in words[2:]]
+        breath = Sound(words[1].end + 0.02, words[1].end + 0.5, noisy=True)
+        short = Sound(words[1].end + 0.02, words[1].end + 0.25, noisy=False)
+        assert compute_metrics(shifted, 6.0, sounds=[breath]).disfluencies == ()
+        assert compute_metrics(shifted, 6.0, sounds=[short]).disfluencies == ()
+
+    def test_an_ordinary_word_after_a_sound_is_not_prolonged(self) -> None:
+        words = spoken("so we went to the shop and bought bread")
+        sound = Sound(words[2].start - 0.3, words[2].start - 0.01, noisy=False)
+        assert "prolongation" not in {
+            e.type for e in compute_metrics(words, 5.0, sounds=[sound]).disfluencies
+        }

@@ -12,7 +12,7 @@ import pytest
 from deployments.chat import ChatClient
 from deployments.report_generator import ReportGenerator
 from deployments.transcriber import BackendRejected, BackendUnavailable
-from pipelines.metrics import FluencyMetrics, compute_metrics
+from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.report import (
     REPORT_LANGUAGES,
     REPORT_TYPES,
@@ -153,6 +153,7 @@ class TestRenderMarkdown:
             str(metrics.other_disfluencies),
             f"{metrics.sld_per_100_syllables:.1f}",
             f"{metrics.percent_syllables_stuttered:.1f}%",
+            str(len(metrics.to_review)),
             *(str(metrics.counts_by_type[k]) for k in metrics.counts_by_type),
         ]
         # "my" and "Bob" stuttered out of 18 syllables (fragments and the repeated "my" not
@@ -170,6 +171,23 @@ class TestRenderMarkdown:
             "- 00:04.1–00:04.8 · Revision: “I like,”",
             "- 00:06.1–00:07.6 · Repetition (phrase): “I want I want”",
         ]
+
+    def test_less_certain_events_are_listed_to_review_and_not_counted(self) -> None:
+        words = SAMPLE.words()
+        confident = compute_metrics(words, SAMPLE_DURATION_S)
+        strict = compute_metrics(words, SAMPLE_DURATION_S, MetricsSettings(review_below=0.82))
+        assert [e.type for e in strict.to_review] == ["revision", "repetition"]
+        assert all(e.confidence < 0.82 for e in strict.to_review)
+        assert strict.disfluency_count == confident.disfluency_count - 2
+        assert strict.percent_syllables_stuttered == confident.percent_syllables_stuttered
+        markdown = render_markdown(
+            metrics=strict, narrative=None, report_type="comprehensive", language="en"
+        )
+        assert section(markdown, "To review (less certain, not counted above)") == [
+            "- 00:04.1–00:04.8 · Revision (confidence 60%): “I like,”",
+            "- 00:06.1–00:07.6 · Repetition (phrase, confidence 80%): “I want I want”",
+        ]
+        assert table(markdown)["Events to review (not counted in %SS)"] == "2"
 
     def test_timestamps_pass_a_minute_cleanly(self) -> None:
         words = [Word(" so", 59.96, 60.0), Word(" so", 61.0, 61.3), Word(" so", 125.0, 125.2)]

