@@ -111,7 +111,7 @@ async def _covered(
         segments, gained = splice(segments, window, kept, gaps, speech)
         added, removed = added + gained, removed + dropped
     repaired = replace(transcript, segments=tuple(segments), text=_text(segments))
-    if added:
+    if windows:
         repaired = await asyncio.to_thread(refine_word_times, repaired, audio)
     left = uncovered_speech(speech, repaired.words())
     sounds = unworded_sounds(audio, voiced, repaired.words())

@@ -127,11 +127,16 @@ def test_no_made_up_closing_words_at_a_chunk_end(mode: str, request: pytest.Fixt
 
 
 def test_stuttered_speech_is_kept(transcriber: LocalWhisperTranscriber) -> None:
-    """Part-word repetitions are speech, not a decoder loop: whatever tiny.en makes of
-    "my buh buh brother likes to puh puh play football", none of it is thrown away."""
-    transcript = chunked(transcriber, decode(FIXTURES / "part_word_repetitions.wav"))
-    words = NORMALISE(transcript.text)[0]
-    assert {"likes", "football"} <= set(words) and len(words) >= 6
+    """Part-word repetitions are speech, not a decoder loop: whatever tiny.en makes of "my buh
+    buh brother likes to puh puh play football" (2.9 s), none of it is thrown away."""
+    audio = decode(FIXTURES / "part_word_repetitions.wav")
+    transcript = chunked(transcriber, audio)
+    # tiny.en falls back to sampling on this clip, so its words vary from run to run ("My
+    # mama, mama, mama likes to play football.", "My mmm mmm mmm like so, but play football.");
+    # what must hold is that the whole utterance comes back as words.
+    words = transcript.words()
+    assert len(words) >= 6, transcript.text
+    assert words[0].start < 0.5 and words[-1].end > len(audio) / SAMPLE_RATE - 0.6
     assert transcript.coverage["removed_segments"] == 0
 
 
