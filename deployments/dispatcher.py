@@ -55,6 +55,8 @@ from pipelines.types import ChunkTranscript, TranscriptionOptions
 
 log = get_logger("dispatcher")
 JOBS_CHANNEL = "fluently_jobs"
+_LISTS = ("unrecovered", "sounds")
+"""Coverage entries that are lists of spans: the log line counts them."""
 UNRECOVERED_WARNING_S = 5.0
 """Voiced audio still without words after the coverage repairs that an operator should see:
 noise or music reads as voiced for a second or two, a lost sentence for more."""
@@ -145,7 +147,10 @@ class RecordingPipeline:
                 "transcribe_s": round(transcribed - loaded, 3),
                 "report_s": round(reported - transcribed, 3),
                 "store_s": round(time.perf_counter() - reported, 3),
-                "coverage": {k: v for k, v in merged.coverage.items() if k != "unrecovered"},
+                "coverage": {
+                    **{k: v for k, v in merged.coverage.items() if k not in _LISTS},
+                    "sounds": len(merged.coverage.get("sounds", ())),
+                },
             },
         )
         if merged.coverage.get("unrecovered_s", 0.0) >= UNRECOVERED_WARNING_S:

@@ -4,9 +4,12 @@ Whisper can end a 30 s window early and move on, losing the rest of it (batched 
 timestamp to seek back to), and any backend can come back with nothing for audio that is plainly
 speech. So the words of a transcript are checked against where the audio is voiced (Silero VAD,
 bundled with faster-whisper): each voiced stretch that no word covers is transcribed again on
-its own and its words are spliced in. The check only ever adds words; the one thing it removes
-is a segment none of whose words lies on voiced audio (whisper's "Thank you." in trailing
-silence), so a speaker's repetitions or a last sentence can never be taken for a hallucination.
+its own and its words are spliced in; a retry replaces the words held in its window only when
+its own words cover more of the window's voiced audio (a decoder loop standing in for speech).
+The one thing removed outright is a segment none of whose words lies on voiced audio (whisper's
+"Thank you." in trailing silence), so a speaker's repetitions or a last sentence can never be
+taken for a hallucination. Short sounds no word covers are kept as evidence for the disfluency
+detectors (``Sound``).
 """
 
 from __future__ import annotations

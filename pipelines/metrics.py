@@ -61,12 +61,16 @@ _CONFIDENCE = {
     "drawn_out_onset": 0.65,
     "long_word": 0.65,
     "restart_after_comma": 0.6,
-    "unworded_sound": 0.6,
+    "unworded_sound": 0.5,
+    "parallel_after_comma": 0.5,
 }
 """Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
 like a prolongation; parallel lists ("we saw lions, we saw tigers") read like restarts after a
-comma. Events below ``MetricsSettings.review_below`` (acoustic evidence alone) are "to review"."""
+comma. Two clauses that differ in one inner word after a comma ("the dog ran, the cat ran")
+are as often parallel as restarted ("I think she, I know she"), and a sound no word covers is
+as often whisper's loose word timing as a filler: those fall below
+``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
     " those to of in on at by for from with as and or but so if then than not no do did is are"
@@ -696,21 +700,28 @@ def _restart_revision(
 ) -> int:
     """A phrase restarted with a change after a break: "we were, we are", "I went, um, I go".
 
-    Heuristic: words A then B of the same length (2..max_phrase_words), the same except for
-    the last word, with a comma, dash, ellipsis or filler between them. Parallel lists ("we
-    saw lions, we saw tigers") look the same in text and are counted too; a sentence end
-    between them is not a break of this kind.
+    Heuristic: words A then B of the same length (2..max_phrase_words) that differ in exactly
+    one word ("I think she, I know she", "send me the, forward me the"), with a comma, dash,
+    ellipsis or filler between them. Parallel lists ("we saw lions, we saw tigers") look the
+    same in text and are counted too; a sentence end between them is not a break of this kind.
     """
     for n in range(settings.max_phrase_words, 1, -1):
         first, second = norms[pos : pos + n], norms[pos + n : pos + 2 * n]
-        if len(second) < n or first[:-1] != second[:-1] or first[-1] == second[-1]:
+        if len(second) < n or sum(a != b for a, b in zip(first, second, strict=True)) != 1:
             continue
+        if len(set(first)) < n or len(set(second)) < n:
+            continue  # "and kill, kill, kill": a repetition, found on the next word
         last = content[pos + n - 1]
         if any(tokens[content[k]].clause_end for k in range(pos, pos + n - 1)):
             continue
         if _broken_after(tokens, last, content[pos + n]):
             hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
-            confidence = _CONFIDENCE["restart" if hard else "restart_after_comma"]
+            if hard:
+                confidence = _CONFIDENCE["restart"]
+            elif first[-1] != second[-1]:
+                confidence = _CONFIDENCE["restart_after_comma"]
+            else:
+                confidence = _CONFIDENCE["parallel_after_comma"]
             found.add(tokens, content[pos], last, "revision", confidence=confidence)
             return n
     return 0

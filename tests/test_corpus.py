@@ -18,6 +18,8 @@ import pytest
 
 from deployments.local_whisper import LocalWhisperTranscriber
 from pipelines.audio import decode
+from pipelines.coverage import Sound
+from pipelines.metrics import compute_metrics
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
 from tests.fidelity import (
@@ -94,6 +96,19 @@ def test_pooled_error_rate_is_within_a_point_of_raw(results: dict[str, Pair]) ->
     raw = sum(p.raw.errors for p in pairs) / words
     platform = sum(p.platform.errors for p in pairs) / words
     assert platform <= raw + POOLED_WER, (platform, raw)
+
+
+def test_fluent_speech_gains_at_most_one_event_per_100_syllables(results: dict[str, Pair]) -> None:
+    """The corpus is fluent: what the timing and acoustic evidence adds to the transcript's
+    own events is the detectors' false alarms."""
+    for name in SHORT:
+        transcript = results[name].transcript
+        duration = float(str(next(e for e in corpus() if e["name"] == name)["duration_s"]))
+        sounds = [Sound(**s) for s in transcript.coverage["sounds"]]
+        words_only = compute_metrics(transcript.words(), duration)
+        with_sounds = compute_metrics(transcript.words(), duration, sounds=sounds)
+        gained = len(with_sounds.disfluencies) - len(words_only.disfluencies)
+        assert 100 * gained / with_sounds.syllable_count <= 1.0, (name, with_sounds.disfluencies)
 
 
 def test_every_voiced_stretch_has_words(results: dict[str, Pair]) -> None:

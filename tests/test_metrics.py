@@ -222,6 +222,16 @@ class TestRevisions:
         metrics = compute_metrics(spoken("I went um I go home"), 5.0)
         assert ("revision", None, "I went", False) in events(metrics)
 
+    def test_a_restart_changing_an_inner_word_is_to_review_after_a_comma(self) -> None:
+        # As often parallel clauses ("the dog ran, the cat ran") as a restart.
+        metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
+        assert metrics.disfluencies == ()
+        assert [(e.type, e.text) for e in metrics.to_review] == [("revision", "I think she,")]
+
+    def test_a_restart_changing_an_inner_word_after_a_dash_counts(self) -> None:
+        metrics = compute_metrics(spoken("I think she- I know she wanted to come"), 5.0)
+        assert events(metrics) == [("revision", None, "I think she-", False)]
+
     def test_new_sentence_is_not_a_revision(self) -> None:
         metrics = compute_metrics(spoken("We saw lions. We saw tigers."), 5.0)
         assert metrics.disfluencies == ()
@@ -353,23 +363,24 @@ class TestSoundsWithoutWords:
         assert (event.start, event.evidence) == (0.43, ("timing", "acoustic"))
         assert metrics.stuttered_syllables == 1
 
-    def test_a_voiced_sound_between_words_is_a_filled_pause(self) -> None:
+    def test_a_voiced_sound_between_words_is_a_filled_pause_to_review(self) -> None:
         words = spoken("I think we should leave before the traffic gets bad")
         sound = Sound(words[1].end + 0.02, words[1].end + 0.5, noisy=False)
         shifted = words[:2] + [Word(w.word, w.start + 0.6, w.end + 0.6) for w in words[2:]]
         metrics = compute_metrics(shifted, 6.0, sounds=[sound])
-        assert [(e.type, e.evidence) for e in metrics.disfluencies] == [
+        assert metrics.disfluencies == ()
+        assert [(e.type, e.evidence) for e in metrics.to_review] == [
             ("interjection", ("timing", "acoustic"))
         ]
-        assert metrics.stuttered_syllables == 0
 
     def test_a_breath_or_a_short_sound_is_nothing(self) -> None:
         words = spoken("I think we should leave before the traffic gets bad")
         shifted = words[:2] + [Word(w.word, w.start + 0.6, w.end + 0.6) for w in words[2:]]
         breath = Sound(words[1].end + 0.02, words[1].end + 0.5, noisy=True)
         short = Sound(words[1].end + 0.02, words[1].end + 0.25, noisy=False)
-        assert compute_metrics(shifted, 6.0, sounds=[breath]).disfluencies == ()
-        assert compute_metrics(shifted, 6.0, sounds=[short]).disfluencies == ()
+        for sound in (breath, short):
+            metrics = compute_metrics(shifted, 6.0, sounds=[sound])
+            assert metrics.disfluencies == () and metrics.to_review == ()
 
     def test_an_ordinary_word_after_a_sound_is_not_prolonged(self) -> None:
         words = spoken("so we went to the shop and bought bread")
