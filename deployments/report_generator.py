@@ -25,6 +25,7 @@ from pipelines.report import (
     render_markdown,
     template_narrative,
 )
+from pipelines.syllables import speech_language
 from pipelines.types import Transcript
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,10 @@ class ReportGenerator:
     def generate(
         self, *, transcript: Transcript, duration_s: float, report_type: str, language: str
     ) -> GeneratedReport:
-        """The report for one transcript; never fails because an LLM did."""
+        """The report for one transcript; never fails because an LLM did.
+
+        ``language`` is the report's; syllables are counted in the transcript's own language.
+        """
         if report_type not in REPORT_TYPES:
             raise ValueError(f"unsupported report type {report_type!r}; use one of {REPORT_TYPES}")
         if language not in REPORT_LANGUAGES:
@@ -76,7 +80,11 @@ class ReportGenerator:
             )
         sounds = [Sound(**sound) for sound in transcript.coverage.get("sounds", ())]
         metrics = compute_metrics(
-            transcript.words(), duration_s, self._metrics_settings, sounds=sounds
+            transcript.words(),
+            duration_s,
+            self._metrics_settings,
+            sounds=sounds,
+            language=speech_language(transcript.language),
         )
         narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
         return GeneratedReport(

@@ -15,12 +15,17 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound
-from pipelines.syllables import count_syllables
+from pipelines.syllables import (
+    SYLLABLE_LANGUAGES,
+    count_syllables,
+    estimate_syllables,
+    speech_language,
+)
 from pipelines.types import Word
 
 DisfluencyType = Literal["interjection", "repetition", "revision", "prolongation", "block"]
@@ -171,7 +176,11 @@ class Pause:
 
 @dataclass(frozen=True, slots=True)
 class FluencyMetrics:
-    """Everything the report states as a number. Rates are 0.0, never NaN, when undefined."""
+    """Everything the report states as a number. Rates are 0.0, never NaN, when undefined.
+
+    Syllable figures are None when the speech's language has no syllable counting
+    (``syllables_supported``): a count by another language's rules would be a guess.
+    """
 
     duration_s: float
     speaking_span_s: float
@@ -180,11 +189,11 @@ class FluencyMetrics:
     """The speaking span less its pauses: time spent producing speech."""
     word_count: int
     """Every transcribed word, fillers and fragments included."""
-    syllable_count: int
+    syllable_count: int | None
     """Syllables spoken, counted as for %SS (see ``compute_metrics``)."""
     words_per_minute: float
-    syllables_per_minute: float
-    articulation_rate: float
+    syllables_per_minute: float | None
+    articulation_rate: float | None
     """Syllables per second of speech time."""
     pause_count: int
     mean_pause_s: float
@@ -197,27 +206,37 @@ class FluencyMetrics:
     disfluencies_per_minute: float
     stuttering_like_disfluencies: int
     other_disfluencies: int
-    sld_per_100_syllables: float
+    sld_per_100_syllables: float | None
     stuttered_syllables: int
-    percent_syllables_stuttered: float
+    """Distinct words a stuttering-like disfluency targets: the numerator of %SS."""
+    percent_syllables_stuttered: float | None
     counts_by_type: dict[str, int]
     settings: MetricsSettings = field(default_factory=MetricsSettings)
+    language: str = "en"
+    """The speech's language, whose rules counted the syllables."""
 
     @property
     def disfluency_count(self) -> int:
         return len(self.disfluencies)
 
+    @property
+    def syllables_supported(self) -> bool:
+        """Whether syllables were counted for this language (``SYLLABLE_LANGUAGES``)."""
+        return self.syllable_count is not None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, floats rounded to milliseconds or hundredths, thresholds included."""
         return {
+            "language": self.language,
+            "syllables_supported": self.syllables_supported,
             "duration_s": round(self.duration_s, 3),
             "speaking_span_s": round(self.speaking_span_s, 3),
             "speech_time_s": round(self.speech_time_s, 3),
             "word_count": self.word_count,
             "syllable_count": self.syllable_count,
             "words_per_minute": round(self.words_per_minute, 2),
-            "syllables_per_minute": round(self.syllables_per_minute, 2),
-            "articulation_rate": round(self.articulation_rate, 2),
+            "syllables_per_minute": _rounded(self.syllables_per_minute, 2),
+            "articulation_rate": _rounded(self.articulation_rate, 2),
             "pause_count": self.pause_count,
             "mean_pause_s": round(self.mean_pause_s, 3),
             "long_pause_count": self.long_pause_count,
@@ -229,12 +248,16 @@ class FluencyMetrics:
             "disfluencies_per_minute": round(self.disfluencies_per_minute, 2),
             "stuttering_like_disfluencies": self.stuttering_like_disfluencies,
             "other_disfluencies": self.other_disfluencies,
-            "sld_per_100_syllables": round(self.sld_per_100_syllables, 2),
+            "sld_per_100_syllables": _rounded(self.sld_per_100_syllables, 2),
             "stuttered_syllables": self.stuttered_syllables,
-            "percent_syllables_stuttered": round(self.percent_syllables_stuttered, 2),
+            "percent_syllables_stuttered": _rounded(self.percent_syllables_stuttered, 2),
             "counts_by_type": dict(self.counts_by_type),
             "settings": asdict(self.settings),
         }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +279,8 @@ class _Found:
     """Events found so far, the SLD's target tokens, and syllables not to count."""
 
     review_below: float
+    syllables: Callable[[str], int]
+    """Syllables of a word for detection (word lengths, "one-syllable word")."""
     events: list[DisfluencyEvent] = field(default_factory=list)
     stuttered_tokens: set[int] = field(default_factory=set)
     syllable_overrides: dict[int, int] = field(default_factory=dict)
@@ -301,15 +326,27 @@ def compute_metrics(
     duration_s: float,
     settings: MetricsSettings | None = None,
     sounds: Sequence[Sound] = (),
+    language: str = "en",
 ) -> FluencyMetrics:
     """Fluency metrics for one recording from its transcript's words and its duration.
 
     ``sounds`` are the stretches of audio no word covers (``pipelines.coverage``): whisper
-    smooths fillers and drawn-out onsets away, but the sound is still there.
+    smooths fillers and drawn-out onsets away, but the sound is still there. ``language`` is
+    the speech's ("de", "pt-BR"; see ``speech_language``): its rules count the syllables. For a
+    language without them, every syllable figure is None; detection, which needs only word
+    lengths ("a one-syllable word repeated"), uses ``estimate_syllables`` and reports nothing
+    per syllable.
     """
     settings = settings or MetricsSettings()
     tokens = _tokens(words)
-    found = _Found(review_below=settings.review_below)
+    language = speech_language(language)
+    supported = language in SYLLABLE_LANGUAGES
+
+    def syllables(word: str) -> int:
+        counted = count_syllables(word, language)
+        return estimate_syllables(word) if counted is None else counted
+
+    found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found)
     baseline = _syllable_baseline(tokens, settings, found)
@@ -320,10 +357,9 @@ def compute_metrics(
     events = tuple(e for e in ordered if e.confidence >= settings.review_below)
     to_review = tuple(e for e in ordered if e.confidence < settings.review_below)
 
-    syllables = [
-        found.syllable_overrides.get(i, count_syllables(t.raw)) for i, t in enumerate(tokens)
-    ]
-    syllable_count = sum(syllables)
+    syllable_count = sum(
+        found.syllable_overrides.get(i, syllables(t.raw)) for i, t in enumerate(tokens)
+    )
     span = max(t.end for t in tokens) - tokens[0].start if tokens else 0.0
     pauses = _pauses(tokens, settings.pause_min_s)
     speech_time = max(span - sum(p.duration_s for p in pauses), 0.0)
@@ -336,6 +372,7 @@ def compute_metrics(
     # speaker produced, fillers and revised words included, with the extra iterations of a
     # stuttering-like repetition not counted ("b-b-but" and "I I I" each add one syllable).
     stuttered = min(len(found.stuttered_tokens), syllable_count)
+    counted = syllable_count if supported else None
     counts: dict[str, int] = dict.fromkeys(DISFLUENCY_TYPES, 0)
     for event in events:
         counts[event.type] += 1
@@ -345,15 +382,15 @@ def compute_metrics(
         speaking_span_s=span,
         speech_time_s=speech_time,
         word_count=len(tokens),
-        syllable_count=syllable_count,
+        syllable_count=counted,
         # Speech rate over the speaking span, pauses included (the usual "overall speech
         # rate", e.g. Andrews & Ingham 1971); leading and trailing silence is the recording's,
         # not the speaker's, so it is left out.
         words_per_minute=_per_minute(len(tokens), span),
-        syllables_per_minute=_per_minute(syllable_count, span),
+        syllables_per_minute=_per_minute(counted, span),
         # Articulation rate: syllables per second with pauses of pause_min_s or more removed
         # (Goldman-Eisler 1968; Tsao & Weismer 1997).
-        articulation_rate=syllable_count / speech_time if speech_time > 0 else 0.0,
+        articulation_rate=_ratio(counted, speech_time),
         pause_count=len(pauses),
         mean_pause_s=statistics.fmean(p.duration_s for p in pauses) if pauses else 0.0,
         long_pause_count=len(long_pauses),
@@ -368,16 +405,35 @@ def compute_metrics(
         # frequency measure.
         stuttering_like_disfluencies=sld,
         other_disfluencies=len(events) - sld,
-        sld_per_100_syllables=100.0 * sld / syllable_count if syllable_count else 0.0,
+        sld_per_100_syllables=_per_100(sld, counted),
         stuttered_syllables=stuttered,
-        percent_syllables_stuttered=100.0 * stuttered / syllable_count if syllable_count else 0.0,
+        percent_syllables_stuttered=_per_100(stuttered, counted),
         counts_by_type=counts,
         settings=settings,
+        language=language,
     )
 
 
-def _per_minute(count: int, seconds: float) -> float:
+@overload
+def _per_minute(count: int, seconds: float) -> float: ...
+@overload
+def _per_minute(count: int | None, seconds: float) -> float | None: ...
+def _per_minute(count: int | None, seconds: float) -> float | None:
+    if count is None:
+        return None
     return 60.0 * count / seconds if seconds > 0 else 0.0
+
+
+def _ratio(count: int | None, seconds: float) -> float | None:
+    if count is None:
+        return None
+    return count / seconds if seconds > 0 else 0.0
+
+
+def _per_100(events: int, syllables: int | None) -> float | None:
+    if syllables is None:
+        return None
+    return 100.0 * events / syllables if syllables else 0.0
 
 
 def _tokens(words: Sequence[Word]) -> list[_Token]:
@@ -488,7 +544,7 @@ def _in_word_repetition(
     if all(p == target for p in parts):
         if target in _REDUPLICATIONS:
             return 0
-        monosyllabic = count_syllables(target) == 1
+        monosyllabic = found.syllables(target) == 1
         stuttered = i if monosyllabic else None
         found.add(
             tokens,
@@ -511,7 +567,7 @@ def _in_word_repetition(
         stuttered_token=i,
         confidence=_CONFIDENCE["in_word"],
     )
-    found.syllable_overrides[i] = count_syllables(target)
+    found.syllable_overrides[i] = found.syllables(target)
     return 1
 
 
@@ -544,7 +600,7 @@ def _part_word_repetition(
     )
     for f in fragments:
         found.syllable_overrides[f] = 0
-    found.syllable_overrides[target] = count_syllables(word)
+    found.syllable_overrides[target] = found.syllables(word)
     return end - pos + 1
 
 
@@ -576,7 +632,8 @@ def _whole_word_repetition(
         return 0
     first, last = content[pos], content[end - 1]
     if end < len(content) and (
-        _starts_like(word, tokens[content[end]].norm) or _syllable_said_again(word, end - pos)
+        _starts_like(word, tokens[content[end]].norm, found)
+        or _syllable_said_again(word, end - pos, found)
     ):
         # "buh buh brother", "cut, cut, coffee": at natural pace whisper writes a repeated
         # first syllable as a word of its own; the word it starts is the stuttered one.
@@ -593,7 +650,7 @@ def _whole_word_repetition(
         for k in range(pos, end):
             found.syllable_overrides[content[k]] = 0
         return end - pos + 1
-    monosyllabic = count_syllables(word) == 1
+    monosyllabic = found.syllables(word) == 1
     stuttered = first if monosyllabic else None
     found.add(
         tokens,
@@ -610,7 +667,7 @@ def _whole_word_repetition(
     return end - pos
 
 
-def _starts_like(syllable: str, word: str) -> bool:
+def _starts_like(syllable: str, word: str, found: _Found) -> bool:
     """Whether a repeated ``syllable`` is the start of ``word`` said on its own ("buh" of
     "brother", "tah" of "tell"): same first letter, one syllable, not a word that is commonly
     repeated whole ("to to tell", "the the theatre")."""
@@ -618,17 +675,17 @@ def _starts_like(syllable: str, word: str) -> bool:
         syllable != word
         and syllable[:1] == word[:1]
         and syllable.isalpha()
-        and count_syllables(syllable) == 1
+        and found.syllables(syllable) == 1
         and syllable not in _FUNCTION_WORDS
     )
 
 
-def _syllable_said_again(word: str, times: int) -> bool:
+def _syllable_said_again(word: str, times: int, found: _Found) -> bool:
     """Whether a word said ``times`` times in a row is a syllable, not a word, said again:
     whisper writes "buh buh buh brother" as "mama mama mama", "kuh kuh coffee" as "kill, kill,
     kill". Speakers repeat short function words whole ("I I I", "the the"); a one-syllable
     content word three times or more is a repeated first syllable."""
-    return times >= 3 and count_syllables(word) <= 2 and word not in _FUNCTION_WORDS
+    return times >= 3 and found.syllables(word) <= 2 and word not in _FUNCTION_WORDS
 
 
 def _phrase_repetition(
@@ -738,7 +795,7 @@ def _eligible(tokens: Sequence[_Token], found: _Found) -> list[tuple[int, float,
     """Ordinary words as (index, duration, syllables): fillers, fragments and words of a
     repetition or revision are not lexical words said once."""
     return [
-        (i, t.end - t.start, count_syllables(t.raw))
+        (i, t.end - t.start, found.syllables(t.raw))
         for i, t in enumerate(tokens)
         if not t.filler and not t.cut and i not in found.in_repetition_or_revision
     ]
@@ -782,7 +839,7 @@ def _find_sounds(
                 not token.filler
                 and following not in found.in_repetition_or_revision
                 and span >= settings.prolongation_min_s
-                and span / count_syllables(token.raw) >= settings.prolonged_onset_ratio * baseline
+                and span / found.syllables(token.raw) >= settings.prolonged_onset_ratio * baseline
             ):
                 found.event(
                     DisfluencyEvent(

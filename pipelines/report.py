@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
+
 from pipelines.metrics import DISFLUENCY_TYPES, DisfluencyEvent, FluencyMetrics
 
 REPORT_TYPES = ("fluency_analysis", "speech_patterns", "comprehensive")
@@ -140,7 +143,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rate.above": "above",
         "summary.disfluencies": (
             "Disfluencies detected: {count} ({per_minute} per minute), of which {sld} "
-            "stuttering-like. Percent syllables stuttered: {pss}%, {band}."
+            "stuttering-like. Percent syllables stuttered: {pss}, {band}."
         ),
         "band.low": "below the 3% level commonly used as a marker of stuttering",
         "band.elevated": "above the 3% level commonly used as a marker of stuttering",
@@ -148,6 +151,29 @@ _TEXTS: dict[str, dict[str, str]] = {
             "well above the 3% level commonly used as a marker of stuttering (10% or more)"
         ),
         "summary.most_frequent": "Most frequent type: {kind} ({count}).",
+        "summary.sample_words": (
+            "This {duration} s sample contains {words} words spoken over {span} s: {wpm} words per "
+            "minute."
+        ),
+        "summary.no_syllables": (
+            "Syllables are counted in English, German, Spanish, French and Portuguese only; this "
+            "speech's language ({language}) is not among them, so syllables per minute, "
+            "articulation rate and percent syllables stuttered are not given."
+        ),
+        "summary.disfluencies_words": (
+            "Disfluencies detected: {count} ({per_minute} per minute), of which {sld} stuttering-"
+            "like."
+        ),
+        "obs.sld_words": (
+            "Stuttering-like disfluencies (part-word and one-syllable word repetitions, "
+            "prolongations, blocks): {sld}; other disfluencies (interjections, revisions, phrase "
+            "and longer-word repetitions): {other}."
+        ),
+        "obs.word_rate": "Speech rate: {wpm} words per minute, pauses included.",
+        "rec.count_by_hand": (
+            "Count the syllables of the sample by hand to obtain percent syllables stuttered and "
+            "the speech rate in syllables before drawing conclusions."
+        ),
         "obs.by_type": "Disfluencies by type: {counts}.",
         "obs.repetition_kinds": "Repetitions by kind: {counts}.",
         "obs.sld": (
@@ -171,7 +197,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "obs.pauses": (
             "Pauses of {min} s or more: {count} (mean {mean} s); {long} of {long_s} s or more."
         ),
-        "obs.speech_share": "Speech filled {share}% of the speaking turn; the rest was pauses.",
+        "obs.speech_share": "Speech filled {share} of the speaking turn; the rest was pauses.",
         "rec.no_speech": (
             "Check the recording (microphone, volume, language setting) and record again."
         ),
@@ -280,7 +306,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rate.above": "acima da",
         "summary.disfluencies": (
             "Disfluências detectadas: {count} ({per_minute} por minuto), das quais {sld} "
-            "típicas da gagueira. Porcentagem de sílabas gaguejadas: {pss}%, {band}."
+            "típicas da gagueira. Porcentagem de sílabas gaguejadas: {pss}, {band}."
         ),
         "band.low": "abaixo do nível de 3% usado com frequência como marcador de gagueira",
         "band.elevated": "acima do nível de 3% usado com frequência como marcador de gagueira",
@@ -288,6 +314,29 @@ _TEXTS: dict[str, dict[str, str]] = {
             "bem acima do nível de 3% usado com frequência como marcador de gagueira (10% ou mais)"
         ),
         "summary.most_frequent": "Tipo mais frequente: {kind} ({count}).",
+        "summary.sample_words": (
+            "Esta amostra de {duration} s contém {words} palavras produzidas em {span} s: {wpm} "
+            "palavras por minuto."
+        ),
+        "summary.no_syllables": (
+            "As sílabas só são contadas em inglês, alemão, espanhol, francês e português; a língua "
+            "desta fala ({language}) não está entre elas, por isso não são indicadas as sílabas por"
+            " minuto, a taxa de articulação nem a porcentagem de sílabas gaguejadas."
+        ),
+        "summary.disfluencies_words": (
+            "Disfluências detectadas: {count} ({per_minute} por minuto), das quais {sld} típicas da"
+            " gagueira."
+        ),
+        "obs.sld_words": (
+            "Disfluências típicas da gagueira (repetições de partes de palavras e de palavras "
+            "monossilábicas, prolongamentos, bloqueios): {sld}; outras disfluências (interjeições, "
+            "revisões, repetições de frases e de palavras mais longas): {other}."
+        ),
+        "obs.word_rate": "Velocidade de fala: {wpm} palavras por minuto, com pausas.",
+        "rec.count_by_hand": (
+            "Conte manualmente as sílabas da amostra para obter a porcentagem de sílabas gaguejadas"
+            " e a velocidade de fala em sílabas antes de tirar conclusões."
+        ),
         "obs.by_type": "Disfluências por tipo: {counts}.",
         "obs.repetition_kinds": "Repetições por tipo: {counts}.",
         "obs.sld": (
@@ -311,7 +360,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "obs.pauses": (
             "Pausas de {min} s ou mais: {count} (média de {mean} s); {long} de {long_s} s ou mais."
         ),
-        "obs.speech_share": "A fala ocupou {share}% do turno de fala; o restante foram pausas.",
+        "obs.speech_share": "A fala ocupou {share} do turno de fala; o restante foram pausas.",
         "rec.no_speech": (
             "Verifique a gravação (microfone, volume, idioma configurado) e grave novamente."
         ),
@@ -426,7 +475,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rate.above": "por encima del",
         "summary.disfluencies": (
             "Disfluencias detectadas: {count} ({per_minute} por minuto), de las cuales {sld} "
-            "son típicas de la tartamudez. Porcentaje de sílabas tartamudeadas: {pss}%, {band}."
+            "son típicas de la tartamudez. Porcentaje de sílabas tartamudeadas: {pss}, {band}."
         ),
         "band.low": "por debajo del nivel del 3% que suele usarse como indicador de tartamudez",
         "band.elevated": (
@@ -437,6 +486,29 @@ _TEXTS: dict[str, dict[str, str]] = {
             "(10% o más)"
         ),
         "summary.most_frequent": "Tipo más frecuente: {kind} ({count}).",
+        "summary.sample_words": (
+            "Esta muestra de {duration} s contiene {words} palabras emitidas en {span} s: {wpm} "
+            "palabras por minuto."
+        ),
+        "summary.no_syllables": (
+            "Las sílabas solo se cuentan en inglés, alemán, español, francés y portugués; la lengua"
+            " de este habla ({language}) no está entre ellas, por lo que no se indican las sílabas "
+            "por minuto, la velocidad de articulación ni el porcentaje de sílabas tartamudeadas."
+        ),
+        "summary.disfluencies_words": (
+            "Disfluencias detectadas: {count} ({per_minute} por minuto), de las cuales {sld} son "
+            "típicas de la tartamudez."
+        ),
+        "obs.sld_words": (
+            "Disfluencias típicas de la tartamudez (repeticiones de partes de palabra y de palabras"
+            " monosílabas, prolongaciones, bloqueos): {sld}; otras disfluencias (interjecciones, "
+            "revisiones, repeticiones de frases y de palabras más largas): {other}."
+        ),
+        "obs.word_rate": "Velocidad de habla: {wpm} palabras por minuto, pausas incluidas.",
+        "rec.count_by_hand": (
+            "Cuente a mano las sílabas de la muestra para obtener el porcentaje de sílabas "
+            "tartamudeadas y la velocidad de habla en sílabas antes de sacar conclusiones."
+        ),
         "obs.by_type": "Disfluencias por tipo: {counts}.",
         "obs.repetition_kinds": "Repeticiones por tipo: {counts}.",
         "obs.sld": (
@@ -463,7 +535,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Pausas de {min} s o más: {count} (media de {mean} s); {long} de {long_s} s o más."
         ),
         "obs.speech_share": (
-            "El habla ocupó el {share}% del turno de habla; el resto fueron pausas."
+            "El habla ocupó el {share} del turno de habla; el resto fueron pausas."
         ),
         "rec.no_speech": (
             "Revise la grabación (micrófono, volumen, idioma configurado) y vuelva a grabar."
@@ -581,7 +653,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rate.above": "au-dessus de la",
         "summary.disfluencies": (
             "Disfluences détectées : {count} ({per_minute} par minute), dont {sld} de type "
-            "bégaiement. Pourcentage de syllabes bégayées : {pss} %, {band}."
+            "bégaiement. Pourcentage de syllabes bégayées : {pss}, {band}."
         ),
         "band.low": "sous le seuil de 3 % couramment utilisé comme marqueur du bégaiement",
         "band.elevated": (
@@ -592,6 +664,30 @@ _TEXTS: dict[str, dict[str, str]] = {
             "(10 % ou plus)"
         ),
         "summary.most_frequent": "Type le plus fréquent : {kind} ({count}).",
+        "summary.sample_words": (
+            "Cet échantillon de {duration} s contient {words} mots prononcés en {span} s : {wpm} "
+            "mots par minute."
+        ),
+        "summary.no_syllables": (
+            "Les syllabes ne sont comptées qu'en anglais, allemand, espagnol, français et portugais"
+            " ; la langue de cet enregistrement ({language}) n'en fait pas partie : le débit en "
+            "syllabes, le débit articulatoire et le pourcentage de syllabes bégayées ne sont "
+            "donc pas indiqués."
+        ),
+        "summary.disfluencies_words": (
+            "Disfluences détectées : {count} ({per_minute} par minute), dont {sld} de type "
+            "bégaiement."
+        ),
+        "obs.sld_words": (
+            "Disfluences de type bégaiement (répétitions de parties de mots et de mots "
+            "monosyllabiques, prolongations, blocages) : {sld} ; autres disfluences (interjections,"
+            " révisions, répétitions de groupes de mots et de mots plus longs) : {other}."
+        ),
+        "obs.word_rate": "Débit de parole : {wpm} mots par minute, pauses comprises.",
+        "rec.count_by_hand": (
+            "Compter à la main les syllabes de l'échantillon pour obtenir le pourcentage de "
+            "syllabes bégayées et le débit en syllabes avant de conclure."
+        ),
         "obs.by_type": "Disfluences par type : {counts}.",
         "obs.repetition_kinds": "Répétitions par type : {counts}.",
         "obs.sld": (
@@ -618,7 +714,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Pauses de {min} s ou plus : {count} (moyenne {mean} s) ; {long} de {long_s} s ou plus."
         ),
         "obs.speech_share": (
-            "La parole a occupé {share} % du tour de parole ; le reste correspond aux pauses."
+            "La parole a occupé {share} du tour de parole ; le reste correspond aux pauses."
         ),
         "rec.no_speech": (
             "Vérifier l'enregistrement (micro, volume, langue choisie) et enregistrer à nouveau."
@@ -738,7 +834,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rate.above": "über dem",
         "summary.disfluencies": (
             "Erkannte Unflüssigkeiten: {count} ({per_minute} pro Minute), davon {sld} "
-            "stottertypisch. Prozent gestotterter Silben: {pss} %, {band}."
+            "stottertypisch. Prozent gestotterter Silben: {pss}, {band}."
         ),
         "band.low": "unter der 3-%-Schwelle, die häufig als Hinweis auf Stottern gilt",
         "band.elevated": "über der 3-%-Schwelle, die häufig als Hinweis auf Stottern gilt",
@@ -747,6 +843,29 @@ _TEXTS: dict[str, dict[str, str]] = {
             "(10 % oder mehr)"
         ),
         "summary.most_frequent": "Häufigster Typ: {kind} ({count}).",
+        "summary.sample_words": (
+            "Diese Aufnahme von {duration} s enthält {words} Wörter, gesprochen in {span} s: {wpm} "
+            "Wörter pro Minute."
+        ),
+        "summary.no_syllables": (
+            "Silben werden nur im Englischen, Deutschen, Spanischen, Französischen und "
+            "Portugiesischen gezählt; die Sprache dieser Aufnahme ({language}) gehört nicht dazu, "
+            "daher fehlen Silben pro Minute, Artikulationsrate und Prozent gestotterter Silben."
+        ),
+        "summary.disfluencies_words": (
+            "Erkannte Unflüssigkeiten: {count} ({per_minute} pro Minute), davon {sld} "
+            "stottertypisch."
+        ),
+        "obs.sld_words": (
+            "Stottertypische Unflüssigkeiten (Teilwort- und einsilbige Wortwiederholungen, "
+            "Dehnungen, Blockaden): {sld}; andere Unflüssigkeiten (Interjektionen, Revisionen, "
+            "Phrasen- und mehrsilbige Wortwiederholungen): {other}."
+        ),
+        "obs.word_rate": "Sprechgeschwindigkeit: {wpm} Wörter pro Minute, Pausen eingeschlossen.",
+        "rec.count_by_hand": (
+            "Die Silben der Aufnahme von Hand zählen, um Prozent gestotterter Silben und die "
+            "Sprechgeschwindigkeit in Silben zu erhalten, bevor Schlüsse gezogen werden."
+        ),
         "obs.by_type": "Unflüssigkeiten nach Typ: {counts}.",
         "obs.repetition_kinds": "Wiederholungen nach Art: {counts}.",
         "obs.sld": (
@@ -772,9 +891,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "obs.pauses": (
             "Pausen ab {min} s: {count} (Mittelwert {mean} s); davon {long} ab {long_s} s."
         ),
-        "obs.speech_share": (
-            "Gesprochen wurde in {share} % der Sprechzeit; der Rest waren Pausen."
-        ),
+        "obs.speech_share": ("Gesprochen wurde in {share} der Sprechzeit; der Rest waren Pausen."),
         "rec.no_speech": (
             "Die Aufnahme prüfen (Mikrofon, Lautstärke, eingestellte Sprache) und erneut aufnehmen."
         ),
@@ -862,10 +979,10 @@ def render_markdown(
     ]
     lines += [f"| {label} | {value} |" for label, value in _metrics_rows(metrics, language)]
     lines += ["", f"## {t['heading.disfluencies']}", ""]
-    lines += [_event_line(e, t) for e in metrics.disfluencies] or [t["none"]]
+    lines += [_event_line(e, t, language) for e in metrics.disfluencies] or [t["none"]]
     if metrics.to_review:
         lines += ["", f"## {t['heading.to_review']}", ""]
-        lines += [_event_line(e, t, with_confidence=True) for e in metrics.to_review]
+        lines += [_event_line(e, t, language, with_confidence=True) for e in metrics.to_review]
     lines += ["", f"## {t['heading.summary']}", "", _inline(narrative.summary)]
     for heading, items in (
         ("heading.observations", narrative.observations),
@@ -882,54 +999,83 @@ def _metrics_rows(metrics: FluencyMetrics, language: str) -> list[tuple[str, str
     t = _texts(language)
     settings = metrics.settings
     rows = [
-        ("duration_s", f"{metrics.duration_s:.1f} s"),
-        ("speaking_span_s", f"{metrics.speaking_span_s:.1f} s"),
-        ("speech_time_s", f"{metrics.speech_time_s:.1f} s"),
-        ("word_count", str(metrics.word_count)),
-        ("syllable_count", str(metrics.syllable_count)),
-        ("words_per_minute", f"{metrics.words_per_minute:.1f}"),
-        ("syllables_per_minute", f"{metrics.syllables_per_minute:.1f}"),
-        ("articulation_rate", f"{metrics.articulation_rate:.2f}"),
-        ("pause_count", str(metrics.pause_count)),
-        ("mean_pause_s", f"{metrics.mean_pause_s:.2f} s"),
-        ("long_pause_count", str(metrics.long_pause_count)),
-        ("disfluency_count", str(metrics.disfluency_count)),
-        ("disfluencies_per_minute", f"{metrics.disfluencies_per_minute:.1f}"),
-        ("stuttering_like_disfluencies", str(metrics.stuttering_like_disfluencies)),
-        ("other_disfluencies", str(metrics.other_disfluencies)),
-        ("sld_per_100_syllables", f"{metrics.sld_per_100_syllables:.1f}"),
-        ("percent_syllables_stuttered", f"{metrics.percent_syllables_stuttered:.1f}%"),
-        ("to_review_count", str(len(metrics.to_review))),
+        ("duration_s", _seconds_value(metrics.duration_s, language)),
+        ("speaking_span_s", _seconds_value(metrics.speaking_span_s, language)),
+        ("speech_time_s", _seconds_value(metrics.speech_time_s, language)),
+        ("word_count", _number(metrics.word_count, language)),
+        ("syllable_count", _number(metrics.syllable_count, language)),
+        ("words_per_minute", _number(metrics.words_per_minute, language, 1)),
+        ("syllables_per_minute", _number(metrics.syllables_per_minute, language, 1)),
+        ("articulation_rate", _number(metrics.articulation_rate, language, 2)),
+        ("pause_count", _number(metrics.pause_count, language)),
+        ("mean_pause_s", _seconds_value(metrics.mean_pause_s, language, 2)),
+        ("long_pause_count", _number(metrics.long_pause_count, language)),
+        ("disfluency_count", _number(metrics.disfluency_count, language)),
+        ("disfluencies_per_minute", _number(metrics.disfluencies_per_minute, language, 1)),
+        ("stuttering_like_disfluencies", _number(metrics.stuttering_like_disfluencies, language)),
+        ("other_disfluencies", _number(metrics.other_disfluencies, language)),
+        ("sld_per_100_syllables", _number(metrics.sld_per_100_syllables, language, 1)),
+        ("percent_syllables_stuttered", _percent(metrics.percent_syllables_stuttered, language)),
+        ("to_review_count", _number(len(metrics.to_review), language)),
     ]
     thresholds = {
         "pause_count": settings.pause_min_s,
         "long_pause_count": settings.long_pause_s,
     }
     labelled = [
-        (t["label." + key].format(seconds=_seconds(thresholds.get(key, 0.0))), value)
+        (t["label." + key].format(seconds=_seconds(thresholds.get(key, 0.0), language)), value)
         for key, value in rows
     ]
     labelled += [
-        (_capitalised(t["kinds." + kind]), str(metrics.counts_by_type.get(kind, 0)))
+        (_capitalised(t["kinds." + kind]), _number(metrics.counts_by_type.get(kind, 0), language))
         for kind in DISFLUENCY_TYPES
     ]
     return labelled
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g}"
+UNAVAILABLE = "—"
+"""Shown for a figure that was not computed (syllables in a language without counting)."""
+
+
+def _number(value: float | None, language: str, decimals: int = 0) -> str:
+    """``value`` as the report language writes numbers: "1,234.5" in en, "1.234,5" in de."""
+    if value is None:
+        return UNAVAILABLE
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=language)
+
+
+def _percent(value: float | None, language: str, decimals: int = 1) -> str:
+    """A percentage (12.3 for 12.3 %) with the locale's sign placement: "12.3%", "12,3 %"."""
+    if value is None:
+        return UNAVAILABLE
+    pattern = Locale.parse(language).percent_formats[None].pattern
+    if decimals:
+        pattern = re.sub(r"0(?=[^0]*$)", "0." + "0" * decimals, pattern, count=1)
+    return format_percent(value / 100.0, format=pattern, locale=language)
+
+
+def _seconds_value(value: float, language: str, decimals: int = 1) -> str:
+    return f"{_number(value, language, decimals)} s"
+
+
+def _seconds(value: float, language: str) -> str:
+    """A threshold as written in settings, without trailing zeros: "0.25", "2"."""
+    return format_decimal(value, locale=language)
 
 
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _event_line(event: DisfluencyEvent, t: dict[str, str], *, with_confidence: bool = False) -> str:
+def _event_line(
+    event: DisfluencyEvent, t: dict[str, str], language: str, *, with_confidence: bool = False
+) -> str:
     details = [t["subtype." + event.subtype]] if event.subtype else []
     if event.stuttering_like:
         details.append(t["stuttering_like"])
     if with_confidence:
-        details.append(f"{t['confidence']} {event.confidence:.0%}")
+        details.append(f"{t['confidence']} {_percent(100.0 * event.confidence, language, 0)}")
     kind = _capitalised(t["kind." + event.type])
     if details:
         kind += f" ({', '.join(details)})"
@@ -959,9 +1105,10 @@ def template_narrative(metrics: FluencyMetrics, report_type: str, language: str)
     """A narrative written by rules from the metrics alone, used when no LLM answers."""
     _check_report_type(report_type)
     t = _texts(language)
+    n = _Numbers(language)
     if metrics.word_count == 0:
         return Narrative(
-            summary=t["summary.no_speech"].format(duration=f"{metrics.duration_s:.1f}"),
+            summary=t["summary.no_speech"].format(duration=n.decimal(metrics.duration_s, 1)),
             observations=[],
             recommendations=[t["rec.no_speech"]],
         )
@@ -970,10 +1117,12 @@ def template_narrative(metrics: FluencyMetrics, report_type: str, language: str)
     observations: list[str] = []
     recommendations: list[str] = []
     if fluency:
-        observations += _fluency_observations(metrics, t)
+        observations += _fluency_observations(metrics, t, n)
     if patterns:
-        observations += _pattern_observations(metrics, t)
-    if metrics.syllable_count < MIN_SAMPLE_SYLLABLES:
+        observations += _pattern_observations(metrics, t, n)
+    if metrics.syllable_count is None:
+        recommendations.append(t["rec.count_by_hand"])
+    elif metrics.syllable_count < MIN_SAMPLE_SYLLABLES:
         recommendations.append(t["rec.sample"])
     if fluency:
         recommendations += _fluency_recommendations(metrics, t)
@@ -981,49 +1130,83 @@ def template_narrative(metrics: FluencyMetrics, report_type: str, language: str)
         recommendations += _pattern_recommendations(metrics, t)
     recommendations.append(t["rec.track"])
     return Narrative(
-        summary=_template_summary(metrics, t),
+        summary=_template_summary(metrics, t, n),
         observations=observations,
         recommendations=recommendations,
     )
 
 
-def _template_summary(metrics: FluencyMetrics, t: dict[str, str]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    """Numbers as the report language writes them."""
+
+    language: str
+
+    def decimal(self, value: float | None, decimals: int = 0) -> str:
+        return _number(value, self.language, decimals)
+
+    def percent(self, value: float | None, decimals: int = 1) -> str:
+        return _percent(value, self.language, decimals)
+
+    def seconds(self, value: float) -> str:
+        return _seconds(value, self.language)
+
+
+def _template_summary(metrics: FluencyMetrics, t: dict[str, str], n: _Numbers) -> str:
     low, high = TYPICAL_ADULT_SPM
-    sentences = [
-        t["summary.sample"].format(
-            duration=f"{metrics.duration_s:.1f}",
-            words=metrics.word_count,
-            syllables=metrics.syllable_count,
-            span=f"{metrics.speaking_span_s:.1f}",
-            spm=f"{metrics.syllables_per_minute:.0f}",
-            wpm=f"{metrics.words_per_minute:.0f}",
-        ),
-        t["summary.rate"].format(
-            band=t["rate." + _rate_band(metrics)], low=f"{low:.0f}", high=f"{high:.0f}"
-        ),
-        t["summary.disfluencies"].format(
-            count=metrics.disfluency_count,
-            per_minute=f"{metrics.disfluencies_per_minute:.1f}",
-            sld=metrics.stuttering_like_disfluencies,
-            pss=f"{metrics.percent_syllables_stuttered:.1f}",
-            band=t["band." + _stuttering_band(metrics.percent_syllables_stuttered)],
-        ),
-    ]
+    spm = metrics.syllables_per_minute
+    pss = metrics.percent_syllables_stuttered
+    if metrics.syllable_count is None or spm is None or pss is None:
+        sentences = [
+            t["summary.sample_words"].format(
+                duration=n.decimal(metrics.duration_s, 1),
+                words=n.decimal(metrics.word_count),
+                span=n.decimal(metrics.speaking_span_s, 1),
+                wpm=n.decimal(metrics.words_per_minute),
+            ),
+            t["summary.no_syllables"].format(language=metrics.language),
+            t["summary.disfluencies_words"].format(
+                count=n.decimal(metrics.disfluency_count),
+                per_minute=n.decimal(metrics.disfluencies_per_minute, 1),
+                sld=n.decimal(metrics.stuttering_like_disfluencies),
+            ),
+        ]
+    else:
+        sentences = [
+            t["summary.sample"].format(
+                duration=n.decimal(metrics.duration_s, 1),
+                words=n.decimal(metrics.word_count),
+                syllables=n.decimal(metrics.syllable_count),
+                span=n.decimal(metrics.speaking_span_s, 1),
+                spm=n.decimal(spm),
+                wpm=n.decimal(metrics.words_per_minute),
+            ),
+            t["summary.rate"].format(
+                band=t["rate." + _rate_band(spm)], low=n.decimal(low), high=n.decimal(high)
+            ),
+            t["summary.disfluencies"].format(
+                count=n.decimal(metrics.disfluency_count),
+                per_minute=n.decimal(metrics.disfluencies_per_minute, 1),
+                sld=n.decimal(metrics.stuttering_like_disfluencies),
+                pss=n.percent(pss),
+                band=t["band." + _stuttering_band(pss)],
+            ),
+        ]
     most = _most_frequent_kind(metrics)
     if most is not None:
         sentences.append(
             t["summary.most_frequent"].format(
-                kind=t["kind." + most], count=metrics.counts_by_type[most]
+                kind=t["kind." + most], count=n.decimal(metrics.counts_by_type[most])
             )
         )
     return " ".join(sentences)
 
 
-def _rate_band(metrics: FluencyMetrics) -> str:
+def _rate_band(syllables_per_minute: float) -> str:
     low, high = TYPICAL_ADULT_SPM
-    if metrics.syllables_per_minute < low:
+    if syllables_per_minute < low:
         return "below"
-    return "above" if metrics.syllables_per_minute > high else "within"
+    return "above" if syllables_per_minute > high else "within"
 
 
 def _stuttering_band(percent: float) -> str:
@@ -1039,69 +1222,80 @@ def _most_frequent_kind(metrics: FluencyMetrics) -> str | None:
     return best if counts.get(best, 0) > 0 else None
 
 
-def _fluency_observations(metrics: FluencyMetrics, t: dict[str, str]) -> list[str]:
+def _fluency_observations(metrics: FluencyMetrics, t: dict[str, str], n: _Numbers) -> list[str]:
     if not metrics.disfluencies:
         return [t["obs.none"]]
     counts = metrics.counts_by_type
     by_type = ", ".join(
-        f"{t['kinds.' + kind]}: {counts[kind]}" for kind in DISFLUENCY_TYPES if counts.get(kind)
+        f"{t['kinds.' + kind]}: {n.decimal(counts[kind])}"
+        for kind in DISFLUENCY_TYPES
+        if counts.get(kind)
     )
     observations = [t["obs.by_type"].format(counts=by_type)]
     subtypes = [e.subtype for e in metrics.disfluencies if e.subtype is not None]
     if subtypes:
         kinds = ", ".join(
-            f"{t['subtype.' + s]}: {subtypes.count(s)}"
+            f"{t['subtype.' + s]}: {n.decimal(subtypes.count(s))}"
             for s in ("part_word", "whole_word", "phrase")
             if s in subtypes
         )
         observations.append(t["obs.repetition_kinds"].format(counts=kinds))
+    sld_key = "obs.sld" if metrics.sld_per_100_syllables is not None else "obs.sld_words"
     observations.append(
-        t["obs.sld"].format(
-            sld=metrics.stuttering_like_disfluencies,
-            per100=f"{metrics.sld_per_100_syllables:.1f}",
-            other=metrics.other_disfluencies,
+        t[sld_key].format(
+            sld=n.decimal(metrics.stuttering_like_disfluencies),
+            per100=n.decimal(metrics.sld_per_100_syllables, 1),
+            other=n.decimal(metrics.other_disfluencies),
         )
     )
     disrhythmic = counts.get("block", 0) + counts.get("prolongation", 0)
     if disrhythmic:
-        observations.append(t["obs.disrhythmic"].format(count=disrhythmic))
+        observations.append(t["obs.disrhythmic"].format(count=n.decimal(disrhythmic)))
     return observations
 
 
-def _pattern_observations(metrics: FluencyMetrics, t: dict[str, str]) -> list[str]:
+def _pattern_observations(metrics: FluencyMetrics, t: dict[str, str], n: _Numbers) -> list[str]:
     low, high = TYPICAL_ADULT_SPM
     settings = metrics.settings
     share = (
         100.0 * metrics.speech_time_s / metrics.speaking_span_s if metrics.speaking_span_s else 0.0
     )
+    observations = []
+    if metrics.syllables_per_minute is None or metrics.articulation_rate is None:
+        observations.append(t["obs.word_rate"].format(wpm=n.decimal(metrics.words_per_minute)))
+    else:
+        observations += [
+            t["obs.rate"].format(
+                spm=n.decimal(metrics.syllables_per_minute),
+                wpm=n.decimal(metrics.words_per_minute),
+                low=n.decimal(low),
+                high=n.decimal(high),
+            ),
+            t["obs.articulation"].format(
+                rate=n.decimal(metrics.articulation_rate, 2),
+                speech=n.decimal(metrics.speech_time_s, 1),
+            ),
+        ]
     return [
-        t["obs.rate"].format(
-            spm=f"{metrics.syllables_per_minute:.0f}",
-            wpm=f"{metrics.words_per_minute:.0f}",
-            low=f"{low:.0f}",
-            high=f"{high:.0f}",
-        ),
-        t["obs.articulation"].format(
-            rate=f"{metrics.articulation_rate:.2f}", speech=f"{metrics.speech_time_s:.1f}"
-        ),
+        *observations,
         t["obs.pauses"].format(
-            min=_seconds(settings.pause_min_s),
-            count=metrics.pause_count,
-            mean=f"{metrics.mean_pause_s:.2f}",
-            long=metrics.long_pause_count,
-            long_s=_seconds(settings.long_pause_s),
+            min=n.seconds(settings.pause_min_s),
+            count=n.decimal(metrics.pause_count),
+            mean=n.decimal(metrics.mean_pause_s, 2),
+            long=n.decimal(metrics.long_pause_count),
+            long_s=n.seconds(settings.long_pause_s),
         ),
-        t["obs.speech_share"].format(share=f"{share:.0f}"),
+        t["obs.speech_share"].format(share=n.percent(share, 0)),
     ]
 
 
 def _fluency_recommendations(metrics: FluencyMetrics, t: dict[str, str]) -> list[str]:
     counts = metrics.counts_by_type
-    above_marker = (
-        metrics.percent_syllables_stuttered >= STUTTERING_MARKER_PERCENT
-        or metrics.sld_per_100_syllables >= STUTTERING_MARKER_PERCENT
-    )
-    recommendations = [t["rec.assessment"] if above_marker else t["rec.monitor"]]
+    recommendations = []
+    pss, sld = metrics.percent_syllables_stuttered, metrics.sld_per_100_syllables
+    if pss is not None and sld is not None:
+        above_marker = STUTTERING_MARKER_PERCENT <= max(pss, sld)
+        recommendations.append(t["rec.assessment"] if above_marker else t["rec.monitor"])
     most = _most_frequent_kind(metrics)
     if most == "repetition":
         recommendations.append(t["rec.repetitions"])
@@ -1114,7 +1308,9 @@ def _fluency_recommendations(metrics: FluencyMetrics, t: dict[str, str]) -> list
 
 def _pattern_recommendations(metrics: FluencyMetrics, t: dict[str, str]) -> list[str]:
     recommendations = []
-    band = _rate_band(metrics)
+    band = (
+        None if metrics.syllables_per_minute is None else _rate_band(metrics.syllables_per_minute)
+    )
     if band == "above":
         recommendations.append(t["rec.rate_fast"])
     elif band == "below":
@@ -1161,7 +1357,10 @@ def build_llm_prompt(
         f"strings. Summary at most {MAX_SUMMARY_CHARS} characters; at most {MAX_ITEMS} "
         f"observations and {MAX_ITEMS} recommendations of at most {MAX_ITEM_CHARS} "
         "characters each.\n"
-        f"5. Write every string in {language_name} ({language})."
+        "5. A null figure was not computed (syllables are not counted in the speech's "
+        "language): say it is not available; never estimate it.\n"
+        f"6. Write every string in {language_name} ({language}), numbers as {language_name} "
+        "readers write them."
     )
     user = (
         f"Report type: {report_type}\nReport language: {language_name} ({language})\n\n"

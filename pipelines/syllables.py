@@ -1,6 +1,11 @@
-"""Syllable counts for transcribed English words, by rule, without a pronouncing dictionary.
+"""Syllable counts for transcribed words in the speech's language.
 
-Rates and %SS are per syllable, so every word needs a count. Counts follow the CMU Pronouncing
+Rates and %SS are per syllable, so every word needs a count. German, Spanish, French and
+Portuguese words are counted by ``pipelines.syllables_patterns``; English words by rule, without
+a pronouncing dictionary, here. Another language has no count (``None``): a count by another
+language's rules would be a guess.
+
+English counts follow the CMU Pronouncing
 Dictionary's first pronunciation (one syllable per vowel phoneme). The rules: vowel groups, y as
 a vowel after a consonant, vowel pairs that are two syllables (hiatus: "idea", "video"), silent
 final e against syllabic -le/-re, inflections (-ed, -es, -ing), silent-e suffixes and compounds,
@@ -13,6 +18,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+
+from pipelines.syllables_patterns import PATTERN_LANGUAGES, count_word
+
+SYLLABLE_LANGUAGES = ("en", *PATTERN_LANGUAGES)
+"""Languages whose syllables are counted; metrics of any other say the counts are unavailable."""
 
 _VOWELS = frozenset("aeiou")
 
@@ -109,16 +119,27 @@ _SILENT_E_COMPOUND = re.compile(
 _EDGE_PUNCTUATION = '.,;:!?"“”‘’()[]{}…—–*_~'
 
 
+def speech_language(code: str | None) -> str:
+    """A transcript's language as a bare lower-case code: "en-US" → "en", None → "unknown"."""
+    if not code:
+        return "unknown"
+    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0] or "unknown"
+
+
 @functools.lru_cache(maxsize=8192)
-def count_syllables(word: str) -> int:
-    """Syllables in one transcribed word, as spoken.
+def count_syllables(word: str, language: str = "en") -> int | None:
+    """Syllables in one transcribed word, as spoken; None for a language not in
+    ``SYLLABLE_LANGUAGES``.
 
     Takes Whisper's tokens as they come: surrounding spaces and punctuation, any case,
     contractions, hyphenated compounds and stutter fragments ("b-but" counts what was said:
     2), digits ("1999" → nineteen ninety-nine → 5) and spelled acronyms ("FBI" → 3).
     Pure punctuation is 0; any other token is at least 1 (a fragment like "b-" is still an
-    attempt at a syllable).
+    attempt at a syllable). Digits and symbols are read as in English in every language, an
+    approximation: Whisper mostly writes numbers out in words.
     """
+    if language not in SYLLABLE_LANGUAGES:
+        return None
     token = unicodedata.normalize("NFKC", word).strip().strip(_EDGE_PUNCTUATION)
     token = token.replace("’", "'").strip("'")
     if not token:
@@ -128,18 +149,31 @@ def count_syllables(word: str) -> int:
     if not token:
         return symbols
     if _ACRONYM.match(token):
+        if language != "en":
+            return symbols + len(token)
         return symbols + sum(3 if c == "W" else 1 for c in token)
     parts = [p for p in re.split(r"[-/]+", token) if p]
     if not parts:
         return symbols
-    return max(symbols + sum(_count_part(p) for p in parts), 1)
+    return max(symbols + sum(_count_part(p, language) for p in parts), 1)
 
 
-def _count_part(part: str) -> int:
+def estimate_syllables(word: str) -> int:
+    """A rough length in syllables for a word of any language: its groups of vowel letters
+    (accents ignored), at least 1. For detection only ("a one-syllable word repeated"), never
+    reported: it is no language's syllable count."""
+    letters = unicodedata.normalize("NFKD", word.lower())
+    return max(len(re.findall(r"[aeiouy]+", letters)), 1)
+
+
+def _count_part(part: str, language: str) -> int:
     """One hyphen-free piece: a number, a word with digits, or a word."""
     if any(c.isdigit() for c in part):
         return _count_with_digits(part)
-    return _count_word(part.lower())
+    if language == "en":
+        return _count_word(part.lower())
+    word = part.lower()
+    return 1 if _FILLERS.match(word) else count_word(word, language)
 
 
 def _count_with_digits(part: str) -> int:

@@ -388,3 +388,33 @@ class TestSoundsWithoutWords:
         assert "prolongation" not in {
             e.type for e in compute_metrics(words, 5.0, sounds=[sound]).disfluencies
         }
+
+
+class TestSpeechLanguage:
+    def test_syllables_are_counted_by_the_speech_language(self) -> None:
+        words = spoken("Die Schule ist heute für kleine Leute")
+        german = compute_metrics(words, 5.0, language="de")
+        assert german.syllable_count == 11  # die Schu-le ist heu-te für klei-ne Leu-te
+        assert compute_metrics(words, 5.0).syllable_count == 7  # English rules: one each
+        assert german.to_dict()["language"] == "de"
+        assert german.to_dict()["syllables_supported"] is True
+
+    def test_an_unsupported_language_reports_no_syllable_figures(self) -> None:
+        metrics = compute_metrics(spoken("wij wij gaan naar huis"), 5.0, language="nl")
+        data = metrics.to_dict()
+        assert data["language"] == "nl"
+        assert data["syllables_supported"] is False
+        for key in (
+            "syllable_count",
+            "syllables_per_minute",
+            "articulation_rate",
+            "sld_per_100_syllables",
+            "percent_syllables_stuttered",
+        ):
+            assert data[key] is None, key
+        json.dumps(data, allow_nan=False)
+        # Figures that need no syllables are still there, disfluencies included.
+        assert data["word_count"] == 5
+        assert data["words_per_minute"] > 0
+        assert events(metrics) == [("repetition", "whole_word", "wij wij", True)]
+        assert metrics.stuttered_syllables == 1

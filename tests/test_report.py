@@ -48,7 +48,33 @@ PERCENT_SS_LABEL = {
 }
 
 
-def transcript_of(text: str, *, word_s: float = 0.3, gap_s: float = 0.1) -> Transcript:
+PERCENT_SS = {
+    "en": "11.1%",
+    "pt": "11,1%",
+    "es": "11,1\u00a0%",
+    "fr": "11,1\u00a0%",
+    "de": "11,1\u00a0%",
+}
+"""As CLDR writes a percentage in each language: decimal comma, and a no-break space before
+the sign in Spanish, French and German."""
+
+LABELS = {
+    "en": {"duration": "Recording duration", "syllables": "Syllables"},
+    "pt": {"duration": "Duração da gravação", "syllables": "Sílabas"},
+    "es": {"duration": "Duración de la grabación", "syllables": "Sílabas"},
+    "fr": {"duration": "Durée de l'enregistrement", "syllables": "Syllabes"},
+    "de": {"duration": "Aufnahmedauer", "syllables": "Silben"},
+}
+
+
+def local(value: str, language: str) -> str:
+    """A number under 1000 written with a point, as the report language writes it."""
+    return value if language == "en" else value.replace(".", ",")
+
+
+def transcript_of(
+    text: str, *, word_s: float = 0.3, gap_s: float = 0.1, language: str = "en"
+) -> Transcript:
     words = []
     t = 0.5
     for token in text.split():
@@ -56,7 +82,7 @@ def transcript_of(text: str, *, word_s: float = 0.3, gap_s: float = 0.1) -> Tran
         t += word_s + gap_s
     segment = Segment(start=0.5, end=t, text=text, words=tuple(words))
     return Transcript(
-        text=text, language="en", backend="local", model="tiny.en", segments=(segment,)
+        text=text, language=language, backend="local", model="tiny.en", segments=(segment,)
     )
 
 
@@ -136,29 +162,55 @@ class TestRenderMarkdown:
         )
         values = list(table(markdown).values())
         assert values == [
-            f"{metrics.duration_s:.1f} s",
-            f"{metrics.speaking_span_s:.1f} s",
-            f"{metrics.speech_time_s:.1f} s",
+            local(f"{metrics.duration_s:.1f} s", language),
+            local(f"{metrics.speaking_span_s:.1f} s", language),
+            local(f"{metrics.speech_time_s:.1f} s", language),
             str(metrics.word_count),
             str(metrics.syllable_count),
-            f"{metrics.words_per_minute:.1f}",
-            f"{metrics.syllables_per_minute:.1f}",
-            f"{metrics.articulation_rate:.2f}",
+            local(f"{metrics.words_per_minute:.1f}", language),
+            local(f"{metrics.syllables_per_minute:.1f}", language),
+            local(f"{metrics.articulation_rate:.2f}", language),
             str(metrics.pause_count),
-            f"{metrics.mean_pause_s:.2f} s",
+            local(f"{metrics.mean_pause_s:.2f} s", language),
             str(metrics.long_pause_count),
             str(metrics.disfluency_count),
-            f"{metrics.disfluencies_per_minute:.1f}",
+            local(f"{metrics.disfluencies_per_minute:.1f}", language),
             str(metrics.stuttering_like_disfluencies),
             str(metrics.other_disfluencies),
-            f"{metrics.sld_per_100_syllables:.1f}",
-            f"{metrics.percent_syllables_stuttered:.1f}%",
+            local(f"{metrics.sld_per_100_syllables:.1f}", language),
+            PERCENT_SS[language],
             str(len(metrics.to_review)),
             *(str(metrics.counts_by_type[k]) for k in metrics.counts_by_type),
         ]
         # "my" and "Bob" stuttered out of 18 syllables (fragments and the repeated "my" not
         # counted, the repeated phrase counted).
-        assert table(markdown)[PERCENT_SS_LABEL[language]] == "11.1%"
+        assert table(markdown)[PERCENT_SS_LABEL[language]] == PERCENT_SS[language]
+
+    @pytest.mark.parametrize(
+        ("language", "duration", "threshold", "confidence"),
+        [
+            ("en", "10.0 s", "Pauses (≥ 0.25 s)", "confidence 60%"),
+            ("pt", "10,0 s", "Pausas (≥ 0,25 s)", "confiança 60%"),
+            ("es", "10,0 s", "Pausas (≥ 0,25 s)", "confianza 60\u00a0%"),
+            ("fr", "10,0 s", "Pauses (≥ 0,25 s)", "confiance 60\u00a0%"),
+            ("de", "10,0 s", "Pausen (≥ 0,25 s)", "Konfidenz 60\u00a0%"),
+        ],
+    )
+    def test_numbers_are_written_as_the_report_language_writes_them(
+        self, language: str, duration: str, threshold: str, confidence: str
+    ) -> None:
+        strict = MetricsSettings(review_below=0.82)  # "I like," (60 %) is listed to review
+        markdown = render_markdown(
+            metrics=compute_metrics(SAMPLE.words(), SAMPLE_DURATION_S, strict),
+            narrative=None,
+            report_type="comprehensive",
+            language=language,
+        )
+        rows = table(markdown)
+        assert rows[LABELS[language]["duration"]] == duration
+        assert threshold in rows
+        assert duration in markdown.split(f"## {HEADINGS[language][3]}")[1]  # the summary
+        assert confidence in markdown  # a less certain event listed to review
 
     def test_disfluency_list_has_timestamps_and_types(self) -> None:
         markdown = render_markdown(
@@ -207,7 +259,7 @@ class TestRenderMarkdown:
             language="fr",
         )
         assert section(markdown, "Disfluences détectées") == ["Aucune détectée."]
-        assert "12.0 s" in section(markdown, "Synthèse")[0]
+        assert "12,0 s" in section(markdown, "Synthèse")[0]
         assert table(markdown)["Mots"] == "0"
 
     def test_transcript_text_cannot_add_structure(self) -> None:
@@ -446,3 +498,28 @@ class TestReportGenerator:
     def test_unsupported_language_is_refused(self) -> None:
         with pytest.raises(ValueError, match="language"):
             self.generate(language="it")
+
+    @pytest.mark.parametrize(("speech", "syllables"), [("de-DE", 11), ("en", 7)])
+    def test_syllables_are_counted_in_the_speech_language(
+        self, speech: str, syllables: int
+    ) -> None:
+        transcript = transcript_of("Die Schule ist heute für kleine Leute", language=speech)
+        report = ReportGenerator([]).generate(
+            transcript=transcript, duration_s=5.0, report_type="comprehensive", language="en"
+        )
+        assert report.metrics["language"] == speech[:2]
+        assert report.metrics["syllable_count"] == syllables
+
+    @pytest.mark.parametrize("language", REPORT_LANGUAGES)
+    def test_speech_in_an_unsupported_language_has_no_syllable_figures(self, language: str) -> None:
+        transcript = transcript_of("私 は 学校 に 行き ます 私 私 は", language="unknown")
+        report = ReportGenerator([]).generate(
+            transcript=transcript, duration_s=5.0, report_type="comprehensive", language=language
+        )
+        assert report.metrics["syllables_supported"] is False
+        assert report.metrics["syllable_count"] is None
+        assert report.metrics["percent_syllables_stuttered"] is None
+        rows = table(report.content_markdown)
+        assert rows[LABELS[language]["syllables"]] == "—"
+        assert rows[PERCENT_SS_LABEL[language]] == "—"
+        assert "(unknown)" in report.content_markdown  # the summary says why

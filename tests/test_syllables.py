@@ -1,42 +1,72 @@
-"""Syllable counts against the CMU Pronouncing Dictionary, and Whisper's token shapes."""
+"""Syllable counts against dictionaries in five languages, and Whisper's token shapes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pipelines.syllables import count_syllables
+from pipelines.syllables import SYLLABLE_LANGUAGES, count_syllables, speech_language
 
-# Words whose every CMUdict pronunciation has the same number of vowels, so the count is not a
-# matter of accent. They cover silent e, syllabic -le, -ed/-es, y, vowel pairs that split or
-# not, -tion/-sion/-cial, syncope, compounds and contractions.
-CMUDICT_COUNTS = {
-    "the": 1, "cat": 1, "dog": 1, "make": 1, "cake": 1, "time": 1, "home": 1, "smile": 1,
-    "hope": 1, "stone": 1, "table": 2, "little": 2, "simple": 2, "people": 2, "apple": 2,
-    "bottle": 2, "middle": 2, "candle": 2, "jumped": 1, "wanted": 2, "needed": 2, "loved": 1,
-    "played": 1, "handled": 2, "started": 2, "looked": 1, "decided": 3, "created": 3,
-    "boxes": 2, "horses": 2, "makes": 1, "houses": 2, "wishes": 2, "watches": 2, "changes": 2,
-    "pages": 2, "goes": 1, "does": 1, "happy": 2, "very": 2, "city": 2, "baby": 2, "party": 2,
-    "story": 2, "body": 2, "money": 2, "day": 1, "play": 1, "boy": 1, "toy": 1, "enjoy": 2,
-    "they": 1, "rain": 1, "boat": 1, "read": 1, "tea": 1, "food": 1, "book": 1, "coin": 1,
-    "cloud": 1, "idea": 3, "video": 3, "radio": 3, "piano": 3, "lion": 2, "quiet": 2,
-    "science": 2, "create": 2, "area": 3, "museum": 3, "beautiful": 3, "education": 4,
-    "animal": 3, "elephant": 3, "banana": 3, "hospital": 3, "computer": 3, "chocolate": 2,
-    "information": 4, "university": 5, "school": 1, "friend": 1, "speech": 1, "therapy": 3,
-    "fluency": 3, "stutter": 2, "repeat": 2, "sentence": 2, "minute": 2, "language": 2,
-    "couldn't": 2, "don't": 1, "isn't": 2, "it's": 1, "I'm": 1, "you're": 1, "we've": 1,
-    "they'll": 1, "wouldn't": 2, "nation": 2, "question": 2, "vision": 2, "special": 2,
-    "social": 2, "musician": 3, "open": 2, "seven": 2, "given": 2, "eleven": 3, "listen": 2,
-    "maybe": 2, "recipe": 3, "someone": 2, "something": 2, "nothing": 2, "anyone": 3,
-    "everyone": 3, "lonely": 2, "statement": 2, "safety": 2, "rhythm": 2, "business": 2,
-    "evening": 2, "orange": 2, "syllable": 3,
-}  # fmt: skip
+FIXTURES = Path(__file__).parent / "fixtures" / "syllables"
+"""One file per language: common words and their syllables, tab-separated. English: words whose
+every CMUdict pronunciation has the same number of vowels (silent e, syllabic -le, -ed/-es, y,
+vowel pairs, -tion, syncope, compounds, contractions). German, Spanish, Portuguese: dictionary
+syllables (Duden, RAE, Houaiss/Priberam). French: standard spoken syllables, final mute e not
+counted. Each list mixes diphthongs and hiatus, 1 to 5 syllables."""
 
 
-def test_counts_agree_with_cmudict_on_ordinary_words() -> None:
-    wrong = {w: count_syllables(w) for w, n in CMUDICT_COUNTS.items() if count_syllables(w) != n}
-    accuracy = 1 - len(wrong) / len(CMUDICT_COUNTS)
-    assert len(CMUDICT_COUNTS) >= 60
+def _expected_counts(language: str) -> dict[str, int]:
+    lines = (FIXTURES / f"{language}.tsv").read_text(encoding="utf-8").splitlines()
+    return {word: int(count) for word, count in (line.split("\t") for line in lines)}
+
+
+@pytest.mark.parametrize("language", SYLLABLE_LANGUAGES)
+def test_counts_agree_with_the_dictionary_on_common_words(language: str) -> None:
+    expected = _expected_counts(language)
+    wrong = {
+        word: count_syllables(word, language)
+        for word, count in expected.items()
+        if count_syllables(word, language) != count
+    }
+    accuracy = 1 - len(wrong) / len(expected)
+    assert len(expected) >= 100
+    assert set(expected.values()) >= {1, 2, 3, 4, 5}
     assert accuracy >= 0.95, f"{accuracy:.1%} exact; wrong: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("language", "word", "expected"),
+    [
+        ("de", "Schule", 2),
+        ("de", "heute", 2),
+        ("de", "Sprache", 2),
+        ("pt", "gente", 2),
+        ("pt", "você", 2),
+        ("pt", "cidade", 3),
+        ("pt", "não", 1),
+        ("es", "bueno", 2),
+        ("es", "ciudad", 2),
+        ("es", "escuela", 3),
+        ("fr", "parlent", 1),
+        ("fr", "école", 2),
+    ],
+)
+def test_words_are_counted_by_their_own_language(language: str, word: str, expected: int) -> None:
+    assert count_syllables(word, language) == expected
+
+
+@pytest.mark.parametrize("language", ["unknown", "ja", "nl", ""])
+def test_an_unsupported_language_has_no_count(language: str) -> None:
+    assert count_syllables("hello", language) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("en-US", "en"), ("pt_BR", "pt"), ("DE", "de"), (None, "unknown"), ("", "unknown")],
+)
+def test_speech_language_is_a_bare_code(code: str | None, expected: str) -> None:
+    assert speech_language(code) == expected
 
 
 @pytest.mark.parametrize(
