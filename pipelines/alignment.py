@@ -67,11 +67,9 @@ def _trim(word: Word, voiced: np.ndarray) -> Word:
     return replace(word, start=round(float(start), 3), end=round(float(end), 3))
 
 
-def refine_word_times(
-    transcript: Transcript, audio: AudioArray, *, sample_rate: int = SAMPLE_RATE
-) -> Transcript:
-    """The same transcript with each word trimmed to its voiced part."""
-    voiced = voiced_frames(audio, sample_rate=sample_rate)
+def refine_word_times(transcript: Transcript, voiced: np.ndarray) -> Transcript:
+    """The same transcript with each word trimmed to its voiced part (``voiced``, from
+    ``voiced_frames`` of the recording)."""
     if voiced.size == 0 or not voiced.any():
         return transcript
     segments = tuple(

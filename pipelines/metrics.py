@@ -349,9 +349,10 @@ def compute_metrics(
     found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found)
-    baseline = _syllable_baseline(tokens, settings, found)
+    ordinary = _eligible(tokens, found)
+    baseline = _syllable_baseline(ordinary, settings)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
-    _find_prolongations(tokens, baseline, settings, found, skip=prolonged)
+    _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged)
     _find_blocks(tokens, settings, found)
     ordered = sorted(found.events, key=lambda e: (e.start, e.end))
     events = tuple(e for e in ordered if e.confidence >= settings.review_below)
@@ -801,9 +802,12 @@ def _eligible(tokens: Sequence[_Token], found: _Found) -> list[tuple[int, float,
     ]
 
 
-def _syllable_baseline(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> float:
-    """The speaker's median duration per syllable over ordinary words, or the reference."""
-    per_syllable = [d / n for _, d, n in _eligible(tokens, found) if d > 0]
+def _syllable_baseline(
+    ordinary: Sequence[tuple[int, float, int]], settings: MetricsSettings
+) -> float:
+    """The speaker's median duration per syllable over ordinary words (``_eligible``), or the
+    reference."""
+    per_syllable = [d / n for _, d, n in ordinary if d > 0]
     if len(per_syllable) >= settings.baseline_min_words:
         return statistics.median(per_syllable)
     return settings.reference_syllable_s
@@ -872,6 +876,7 @@ def _find_sounds(
 
 def _find_prolongations(
     tokens: Sequence[_Token],
+    ordinary: Sequence[tuple[int, float, int]],
     baseline: float,
     settings: MetricsSettings,
     found: _Found,
@@ -884,7 +889,7 @@ def _find_prolongations(
     fragments excluded, they are not lexical words); a word at least ``prolongation_ratio``
     times that per syllable and at least ``prolongation_min_s`` long is a prolongation (SLD).
     """
-    for i, duration, syllables in _eligible(tokens, found):
+    for i, duration, syllables in ordinary:
         if (
             i not in skip
             and duration >= settings.prolongation_min_s

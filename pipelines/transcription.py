@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from pipelines.alignment import refine_word_times, voiced_frames
 from pipelines.chunking import Chunk, chunk_audio, chunk_plan
 from pipelines.coverage import (
@@ -60,7 +62,9 @@ async def transcribe_chunked(
     done = 0
     if progress is not None:
         await progress(done, len(plan))
-    # Voice activity runs in a thread while the chunks are transcribed elsewhere.
+    # Where the audio is voiced is worked out in threads while the chunks are transcribed
+    # elsewhere: frame levels for trimming word times, Silero VAD for the coverage check.
+    voicing = asyncio.ensure_future(asyncio.to_thread(voiced_frames, audio))
     speech = (
         asyncio.ensure_future(asyncio.to_thread(speech_spans, audio))
         if options.word_timestamps
@@ -78,18 +82,21 @@ async def transcribe_chunked(
     try:
         results = await asyncio.gather(*(one(chunk) for chunk in plan))
     except BaseException:
-        if speech is not None:
-            speech.cancel()
+        for pending in (voicing, speech):
+            if pending is not None:
+                pending.cancel()
         raise
-    merged = await asyncio.to_thread(refine_word_times, merge_chunks(plan, results), audio)
+    voiced = await voicing
+    merged = refine_word_times(merge_chunks(plan, results), voiced)
     if speech is None:
         return merged
-    return await _covered(merged, audio, await speech, options, transcribe_chunk)
+    return await _covered(merged, audio, voiced, await speech, options, transcribe_chunk)
 
 
 async def _covered(
     transcript: Transcript,
     audio: AudioArray,
+    voiced: np.ndarray,
     speech: list[Span],
     options: TranscriptionOptions,
     transcribe_chunk: TranscribeChunk,
@@ -98,7 +105,6 @@ async def _covered(
     duration = len(audio) / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
-    voiced = await asyncio.to_thread(voiced_frames, audio)
     segments, removed = without_unvoiced_segments(transcript.segments, speech, voiced)
     gaps = uncovered_speech(speech, _words(segments))
     windows = repair_windows(gaps, duration, segments)
@@ -112,7 +118,7 @@ async def _covered(
         added, removed = added + gained, removed + dropped
     repaired = replace(transcript, segments=tuple(segments), text=_text(segments))
     if windows:
-        repaired = await asyncio.to_thread(refine_word_times, repaired, audio)
+        repaired = refine_word_times(repaired, voiced)
     left = uncovered_speech(speech, repaired.words())
     sounds = unworded_sounds(audio, voiced, repaired.words())
     coverage = Coverage(
