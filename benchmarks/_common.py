@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,12 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import jiwer
 import numpy as np
-import yaml
 
 from fluently.bootstrap import embedded_server, prepare_database
-from fluently.cli import stop_serve
+from fluently.launcher import (
+    free_port,
+    require_ready,
+    serve_env,
+    start_serve,
+    stop_serve,
+    write_serve_config,
+)
 from fluently.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,9 +53,7 @@ PLATFORM_ENV = {
     # Every benchmark client comes from 127.0.0.1.
     "AUTH__SIGNUP_LIMIT_PER_IP": "100000",
     "AUTH__LOGIN_LIMIT_PER_IP": "100000",
-    "RAY_USAGE_STATS_ENABLED": "0",
 }
-_READY_TIMEOUT_S = 300
 _OUTER_RAY_ENV = ("RAY_ADDRESS", "RAY_JOB_CONFIG_JSON_ENV_VAR")
 """Set for a Ray job's driver; the private platform's ``serve run`` must not inherit them, or
 it would join (and take the runtime env of) the cluster running the job."""
@@ -62,13 +62,6 @@ it would join (and take the runtime env of) the cluster running the job."""
 def log(message: str) -> None:
     """Progress goes to stderr; stdout carries only the JSON summary."""
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def add_config_args(parser: argparse.ArgumentParser, *, config_help: str) -> None:
@@ -134,53 +127,29 @@ def platform_under_test(args: argparse.Namespace, name: str) -> Iterator[Target]
 @contextmanager
 def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Target]:
     assert settings.database_url and settings.database_admin_url and settings.jwt_secret
-    env = {k: v for k, v in os.environ.items() if k not in _OUTER_RAY_ENV}
-    env.update(
-        PLATFORM_ENV,
-        FLUENTLY_DATA_DIR=str(settings.data_dir),
-        DATABASE_URL=settings.database_url.get_secret_value(),
-        DATABASE_ADMIN_URL=settings.database_admin_url.get_secret_value(),
-        JWT_SECRET=settings.jwt_secret.get_secret_value(),
+    env = serve_env(
+        {
+            **PLATFORM_ENV,
+            "FLUENTLY_DATA_DIR": str(settings.data_dir),
+            "DATABASE_URL": settings.database_url.get_secret_value(),
+            "DATABASE_ADMIN_URL": settings.database_admin_url.get_secret_value(),
+            "JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        },
+        without=_OUTER_RAY_ENV,
     )
     port = free_port()
-    config = yaml.safe_load(source.read_text())
-    config["http_options"] = {"host": "127.0.0.1", "port": port}
-    config_path = settings.data_dir / "serve_config.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    serve = Path(sys.executable).with_name("serve")
+    config = write_serve_config(
+        source, settings.data_dir / "serve_config.yaml", host="127.0.0.1", port=port
+    )
     log(f"starting the platform on port {port} (log: {log_path})")
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(serve), "run", "--address", "local", str(config_path)],
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with log_path.open("wb") as output:
+        process = start_serve(config, env=env, cwd=REPO, output=output)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process, log_path)
+        require_ready(url, process, log_path=log_path)
         yield Target(url=url, env=env)
     finally:
         stop_serve(process)
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Until ``/readyz`` answers 200; raises with the end of the log if it never does."""
-    deadline = time.monotonic() + _READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server for {url} exited:\n{_tail(log_path)}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(1)
-    raise RuntimeError(f"{url} not ready in {_READY_TIMEOUT_S} s:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, chars: int = 4000) -> str:
-    return path.read_text(errors="replace")[-chars:]
 
 
 async def signup(client: httpx.AsyncClient) -> dict[str, str]:
@@ -242,31 +211,6 @@ async def warm_up(client: httpx.AsyncClient, recordings: int) -> None:
 
     log(f"warming up with {recordings} short recording(s)")
     await asyncio.gather(*(one() for _ in range(recordings)))
-
-
-_NORMALISE = jiwer.Compose(
-    [
-        jiwer.ToLowerCase(),
-        jiwer.RemovePunctuation(),
-        jiwer.RemoveMultipleSpaces(),
-        jiwer.Strip(),
-        jiwer.ReduceToListOfListOfWords(),
-    ]
-)
-
-
-@dataclass(frozen=True)
-class WordErrors:
-    wer: float
-    deletions: int
-    """Reference words missing from the hypothesis: lost speech."""
-
-
-def word_errors(reference: str, hypothesis: str) -> WordErrors:
-    out = jiwer.process_words(
-        reference, hypothesis, reference_transform=_NORMALISE, hypothesis_transform=_NORMALISE
-    )
-    return WordErrors(wer=float(out.wer), deletions=out.deletions)
 
 
 def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 95, 99)) -> dict[str, float]:

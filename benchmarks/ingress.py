@@ -27,7 +27,6 @@ from _common import (
     REPO,
     add_platform_args,
     emit,
-    free_port,
     log,
     machine,
     percentiles,
@@ -36,12 +35,12 @@ from _common import (
     signup,
     upload,
     wait_processed,
-    wait_ready,
 )
 from fastapi import FastAPI
 from matplotlib.figure import Figure
 
 from fluently.bootstrap import prepare_database
+from fluently.launcher import free_port, require_ready
 from fluently.settings import Settings
 from serve_app.app import create_app
 
@@ -88,7 +87,7 @@ def plain_uvicorn(env: dict[str, str], log_path: Path) -> Iterator[str]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process, log_path)
+        require_ready(url, process, log_path=log_path)
         yield url
     finally:
         process.terminate()

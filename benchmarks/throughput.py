@@ -37,10 +37,10 @@ from _common import (
     upload,
     wait_processed,
     warm_up,
-    word_errors,
 )
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from matplotlib.figure import Figure
+from wer import word_errors
 
 from deployments.local_whisper import LocalWhisperConfig
 from pipelines.types import TranscriptionOptions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from deployments.transcriber import (
@@ -11,13 +10,17 @@ from deployments.transcriber import (
     BackendUnavailable,
     Transcriber,
 )
+from fluently.logging import get_logger
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
-log = logging.getLogger(__name__)
+log = get_logger("fallback")
 
 
 class FallbackTranscriber:
-    """A Transcriber that asks each backend in turn (e.g. groq, azure, local).
+    """A Transcriber that asks each backend in turn (e.g. groq, then azure).
+
+    The dispatcher gives it the remote backends only; the local model, a deployment of its own,
+    is the last resort after it in ``deployments.fallback_chain.FallbackChain``.
 
     Each remote backend owns its retry policy and circuit breaker, so one whose circuit is open
     fails instantly without a request and costs nothing to skip. A backend moves us on when it

@@ -47,12 +47,11 @@ class LocalWhisperConfig(BaseModel):
     batch_size: int = Field(default=8, ge=0)
     """Above 0 (the default): ``BatchedInferencePipeline``, which cuts the audio at pauses into
     windows of up to 30 s and decodes up to this many together, each on its own (the prompt
-    but not the previous window's text); on one thread it does tiny.en's work in 0.7 of the
-    time of a sequential call (needs ``vad_filter``). Audio of one window or less (a coverage
-    repair, a short recording) is decoded sequentially either way. 0: one sequential
-    ``WhisperModel.transcribe``, each window conditioned on the one before, which costs more
-    but keeps that context (``tests/fixtures/long/slow_long_pauses``: 6.5 % WER against
-    batched 8.8 %, both without lost words)."""
+    but not the previous window's text): faster than a sequential call (needs ``vad_filter``).
+    Audio of one window or less (a coverage repair, a short recording) is decoded
+    sequentially either way. 0: one sequential ``WhisperModel.transcribe``, each window
+    conditioned on the one before, which costs more but keeps that context (both measured in
+    the README's "Tuning figures")."""
     vad_filter: bool = True
     """Skip silence with faster-whisper's bundled Silero VAD (an ONNX file in the wheel),
     so whisper doesn't hallucinate text in long pauses; times still refer to the input."""

@@ -1,30 +1,25 @@
-"""Groq and Azure OpenAI Whisper backends, called through their official SDKs.
+"""Whisper on Groq or Azure OpenAI, called through the provider's SDK.
 
 Both speak the OpenAI transcription protocol: a multipart upload answered with ``verbose_json``.
-Chunks travel as FLAC (lossless, about half the size of 16-bit PCM for speech) and are refused
+Chunks travel as FLAC (lossless, and much smaller than 16-bit PCM for speech) and are refused
 locally when over the providers' 25 MB upload limit, since the provider would only answer 413.
-The SDKs' own retries are off (``max_retries=0``): ``deployments.resilience`` decides.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import av
-import groq
 import numpy as np
-import openai
-from pydantic import SecretStr
 
 from deployments.languages import ENGLISH_ONLY, WHISPER_LANGUAGES
-from deployments.resilience import CircuitBreaker, MalformedResponse, RetryPolicy, call_with_retries
-from deployments.sdk_clients import azure_client, groq_client
+from deployments.resilience import CircuitBreaker, RetryPolicy, call_with_retries
+from deployments.sdk_clients import GroqProvider, MalformedResponse, Provider
 from deployments.transcriber import SAMPLE_RATE, AudioArray, BackendRejected
 from pipelines.types import ChunkTranscript, Segment, TranscriptionOptions, Word
 
@@ -37,37 +32,30 @@ _WORST_CASE_FLAC_BYTES_PER_S = SAMPLE_RATE * 2 * 1.02
 Granularity = Literal["word", "segment"]
 
 
-def groq_languages(model: str) -> frozenset[str]:
-    """What a Groq transcription model transcribes. Groq documents its Whisper models as
-    multilingual, except the English-only distilled ones, whose names end in ``-en``."""
-    return ENGLISH_ONLY if model.endswith(("-en", ".en")) else WHISPER_LANGUAGES
-
-
-AZURE_LANGUAGES = WHISPER_LANGUAGES
-"""Azure OpenAI's transcription deployments run OpenAI's Whisper (``whisper-1``), which takes
-Whisper's languages."""
+def transcription_languages(provider: Provider, model: str) -> frozenset[str]:
+    """What a provider's transcription model transcribes. Groq documents its Whisper models as
+    multilingual, except the English-only distilled ones, whose names end in ``-en``. Azure
+    OpenAI's transcription deployments run OpenAI's Whisper (``whisper-1``), which takes
+    Whisper's languages."""
+    if isinstance(provider, GroqProvider) and model.endswith(("-en", ".en")):
+        return ENGLISH_ONLY
+    return WHISPER_LANGUAGES
 
 
 @dataclass(frozen=True, slots=True)
-class GroqTranscriberConfig:
-    api_key: SecretStr | str
-    base_url: str | None = None
-    """``None`` means the SDK default, https://api.groq.com; tests point it at a local fake."""
-    model: str = "whisper-large-v3-turbo"
+class RemoteTranscriberConfig:
+    provider: Provider
+    model: str
+    """Groq's model name, or the Azure deployment's; transcripts record it as the model."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES
 
 
-@dataclass(frozen=True, slots=True)
-class AzureTranscriberConfig:
-    api_key: SecretStr | str
-    endpoint: str
-    """The resource endpoint, e.g. https://my-resource.openai.azure.com."""
-    deployment: str
-    """Azure routes by deployment name; it is also what transcripts record as the model."""
-    api_version: str = "2024-06-01"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES
+class _Hints(TypedDict, total=False):
+    """The optional form fields, sent only when the caller has them."""
+
+    language: str
+    prompt: str
 
 
 def encode_flac(audio: AudioArray) -> bytes:
@@ -136,47 +124,43 @@ def _attach_words(
     )
 
 
-class _OpenAIProtocolTranscriber(ABC):
-    """What Groq and Azure share: size guard, encoding, retries, parsing."""
+class RemoteTranscriber:
+    """Transcriber on a provider's transcriptions endpoint: Groq's
+    ``POST /openai/v1/audio/transcriptions``, Azure's
+    ``POST /openai/deployments/{deployment}/audio/transcriptions``."""
 
     def __init__(
-        self, *, retry: RetryPolicy, breaker: CircuitBreaker, max_upload_bytes: int
+        self, config: RemoteTranscriberConfig, *, breaker: CircuitBreaker | None = None
     ) -> None:
-        self._retry = retry
-        self.breaker = breaker
-        self._max_upload_bytes = max_upload_bytes
+        self._config = config
+        self.breaker = breaker or CircuitBreaker(name=config.provider.name)
+        self._client = config.provider.client(timeout_s=config.retry.timeout_s)
 
     @property
-    @abstractmethod
-    def name(self) -> str: ...
+    def name(self) -> str:
+        return self._config.provider.name
 
     @property
-    @abstractmethod
-    def model(self) -> str: ...
+    def model(self) -> str:
+        return self._config.model
 
     @property
-    @abstractmethod
-    def languages(self) -> frozenset[str]: ...
+    def languages(self) -> frozenset[str]:
+        return transcription_languages(self._config.provider, self._config.model)
 
     @property
     def max_chunk_s(self) -> float:
         """Longest chunk guaranteed to fit the upload limit, so the planner can size chunks."""
-        return self._max_upload_bytes / _WORST_CASE_FLAC_BYTES_PER_S
-
-    @abstractmethod
-    def _post(
-        self, flac: bytes, options: TranscriptionOptions, granularities: list[Granularity]
-    ) -> str:
-        """Send one upload and return the response body (raises the SDK's errors)."""
+        return self._config.max_upload_bytes / _WORST_CASE_FLAC_BYTES_PER_S
 
     def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         if audio.size == 0:
             raise BackendRejected(f"{self.name}: refusing to send an empty chunk")
         flac = encode_flac(audio)
-        if len(flac) > self._max_upload_bytes:
+        if len(flac) > self._config.max_upload_bytes:
             raise BackendRejected(
                 f"{self.name}: chunk of {audio.size / SAMPLE_RATE:.0f} s is {len(flac)} bytes as "
-                f"FLAC, over the provider's {self._max_upload_bytes} byte upload limit; "
+                f"FLAC, over the provider's {self._config.max_upload_bytes} byte upload limit; "
                 f"plan chunks of at most {self.max_chunk_s:.0f} s"
             )
         granularities: list[Granularity] = (
@@ -189,86 +173,22 @@ class _OpenAIProtocolTranscriber(ABC):
                 body, backend=self.name, model=self.model, language=options.language
             )
 
-        return call_with_retries(attempt, self._retry, self.breaker)
-
-
-class GroqTranscriber(_OpenAIProtocolTranscriber):
-    """Whisper on Groq (``POST /openai/v1/audio/transcriptions``)."""
-
-    def __init__(
-        self, config: GroqTranscriberConfig, *, breaker: CircuitBreaker | None = None
-    ) -> None:
-        super().__init__(
-            retry=config.retry,
-            breaker=breaker or CircuitBreaker(name="groq"),
-            max_upload_bytes=config.max_upload_bytes,
-        )
-        self._model = config.model
-        self._client = groq_client(config.api_key, config.base_url, config.retry.timeout_s)
-
-    @property
-    def name(self) -> str:
-        return "groq"
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def languages(self) -> frozenset[str]:
-        return groq_languages(self._model)
+        return call_with_retries(attempt, self._config.retry, self.breaker)
 
     def _post(
         self, flac: bytes, options: TranscriptionOptions, granularities: list[Granularity]
     ) -> str:
+        """Send one upload and return the response body (raises the SDK's errors)."""
+        hints: _Hints = {}
+        if options.language:
+            hints["language"] = options.language
+        if options.prompt:
+            hints["prompt"] = options.prompt
         raw = self._client.audio.transcriptions.with_raw_response.create(
             file=("chunk.flac", flac, "audio/flac"),
-            model=self._model,
+            model=self._config.model,
             response_format="verbose_json",
             timestamp_granularities=granularities,
-            language=options.language or groq.omit,
-            prompt=options.prompt or groq.omit,
-        )
-        return raw.http_response.text
-
-
-class AzureTranscriber(_OpenAIProtocolTranscriber):
-    """Whisper on Azure OpenAI (``POST /openai/deployments/{deployment}/audio/transcriptions``)."""
-
-    def __init__(
-        self, config: AzureTranscriberConfig, *, breaker: CircuitBreaker | None = None
-    ) -> None:
-        super().__init__(
-            retry=config.retry,
-            breaker=breaker or CircuitBreaker(name="azure"),
-            max_upload_bytes=config.max_upload_bytes,
-        )
-        self._deployment = config.deployment
-        self._client = azure_client(
-            config.api_key, config.endpoint, config.api_version, config.retry.timeout_s
-        )
-
-    @property
-    def name(self) -> str:
-        return "azure"
-
-    @property
-    def model(self) -> str:
-        return self._deployment
-
-    @property
-    def languages(self) -> frozenset[str]:
-        return AZURE_LANGUAGES
-
-    def _post(
-        self, flac: bytes, options: TranscriptionOptions, granularities: list[Granularity]
-    ) -> str:
-        raw = self._client.audio.transcriptions.with_raw_response.create(
-            file=("chunk.flac", flac, "audio/flac"),
-            model=self._deployment,
-            response_format="verbose_json",
-            timestamp_granularities=granularities,
-            language=options.language or openai.omit,
-            prompt=options.prompt or openai.omit,
+            **hints,
         )
         return raw.http_response.text

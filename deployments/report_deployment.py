@@ -8,6 +8,7 @@ from deployments.providers import chat_clients
 from deployments.report_generator import ReportGenerator
 from fluently.logging import configure_logging
 from fluently.settings import Settings
+from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
 
 
@@ -19,10 +20,12 @@ class ReportGeneratorDeployment:
     def generate(
         self, *, transcript: dict[str, Any], duration_s: float, report_type: str, language: str
     ) -> dict[str, Any]:
+        """The report as stored; ``report_type`` and ``language`` come from a stored recording,
+        which the upload checked."""
         report = self._generator.generate(
             transcript=Transcript.from_dict(transcript),
             duration_s=duration_s,
-            report_type=report_type,
-            language=language,
+            report_type=ReportType(report_type),
+            language=ReportLanguage(language),
         )
         return report.to_dict()

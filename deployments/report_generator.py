@@ -7,51 +7,28 @@ deployment and injects the chat clients.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from deployments.chat import ChatClient
 from deployments.transcriber import BackendRejected, BackendUnavailable
+from fluently.logging import get_logger
 from pipelines.coverage import Sound
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.report import (
-    REPORT_LANGUAGES,
-    REPORT_TYPES,
     Narrative,
+    ReportLanguage,
+    ReportType,
     build_llm_prompt,
     parse_narrative,
     render_markdown,
     template_narrative,
 )
 from pipelines.syllables import speech_language
-from pipelines.types import Transcript
+from pipelines.types import FluencyReport, Transcript
 
-log = logging.getLogger(__name__)
+log = get_logger("report_generator")
 
 TEMPLATE_GENERATOR = "template"
-
-
-@dataclass(frozen=True, slots=True)
-class GeneratedReport:
-    """A report as stored and served: ``{type, language, generator, metrics, content_markdown}``."""
-
-    type: str
-    language: str
-    generator: str
-    """The chat client's name when an LLM wrote the narrative, else "template"."""
-    metrics: dict[str, Any]
-    content_markdown: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "language": self.language,
-            "generator": self.generator,
-            "metrics": self.metrics,
-            "content_markdown": self.content_markdown,
-        }
 
 
 class ReportGenerator:
@@ -66,18 +43,17 @@ class ReportGenerator:
         self._metrics_settings = metrics_settings or MetricsSettings()
 
     def generate(
-        self, *, transcript: Transcript, duration_s: float, report_type: str, language: str
-    ) -> GeneratedReport:
+        self,
+        *,
+        transcript: Transcript,
+        duration_s: float,
+        report_type: ReportType,
+        language: ReportLanguage,
+    ) -> FluencyReport:
         """The report for one transcript; never fails because an LLM did.
 
         ``language`` is the report's; syllables are counted in the transcript's own language.
         """
-        if report_type not in REPORT_TYPES:
-            raise ValueError(f"unsupported report type {report_type!r}; use one of {REPORT_TYPES}")
-        if language not in REPORT_LANGUAGES:
-            raise ValueError(
-                f"unsupported report language {language!r}; use one of {REPORT_LANGUAGES}"
-            )
         sounds = [Sound(**sound) for sound in transcript.coverage.get("sounds", ())]
         metrics = compute_metrics(
             transcript.words(),
@@ -87,9 +63,9 @@ class ReportGenerator:
             language=speech_language(transcript.language),
         )
         narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
-        return GeneratedReport(
-            type=report_type,
-            language=language,
+        return FluencyReport(
+            type=str(report_type),
+            language=str(language),
             generator=generator,
             metrics=metrics.to_dict(),
             content_markdown=render_markdown(
@@ -98,7 +74,11 @@ class ReportGenerator:
         )
 
     def _narrative(
-        self, metrics: FluencyMetrics, transcript_text: str, report_type: str, language: str
+        self,
+        metrics: FluencyMetrics,
+        transcript_text: str,
+        report_type: ReportType,
+        language: ReportLanguage,
     ) -> tuple[Narrative, str]:
         """The first valid LLM narrative and its client's name, else the template's."""
         if self._chat_clients:

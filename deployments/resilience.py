@@ -1,51 +1,30 @@
 """Retries, backoff and circuit breaking for calls to paid external AI APIs (Groq, Azure OpenAI).
 
 The SDKs are built with ``max_retries=0`` so that this module is the one place deciding when a
-provider is worth another try: only on 429, 5xx, connection errors and timeouts, honouring the
-server's ``retry-after-ms`` / ``Retry-After`` hint, otherwise capped exponential backoff with
-full jitter. A circuit breaker per backend stops a dead provider from costing every chunk a full
-round of timeouts before the caller falls back.
+provider is worth another try: only on transient failures (429, 5xx, connection errors and
+timeouts, as ``deployments.sdk_clients`` reads them), honouring the server's ``retry-after-ms`` /
+``Retry-After`` hint, otherwise capped exponential backoff with full jitter. A circuit breaker per
+backend stops a dead provider from costing every chunk a full round of timeouts before the
+caller falls back.
 """
 
 from __future__ import annotations
 
-import email.utils
-import logging
-import math
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-import groq
-import httpx
-import openai
-
+from deployments.sdk_clients import FailureKind, provider_failure
 from deployments.transcriber import BackendRejected, BackendUnavailable
+from fluently.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger("resilience")
 
 T = TypeVar("T")
-
-_STATUS_ERRORS = (groq.APIStatusError, openai.APIStatusError)
-_CONNECTION_ERRORS = (
-    groq.APIConnectionError,  # includes APITimeoutError
-    openai.APIConnectionError,
-    httpx.TransportError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-class MalformedResponse(Exception):
-    """A provider answered 2xx with a body that is not what its API promises.
-
-    Not retried (it is not one of the transient failures), but it makes the backend unavailable
-    for this call and counts against its circuit breaker.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,60 +48,15 @@ class RetryPolicy:
         ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** min(retry_number, 64))
         return self.rng.uniform(0.0, ceiling)
 
-    def delay_before_retry(self, retry_number: int, exc: BaseException) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` when the server asked for longer
-        than ``max_delay_s``: waiting less would only earn another 429, waiting more would stall
-        the chunk, so the caller falls back instead."""
-        hint = retry_after_s(exc)
-        if hint is None:
+    def delay_before_retry(self, retry_number: int, retry_after_s: float | None) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` when the server asked
+        (``retry_after_s``) for longer than ``max_delay_s``: waiting less would only earn another
+        429, waiting more would stall the chunk, so the caller falls back instead."""
+        if retry_after_s is None:
             return self.backoff_s(retry_number)
-        if hint > self.max_delay_s:
+        if retry_after_s > self.max_delay_s:
             return None
-        return max(hint, 0.0)
-
-
-def retry_after_s(exc: BaseException) -> float | None:
-    """The server's own retry hint on an HTTP error, in seconds, if it sent one."""
-    if not isinstance(exc, _STATUS_ERRORS):
-        return None
-    return parse_retry_after(exc.response.headers)
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Read ``retry-after-ms`` (OpenAI/Azure) or ``Retry-After`` (delta-seconds or HTTP date)."""
-    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(header)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) / divisor
-        except ValueError:
-            continue
-        if math.isfinite(seconds):
-            return seconds
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means no zone was given
-        return None
-    return when.timestamp() - (time.time() if now is None else now)
-
-
-def status_code(exc: BaseException) -> int | None:
-    """The HTTP status of an SDK error, or ``None`` when no response arrived."""
-    return exc.status_code if isinstance(exc, _STATUS_ERRORS) else None
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """True for 429, 5xx, connection errors and timeouts; never for other 4xx."""
-    status = status_code(exc)
-    if status is not None:
-        return status == 429 or status >= 500
-    return isinstance(exc, _CONNECTION_ERRORS)
+        return max(retry_after_s, 0.0)
 
 
 class BreakerState(StrEnum):
@@ -223,17 +157,18 @@ def call_with_retries(
         try:
             result = fn()
         except Exception as exc:
-            status = status_code(exc)
-            if status is not None and 400 <= status < 500 and status != 429:
+            failure = provider_failure(exc)
+            if failure is None:
+                breaker.record_failure()
+                raise
+            if failure.kind is FailureKind.refused:
                 breaker.record_success()
                 raise BackendRejected(f"{breaker.name} refused the request: {exc}") from exc
-            if not is_retryable(exc):
+            if failure.kind is FailureKind.broken:
                 breaker.record_failure()
-                if isinstance(exc, MalformedResponse | groq.GroqError | openai.OpenAIError):
-                    raise BackendUnavailable(f"{breaker.name}: {exc}") from exc
-                raise
+                raise BackendUnavailable(f"{breaker.name}: {exc}") from exc
             delay = (
-                policy.delay_before_retry(attempt - 1, exc)
+                policy.delay_before_retry(attempt - 1, failure.retry_after_s)
                 if attempt < policy.max_attempts
                 else None
             )

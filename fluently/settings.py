@@ -60,8 +60,8 @@ class JobSettings(BaseModel):
     backoff_max_s: float = 120.0
     concurrency: int = 4
     """Jobs one dispatcher replica runs at once. More than the transcriber replicas, so one
-    job's download, decode, merge and report overlap another's transcription (16 clients of
-    11 s recordings on 2 cores: 40 recordings/min at 4, 34 at 2)."""
+    job's download, decode, merge and report overlap another's transcription (README,
+    "Tuning figures")."""
 
 
 class PipelineSettings(BaseModel):
@@ -162,7 +162,3 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip()
-
-
-def load_settings() -> Settings:
-    return Settings()

@@ -6,6 +6,7 @@ runs them with ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -32,10 +33,19 @@ class StorageProvider(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+"""Recordings are health data: only the platform's own user may read them."""
+
+
 class LocalDiskStorage:
+    """Files under ``root``, readable by the platform's user only (``FILE_MODE``, ``FOLDER_MODE``),
+    whatever the umask; each write lands whole (a ``.partial`` file renamed into place)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        self.root.chmod(FOLDER_MODE)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -45,10 +55,23 @@ class LocalDiskStorage:
 
     def put_file(self, key: str, source: Path) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folders(target.parent)
         partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(source, partial)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # a leftover .partial keeps its old mode through O_TRUNC
+        with open(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
         partial.replace(target)
+
+    def _make_folders(self, folder: Path) -> None:
+        """Create ``folder`` and any missing parent below the root with ``FOLDER_MODE``."""
+        missing = []
+        while folder != self.root and not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            path.mkdir(mode=FOLDER_MODE, exist_ok=True)
+            path.chmod(FOLDER_MODE)
 
     def download(self, key: str, target: Path) -> None:
         path = self._path(key)

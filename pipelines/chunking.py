@@ -3,11 +3,10 @@
 Whisper pads every window to 30 s, so a chunk's encoder cost is a whole number of windows:
 a 91 s chunk costs as much encoding as a 120 s one. Chunks therefore aim just under four
 windows (``target_s`` 115 s; the 5 s of slack absorbs whisper's window drift). The local backend
-decodes a chunk's windows as one batch, so longer chunks cost less per second of audio (the
-10-minute test file on two single-thread replicas: 25.5 s with 115 s chunks, 31.9 s with 55 s
-ones, and fewer seams), while 10 minutes still gives six chunks to spread over replicas.
-Each cut goes where the signal is quietest in the
-``search_s`` before the target, preferring the middle of a real pause, so few words straddle a
+decodes a chunk's windows as one batch, so longer chunks cost less per second of audio and make
+fewer seams, while 10 minutes still gives six chunks to spread over replicas (measured in the
+README's "Tuning figures"). Each cut goes where the signal is quietest in the ``search_s``
+before the target, preferring the middle of a real pause, so few words straddle a
 cut; chunks overlap by ``overlap_s`` around it and the merge keeps each word once.
 """
 

@@ -1,8 +1,9 @@
 """One recording's transcript from any chunk transcriber: chunk → fan out → merge → trim →
 check coverage.
 
-The dispatcher (recordings) and ``/v1/audio/transcriptions`` both call this; they differ only in
-how a chunk is transcribed (a backend router, a Serve handle) and who hears about progress.
+The recording pipeline (``deployments/recording_pipeline.py``) and ``/v1/audio/transcriptions``
+(through ``serve_app/services/transcription.py``) both call this; they differ only in how a
+chunk is transcribed (a fallback chain, a Serve handle) and who hears about progress.
 """
 
 from __future__ import annotations

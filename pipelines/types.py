@@ -6,8 +6,8 @@ relative to the whole recording.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,14 @@ class Word:
     end: float
     probability: float = 1.0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "word": self.word,
+            "start": self.start,
+            "end": self.end,
+            "probability": self.probability,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -42,6 +50,23 @@ class Segment:
             end=words[-1].end,
             text=" ".join(w.word for w in words),
             words=tuple(words),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "words": [w.to_dict() for w in self.words],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Segment:
+        return cls(
+            start=data["start"],
+            end=data["end"],
+            text=data["text"],
+            words=tuple(Word(**w) for w in data.get("words", ())),
         )
 
 
@@ -66,7 +91,11 @@ class ChunkTranscript:
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
-    """The merged transcript of a whole recording."""
+    """The merged transcript of a whole recording.
+
+    ``to_dict``/``from_dict`` are its one JSON shape: what the report deployment is sent, what
+    the ``transcriptions`` row holds (one column per field) and what the API serves.
+    """
 
     text: str
     language: str
@@ -81,25 +110,59 @@ class Transcript:
         return [w for s in self.segments for w in s.words]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "text": self.text,
+            "language": self.language,
+            "backend": self.backend,
+            "model": self.model,
+            "segments": [s.to_dict() for s in self.segments],
+            "chunks": list(self.chunks),
+            "coverage": self.coverage,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        segments = tuple(
-            Segment(
-                start=s["start"],
-                end=s["end"],
-                text=s["text"],
-                words=tuple(Word(**w) for w in s.get("words", ())),
-            )
-            for s in data.get("segments", ())
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
         return cls(
             text=data["text"],
             language=data["language"],
             backend=data["backend"],
             model=data["model"],
-            segments=segments,
+            segments=tuple(Segment.from_dict(s) for s in data.get("segments", ())),
             chunks=tuple(data.get("chunks", ())),
             coverage=dict(data.get("coverage") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FluencyReport:
+    """A recording's report: its metrics and the Markdown written from them.
+
+    ``to_dict``/``from_dict`` are its one JSON shape, as for ``Transcript``: what the report
+    deployment answers, what the ``reports`` row holds and what the API serves.
+    """
+
+    type: str
+    language: str
+    generator: str
+    """The chat client's name when an LLM wrote the narrative, else "template"."""
+    metrics: dict[str, Any]
+    content_markdown: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "language": self.language,
+            "generator": self.generator,
+            "metrics": self.metrics,
+            "content_markdown": self.content_markdown,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FluencyReport:
+        return cls(
+            type=data["type"],
+            language=data["language"],
+            generator=data["generator"],
+            metrics=data["metrics"],
+            content_markdown=data["content_markdown"],
         )

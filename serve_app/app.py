@@ -30,9 +30,13 @@ from serve_app.state import AppState
 
 
 def create_app(
-    settings: Settings, *, handles: dict[str, Any] | None = None, behind_serve: bool = False
+    settings: Settings, *, transcriber: Any | None = None, behind_serve: bool = False
 ) -> FastAPI:
-    """Build the HTTP API; ``settings.database_url`` must already point at a migrated database."""
+    """Build the HTTP API; ``settings.database_url`` must already point at a migrated database.
+
+    ``transcriber`` is the ``LocalTranscriber`` deployment's handle; without it (outside Serve)
+    ``/v1`` answers 503 and uploads are checked against the declared languages only.
+    """
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -47,7 +51,7 @@ def create_app(
             sessions=make_sessions(engine),
             storage=make_storage(settings),
             events=events,
-            handles=dict(handles or {}),
+            transcriber=transcriber,
         )
         try:
             yield
@@ -74,14 +78,19 @@ def create_app(
 
 @serve.ingress()
 class Ingress:
-    """The HTTP ingress replica; the FastAPI app is built on the replica, not pickled."""
+    """The HTTP ingress replica; the FastAPI app is built on the replica, not pickled.
 
-    def __init__(self, settings: Settings, **handles: Any) -> None:
+    ``dispatcher`` is bound only so that Serve deploys it as part of this application; the
+    ingress never calls it (work reaches it through the job queue).
+    """
+
+    def __init__(self, settings: Settings, *, transcriber: Any, dispatcher: Any) -> None:
+        del dispatcher
         self._settings = settings
-        self._handles = handles
+        self._transcriber = transcriber
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._settings, handles=self._handles, behind_serve=True)
+        return create_app(self._settings, transcriber=self._transcriber, behind_serve=True)
 
 
 class BuildArgs(BaseModel):

@@ -10,12 +10,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Role
+from db.repositories.recordings import Viewer
 from db.session import Sessions, tenant_session
 from fluently.errors import Forbidden, Unauthorized
 from fluently.logging import tenant_id_var
 from fluently.settings import Settings
 from serve_app.security import AccessTokens, AuthUser, Passwords
 from serve_app.services.auth import AuthService
+from serve_app.services.languages import TranscriptionLanguages
+from serve_app.services.transcription import LocalTranscription
 from serve_app.state import AppState
 
 
@@ -104,6 +107,14 @@ async def get_admin_user(user: CurrentUser) -> AuthUser:
 AdminUser = Annotated[AuthUser, Depends(get_admin_user)]
 
 
+async def get_viewer(user: CurrentUser) -> Viewer:
+    """The caller, as recordings see them: members see their own, admins their tenant's."""
+    return Viewer(tenant_id=user.tenant_id, user_id=user.id, is_admin=user.role is Role.admin)
+
+
+CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
+
+
 async def get_tenant_session(
     user: CurrentUser, sessions: SessionsDep
 ) -> AsyncIterator[AsyncSession]:
@@ -117,3 +128,16 @@ async def get_tenant_session(
 
 
 TenantSession = Annotated[AsyncSession, Depends(get_tenant_session, scope="function")]
+
+
+def get_recording_languages(state: StateDep) -> TranscriptionLanguages:
+    return TranscriptionLanguages.for_recordings(settings=state.settings, local=state.transcriber)
+
+
+def get_local_transcription(state: StateDep) -> LocalTranscription:
+    """503 when the app runs without the transcriber deployment (outside Serve)."""
+    return LocalTranscription.available(transcriber=state.transcriber, settings=state.settings)
+
+
+RecordingLanguagesDep = Annotated[TranscriptionLanguages, Depends(get_recording_languages)]
+LocalTranscriptionDep = Annotated[LocalTranscription, Depends(get_local_transcription)]

@@ -12,12 +12,11 @@ import contextlib
 import uuid
 from collections import defaultdict
 
-import psycopg
-
+from db.notifications import notifications
+from db.repositories.recordings import CHANNEL
 from fluently.logging import get_logger
 
 log = get_logger("events")
-CHANNEL = "fluently_recordings"
 
 
 class RecordingEvents:
@@ -52,18 +51,17 @@ class RecordingEvents:
                 queue.put_nowait(None)
 
     async def _listen(self) -> None:
-        while self._subscribers:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    # Anything missed while (re)connecting: let every client re-read.
-                    for recording_id in list(self._subscribers):
-                        self._wake(recording_id)
-                    async for notify in conn.notifies():
-                        with contextlib.suppress(ValueError):
-                            self._wake(uuid.UUID(notify.payload))
-            except psycopg.OperationalError:
-                log.warning("event listener lost its connection; reconnecting")
-                await asyncio.sleep(1)
+        async for payload in notifications(
+            self._conninfo,
+            CHANNEL,
+            log=log,
+            lost_message="event listener lost its connection; reconnecting",
+            keep_listening=lambda: bool(self._subscribers),
+        ):
+            if payload is None:
+                # Anything missed while (re)connecting: let every client re-read.
+                for recording_id in list(self._subscribers):
+                    self._wake(recording_id)
+                continue
+            with contextlib.suppress(ValueError):
+                self._wake(uuid.UUID(payload))

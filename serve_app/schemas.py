@@ -1,27 +1,67 @@
-"""Request and response bodies of the recordings API."""
+"""Request and response bodies of the API; the services return domain objects, these say how
+they look on the wire."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from db.models import AudioRecording, Role
+
+# Accounts
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Password = Annotated[str, StringConstraints(max_length=1024)]
+"""Upper bound only: the minimum length is a setting, checked with a clear message."""
 
 
-class ReportType(StrEnum):
-    fluency_analysis = "fluency_analysis"
-    speech_patterns = "speech_patterns"
-    comprehensive = "comprehensive"
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    tenant_id: uuid.UUID
+    created_at: datetime
 
 
-class ReportLanguage(StrEnum):
-    en = "en"
-    pt = "pt"
-    es = "es"
-    fr = "fr"
-    de = "de"
+class NewUser(BaseModel):
+    email: Email
+    password: Password
+    role: Role = Role.member
+
+
+class Signup(BaseModel):
+    tenant_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    email: Email
+    password: Password
+
+
+class Login(BaseModel):
+    email: Email
+    password: Password
+
+
+class SessionOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth 2 scheme name)
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    user: UserOut
+
+
+class Me(UserOut):
+    tenant_name: str
+
+
+# Recordings
 
 
 class RecordingAccepted(BaseModel):
@@ -45,6 +85,29 @@ class RecordingOut(BaseModel):
     error: str | None
     transcript: dict[str, Any] | None
     report: dict[str, Any] | None
+
+    @classmethod
+    def of(
+        cls,
+        recording: AudioRecording,
+        *,
+        transcript: dict[str, Any] | None = None,
+        report: dict[str, Any] | None = None,
+    ) -> Self:
+        return cls(
+            id=recording.id,
+            status=recording.status,
+            filename=recording.filename,
+            duration_s=recording.duration_s,
+            created_at=recording.created_at,
+            updated_at=recording.updated_at,
+            progress=Progress(
+                chunks_done=recording.chunks_done, chunks_total=recording.chunks_total
+            ),
+            error=recording.error,
+            transcript=transcript,
+            report=report,
+        )
 
 
 class RecordingPage(BaseModel):

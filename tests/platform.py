@@ -5,20 +5,23 @@ Tests talk to it over HTTP on loopback, and can kill its processes like a crash 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
-import yaml
 
-from fluently.cli import stop_serve
+from fluently.launcher import (
+    READY_TIMEOUT_S,
+    SERVE,
+    require_ready,
+    serve_env,
+    session_processes,
+    start_serve,
+    stop_serve,
+    write_serve_config,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,12 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 class Platform:
     def __init__(self, *, env: dict[str, str], port: int, workdir: Path) -> None:
         # Loopback-only test clusters: Ray's token auth off, so `serve deploy` needs no token.
-        self.env = {
-            **os.environ,
-            **env,
-            "RAY_USAGE_STATS_ENABLED": "0",
-            "RAY_AUTH_MODE": "disabled",
-        }
+        self.env = serve_env({**env, "RAY_AUTH_MODE": "disabled"})
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
@@ -40,17 +38,22 @@ class Platform:
         self.overrides: dict[str, dict[str, Any]] = {}
 
     def config(self, overrides: dict[str, dict[str, Any]] | None = None) -> Path:
-        config = yaml.safe_load((REPO / "serve_config.yaml").read_text())
-        config["http_options"] = {"host": "127.0.0.1", "port": self.port}
-        for deployment in config["applications"][0]["deployments"]:
-            for layer in (self.overrides, overrides or {}):
-                deployment.update(layer.get(deployment["name"], {}))
-        path = self.workdir / "serve_config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return path
+        """The repository's Serve config on this platform's port, with ``self.overrides`` and
+        then ``overrides`` applied to the deployments they name."""
+        deployments: dict[str, dict[str, Any]] = {}
+        for layer in (self.overrides, overrides or {}):
+            for name, options in layer.items():
+                deployments.setdefault(name, {}).update(options)
+        return write_serve_config(
+            REPO / "serve_config.yaml",
+            self.workdir / "serve_config.yaml",
+            host="127.0.0.1",
+            port=self.port,
+            deployments=deployments,
+        )
 
     def start(
-        self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = 300
+        self, overrides: dict[str, dict[str, Any]] | None = None, timeout_s: float = READY_TIMEOUT_S
     ) -> None:
         """Start and wait for ``/readyz``; one retry covers a Ray start-up that times out on a
         loaded machine (``Failed to get node info: Deadline Exceeded``)."""
@@ -63,26 +66,10 @@ class Platform:
             self._start_once(timeout_s)
 
     def _start_once(self, timeout_s: float) -> None:
-        config = self.config()
-        log = self.log_path.open("ab")
-        serve = Path(sys.executable).with_name("serve")
-        self.process = subprocess.Popen(
-            [str(serve), "run", "--address", "local", str(config)],
-            env=self.env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve run exited; see {self.log_path}:\n{self.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(1)
-        raise RuntimeError(f"platform not ready in {timeout_s}s:\n{self.tail()}")
+        # Appended to, so the log of a failed first start survives the retry.
+        with self.log_path.open("ab") as log:
+            self.process = start_serve(self.config(), env=self.env, cwd=REPO, output=log)
+        require_ready(self.url, self.process, log_path=self.log_path, timeout_s=timeout_s)
 
     def dashboard_url(self) -> str:
         """Where ``serve deploy --address`` reaches this platform's Ray (from its start-up log)."""
@@ -94,9 +81,8 @@ class Platform:
     def deploy(self, overrides: dict[str, dict[str, Any]]) -> None:
         """``serve deploy`` a changed config to the running platform, as an ML engineer would."""
         config = self.config(overrides)
-        serve = Path(sys.executable).with_name("serve")
         result = subprocess.run(
-            [str(serve), "deploy", str(config), "--address", self.dashboard_url()],
+            [str(SERVE), "deploy", str(config), "--address", self.dashboard_url()],
             env=self.env,
             cwd=REPO,
             check=False,
@@ -107,20 +93,14 @@ class Platform:
         if result.returncode != 0:
             raise RuntimeError(f"serve deploy failed: {result.stdout}\n{result.stderr}")
 
-    def tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
-
     def processes(self, name: str) -> list[psutil.Process]:
-        """Ray processes of this platform whose title mentions ``name``."""
+        """Ray processes of this platform whose command line mentions ``name``."""
         assert self.process is not None
-        found = []
-        for proc in psutil.process_iter(["cmdline"]):
-            with contextlib.suppress(psutil.Error, OSError):
-                if os.getsid(proc.pid) == self.process.pid and name in " ".join(
-                    proc.info["cmdline"] or []
-                ):
-                    found.append(proc)
-        return found
+        return [
+            proc
+            for proc in session_processes(self.process)
+            if name in " ".join(proc.info["cmdline"] or [])
+        ]
 
     def stop(self) -> None:
         if self.process is not None:

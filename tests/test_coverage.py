@@ -21,7 +21,7 @@ from pipelines.coverage import (
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import SAMPLE_RATE, AudioArray, ChunkTranscript, Segment, TranscriptionOptions
 from pipelines.types import Word as W
-from tests.conftest import FIXTURES
+from tests.support import FIXTURES
 
 ONE_CHUNK = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0}
 

@@ -19,8 +19,8 @@ from benchmarks.disfluency_eval import ClipResult, Evaluation, evaluate
 from benchmarks.disfluency_run import run_clip
 from deployments.local_whisper import LocalWhisperTranscriber
 from deployments.report_generator import ReportGenerator
-from tests.conftest import FIXTURES
 from tests.fidelity import serve_config
+from tests.support import FIXTURES
 
 pytestmark = pytest.mark.model
 

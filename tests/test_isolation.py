@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import FIXTURES
-from tests.test_auth import Account, add_user, log_in, sign_up
-from tests.test_recordings import upload
+from tests.support import FIXTURES, Account, add_user, log_in, sign_up, upload
 
 ID_ROUTES = [
     ("GET", "/audio_recordings/{id}"),

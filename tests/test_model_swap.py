@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import FIXTURES, signup
 from tests.platform import REPO, Platform
-from tests.test_recordings import upload, wait_processed
+from tests.support import FIXTURES, signup, upload, wait_processed
 
 
 def local_user_config() -> dict[str, Any]:

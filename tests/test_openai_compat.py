@@ -17,10 +17,9 @@ import openai
 import pytest
 from openai.types.audio import Transcription, TranscriptionVerbose
 
-from tests.conftest import FIXTURES, SHARED_AUDIO, signup
-from tests.fidelity import wer
+from benchmarks.wer import wer
 from tests.platform import Platform
-from tests.test_recordings import JFK_TEXT
+from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO, signup
 
 JFK = SHARED_AUDIO / "jfk.flac"
 JFK_DURATION_S = 11.0

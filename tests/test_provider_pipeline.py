@@ -16,15 +16,17 @@ import httpx
 import numpy as np
 import pytest
 
-from deployments.dispatcher import ChunkRouter, Dispatcher
+from benchmarks.wer import wer
+from deployments.fallback_chain import FallbackChain
+from deployments.job_loop import JobLoop
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.providers import chat_clients, remote_transcribers
 from deployments.report_generator import ReportGenerator
 from fluently.bootstrap import embedded_server, prepare_database
+from fluently.launcher import free_port
 from fluently.settings import Environment, Settings
-from pipelines.types import ChunkTranscript, Transcript, TranscriptionOptions
+from pipelines.types import ChunkTranscript, FluencyReport, Transcript, TranscriptionOptions
 from serve_app.app import create_app
-from tests.conftest import FIXTURES, SHARED_AUDIO, free_port, signup
 from tests.fake_providers import (
     AZURE_KEY,
     GROQ_KEY,
@@ -32,8 +34,7 @@ from tests.fake_providers import (
     FakeProviders,
     Fault,
 )
-from tests.fidelity import wer
-from tests.test_recordings import JFK_TEXT, upload, wait_processed
+from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO, signup, upload, wait_processed
 
 
 @pytest.fixture(scope="module")
@@ -73,20 +74,19 @@ async def pipeline(provider_settings: Settings) -> AsyncIterator[httpx.AsyncClie
     generator = ReportGenerator(chat_clients(provider_settings))
 
     async def write_report(
-        *, transcript: dict[str, Any], duration_s: float, report_type: str, language: str
-    ) -> dict[str, Any]:
-        report = await asyncio.to_thread(
+        *, transcript: Transcript, duration_s: float, report_type: str, language: str
+    ) -> FluencyReport:
+        return await asyncio.to_thread(
             generator.generate,
-            transcript=Transcript.from_dict(transcript),
+            transcript=transcript,
             duration_s=duration_s,
             report_type=report_type,
             language=language,
         )
-        return report.to_dict()
 
-    dispatcher = Dispatcher(
+    dispatcher = JobLoop(
         provider_settings,
-        transcribe_chunk=ChunkRouter(remote_transcribers(provider_settings), transcribe_locally),
+        transcribe_chunk=FallbackChain(remote_transcribers(provider_settings), transcribe_locally),
         write_report=write_report,
     )
     app = create_app(provider_settings)

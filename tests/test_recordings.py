@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +17,8 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from benchmarks.wer import wer
 from fluently.settings import Settings
-from tests.conftest import FIXTURES, SHARED_AUDIO, app_client, signup
 from tests.fake_providers import AZURE_KEY, GROQ_KEY, FakeProviders
 from tests.fidelity import (
     CORPUS,
@@ -29,40 +28,17 @@ from tests.fidelity import (
     lost_runs,
     raw_sequential,
     reference,
-    wer,
 )
 from tests.platform import Platform
-
-JFK_TEXT = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
+from tests.support import (
+    FIXTURES,
+    JFK_TEXT,
+    SHARED_AUDIO,
+    app_client,
+    signup,
+    upload,
+    wait_processed,
 )
-
-
-async def upload(
-    client: httpx.AsyncClient, headers: dict[str, str], path: Path, **fields: str
-) -> httpx.Response:
-    with path.open("rb") as f:
-        return await client.post(
-            "/audio_recordings",
-            headers=headers,
-            files={"file": (path.name, f, "application/octet-stream")},
-            data=fields,
-        )
-
-
-async def wait_processed(
-    client: httpx.AsyncClient, headers: dict[str, str], recording_id: str, timeout_s: float = 300
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body: dict[str, Any] = (
-            await client.get(f"/audio_recordings/{recording_id}", headers=headers)
-        ).json()
-        if body["status"] in ("processed", "failed"):
-            return body
-        await asyncio.sleep(1)
-    raise AssertionError(f"recording {recording_id} not done in {timeout_s}s: {body}")
 
 
 def stored_state(superuser_conninfo: str, settings: Settings) -> tuple[int, int]:

@@ -18,24 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.dispatcher import ChunkRouter
 from deployments.fallback import FallbackTranscriber
-from deployments.llm import AzureChat, AzureChatConfig, GroqChat, GroqChatConfig
+from deployments.fallback_chain import FallbackChain
+from deployments.llm import RemoteChat, RemoteChatConfig
 from deployments.local_transcriber import LocalTranscriberDeployment
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.remote_transcribers import (
     PROVIDER_UPLOAD_LIMIT_BYTES,
-    AzureTranscriber,
-    AzureTranscriberConfig,
-    GroqTranscriber,
-    GroqTranscriberConfig,
+    RemoteTranscriber,
+    RemoteTranscriberConfig,
 )
-from deployments.resilience import (
-    BreakerState,
-    CircuitBreaker,
-    RetryPolicy,
-    parse_retry_after,
-)
+from deployments.resilience import BreakerState, CircuitBreaker, RetryPolicy
+from deployments.sdk_clients import AzureProvider, GroqProvider, parse_retry_after
 from deployments.transcriber import AudioArray, BackendRejected, BackendUnavailable
 from pipelines.audio import decode
 from pipelines.types import ChunkTranscript, TranscriptionOptions
@@ -56,6 +50,8 @@ JFK_WORDS = "and so my fellow americans ask not what your country can do for you
 OPTIONS = TranscriptionOptions(language="en", prompt="Umm, let me think like, hmm...")
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, timeout_s=20.0)
 """Retries in milliseconds, so tests spend their time on behaviour, not on waiting."""
+GROQ_TRANSCRIPTION_MODEL = "whisper-large-v3-turbo"
+GROQ_CHAT_MODEL = "llama-3.3-70b-versatile"
 
 
 class Clock:
@@ -85,32 +81,35 @@ def local() -> LocalWhisperTranscriber:
     return LocalWhisperTranscriber(LocalWhisperConfig())
 
 
+def groq_provider(fake: FakeProviders, api_key: str = GROQ_KEY) -> GroqProvider:
+    return GroqProvider(api_key=api_key, base_url=fake.url)
+
+
+def azure_provider(fake: FakeProviders) -> AzureProvider:
+    return AzureProvider(api_key=AZURE_KEY, endpoint=fake.url, api_version=AZURE_API_VERSION)
+
+
 def groq_transcriber(
     fake: FakeProviders,
     policy: RetryPolicy = FAST,
     breaker: CircuitBreaker | None = None,
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES,
-) -> GroqTranscriber:
-    config = GroqTranscriberConfig(
-        api_key=GROQ_KEY,
-        base_url=fake.url,
+) -> RemoteTranscriber:
+    config = RemoteTranscriberConfig(
+        provider=groq_provider(fake),
+        model=GROQ_TRANSCRIPTION_MODEL,
         retry=policy,
         max_upload_bytes=max_upload_bytes,
     )
-    return GroqTranscriber(config, breaker=breaker)
+    return RemoteTranscriber(config, breaker=breaker)
 
 
 def azure_transcriber(
     fake: FakeProviders, deployment: str = AZURE_TRANSCRIPTION_DEPLOYMENT
-) -> AzureTranscriber:
-    config = AzureTranscriberConfig(
-        api_key=AZURE_KEY,
-        endpoint=fake.url,
-        deployment=deployment,
-        api_version=AZURE_API_VERSION,
-        retry=FAST,
+) -> RemoteTranscriber:
+    return RemoteTranscriber(
+        RemoteTranscriberConfig(provider=azure_provider(fake), model=deployment, retry=FAST)
     )
-    return AzureTranscriber(config)
 
 
 def words_of(transcript: ChunkTranscript) -> str:
@@ -132,7 +131,7 @@ class TestGroqTranscriber:
     ) -> None:
         transcript = groq_transcriber(fake).transcribe(jfk, OPTIONS)
 
-        assert (transcript.backend, transcript.model) == ("groq", "whisper-large-v3-turbo")
+        assert (transcript.backend, transcript.model) == ("groq", GROQ_TRANSCRIPTION_MODEL)
         assert transcript.language == "en"
         assert_real_jfk(transcript)
         (request,) = fake.groq.audio_requests
@@ -183,10 +182,14 @@ class TestGroqTranscriber:
     def test_wrong_api_key_is_rejected_by_the_provider(
         self, fake: FakeProviders, jfk: AudioArray
     ) -> None:
-        config = GroqTranscriberConfig(api_key="gsk_wrong", base_url=fake.url, retry=FAST)
+        config = RemoteTranscriberConfig(
+            provider=groq_provider(fake, api_key="gsk_wrong"),
+            model=GROQ_TRANSCRIPTION_MODEL,
+            retry=FAST,
+        )
 
         with pytest.raises(BackendRejected, match="Invalid API Key"):
-            GroqTranscriber(config).transcribe(jfk, OPTIONS)
+            RemoteTranscriber(config).transcribe(jfk, OPTIONS)
 
         assert [r.status for r in fake.groq.audio_requests] == [401]
 
@@ -283,7 +286,9 @@ class TestLanguages:
         ) -> ChunkTranscript:
             return await asyncio.to_thread(deployment.transcribe, audio, options)
 
-        router = ChunkRouter([groq_transcriber(fake), azure_transcriber(fake)], transcribe_locally)
+        router = FallbackChain(
+            [groq_transcriber(fake), azure_transcriber(fake)], transcribe_locally
+        )
         with pytest.raises(BackendRejected, match="does not transcribe 'pt'"):
             await router(jfk, TranscriptionOptions(language="pt"))
         assert len(fake.groq.audio_requests) == len(fake.azure.audio_requests) == 3
@@ -387,19 +392,16 @@ class TestChat:
     USER = json.dumps({"metrics": {"percent_syllables_stuttered": 4.2}, "transcript": "um my my"})
 
     @staticmethod
-    def groq_chat(fake: FakeProviders, policy: RetryPolicy = FAST) -> GroqChat:
-        return GroqChat(GroqChatConfig(api_key=GROQ_KEY, base_url=fake.url, retry=policy))
+    def groq_chat(fake: FakeProviders, policy: RetryPolicy = FAST) -> RemoteChat:
+        return RemoteChat(
+            RemoteChatConfig(provider=groq_provider(fake), model=GROQ_CHAT_MODEL, retry=policy)
+        )
 
     @staticmethod
-    def azure_chat(fake: FakeProviders) -> AzureChat:
-        config = AzureChatConfig(
-            api_key=AZURE_KEY,
-            endpoint=fake.url,
-            deployment=AZURE_CHAT_DEPLOYMENT,
-            api_version=AZURE_API_VERSION,
-            retry=FAST,
+    def azure_chat(fake: FakeProviders) -> RemoteChat:
+        return RemoteChat(
+            RemoteChatConfig(provider=azure_provider(fake), model=AZURE_CHAT_DEPLOYMENT, retry=FAST)
         )
-        return AzureChat(config)
 
     def test_groq_chat_returns_the_json_narrative(self, fake: FakeProviders) -> None:
         chat = self.groq_chat(fake)
@@ -407,11 +409,11 @@ class TestChat:
         reply = chat.complete_json(system=self.SYSTEM, user=self.USER)
 
         assert json.loads(reply) == json.loads(NARRATIVE)
-        assert chat.name == "groq:llama-3.3-70b-versatile"
+        assert chat.name == f"groq:{GROQ_CHAT_MODEL}"
         (request,) = fake.groq.chat_requests
         assert request.headers["authorization"] == f"Bearer {GROQ_KEY}"
         assert request.json["response_format"] == {"type": "json_object"}
-        assert request.json["model"] == "llama-3.3-70b-versatile"
+        assert request.json["model"] == GROQ_CHAT_MODEL
         assert request.json["temperature"] <= 0.3
         assert [m["role"] for m in request.json["messages"]] == ["system", "user"]
 

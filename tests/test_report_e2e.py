@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 
 from pipelines.syllables import count_syllables
-from tests.conftest import FIXTURES, SHARED_AUDIO, signup
-from tests.test_recordings import upload, wait_processed
+from tests.support import FIXTURES, SHARED_AUDIO, signup, upload, wait_processed
 
 
 async def processed(api: httpx.AsyncClient, path: Path) -> dict[str, Any]:

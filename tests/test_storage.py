@@ -12,10 +12,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
+from fluently.launcher import free_port
 from fluently.settings import Settings, StorageService
 from fluently.storage import LocalDiskStorage, S3Storage, StorageProvider, make_storage
-from tests.conftest import FIXTURES, app_client, free_port, signup
-from tests.test_recordings import upload
+from tests.support import FIXTURES, app_client, signup, upload
 
 BUCKET = "fluently-test-audio"
 
@@ -116,3 +116,29 @@ class TestUploadsToS3:
         response = await upload(s3_client, headers, FIXTURES / "notes.txt")
         assert response.status_code == 422
         assert storage.client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == before
+
+
+def test_local_audio_is_readable_by_the_platform_user_only(tmp_path: Path) -> None:
+    """Recordings are health data: 0600 files in 0700 folders, whatever the umask."""
+    import os
+    import stat
+
+    source = tmp_path / "in.wav"
+    source.write_bytes(b"RIFF....")
+    (tmp_path / "audio").mkdir(mode=0o755)  # an existing root is tightened too
+    old = os.umask(0o002)
+    try:
+        store = LocalDiskStorage(tmp_path / "audio")
+        store.put_file("tenant/2026/rec.wav", source)
+        (tmp_path / "audio" / "tenant" / "2026" / "again.wav.partial").write_bytes(b"x")
+        os.chmod(tmp_path / "audio" / "tenant" / "2026" / "again.wav.partial", 0o644)
+        store.put_file("tenant/2026/again.wav", source)
+    finally:
+        os.umask(old)
+    root = tmp_path / "audio"
+    for path in (root, root / "tenant", root / "tenant" / "2026"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    for name in ("rec.wav", "again.wav"):
+        path = root / "tenant" / "2026" / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert path.read_bytes() == b"RIFF...."

@@ -7,13 +7,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Job, JobStatus, Queue
 from db.session import TenantId
 
 PROCESS_RECORDING = "process_recording"
+CHANNEL = "fluently_jobs"
+"""NOTIFYed with the job's queue whenever a job becomes queued (trigger ``jobs_notify``)."""
 
 
 @dataclass(frozen=True)
@@ -134,14 +136,3 @@ async def mark_dead(session: AsyncSession, *, job_id: int, error: str) -> None:
         .where(Job.id == job_id)
         .values(status=JobStatus.dead.value, last_error=error[:4000], locked_by=None)
     )
-
-
-async def cancel_for_recording(session: AsyncSession, *, recording_id: uuid.UUID) -> None:
-    await session.execute(delete(Job).where(Job.recording_id == recording_id))
-
-
-async def for_recording(session: AsyncSession, *, recording_id: uuid.UUID) -> list[Job]:
-    result = await session.execute(
-        select(Job).where(Job.recording_id == recording_id).order_by(Job.id)
-    )
-    return list(result.scalars())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AudioRecording, RecordingStatus, Report, Transcription
 from db.session import TenantId
+
+CHANNEL = "fluently_recordings"
+"""NOTIFYed with a recording's id whenever it changes or is deleted (trigger
+``audio_recordings_notify``)."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,29 @@ class Viewer:
 @dataclass(frozen=True)
 class RecordingDetail:
     recording: AudioRecording
-    transcription: Transcription | None
-    report: Report | None
+    transcript: dict[str, Any] | None
+    """As JSON: the shape of ``pipelines.types.Transcript.to_dict``."""
+    report: dict[str, Any] | None
+    """As JSON: the shape of ``pipelines.types.FluencyReport.to_dict``."""
+
+
+# The columns that hold a transcript's and a report's JSON, one per key, in the keys' order.
+_TRANSCRIPT_COLUMNS = (
+    Transcription.text,
+    Transcription.language,
+    Transcription.backend,
+    Transcription.model,
+    Transcription.segments,
+    Transcription.chunks,
+    Transcription.coverage,
+)
+_REPORT_COLUMNS = (
+    Report.type,
+    Report.language,
+    Report.generator,
+    Report.metrics,
+    Report.content_markdown,
+)
 
 
 def _visible(viewer: Viewer) -> Any:
@@ -70,15 +96,19 @@ async def get_detail(
     recording = await get(session, viewer=viewer, recording_id=recording_id)
     if recording is None:
         return None
-    transcription = (
-        await session.execute(
-            select(Transcription).where(Transcription.recording_id == recording_id)
-        )
-    ).scalar_one_or_none()
-    report = (
-        await session.execute(select(Report).where(Report.recording_id == recording_id))
-    ).scalar_one_or_none()
-    return RecordingDetail(recording, transcription, report)
+    transcripts = await session.execute(
+        select(*_TRANSCRIPT_COLUMNS).where(Transcription.recording_id == recording_id)
+    )
+    reports = await session.execute(
+        select(*_REPORT_COLUMNS).where(Report.recording_id == recording_id)
+    )
+    transcript = transcripts.mappings().one_or_none()
+    report = reports.mappings().one_or_none()
+    return RecordingDetail(
+        recording,
+        None if transcript is None else dict(transcript),
+        None if report is None else dict(report),
+    )
 
 
 async def list_page(
@@ -150,20 +180,15 @@ async def store_results(
     *,
     tenant_id: TenantId,
     recording_id: uuid.UUID,
-    transcript: dict[str, Any],
-    report: dict[str, Any],
+    transcript: Mapping[str, Any],
+    report: Mapping[str, Any],
 ) -> None:
-    """Write transcript and report (replacing a previous attempt's) and mark processed."""
+    """Write transcript and report as JSON (``pipelines.types``' ``to_dict``), replacing a
+    previous attempt's, and mark the recording processed."""
     transcription_values = {
         "tenant_id": tenant_id,
         "recording_id": recording_id,
-        "text": transcript["text"],
-        "language": transcript["language"],
-        "backend": transcript["backend"],
-        "model": transcript["model"],
-        "segments": transcript["segments"],
-        "chunks": transcript.get("chunks", []),
-        "coverage": transcript.get("coverage") or {},
+        **{column.key: transcript[column.key] for column in _TRANSCRIPT_COLUMNS},
     }
     stmt = insert(Transcription).values(**transcription_values)
     await session.execute(
@@ -175,11 +200,7 @@ async def store_results(
     report_values = {
         "tenant_id": tenant_id,
         "recording_id": recording_id,
-        "type": report["type"],
-        "language": report["language"],
-        "generator": report["generator"],
-        "metrics": report["metrics"],
-        "content_markdown": report["content_markdown"],
+        **{column.key: report[column.key] for column in _REPORT_COLUMNS},
     }
     rstmt = insert(Report).values(**report_values)
     await session.execute(

@@ -10,9 +10,9 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.errors import EmailTaken
 from db.models import Role, Tenant, User
 from db.session import TenantId
-from fluently.errors import Conflict
 
 _UNIQUE_EMAIL = "uq_users_email_lower"
 
@@ -36,7 +36,7 @@ async def create_tenant(session: AsyncSession, *, tenant_id: TenantId, name: str
 async def create_user(
     session: AsyncSession, *, tenant_id: TenantId, email: str, password_hash: str, role: Role
 ) -> User:
-    """Raises ``Conflict`` when the email is taken in any tenant (compared case-insensitively)."""
+    """Raises ``EmailTaken`` when the email is taken in any tenant (compared case-insensitively)."""
     statement = (
         insert(User)
         .values(tenant_id=tenant_id, email=email, password_hash=password_hash, role=role.value)
@@ -49,7 +49,7 @@ async def create_user(
             isinstance(e.orig, psycopg.errors.UniqueViolation)
             and e.orig.diag.constraint_name == _UNIQUE_EMAIL
         ):
-            raise Conflict("an account with this email already exists", code="email_taken") from e
+            raise EmailTaken(email) from e
         raise
     return result.scalar_one()
 

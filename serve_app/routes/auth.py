@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Request, Response
-from pydantic import BaseModel, Field, StringConstraints
 
 from fluently.settings import Settings
 from serve_app.deps import AuthServiceDep, ClientIP, CurrentUser, SettingsDep, TenantSession
-from serve_app.routes.users import Email, Password, UserOut
+from serve_app.schemas import Login, Me, SessionOut, Signup, UserOut
 from serve_app.services import auth as service
 from serve_app.services.auth import IssuedSession
 
@@ -18,30 +17,6 @@ REFRESH_COOKIE = "refresh_token"
 COOKIE_PATH = "/auth"
 
 RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE)]
-
-
-class Signup(BaseModel):
-    tenant_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
-    email: Email
-    password: Password
-
-
-class Login(BaseModel):
-    email: Email
-    password: Password
-
-
-class SessionOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth 2 scheme name)
-    expires_in: int = Field(description="Seconds until the access token expires.")
-    user: UserOut
-
-
-class Me(UserOut):
-    tenant_name: str
 
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -1,43 +1,35 @@
 """OpenAI-compatible transcription, so the official ``openai`` client works unchanged.
 
 ``POST /v1/audio/transcriptions`` is synchronous and stores nothing: the upload is validated,
-decoded, cut into the chunks the dispatcher would cut, transcribed concurrently on the
-transcriber deployment, merged, and answered in OpenAI's shapes. ``GET /v1/models`` lists the
-model the transcriber has loaded, and ``whisper-1`` as an alias of it.
+then transcribed as a recording is (``services.transcription``) on the local transcriber
+deployment, and answered in OpenAI's shapes. ``GET /v1/models`` lists the model the
+transcriber has loaded, and ``whisper-1`` as an alias of it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from deployments.languages import for_backend
-from deployments.transcriber import SAMPLE_RATE, AudioArray
-from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
-from fluently.settings import Settings
+from fluently.errors import BadRequest
 from pipelines import exports
-from pipelines.audio import InvalidAudio, decode, probe
-from pipelines.transcription import transcribe_chunked
-from pipelines.types import ChunkTranscript, Segment, Transcript, TranscriptionOptions
-from serve_app.deps import StateDep, get_current_user
-from serve_app.services.languages import TranscriptionLanguages, parse_language
-from serve_app.state import AppState
+from pipelines.types import Segment, TranscriptionOptions
+from serve_app.deps import LocalTranscriptionDep, SettingsDep, get_current_user
+from serve_app.services.languages import parse_language
+from serve_app.services.transcription import MODEL_ALIAS, TranscribedAudio
 from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(get_current_user)])
 
-MODEL_ALIAS = "whisper-1"
-"""The name OpenAI clients send by default; it means the model the transcriber has loaded."""
 _SERVING_SINCE = int(time.time())
 """OpenAI's ``created`` for a model: here, when this ingress started serving it."""
 _GRANULARITIES_FIELD = "timestamp_granularities[]"
@@ -116,107 +108,44 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
         temperature={"type": "number"},
     ),
 )
-async def create_transcription(request: Request, state: StateDep) -> Response:
+async def create_transcription(
+    request: Request, transcription: LocalTranscriptionDep, settings: SettingsDep
+) -> Response:
     """Transcribe an audio file, answering as OpenAI's transcription endpoint does."""
-    transcriber = _transcriber(state)
-    settings = state.settings
     async with receive_upload(
         request, tmp_dir=settings.data_dir / "tmp", max_bytes=settings.upload.max_bytes
     ) as upload:
         wanted = parse_request(upload.fields, upload.field_values.get(_GRANULARITIES_FIELD, []))
-        await _check_model(transcriber, wanted.model)
-        if wanted.options.language is not None:  # None: auto, or the model's default
-            await TranscriptionLanguages.for_local(local=transcriber).check(wanted.options.language)
-        audio = await asyncio.to_thread(_load_audio, upload.path, settings)
-    transcript = await transcribe_audio(
-        transcriber, audio=audio, settings=settings, options=wanted.options
-    )
-    return _render(transcript, len(audio) / SAMPLE_RATE, wanted)
+        await transcription.check(model=wanted.model, language=wanted.options.language)
+        audio = await transcription.load_audio(upload.path)
+    result = await transcription.transcribe(audio, options=wanted.options)
+    return _render(result, wanted)
 
 
 @router.get("/models")
-async def list_models(state: StateDep) -> dict[str, Any]:
+async def list_models(transcription: LocalTranscriptionDep) -> dict[str, Any]:
     """The model the transcriber has loaded, and ``whisper-1``, its alias, in OpenAI's shape,
     each with the ISO 639-1 codes of the ``languages`` it transcribes."""
-    loaded = await _describe(_transcriber(state))
+    loaded = await transcription.loaded_model()
     entry = {
         "object": "model",
         "created": _SERVING_SINCE,
         "owned_by": "fluently",
-        "backend": loaded["backend"],
-        "languages": loaded["languages"],
-        "config": loaded["config"],
+        "backend": loaded.backend,
+        "languages": loaded.languages,
+        "config": loaded.config,
     }
     return {
         "object": "list",
         "data": [
-            {"id": loaded["model"], **entry},
-            {"id": MODEL_ALIAS, **entry, "alias_for": loaded["model"]},
+            {"id": loaded.model, **entry},
+            {"id": MODEL_ALIAS, **entry, "alias_for": loaded.model},
         ],
     }
 
 
-async def transcribe_audio(
-    transcriber: Any, *, audio: AudioArray, settings: Settings, options: TranscriptionOptions
-) -> Transcript:
-    """As the dispatcher does, with the local transcriber deployment for every chunk."""
-
-    async def one(samples: AudioArray, chunk_options: TranscriptionOptions) -> ChunkTranscript:
-        result: ChunkTranscript = await transcriber.transcribe.remote(samples, chunk_options)
-        return result
-
-    return await transcribe_chunked(
-        audio,
-        options,
-        one,
-        target_s=settings.pipeline.chunk_target_s,
-        max_s=settings.pipeline.chunk_max_s,
-        overlap_s=settings.pipeline.chunk_overlap_s,
-    )
-
-
-def _transcriber(state: AppState) -> Any:
-    handle = state.handles.get("transcriber")
-    if handle is None:
-        raise ServiceUnavailable(
-            "transcription needs the transcriber deployment: run the platform under Ray Serve "
-            "(fluently up / serve run serve_config.yaml)",
-            code="service_unavailable",
-        )
-    return handle
-
-
-async def _describe(transcriber: Any) -> dict[str, Any]:
-    described: dict[str, Any] = await transcriber.describe.remote()
-    return described
-
-
-async def _check_model(transcriber: Any, model: str | None) -> None:
-    """Any name but the alias is checked against what is loaded (so the common case costs no
-    round trip to a busy transcriber replica)."""
-    if model is None or model == MODEL_ALIAS:
-        return
-    loaded = (await _describe(transcriber))["model"]
-    if model != loaded:
-        raise BadRequest(
-            f"model '{model}' is not served here; use '{MODEL_ALIAS}' or '{loaded}'",
-            code="model_not_found",
-        )
-
-
-def _load_audio(path: Path, settings: Settings) -> AudioArray:
-    """Prove the upload is audio, then decode it to 16 kHz mono; bad input is a 4xx."""
-    limit = settings.upload.max_duration_s
-    try:
-        probe(path, max_duration_s=limit)
-        return decode(path, max_duration_s=limit)
-    except InvalidAudio as exc:
-        if exc.code == "too_long":
-            raise PayloadTooLarge(exc.message, code="audio_too_long") from exc
-        raise UnprocessableEntity(exc.message, code=exc.code) from exc
-
-
-def _render(transcript: Transcript, duration_s: float, wanted: TranscriptionRequest) -> Response:
+def _render(result: TranscribedAudio, wanted: TranscriptionRequest) -> Response:
+    transcript = result.transcript
     match wanted.response_format:
         case ResponseFormat.json:
             return JSONResponse({"text": transcript.text})
@@ -227,16 +156,15 @@ def _render(transcript: Transcript, duration_s: float, wanted: TranscriptionRequ
         case ResponseFormat.vtt:
             return PlainTextResponse(exports.to_vtt(transcript))
         case ResponseFormat.verbose_json:
-            return JSONResponse(_verbose(transcript, duration_s, wanted.granularities))
+            return JSONResponse(_verbose(result, wanted.granularities))
 
 
-def _verbose(
-    transcript: Transcript, duration_s: float, granularities: frozenset[Granularity]
-) -> dict[str, Any]:
+def _verbose(result: TranscribedAudio, granularities: frozenset[Granularity]) -> dict[str, Any]:
+    transcript = result.transcript
     body: dict[str, Any] = {
         "task": "transcribe",
         "language": transcript.language,
-        "duration": round(duration_s, 3),
+        "duration": round(result.duration_s, 3),
         "text": transcript.text,
     }
     if Granularity.segment in granularities:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,30 +14,16 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse
 
-from db.models import RecordingStatus
-from db.repositories import recordings as repo
-from db.repositories.recordings import Viewer
-from db.session import tenant_session
-from fluently.errors import Conflict, NotFound
 from pipelines import exports
+from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
-from serve_app.deps import CurrentUser, StateDep, TenantSession
-from serve_app.schemas import (
-    RecordingAccepted,
-    RecordingOut,
-    RecordingPage,
-    ReportLanguage,
-    ReportType,
-)
+from serve_app.deps import CurrentViewer, RecordingLanguagesDep, StateDep, TenantSession
+from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
-from serve_app.services.languages import TranscriptionLanguages
+from serve_app.services.recordings import RecordingProgress
 from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
-
-
-def viewer_of(user: CurrentUser) -> Viewer:
-    return Viewer(tenant_id=user.tenant_id, user_id=user.id, is_admin=user.role == "admin")
 
 
 @router.post(
@@ -58,7 +44,11 @@ def viewer_of(user: CurrentUser) -> Viewer:
     ),
 )
 async def upload_recording(
-    request: Request, user: CurrentUser, state: StateDep, session: TenantSession
+    request: Request,
+    viewer: CurrentViewer,
+    state: StateDep,
+    session: TenantSession,
+    languages: RecordingLanguagesDep,
 ) -> JSONResponse:
     """Upload speech (multipart ``file``); processing starts at once. Poll or follow events."""
     settings = state.settings
@@ -67,13 +57,11 @@ async def upload_recording(
     ) as upload:
         recording, created = await service.accept_upload(
             session,
-            viewer=viewer_of(user),
+            viewer=viewer,
             upload=upload,
             settings=settings,
             storage=state.storage,
-            languages=TranscriptionLanguages.for_recordings(
-                settings=settings, local=state.handles.get("transcriber")
-            ),
+            languages=languages,
         )
     body = RecordingAccepted(recording_id=recording.id, status=recording.status)
     return JSONResponse(
@@ -85,28 +73,26 @@ async def upload_recording(
 
 @router.get("", response_model=RecordingPage)
 async def list_recordings(
-    user: CurrentUser,
+    viewer: CurrentViewer,
     session: TenantSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> RecordingPage:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    before = service.decode_cursor(cursor) if cursor else None
-    rows = await repo.list_page(session, viewer=viewer_of(user), limit=limit + 1, before=before)
-    page, more = rows[:limit], len(rows) > limit
-    items = [service.describe(repo.RecordingDetail(r, None, None)) for r in page]
+    listed = await service.list_recordings(session, viewer=viewer, limit=limit, cursor=cursor)
     return RecordingPage(
-        items=items, next_cursor=service.encode_cursor(page[-1]) if more and page else None
+        items=[RecordingOut.of(r) for r in listed.recordings], next_cursor=listed.next_cursor
     )
 
 
 @router.get("/{recording_id}", response_model=RecordingOut)
 async def get_recording(
-    recording_id: uuid.UUID, request: Request, user: CurrentUser, session: TenantSession
+    recording_id: uuid.UUID, request: Request, viewer: CurrentViewer, session: TenantSession
 ) -> Response:
     """Status, progress, transcript and report. Send ``If-None-Match`` to get 304 if unchanged."""
-    detail = await service.get_detail(session, viewer=viewer_of(user), recording_id=recording_id)
-    body = service.describe(detail).model_dump_json().encode()
+    detail = await service.get_detail(session, viewer=viewer, recording_id=recording_id)
+    out = RecordingOut.of(detail.recording, transcript=detail.transcript, report=detail.report)
+    body = out.model_dump_json().encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
@@ -115,54 +101,46 @@ async def get_recording(
 
 @router.delete("/{recording_id}", status_code=204)
 async def delete_recording(
-    recording_id: uuid.UUID, user: CurrentUser, state: StateDep, session: TenantSession
+    recording_id: uuid.UUID, viewer: CurrentViewer, state: StateDep, session: TenantSession
 ) -> Response:
     """Delete the recording, its transcript, report, queued work and stored audio."""
-    await service.delete(
-        session, viewer=viewer_of(user), recording_id=recording_id, storage=state.storage
-    )
+    await service.delete(session, viewer=viewer, recording_id=recording_id, storage=state.storage)
     return Response(status_code=204)
 
 
 @router.get("/{recording_id}/events")
 async def recording_events(
-    recording_id: uuid.UUID, user: CurrentUser, state: StateDep
+    recording_id: uuid.UUID, viewer: CurrentViewer, state: StateDep, session: TenantSession
 ) -> EventSourceResponse:
     """Server-Sent Events: a ``status`` event on every change, until processed or failed."""
-    viewer = viewer_of(user)
-    async with tenant_session(state.sessions, viewer.tenant_id) as session:
-        if await repo.get(session, viewer=viewer, recording_id=recording_id) is None:
-            raise NotFound("recording not found")
+    await service.get_recording(session, viewer=viewer, recording_id=recording_id)
+    changes = service.follow(
+        state.sessions,
+        state.events,
+        viewer=viewer,
+        recording_id=recording_id,
+        poll_interval_s=state.settings.jobs.poll_interval_s,
+    )
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        wake = state.events.subscribe(recording_id)
-        try:
-            last: dict[str, object] | None = None
-            while True:
-                async with tenant_session(state.sessions, viewer.tenant_id) as session:
-                    rec = await repo.get(session, viewer=viewer, recording_id=recording_id)
-                if rec is None:
+        async with aclosing(changes):
+            async for change in changes:
+                if change is None:
                     yield {"event": "deleted", "data": json.dumps({"id": str(recording_id)})}
-                    return
-                current: dict[str, object] = {
-                    "status": rec.status,
-                    "progress": {"chunks_done": rec.chunks_done, "chunks_total": rec.chunks_total},
-                }
-                if rec.error:
-                    current["error"] = rec.error
-                if current != last:
-                    yield {"event": "status", "data": json.dumps(current)}
-                    last = current
-                if RecordingStatus(rec.status).is_terminal:
-                    return
-                try:
-                    await asyncio.wait_for(wake.get(), timeout=state.settings.jobs.poll_interval_s)
-                except TimeoutError:
-                    pass
-        finally:
-            state.events.unsubscribe(recording_id, wake)
+                else:
+                    yield {"event": "status", "data": json.dumps(_status_event(change))}
 
     return EventSourceResponse(stream(), ping=15)
+
+
+def _status_event(change: RecordingProgress) -> dict[str, object]:
+    data: dict[str, object] = {
+        "status": change.status,
+        "progress": {"chunks_done": change.chunks_done, "chunks_total": change.chunks_total},
+    }
+    if change.error:
+        data["error"] = change.error
+    return data
 
 
 class TranscriptFormat(StrEnum):
@@ -182,18 +160,14 @@ _MEDIA = {
 @router.get("/{recording_id}/transcript", response_model=None)
 async def get_transcript(
     recording_id: uuid.UUID,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     session: TenantSession,
     format: TranscriptFormat = TranscriptFormat.json,
 ) -> Response:
     """The transcript as ``txt``, ``json``, ``srt`` or ``vtt`` (409 until it exists)."""
-    detail = await service.get_detail(session, viewer=viewer_of(user), recording_id=recording_id)
-    out = service.describe(detail)
-    if out.transcript is None:
-        raise Conflict("the transcript is not ready yet", code="transcript_not_ready")
+    transcript = await service.get_transcript(session, viewer=viewer, recording_id=recording_id)
     if format is TranscriptFormat.json:
-        return JSONResponse(out.transcript)
-    transcript = Transcript.from_dict(out.transcript)
+        return JSONResponse(transcript)
     render = {
         TranscriptFormat.txt: exports.to_txt,
         TranscriptFormat.srt: exports.to_srt,
@@ -201,7 +175,7 @@ async def get_transcript(
     }[format]
     name = f"recording-{recording_id}.{format.value}"
     return PlainTextResponse(
-        render(transcript),
+        render(Transcript.from_dict(transcript)),
         media_type=_MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -215,15 +189,12 @@ class ReportFormat(StrEnum):
 @router.get("/{recording_id}/report", response_model=None)
 async def get_report(
     recording_id: uuid.UUID,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     session: TenantSession,
     format: ReportFormat = ReportFormat.json,
 ) -> Response:
     """The fluency report alone: ``json`` (metrics and Markdown) or ``md`` (409 until ready)."""
-    detail = await service.get_detail(session, viewer=viewer_of(user), recording_id=recording_id)
-    report = service.describe(detail).report
-    if report is None:
-        raise Conflict("the report is not ready yet", code="report_not_ready")
+    report = await service.get_report(session, viewer=viewer, recording_id=recording_id)
     if format is ReportFormat.json:
         return JSONResponse(report)
     return PlainTextResponse(report["content_markdown"], media_type="text/markdown; charset=utf-8")

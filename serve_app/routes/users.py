@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Annotated
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from db.models import Role
 from serve_app.deps import AdminUser, PasswordsDep, TenantSession
+from serve_app.schemas import NewUser, UserOut
 from serve_app.services import auth as service
-
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
-Password = Annotated[str, StringConstraints(max_length=1024)]
-"""Upper bound only: the minimum length is a setting, checked with a clear message."""
-
-
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    email: str
-    role: Role
-    tenant_id: uuid.UUID
-    created_at: datetime
-
-
-class NewUser(BaseModel):
-    email: Email
-    password: Password
-    role: Role = Role.member
-
 
 router = APIRouter(prefix="/users", tags=["users"])
 

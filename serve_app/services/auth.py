@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.errors import EmailTaken
 from db.models import Role, Tenant, User
 from db.repositories import rate_limits, refresh_tokens, users
 from db.session import Sessions, TenantId, system_session, tenant_session
-from fluently.errors import RateLimited, Unauthorized
+from fluently.errors import Conflict, RateLimited, Unauthorized
 from fluently.logging import get_logger
 from fluently.settings import AuthSettings
 from serve_app.security import (
@@ -40,6 +41,18 @@ def _invalid_refresh_token() -> Unauthorized:
     return Unauthorized(
         "refresh token is invalid, expired or revoked", code="invalid_refresh_token"
     )
+
+
+async def _create_user(
+    session: AsyncSession, *, tenant_id: TenantId, email: str, password_hash: str, role: Role
+) -> User:
+    """``users.create_user``; 409 ``email_taken`` when any tenant has the email already."""
+    try:
+        return await users.create_user(
+            session, tenant_id=tenant_id, email=email, password_hash=password_hash, role=role
+        )
+    except EmailTaken as e:
+        raise Conflict("an account with this email already exists", code="email_taken") from e
 
 
 def account_key(action: str, email: str) -> str:
@@ -90,7 +103,7 @@ class AuthService:
         tenant_id = TenantId(uuid.uuid4())
         async with tenant_session(self._sessions, tenant_id) as session:
             await users.create_tenant(session, tenant_id=tenant_id, name=tenant_name)
-            user = await users.create_user(
+            user = await _create_user(
                 session,
                 tenant_id=tenant_id,
                 email=email,
@@ -262,7 +275,7 @@ async def add_user(
 ) -> User:
     """An admin adds a user to their own tenant."""
     passwords.check_policy(password)
-    return await users.create_user(
+    return await _create_user(
         session,
         tenant_id=admin.tenant_id,
         email=email,

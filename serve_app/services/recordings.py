@@ -1,10 +1,17 @@
-"""Recording logic: accept an upload, describe a recording, delete one. Never commits."""
+"""Recording logic: accept an upload, list, read, follow and delete recordings.
+
+Takes the request's tenant session and never commits; only ``follow``, which outlives the
+request, opens short transactions of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
-from fluently.errors import BadRequest, NotFound, PayloadTooLarge, UnprocessableEntity
+from db.session import Sessions, tenant_session
+from fluently.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
-from serve_app.schemas import Progress, RecordingOut, ReportLanguage, ReportType
+from pipelines.report import ReportLanguage, ReportType
+from serve_app.events import RecordingEvents
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
 
@@ -127,59 +136,126 @@ async def accept_upload(
     return recording, True
 
 
-def describe(detail: RecordingDetail) -> RecordingOut:
-    rec = detail.recording
-    transcript: dict[str, Any] | None = None
-    if detail.transcription is not None:
-        t = detail.transcription
-        transcript = {
-            "text": t.text,
-            "language": t.language,
-            "backend": t.backend,
-            "model": t.model,
-            "segments": t.segments,
-            "chunks": t.chunks,
-            "coverage": t.coverage,
-        }
-    report: dict[str, Any] | None = None
-    if detail.report is not None:
-        r = detail.report
-        report = {
-            "type": r.type,
-            "language": r.language,
-            "generator": r.generator,
-            "metrics": r.metrics,
-            "content_markdown": r.content_markdown,
-        }
-    return RecordingOut(
-        id=rec.id,
-        status=rec.status,
-        filename=rec.filename,
-        duration_s=rec.duration_s,
-        created_at=rec.created_at,
-        updated_at=rec.updated_at,
-        progress=Progress(chunks_done=rec.chunks_done, chunks_total=rec.chunks_total),
-        error=rec.error,
-        transcript=transcript,
-        report=report,
+@dataclass(frozen=True, slots=True)
+class RecordingList:
+    """One page of recordings, newest first."""
+
+    recordings: list[AudioRecording]
+    next_cursor: str | None
+    """Where the next page starts; None on the last page."""
+
+
+async def list_recordings(
+    session: AsyncSession, *, viewer: Viewer, limit: int, cursor: str | None
+) -> RecordingList:
+    """Up to ``limit`` recordings after the page ``cursor`` ended; 400 ``invalid_cursor`` when
+    ``cursor`` is not one this service made."""
+    before = _decode_cursor(cursor) if cursor else None
+    rows = await recordings.list_page(session, viewer=viewer, limit=limit + 1, before=before)
+    page, more = rows[:limit], len(rows) > limit
+    return RecordingList(
+        recordings=page, next_cursor=_encode_cursor(page[-1]) if more and page else None
     )
+
+
+async def get_recording(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> AudioRecording:
+    """The recording alone; 404 unless ``viewer`` may see it."""
+    recording = await recordings.get(session, viewer=viewer, recording_id=recording_id)
+    if recording is None:
+        raise NotFound("recording not found")
+    return recording
 
 
 async def get_detail(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> RecordingDetail:
+    """The recording with its transcript and report, once they exist; 404 unless visible."""
     detail = await recordings.get_detail(session, viewer=viewer, recording_id=recording_id)
     if detail is None:
         raise NotFound("recording not found")
     return detail
 
 
-def encode_cursor(recording: AudioRecording) -> str:
+async def get_transcript(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> dict[str, Any]:
+    """The transcript as stored (``Transcript.to_dict``'s shape); 404 unless visible, 409
+    ``transcript_not_ready`` until the pipeline has stored it."""
+    detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
+    if detail.transcript is None:
+        raise Conflict("the transcript is not ready yet", code="transcript_not_ready")
+    return detail.transcript
+
+
+async def get_report(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
+) -> dict[str, Any]:
+    """The report as stored (``FluencyReport.to_dict``'s shape); 404 unless visible, 409
+    ``report_not_ready`` until the pipeline has stored it."""
+    detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
+    if detail.report is None:
+        raise Conflict("the report is not ready yet", code="report_not_ready")
+    return detail.report
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingProgress:
+    """What a client following a recording is told: where its processing stands."""
+
+    status: str
+    chunks_done: int
+    chunks_total: int
+    error: str | None
+
+
+async def follow(
+    sessions: Sessions,
+    events: RecordingEvents,
+    *,
+    viewer: Viewer,
+    recording_id: uuid.UUID,
+    poll_interval_s: float,
+) -> AsyncGenerator[RecordingProgress | None, None]:
+    """The recording's progress now and after every change; ends after a terminal status, or
+    with ``None`` once the recording is gone.
+
+    It outlives the request's transaction, so each read is a short tenant-scoped transaction
+    of its own. A NOTIFY wakes it; ``poll_interval_s`` bounds how stale a lost one leaves it.
+    """
+    wake = events.subscribe(recording_id)
+    try:
+        last: RecordingProgress | None = None
+        while True:
+            async with tenant_session(sessions, viewer.tenant_id) as session:
+                rec = await recordings.get(session, viewer=viewer, recording_id=recording_id)
+            if rec is None:
+                yield None
+                return
+            current = RecordingProgress(
+                status=rec.status,
+                chunks_done=rec.chunks_done,
+                chunks_total=rec.chunks_total,
+                error=rec.error or None,
+            )
+            if current != last:
+                yield current
+                last = current
+            if RecordingStatus(rec.status).is_terminal:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.get(), timeout=poll_interval_s)
+    finally:
+        events.unsubscribe(recording_id, wake)
+
+
+def _encode_cursor(recording: AudioRecording) -> str:
     raw = f"{recording.created_at.isoformat()}|{recording.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, ident = raw.split("|", 1)

@@ -1,0 +1,131 @@
+"""One recording, start to finish: load → decode → chunk → fan out → merge → report → persist.
+
+Plain async code over its ports: where the audio is stored, how a chunk is transcribed, who
+writes the report, and where the recording's progress and results go. The job loop
+(``deployments.job_loop``) binds the last to a claimed job; a test can bind them to anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from deployments.languages import for_backend
+from fluently.logging import get_logger
+from fluently.settings import PipelineSettings
+from fluently.storage import StorageProvider
+from pipelines.audio import decode
+from pipelines.transcription import TranscribeChunk, transcribe_chunked
+from pipelines.types import SAMPLE_RATE, AudioArray, FluencyReport, Transcript, TranscriptionOptions
+
+log = get_logger("dispatcher")
+_LISTS = ("unrecovered", "sounds")
+"""Coverage entries that are lists of spans: the log line counts them."""
+UNRECOVERED_WARNING_S = 5.0
+"""Voiced audio still without words after the coverage repairs that an operator should see:
+noise or music reads as voiced for a second or two, a lost sentence for more."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingToProcess:
+    """What the pipeline needs to know about the recording it processes."""
+
+    id: uuid.UUID
+    storage_key: str
+    language: str
+    """What is spoken, as the upload gave it (``auto`` to let the backend detect it)."""
+    report_type: str
+    report_language: str
+
+
+class RecordingStore(Protocol):
+    """Where one recording is read and its progress and results are written."""
+
+    async def begin(self) -> RecordingToProcess | None:
+        """The recording, now marked processing with no chunks done; None if it was deleted."""
+
+    async def progress(self, *, done: int, total: int) -> None: ...
+
+    async def finish(self, *, transcript: Transcript, report: FluencyReport) -> None:
+        """Store the results and mark the recording processed."""
+
+
+class ReportWriter(Protocol):
+    async def __call__(
+        self, *, transcript: Transcript, duration_s: float, report_type: str, language: str
+    ) -> FluencyReport: ...
+
+
+async def process_recording(
+    store: RecordingStore,
+    *,
+    storage: StorageProvider,
+    transcribe_chunk: TranscribeChunk,
+    write_report: ReportWriter,
+    chunking: PipelineSettings,
+    tmp_dir: Path,
+) -> None:
+    """Transcribe the recording ``store`` holds, write its report and store both there."""
+    rec = await store.begin()
+    if rec is None:
+        return
+    started = time.perf_counter()
+    audio = await _load_audio(storage, rec.storage_key, tmp_dir)
+    duration_s = len(audio) / SAMPLE_RATE
+    loaded = time.perf_counter()
+
+    async def progress(done: int, total: int) -> None:
+        await store.progress(done=done, total=total)
+
+    transcript = await transcribe_chunked(
+        audio,
+        TranscriptionOptions(language=for_backend(rec.language)),
+        transcribe_chunk,
+        target_s=chunking.chunk_target_s,
+        max_s=chunking.chunk_max_s,
+        overlap_s=chunking.chunk_overlap_s,
+        progress=progress,
+    )
+    transcribed = time.perf_counter()
+    report = await write_report(
+        transcript=transcript,
+        duration_s=duration_s,
+        report_type=rec.report_type,
+        language=rec.report_language,
+    )
+    reported = time.perf_counter()
+    await store.finish(transcript=transcript, report=report)
+    log.info(
+        "recording processed",
+        extra={
+            "recording_id": str(rec.id),
+            "chunks": len(transcript.chunks),
+            "duration_s": duration_s,
+            "load_s": round(loaded - started, 3),
+            "transcribe_s": round(transcribed - loaded, 3),
+            "report_s": round(reported - transcribed, 3),
+            "store_s": round(time.perf_counter() - reported, 3),
+            "coverage": {
+                **{k: v for k, v in transcript.coverage.items() if k not in _LISTS},
+                "sounds": len(transcript.coverage.get("sounds", ())),
+            },
+        },
+    )
+    if transcript.coverage.get("unrecovered_s", 0.0) >= UNRECOVERED_WARNING_S:
+        log.warning(
+            "voiced audio left without words",
+            extra={"recording_id": str(rec.id), "unrecovered": transcript.coverage["unrecovered"]},
+        )
+
+
+async def _load_audio(storage: StorageProvider, key: str, tmp_dir: Path) -> AudioArray:
+    await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+        path = Path(workdir) / "audio"
+        await asyncio.to_thread(storage.download, key, path)
+        return await asyncio.to_thread(decode, path)

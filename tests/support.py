@@ -1,0 +1,170 @@
+"""What the tests share: where the audio lives, in-process app clients, and the calls a client
+makes (sign up, log in, add a user, upload, wait for processing).
+
+Test modules import from here, never from one another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from fluently.settings import Settings
+from serve_app.app import create_app
+
+SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+"""What is said in ``FIXTURES / "jfk.*"``."""
+PASSWORD = "correct horse battery staple"
+
+
+# In-process apps
+
+
+@asynccontextmanager
+async def running(app_settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app instance with its own engine and pool, like one Serve replica."""
+    app = create_app(app_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def app_client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real app, in-process, with the app's lifespan (engine, pool) running."""
+    async with running(app_settings) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+def fresh_ip() -> str:
+    """A random address in 2001:db8::/32, the range reserved for documentation."""
+    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | random.getrandbits(64)))
+
+
+def client_of(
+    app: FastAPI, *, ip: str | None = None, base_url: str = "https://testserver"
+) -> httpx.AsyncClient:
+    """A client of ``app`` from ``ip``, or from an address no other client uses."""
+    transport = httpx.ASGITransport(app=app, client=(ip or fresh_ip(), 40_000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+# Accounts
+
+
+def fresh_email() -> str:
+    return f"{uuid.uuid4().hex[:12]}@clinic.example"
+
+
+@dataclass
+class Account:
+    email: str
+    access_token: str
+    refresh_token: str
+    user: dict[str, Any]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def _account(response: httpx.Response, email: str) -> Account:
+    body = response.json()
+    return Account(
+        email=email,
+        access_token=body["access_token"],
+        refresh_token=response.cookies["refresh_token"],
+        user=body["user"],
+    )
+
+
+async def sign_up(client: httpx.AsyncClient, *, tenant_name: str = "Clinic") -> Account:
+    """A new tenant and its admin."""
+    email = fresh_email()
+    response = await client.post(
+        "/auth/signup", json={"tenant_name": tenant_name, "email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    return _account(response, email)
+
+
+async def signup(client: httpx.AsyncClient) -> dict[str, str]:
+    """A new tenant's admin, as the Authorization header: for tests about recordings."""
+    return (await sign_up(client, tenant_name=f"clinic-{uuid.uuid4().hex[:8]}")).auth
+
+
+async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> Account:
+    response = await client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return _account(response, email)
+
+
+async def add_user(client: httpx.AsyncClient, admin: Account, *, role: str = "member") -> str:
+    """A new user in ``admin``'s tenant; returns the email, to log in with ``PASSWORD``."""
+    email = fresh_email()
+    response = await client.post(
+        "/users", headers=admin.auth, json={"email": email, "password": PASSWORD, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return email
+
+
+async def with_cookie(client: httpx.AsyncClient, path: str, refresh_token: str) -> httpx.Response:
+    """POST presenting exactly this refresh token (an explicit header beats the cookie jar)."""
+    return await client.post(path, headers={"Cookie": f"refresh_token={refresh_token}"})
+
+
+def set_cookie_attributes(response: httpx.Response) -> set[str]:
+    header = response.headers["set-cookie"]
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+def error_code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
+
+
+# Recordings
+
+
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], path: Path, **fields: str
+) -> httpx.Response:
+    with path.open("rb") as f:
+        return await client.post(
+            "/audio_recordings",
+            headers=headers,
+            files={"file": (path.name, f, "application/octet-stream")},
+            data=fields,
+        )
+
+
+async def wait_processed(
+    client: httpx.AsyncClient, headers: dict[str, str], recording_id: str, timeout_s: float = 300
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = (
+            await client.get(f"/audio_recordings/{recording_id}", headers=headers)
+        ).json()
+        if body["status"] in ("processed", "failed"):
+            return body
+        await asyncio.sleep(1)
+    raise AssertionError(f"recording {recording_id} not done in {timeout_s}s: {body}")
