@@ -184,9 +184,7 @@ async def get_transcript(
     """The transcript as stored (``Transcript.to_dict``'s shape); 404 unless visible, 409
     ``transcript_not_ready`` until the pipeline has stored it."""
     detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
-    if detail.transcript is None:
-        raise Conflict("the transcript is not ready yet", code="transcript_not_ready")
-    return detail.transcript
+    return _ready(detail.transcript, "transcript")
 
 
 async def get_report(
@@ -195,9 +193,13 @@ async def get_report(
     """The report as stored (``FluencyReport.to_dict``'s shape); 404 unless visible, 409
     ``report_not_ready`` until the pipeline has stored it."""
     detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
-    if detail.report is None:
-        raise Conflict("the report is not ready yet", code="report_not_ready")
-    return detail.report
+    return _ready(detail.report, "report")
+
+
+def _ready(stored: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if stored is None:
+        raise Conflict(f"the {what} is not ready yet", code=f"{what}_not_ready")
+    return stored
 
 
 @dataclass(frozen=True, slots=True)
