@@ -7,7 +7,7 @@ relative to the whole recording.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -149,20 +149,8 @@ class FluencyReport:
     content_markdown: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "language": self.language,
-            "generator": self.generator,
-            "metrics": self.metrics,
-            "content_markdown": self.content_markdown,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FluencyReport:
-        return cls(
-            type=data["type"],
-            language=data["language"],
-            generator=data["generator"],
-            metrics=data["metrics"],
-            content_markdown=data["content_markdown"],
-        )
+        return cls(**{f.name: data[f.name] for f in fields(cls)})

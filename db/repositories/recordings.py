@@ -96,19 +96,29 @@ async def get_detail(
     recording = await get(session, viewer=viewer, recording_id=recording_id)
     if recording is None:
         return None
-    transcripts = await session.execute(
-        select(*_TRANSCRIPT_COLUMNS).where(Transcription.recording_id == recording_id)
-    )
-    reports = await session.execute(
-        select(*_REPORT_COLUMNS).where(Report.recording_id == recording_id)
-    )
-    transcript = transcripts.mappings().one_or_none()
-    report = reports.mappings().one_or_none()
     return RecordingDetail(
         recording,
-        None if transcript is None else dict(transcript),
-        None if report is None else dict(report),
+        await transcript_of(session, recording_id=recording_id),
+        await report_of(session, recording_id=recording_id),
     )
+
+
+async def transcript_of(session: AsyncSession, *, recording_id: uuid.UUID) -> dict[str, Any] | None:
+    """The stored transcript's JSON; call it for a recording the viewer may see."""
+    return await _stored(session, _TRANSCRIPT_COLUMNS, Transcription.recording_id, recording_id)
+
+
+async def report_of(session: AsyncSession, *, recording_id: uuid.UUID) -> dict[str, Any] | None:
+    """The stored report's JSON; call it for a recording the viewer may see."""
+    return await _stored(session, _REPORT_COLUMNS, Report.recording_id, recording_id)
+
+
+async def _stored(
+    session: AsyncSession, columns: tuple[Any, ...], key: Any, recording_id: uuid.UUID
+) -> dict[str, Any] | None:
+    row = (await session.execute(select(*columns).where(key == recording_id))).mappings()
+    found = row.one_or_none()
+    return None if found is None else dict(found)
 
 
 async def list_page(

@@ -183,8 +183,8 @@ async def get_transcript(
 ) -> dict[str, Any]:
     """The transcript as stored (``Transcript.to_dict``'s shape); 404 unless visible, 409
     ``transcript_not_ready`` until the pipeline has stored it."""
-    detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
-    return _ready(detail.transcript, "transcript")
+    await get_recording(session, viewer=viewer, recording_id=recording_id)
+    return _ready(await recordings.transcript_of(session, recording_id=recording_id), "transcript")
 
 
 async def get_report(
@@ -192,8 +192,8 @@ async def get_report(
 ) -> dict[str, Any]:
     """The report as stored (``FluencyReport.to_dict``'s shape); 404 unless visible, 409
     ``report_not_ready`` until the pipeline has stored it."""
-    detail = await get_detail(session, viewer=viewer, recording_id=recording_id)
-    return _ready(detail.report, "report")
+    await get_recording(session, viewer=viewer, recording_id=recording_id)
+    return _ready(await recordings.report_of(session, recording_id=recording_id), "report")
 
 
 def _ready(stored: dict[str, Any] | None, what: str) -> dict[str, Any]:
