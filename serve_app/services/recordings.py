@@ -22,13 +22,14 @@ from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
-from fluently.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
+from fluently.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
+from serve_app.services.audio import refused
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
 
@@ -84,9 +85,7 @@ async def accept_upload(
             probe, upload.path, max_duration_s=settings.upload.max_duration_s
         )
     except InvalidAudio as exc:
-        if exc.code == "too_long":
-            raise PayloadTooLarge(str(exc), code="audio_too_long") from exc
-        raise UnprocessableEntity(str(exc), code=exc.code) from exc
+        raise refused(exc) from exc
 
     recording_id = uuid.uuid4()
     key = f"{viewer.tenant_id}/{recording_id}"

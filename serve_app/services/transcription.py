@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fluently.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, UnprocessableEntity
+from fluently.errors import BadRequest, ServiceUnavailable
 from fluently.settings import Settings
 from pipelines.audio import InvalidAudio, decode, probe
 from pipelines.transcription import transcribe_chunked
@@ -19,6 +19,7 @@ from pipelines.types import (
     Transcript,
     TranscriptionOptions,
 )
+from serve_app.services.audio import refused
 from serve_app.services.languages import TranscriptionLanguages
 
 MODEL_ALIAS = "whisper-1"
@@ -118,6 +119,4 @@ def _load_audio(path: Path, max_duration_s: float) -> AudioArray:
         probe(path, max_duration_s=max_duration_s)
         return decode(path, max_duration_s=max_duration_s)
     except InvalidAudio as exc:
-        if exc.code == "too_long":
-            raise PayloadTooLarge(exc.message, code="audio_too_long") from exc
-        raise UnprocessableEntity(exc.message, code=exc.code) from exc
+        raise refused(exc) from exc
