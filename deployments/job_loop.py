@@ -15,6 +15,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 
 from db.models import JobStatus, RecordingStatus
 from db.notifications import notifications
@@ -104,6 +105,10 @@ class JobRecordingStore:
             )
 
 
+JobHandler = Callable[[ClaimedJob], Awaitable[None]]
+"""Runs one claimed job of a kind (``JobLoop.register``)."""
+
+
 class JobLoop:
     """Claims and runs jobs; ``jobs.concurrency`` at a time per replica."""
 
@@ -128,6 +133,7 @@ class JobLoop:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._handlers: dict[str, JobHandler] = {jobs.PROCESS_RECORDING: self._process_recording}
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._run())
@@ -211,9 +217,18 @@ class JobLoop:
         finally:
             tenant_id_var.reset(token)
 
+    def register(self, kind: str, handler: JobHandler) -> None:
+        """Run ``handler`` for claimed jobs of ``kind``; it raises to fail the attempt (retried
+        with backoff, dead after ``max_attempts``) and returns when the job is done."""
+        self._handlers[kind] = handler
+
     async def _dispatch(self, job: ClaimedJob) -> None:
-        if job.kind != jobs.PROCESS_RECORDING:
+        handler = self._handlers.get(job.kind)
+        if handler is None:
             raise ValueError(f"unknown job kind {job.kind!r}")
+        await handler(job)
+
+    async def _process_recording(self, job: ClaimedJob) -> None:
         await process_recording(
             JobRecordingStore(self.sessions, job, worker=self.worker),
             storage=self._storage,

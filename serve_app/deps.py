@@ -13,9 +13,10 @@ from db.models import Role
 from db.repositories.recordings import Viewer
 from db.session import Sessions, tenant_session
 from fluently.errors import Forbidden, Unauthorized
-from fluently.logging import tenant_id_var
+from fluently.logging import request_id_var, tenant_id_var
 from fluently.settings import Settings
 from serve_app.security import AccessTokens, AuthUser, Passwords
+from serve_app.services.audit import Auditor
 from serve_app.services.auth import AuthService
 from serve_app.services.languages import TranscriptionLanguages
 from serve_app.services.transcription import LocalTranscription
@@ -141,3 +142,11 @@ def get_local_transcription(state: StateDep) -> LocalTranscription:
 
 RecordingLanguagesDep = Annotated[TranscriptionLanguages, Depends(get_recording_languages)]
 LocalTranscriptionDep = Annotated[LocalTranscription, Depends(get_local_transcription)]
+
+
+def get_auditor(client_ip: ClientIP) -> Auditor:
+    """The request's audit context; the request id is the one on every log line."""
+    return Auditor(request_id=request_id_var.get(), client_ip=client_ip)
+
+
+AuditDep = Annotated[Auditor, Depends(get_auditor)]
