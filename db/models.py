@@ -75,6 +75,16 @@ class RecordingStatus(StrEnum):
         return self in (RecordingStatus.processed, RecordingStatus.failed)
 
 
+class SessionTask(StrEnum):
+    """What the client was doing in a recorded session (``audio_recordings.task``)."""
+
+    conversation = "conversation"
+    monologue = "monologue"
+    reading = "reading"
+    picture_description = "picture_description"
+    other = "other"
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"

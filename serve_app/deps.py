@@ -70,9 +70,14 @@ def get_auth_service(
     passwords: PasswordsDep,
     tokens: AccessTokensDep,
     settings: SettingsDep,
+    auditor: AuditDep,
 ) -> AuthService:
     return AuthService(
-        sessions=sessions, passwords=passwords, tokens=tokens, settings=settings.auth
+        sessions=sessions,
+        passwords=passwords,
+        tokens=tokens,
+        settings=settings.auth,
+        auditor=auditor,
     )
 
 
@@ -109,7 +114,7 @@ AdminUser = Annotated[AuthUser, Depends(get_admin_user)]
 
 
 async def get_viewer(user: CurrentUser) -> Viewer:
-    """The caller, as recordings see them: members see their own, admins their tenant's."""
+    """The caller, as clients and recordings see them (``Viewer``'s rules)."""
     return Viewer(tenant_id=user.tenant_id, user_id=user.id, is_admin=user.role is Role.admin)
 
 

@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
+from serve_app.services import clients
 from serve_app.services.audio import refused
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
@@ -72,6 +73,9 @@ async def accept_upload(
     The same bytes uploaded twice in one tenant give back the first recording.
     """
     options = validate_fields(upload.fields)
+    about = await clients.session_fields(
+        session, viewer=viewer, fields=upload.fields, now=datetime.now(UTC)
+    )
     await languages.check(options["language"])
     if upload.size == 0:
         raise UnprocessableEntity("the file is empty", code="empty_file")
@@ -104,6 +108,9 @@ async def accept_upload(
         status=RecordingStatus.pending.value,
         chunks_done=0,
         chunks_total=0,
+        client_id=about.client_id,
+        recorded_at=about.recorded_at,
+        task=about.task,
         **options,
     )
     try:

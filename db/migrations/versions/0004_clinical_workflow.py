@@ -54,6 +54,17 @@ def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
     )
 
 
+def _across_tenants(tables: tuple[str, ...], statement: str) -> None:
+    """Run a data statement over every tenant's rows of ``tables``. The owner running the
+    migration is subject to their forced policies (no tenant set: no rows), so they are lifted
+    for this statement only, inside the migration's transaction."""
+    for table in tables:
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    op.execute(statement)
+    for table in tables:
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+
+
 def _create_tables() -> None:
     op.create_table(
         "clients",
@@ -161,7 +172,7 @@ def _create_tables() -> None:
         "reports",
         sa.Column("automatic", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
-    op.execute("UPDATE reports SET automatic = true")
+    _across_tenants(("reports",), "UPDATE reports SET automatic = true")
     op.create_index(
         "uq_reports_recording_id_automatic",
         "reports",
@@ -226,7 +237,9 @@ def _create_tables() -> None:
 def _backfill_annotations() -> None:
     """Version 1 of every processed recording: its transcript's segments and its report's events
     and metrics, so the API reads reviewed and unreviewed recordings the same way."""
-    op.execute("""
+    _across_tenants(
+        ("transcriptions", "reports"),
+        """
         INSERT INTO annotations (tenant_id, recording_id, version, segments, events, metrics,
                                  created_at)
         SELECT t.tenant_id, t.recording_id, 1, t.segments,
@@ -241,7 +254,8 @@ def _backfill_annotations() -> None:
             SELECT metrics FROM reports WHERE reports.recording_id = t.recording_id
             ORDER BY created_at LIMIT 1
         ) r ON true
-    """)
+        """,
+    )
 
 
 SCHEDULE_FUNCTION = """
@@ -318,12 +332,15 @@ def downgrade() -> None:
     op.drop_table("audit_events")
     op.drop_column("tenants", "audio_retention_days")
     op.drop_column("jobs", "payload")
-    op.execute("""
+    _across_tenants(
+        ("reports",),
+        """
         DELETE FROM reports r WHERE r.status <> 'ready' OR EXISTS (
             SELECT 1 FROM reports newer WHERE newer.recording_id = r.recording_id
               AND newer.status = 'ready'
               AND (newer.created_at, newer.id) > (r.created_at, r.id))
-    """)
+        """,
+    )
     for column in ("generator", "metrics", "content_markdown"):
         op.alter_column("reports", column, nullable=False)
     op.drop_index("uq_reports_recording_id_automatic", table_name="reports")
