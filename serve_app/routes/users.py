@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serve_app.deps import AdminUser, PasswordsDep, TenantSession
+from serve_app.deps import AdminUser, AuthServiceDep, ClientIP, TenantSession
 from serve_app.schemas import NewUser, UserOut
 from serve_app.services import auth as service
 
@@ -13,16 +13,17 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.post("", status_code=201)
 async def create_user(
-    body: NewUser, admin: AdminUser, session: TenantSession, passwords: PasswordsDep
+    body: NewUser, admin: AdminUser, auth: AuthServiceDep, client_ip: ClientIP
 ) -> UserOut:
-    """Add a user to your tenant (admins only). Emails are unique across the platform."""
-    user = await service.add_user(
-        session,
-        passwords=passwords,
+    """Add a user to your tenant (admins only). Emails are unique across the platform, so an
+    email registered anywhere is refused with 409; attempts are rate limited (429).
+    """
+    user = await auth.add_user(
         admin=admin,
         email=body.email,
         password=body.password,
         role=body.role,
+        client_ip=client_ip,
     )
     return UserOut.model_validate(user)
 
