@@ -30,7 +30,12 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
     "",
     status_code=202,
     response_model=RecordingAccepted,
-    responses={200: {"description": "The same file was already uploaded in this tenant"}},
+    responses={
+        200: {
+            "description": "The caller already uploaded these bytes (or, for an admin, someone "
+            "in the clinic did): that recording"
+        }
+    },
     openapi_extra=multipart_body(
         language={
             "type": "string",
