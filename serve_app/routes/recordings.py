@@ -18,6 +18,7 @@ from pipelines import exports
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
 from serve_app.deps import CurrentViewer, RecordingLanguagesDep, StateDep, TenantSession
+from serve_app.openapi import text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
 from serve_app.services.recordings import RecordingProgress
@@ -113,7 +114,22 @@ async def delete_recording(
     return Response(status_code=204)
 
 
-@router.get("/{recording_id}/events")
+_STATUS_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["status", "deleted"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+"""One Server-Sent Event as OpenAPI describes it: its name and its JSON data."""
+
+
+@router.get(
+    "/{recording_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": _STATUS_EVENT}}}},
+)
 async def recording_events(
     recording_id: uuid.UUID, viewer: CurrentViewer, state: StateDep, session: TenantSession
 ) -> EventSourceResponse:
@@ -162,7 +178,11 @@ _MEDIA = {
 }
 
 
-@router.get("/{recording_id}/transcript", response_model=None)
+@router.get(
+    "/{recording_id}/transcript",
+    response_model=None,
+    responses=text_responses("text/plain", "application/x-subrip", "text/vtt"),
+)
 async def get_transcript(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,
@@ -191,7 +211,9 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-@router.get("/{recording_id}/report", response_model=None)
+@router.get(
+    "/{recording_id}/report", response_model=None, responses=text_responses("text/markdown")
+)
 async def get_report(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,
