@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test lint typecheck pytest migrate db-stop bench clean
+.PHONY: help install run test lint typecheck pytest fuzz migrate db-stop bench clean
 
 help:
 	@echo "make run        start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	@echo "make test       lint, type-check and run the test suite"
+	@echo "make fuzz       fuzz every API operation from its OpenAPI schema, 200 examples each"
 	@echo "make migrate    migrate the database to head"
 	@echo "make db-stop    stop the embedded Postgres left running by 'serve run'"
 	@echo "make bench      run the benchmarks in benchmarks/"
@@ -48,6 +49,12 @@ pytest: install
 	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs -m model
 
 test: lint typecheck pytest
+
+# The suite's fuzz test (tests/test_fuzz.py, 30 examples per operation) with FUZZ_EXAMPLES
+# per operation; prints what it sent and got back (README "Fuzzing").
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FLUENTLY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_fuzz.py
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py

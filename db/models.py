@@ -153,7 +153,10 @@ class RefreshToken(Base):
 class AudioRecording(Base):
     __tablename__ = "audio_recordings"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "sha256"),
+        # One recording per uploader and bytes: de-duplication never crosses what a member may
+        # see (migration 0003); the index finds an admin's tenant-wide match.
+        UniqueConstraint("tenant_id", "user_id", "sha256"),
+        Index("ix_audio_recordings_tenant_id_sha256", "tenant_id", "sha256"),
         Index("ix_audio_recordings_tenant_id_created_at", "tenant_id", "created_at"),
     )
 

@@ -35,7 +35,21 @@ class AuthSettings(BaseModel):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
     login_limit_per_ip: int = Field(default=20, ge=1)
-    login_limit_per_account: int = Field(default=10, ge=1)
+    """Login attempts, failed or not, from one client address in the window."""
+    login_limit_per_account_ip: int = Field(default=10, ge=1)
+    """Failed logins for one account from one client address in the window; past it that pair
+    (only) gets 429, so a stranger's guesses never lock the owner out."""
+    login_slowdown_after: int = Field(default=20, ge=1)
+    """Failed logins for one account from all addresses in the window, past which every further
+    attempt on it waits before its password is checked (the per-account ceiling)."""
+    login_slowdown_base_s: float = Field(default=1.0, ge=0)
+    """The first wait past ``login_slowdown_after``; it doubles with each further failure."""
+    login_slowdown_max_s: float = Field(default=5.0, ge=0)
+    """The longest wait: the most the owner pays to log in while the account is under attack."""
+    add_user_limit_per_admin: int = Field(default=30, ge=1)
+    """``POST /users`` attempts by one admin in the window, whatever the answer (201 or 409)."""
+    add_user_limit_per_ip: int = Field(default=60, ge=1)
+    """``POST /users`` attempts from one client address in the window, by any admin."""
     signup_limit_per_ip: int = Field(default=10, ge=1)
     refresh_limit_per_ip: int = Field(default=60, ge=1)
     rate_window_s: int = Field(default=15 * 60, ge=1)

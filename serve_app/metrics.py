@@ -32,7 +32,11 @@ LATENCY = Histogram(
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/metrics", include_in_schema=True)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics() -> Response:
     """Prometheus text exposition of this replica's counters and histograms."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,7 @@ they look on the wire."""
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
@@ -25,15 +26,42 @@ from pipelines.metrics import DisfluencyType, Evidence, RepetitionKind
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.review import ReviewedEvent
 from pipelines.types import Segment, Word
+from serve_app.security import MAX_PASSWORD_LENGTH
 
 # Accounts
+
+
+def _refusing(categories: frozenset[str], what: str) -> AfterValidator:
+    """A validator refusing text with characters of these Unicode categories: they cannot be
+    stored (Postgres refuses NUL) or make two different values look the same."""
+
+    def check(value: str) -> str:
+        if any(unicodedata.category(c) in categories for c in value):
+            raise ValueError(f"must not contain {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+_NO_CONTROL = _refusing(frozenset({"Cc", "Zl", "Zp"}), "control characters or line breaks")
+_NO_INVISIBLE = _refusing(
+    frozenset({"Cc", "Cf", "Zl", "Zp"}), "control, line-break or invisible characters"
+)
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    _NO_INVISIBLE,
 ]
-Password = Annotated[str, StringConstraints(max_length=1024)]
-"""Upper bound only: the minimum length is a setting, checked with a clear message."""
+"""Invisible (format) characters are refused too: an email names one account, and the same
+address with a zero-width space in it must not pass for it."""
+TenantName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_CONTROL
+]
+"""Format characters are allowed: Persian and Indic names need zero-width (non-)joiners."""
+Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
+"""Upper bound only, on the password as sent; the policy (``Passwords.check_policy``) checks
+blank passwords and both lengths again on the normalised form, with clear messages."""
 
 
 class UserOut(BaseModel):
@@ -53,9 +81,7 @@ class NewUser(BaseModel):
 
 
 class Signup(BaseModel):
-    tenant_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    tenant_name: TenantName
     email: Email
     password: Password
 

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import hashlib
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,8 +48,48 @@ def _dummy_hash(memory_kib: int, time_cost: int, parallelism: int) -> str:
     return _hasher(memory_kib, time_cost, parallelism).hash(secrets.token_urlsafe(32))
 
 
+MAX_PASSWORD_LENGTH = 1024
+"""Characters after normalisation. Argon2 reads the whole password, so this bounds the work one
+request can ask of it; far beyond any passphrase a person types or a manager generates."""
+
+_BLANK = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+"""Unicode categories that show nothing: spaces, line breaks, control and zero-width characters."""
+
+
+def normalise_password(password: str) -> str:
+    """NFKC, so one password is one password whatever keyboard or system typed it: a composed
+    "é" and "e" + combining accent, full-width and ASCII letters, a no-break space and a space.
+    """
+    return unicodedata.normalize("NFKC", password)
+
+
+def _forms(password: str) -> tuple[str, ...]:
+    """What to verify: the normalised form, then the password as typed if that differs.
+
+    Hashes made before passwords were normalised are of the form as typed; they keep working,
+    and are replaced by a hash of the normalised form at the next login.
+    """
+    normalised = normalise_password(password)
+    return (normalised,) if normalised == password else (normalised, password)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    matches: bool
+    needs_rehash: bool
+    """The stored hash matched but is outdated (parameters, or made before normalisation)."""
+
+
+def _weak(message: str) -> UnprocessableEntity:
+    return UnprocessableEntity(message, code="weak_password")
+
+
 class Passwords:
-    """Argon2id hashing. Verification of an unknown account costs the same as a wrong password."""
+    """Argon2id hashing of NFKC-normalised passwords.
+
+    Verification runs the same Argon2 work whether or not the account exists, so timing does not
+    tell an unknown email from a wrong password.
+    """
 
     def __init__(self, auth: AuthSettings) -> None:
         params = (auth.argon2_memory_kib, auth.argon2_time_cost, auth.argon2_parallelism)
@@ -57,30 +98,45 @@ class Passwords:
         self.min_length = auth.min_password_length
 
     def check_policy(self, password: str) -> None:
-        if len(password) < self.min_length:
-            raise UnprocessableEntity(
-                f"password must be at least {self.min_length} characters long",
-                code="weak_password",
+        """Lengths count characters of the normalised form, the one that is hashed."""
+        normalised = normalise_password(password)
+        if all(unicodedata.category(c) in _BLANK for c in normalised):
+            raise _weak("password must not be blank or only spaces and invisible characters")
+        if len(normalised) < self.min_length:
+            raise _weak(f"password must be at least {self.min_length} characters long")
+        if len(normalised) > MAX_PASSWORD_LENGTH:
+            raise _weak(
+                f"password must be at most {MAX_PASSWORD_LENGTH} characters long "
+                "(counted after Unicode NFKC normalisation)"
             )
 
     async def hash(self, password: str) -> str:
         """Hash off the event loop: one hash takes tens of milliseconds and 19 MiB."""
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await asyncio.to_thread(self._hasher.hash, normalise_password(password))
 
-    async def verify(self, *, stored_hash: str | None, password: str) -> bool:
-        """``stored_hash=None`` (no such account) checks against a dummy hash and fails."""
+    async def verify(self, *, stored_hash: str | None, password: str) -> PasswordCheck:
+        """``stored_hash=None`` (no such account) verifies against a dummy hash and fails.
+
+        Each form of the password (``_forms``) is verified once against the target until one
+        matches; a failure therefore costs the same for an unknown account as for a wrong
+        password, and the number of verifications depends only on the password sent.
+        """
         target = stored_hash if stored_hash is not None else self._dummy_hash
-        matches = await asyncio.to_thread(self._matches, target, password)
-        return matches and stored_hash is not None
+        matched = await asyncio.to_thread(self._first_match, target, _forms(password))
+        if stored_hash is None or matched is None:
+            return PasswordCheck(matches=False, needs_rehash=False)
+        outdated = matched > 0 or self._hasher.check_needs_rehash(stored_hash)
+        return PasswordCheck(matches=True, needs_rehash=outdated)
 
-    def needs_rehash(self, stored_hash: str) -> bool:
-        return self._hasher.check_needs_rehash(stored_hash)
-
-    def _matches(self, stored_hash: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(stored_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+    def _first_match(self, stored_hash: str, forms: tuple[str, ...]) -> int | None:
+        """The index of the first form that matches, or None."""
+        for index, form in enumerate(forms):
+            try:
+                if self._hasher.verify(stored_hash, form):
+                    return index
+            except (VerificationError, InvalidHashError):
+                continue
+        return None
 
 
 def key_id(secret: str) -> str:

@@ -3,6 +3,11 @@
 Starlette's form parser only learns the size of a file part after reading all of it; here the
 body is parsed chunk by chunk so an oversized upload is refused while it streams, and memory
 stays flat whatever the file's size.
+
+Whatever the client sends is hostile until proven otherwise: a body that is not multipart, a
+body cut off before its closing boundary, a client that hangs up, a file name or part header
+the database cannot hold: each is a 400 with its own code, raised before anything is stored,
+and the temporary file goes with the request.
 """
 
 from __future__ import annotations
@@ -11,18 +16,32 @@ import asyncio
 import contextlib
 import hashlib
 import tempfile
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from fastapi import Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from fluently.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 _MAX_FIELD_BYTES = 4096
+_MAX_PARTS = 64
+"""Far more than any client sends (OpenAI's sends under 20); bounds what form fields can hold,
+since only the file part counts against the size limit."""
+_MAX_CONTENT_TYPE_CHARS = 128
+"""The width of ``audio_recordings.content_type``."""
 _MULTIPART_OVERHEAD = 64 * 1024
+_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+"""Unicode categories dropped from file names: control characters, line and paragraph breaks."""
+_DIRECTION_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""Bidirectional-text controls: they make "report\u202egpm.exe" read as "reportexe.mpg"."""
 
 
 def multipart_body(**fields: dict[str, Any]) -> dict[str, Any]:
@@ -50,10 +69,40 @@ class ReceivedUpload:
 @dataclass
 class _Part:
     name: str = ""
-    filename: str | None = None
-    content_type: str | None = None
     headers: dict[bytes, bytes] = field(default_factory=dict)
     value: bytearray = field(default_factory=bytearray)
+
+
+def _clean_filename(raw: str) -> str | None:
+    """The file name as it may be stored and shown; ``None`` when nothing is left.
+
+    NUL is refused: no file system allows it, so it only comes from a forged request, and
+    Postgres text cannot hold it. Other control characters (legal in POSIX names), line and
+    paragraph separators, and bidirectional-text controls are dropped: they forge log lines,
+    drive terminals and disguise extensions.
+    """
+    if "\x00" in raw:
+        raise BadRequest("the file name contains a NUL character", code="invalid_filename")
+    kept = (
+        c for c in raw if unicodedata.category(c) not in _BREAKING and c not in _DIRECTION_CONTROLS
+    )
+    return "".join(kept).strip() or None
+
+
+def _clean_content_type(raw: bytes | None) -> str | None:
+    """The file part's media type as it may be stored; refused, not cut, when it is longer
+    than the column or holds anything but printable ASCII (RFC 6838 names are ASCII)."""
+    value = (raw or b"").strip()
+    if len(value) > _MAX_CONTENT_TYPE_CHARS:
+        raise BadRequest(
+            f"the file part's Content-Type is longer than {_MAX_CONTENT_TYPE_CHARS} characters",
+            code="invalid_content_type",
+        )
+    if any(not 0x20 <= byte < 0x7F for byte in value):
+        raise BadRequest(
+            "the file part's Content-Type must be printable ASCII", code="invalid_content_type"
+        )
+    return value.decode("ascii") or None
 
 
 class _Collector:
@@ -68,6 +117,9 @@ class _Collector:
         self.fields: dict[str, str] = {}
         self.field_values: dict[str, list[str]] = {}
         self.file_seen = False
+        self.parts = 0
+        self.complete = False
+        """Set by ``on_end``, which the parser calls only on the closing boundary."""
         self.filename: str | None = None
         self.content_type: str | None = None
         self._part = _Part()
@@ -75,6 +127,9 @@ class _Collector:
         self._header_value = bytearray()
 
     def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > _MAX_PARTS:
+            raise BadRequest(f"more than {_MAX_PARTS} multipart parts", code="too_many_parts")
         self._part = _Part()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -95,16 +150,15 @@ class _Collector:
         if disposition != b"form-data" or b"name" not in params:
             raise BadRequest("multipart part without a form-data name")
         self._part.name = params[b"name"].decode("utf-8", "replace")
-        if b"filename" in params:
-            self._part.filename = params[b"filename"].decode("utf-8", "replace")
-        ctype = self._part.headers.get(b"content-type")
-        self._part.content_type = ctype.decode("latin-1") if ctype else None
         if self._part.name == self.file_field:
             if self.file_seen:
                 raise BadRequest(f"more than one '{self.file_field}' part")
             self.file_seen = True
-            self.filename = self._part.filename
-            self.content_type = self._part.content_type
+            filename = params.get(b"filename")
+            self.filename = (
+                _clean_filename(filename.decode("utf-8", "replace")) if filename else None
+            )
+            self.content_type = _clean_content_type(self._part.headers.get(b"content-type"))
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -128,6 +182,36 @@ class _Collector:
             self.fields[self._part.name] = value
             self.field_values.setdefault(self._part.name, []).append(value)
 
+    def on_end(self) -> None:
+        self.complete = True
+
+
+async def _parse(request: Request, boundary: bytes, collector: _Collector) -> None:
+    """Feed the body to the parser; 400 ``malformed_multipart`` when it is not multipart, 400
+    ``incomplete_upload`` when it stops before the closing boundary or the client hangs up
+    (a torn upload must not be processed as if it were the whole recording)."""
+    if not boundary:
+        raise BadRequest("the multipart boundary is empty", code="malformed_multipart")
+    callbacks = {n: getattr(collector, n) for n in dir(collector) if n.startswith("on_")}
+    try:
+        parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
+        async for chunk in request.stream():
+            parser.write(chunk)
+    except FormParserError as exc:
+        raise BadRequest(
+            f"the body is not valid multipart/form-data: {exc}", code="malformed_multipart"
+        ) from exc
+    except ClientDisconnect as exc:
+        raise BadRequest(
+            "the client disconnected before the upload was complete", code="incomplete_upload"
+        ) from exc
+    if not collector.complete:
+        raise BadRequest(
+            "the upload ended before its closing multipart boundary: it was cut off; "
+            "send the whole file again",
+            code="incomplete_upload",
+        )
+
 
 @contextlib.asynccontextmanager
 async def receive_upload(
@@ -145,11 +229,7 @@ async def receive_upload(
     await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="upload-", delete=True) as sink:
         collector = _Collector(file_field, sink, max_bytes)
-        callbacks = {n: getattr(collector, n) for n in dir(collector) if n.startswith("on_")}
-        parser = MultipartParser(params[b"boundary"], callbacks=callbacks)  # type: ignore[arg-type]
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
+        await _parse(request, params[b"boundary"], collector)
         sink.flush()
         if not collector.file_seen:
             raise BadRequest("the 'file' field is required", code="missing_file")

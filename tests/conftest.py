@@ -5,12 +5,14 @@ Expensive things start once per session; tests isolate themselves with fresh ten
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from psycopg import sql
 from pydantic import SecretStr
 
 from fluently.bootstrap import embedded_server, prepare_database
@@ -71,6 +73,31 @@ def superuser_conninfo(settings: Settings) -> str:
     from db.embedded import DATABASE
 
     return embedded_server(settings).superuser_conninfo(DATABASE)
+
+
+@pytest.fixture
+def scratch_database(settings: Settings) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty database on the session's server, dropped afterwards.
+
+    Migration tests go up and down here, so the session's database (and every other test's
+    rows) is never touched. It is reached as the superuser over the server's socket, so the
+    schema belongs to that superuser; the app role's grants are made as in production.
+    """
+    from db.embedded import APP_ROLE
+
+    server = embedded_server(settings)
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.superuser_conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(name), sql.Identifier(APP_ROLE)
+            )
+        )
+    info = psycopg.conninfo.conninfo_to_dict(server.superuser_conninfo(name))
+    yield f"postgresql+psycopg://postgres@/{name}?host={info['host']}&port={info['port']}"
+    with psycopg.connect(server.superuser_conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from psycopg import sql
 from db import migrate
 from db.models import TENANT_TABLES
 from fluently.logging import JsonFormatter
-from fluently.settings import Settings
 
 ALL_TENANT_TABLES = ("tenants", *TENANT_TABLES)
 APPEND_ONLY_TABLES = ("audit_events",)
@@ -205,20 +204,24 @@ class TestRowLevelSecurity:
 
 
 class TestMigrations:
-    def test_downgrade_to_base_and_upgrade_again(self, settings: Settings) -> None:
-        assert settings.database_admin_url is not None
-        admin = settings.database_admin_url.get_secret_value()
-        migrate.downgrade(admin, app_role="fluently_app")
-        with psycopg.connect(admin.replace("+psycopg", "")) as conn:
+    def test_upgrade_downgrade_to_base_and_upgrade_again(self, scratch_database: str) -> None:
+        migrate.upgrade(scratch_database, app_role="fluently_app")
+        migrate.downgrade(scratch_database, app_role="fluently_app")
+        with psycopg.connect(_libpq(scratch_database)) as conn:
             left = conn.execute(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
                 "AND tablename <> 'alembic_version'"
             ).fetchone()
             assert left == (0,)
-        migrate.upgrade(admin, app_role="fluently_app")
-        with psycopg.connect(admin.replace("+psycopg", "")) as conn:
+        migrate.upgrade(scratch_database, app_role="fluently_app")
+        with psycopg.connect(_libpq(scratch_database)) as conn:
             version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
             assert version is not None and version[0] in migrate.head_revisions()
+
+
+def _libpq(url: str) -> str:
+    """A SQLAlchemy psycopg URL as libpq takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 class TestHealth:

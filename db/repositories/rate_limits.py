@@ -45,10 +45,29 @@ async def retry_after_s(
     return None if value is None else int(value)
 
 
-async def record(session: AsyncSession, *, keys: Iterable[str], window_s: int) -> None:
-    """Log one hit per key and drop a batch of the oldest hits that left the window."""
+async def hits_in_window(session: AsyncSession, *, key: str, window_s: int) -> int:
+    """How many hits ``key`` has in the window."""
+    value = await session.scalar(
+        text(
+            "SELECT count(*) FROM rate_limit_hits "
+            "WHERE key = :key AND at > now() - make_interval(secs => :window)"
+        ),
+        {"key": key, "window": window_s},
+    )
+    return int(value or 0)
+
+
+async def record(session: AsyncSession, *, keys: Iterable[str], window_s: int) -> dict[str, int]:
+    """Log one hit per key and drop a batch of the oldest hits that left the window.
+
+    Returns each key's new hit id, for ``forget``.
+    """
+    ids: dict[str, int] = {}
     for key in keys:
-        await session.execute(text("INSERT INTO rate_limit_hits (key) VALUES (:key)"), {"key": key})
+        inserted = await session.execute(
+            text("INSERT INTO rate_limit_hits (key) VALUES (:key) RETURNING id"), {"key": key}
+        )
+        ids[key] = int(inserted.scalar_one())
     # Ids grow with time, so the oldest rows by primary key are the expired ones; this reads a
     # bounded slice of the index instead of scanning the table.
     await session.execute(
@@ -58,4 +77,14 @@ async def record(session: AsyncSession, *, keys: Iterable[str], window_s: int) -
             ") AND at <= now() - make_interval(secs => :window)"
         ),
         {"batch": _PRUNE_BATCH, "window": window_s},
+    )
+    return ids
+
+
+async def forget(session: AsyncSession, *, hit_ids: Iterable[int], keys: Iterable[str]) -> None:
+    """Remove the hits ``hit_ids`` and every hit of ``keys``: attempts that turned out not to
+    count against a limit (a login that succeeded), and the failures it forgives."""
+    await session.execute(
+        text("DELETE FROM rate_limit_hits WHERE id = ANY(:ids) OR key = ANY(:keys)"),
+        {"ids": list(hit_ids), "keys": list(keys)},
     )

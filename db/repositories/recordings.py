@@ -97,13 +97,21 @@ _REPORT_COLUMNS = (
 )
 
 
-async def find_by_sha256(
-    session: AsyncSession, *, tenant_id: TenantId, sha256: str
+async def find_visible_by_sha256(
+    session: AsyncSession, *, viewer: Viewer, sha256: str
 ) -> AudioRecording | None:
+    """A recording of these bytes that ``viewer`` may see: their own if there is one, else
+    (admins) the tenant's oldest. Never another member's for a member: handing back an id the
+    caller cannot read would only tell them someone else uploaded the same audio."""
     result = await session.execute(
-        select(AudioRecording).where(
-            AudioRecording.tenant_id == tenant_id, AudioRecording.sha256 == sha256
+        select(AudioRecording)
+        .where(visible(viewer), AudioRecording.sha256 == sha256)
+        .order_by(
+            (AudioRecording.user_id == viewer.user_id).desc(),
+            AudioRecording.created_at,
+            AudioRecording.id,
         )
+        .limit(1)
     )
     return result.scalar_one_or_none()
 

@@ -83,7 +83,11 @@ async def login(
     settings: SettingsDep,
     client_ip: ClientIP,
 ) -> SessionOut:
-    """Exchange an email and password for an access token and a refresh cookie."""
+    """Exchange an email and password for an access token and a refresh cookie.
+
+    Repeated failures from one address are refused with 429; an account that many addresses
+    get wrong answers a few seconds more slowly, but is never locked.
+    """
     issued = await auth.login(email=body.email, password=body.password, client_ip=client_ip)
     return _answer(issued, request=request, response=response, settings=settings)
 

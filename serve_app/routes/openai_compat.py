@@ -24,6 +24,7 @@ from fluently.errors import BadRequest
 from pipelines import exports
 from pipelines.types import Segment, TranscriptionOptions
 from serve_app.deps import LocalTranscriptionDep, SettingsDep, get_current_user
+from serve_app.openapi import text_responses
 from serve_app.services.languages import parse_language
 from serve_app.services.transcription import MODEL_ALIAS, TranscribedAudio
 from serve_app.uploads import multipart_body, receive_upload
@@ -86,6 +87,7 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
 @router.post(
     "/audio/transcriptions",
     response_model=None,
+    responses=text_responses("text/plain"),
     openapi_extra=multipart_body(
         model={"type": "string", "default": MODEL_ALIAS},
         language={

@@ -25,6 +25,7 @@ from serve_app.deps import (
     StateDep,
     TenantSession,
 )
+from serve_app.openapi import text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
 from serve_app.services.audit import Action
@@ -38,7 +39,12 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
     "",
     status_code=202,
     response_model=RecordingAccepted,
-    responses={200: {"description": "The same file was already uploaded in this tenant"}},
+    responses={
+        200: {
+            "description": "The caller already uploaded these bytes (or, for an admin, someone "
+            "in the clinic did): that recording"
+        }
+    },
     openapi_extra=multipart_body(
         language={
             "type": "string",
@@ -147,7 +153,22 @@ async def delete_recording(
     return Response(status_code=204)
 
 
-@router.get("/{recording_id}/events")
+_STATUS_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["status", "deleted"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+"""One Server-Sent Event as OpenAPI describes it: its name and its JSON data."""
+
+
+@router.get(
+    "/{recording_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": _STATUS_EVENT}}}},
+)
 async def recording_events(
     recording_id: uuid.UUID, viewer: CurrentViewer, state: StateDep, session: TenantSession
 ) -> EventSourceResponse:
@@ -196,7 +217,11 @@ _MEDIA = {
 }
 
 
-@router.get("/{recording_id}/transcript", response_model=None)
+@router.get(
+    "/{recording_id}/transcript",
+    response_model=None,
+    responses=text_responses("text/plain", "application/x-subrip", "text/vtt"),
+)
 async def get_transcript(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,
@@ -235,7 +260,9 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-@router.get("/{recording_id}/report", response_model=None)
+@router.get(
+    "/{recording_id}/report", response_model=None, responses=text_responses("text/markdown")
+)
 async def get_report(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,

@@ -4,39 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serve_app.deps import AdminUser, AuditDep, PasswordsDep, TenantSession
+from serve_app.deps import AdminUser, AuthServiceDep, ClientIP, TenantSession
 from serve_app.schemas import NewUser, UserOut
 from serve_app.services import auth as service
-from serve_app.services.audit import Action
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", status_code=201)
 async def create_user(
-    body: NewUser,
-    admin: AdminUser,
-    session: TenantSession,
-    passwords: PasswordsDep,
-    auditor: AuditDep,
+    body: NewUser, admin: AdminUser, auth: AuthServiceDep, client_ip: ClientIP
 ) -> UserOut:
-    """Add a user to your tenant (admins only). Emails are unique across the platform."""
-    user = await service.add_user(
-        session,
-        passwords=passwords,
+    """Add a user to your tenant (admins only). Emails are unique across the platform, so an
+    email registered anywhere is refused with 409; attempts are rate limited (429).
+    """
+    user = await auth.add_user(
         admin=admin,
         email=body.email,
         password=body.password,
         role=body.role,
-    )
-    await auditor.record(
-        session,
-        tenant_id=admin.tenant_id,
-        actor_id=admin.id,
-        action=Action.user_created,
-        target_type="user",
-        target_id=user.id,
-        details={"role": body.role.value},
+        client_ip=client_ip,
     )
     return UserOut.model_validate(user)
 

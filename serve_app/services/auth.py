@@ -1,12 +1,20 @@
 """Accounts and sessions: signup, login, refresh-token rotation with reuse detection, users.
 
 Signup, login, refresh and logout run before anyone is authenticated, so they find the tenant
-first and open its transaction themselves (``tenant_session`` commits when the block ends).
-The functions for signed-in users take the request's tenant session and never commit.
+first and open its transaction themselves (``tenant_session`` commits when the block ends); so
+does adding a user, whose rate-limit hit must commit even when the user is refused.
+The other functions for signed-in users take the request's tenant session and never commit.
+
+Rate limits (sliding windows in Postgres, ``db/repositories/rate_limits.py``), per window:
+signups per client address; logins per address; failed logins per (account, address), past
+which only that pair gets 429; failed logins per account from all addresses, past which
+attempts are slowed, never refused (``AuthService._slowdown_s``); user creation per admin and
+per address. Accounts are keyed by a hash of the email, so unknown emails are limited alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -63,8 +71,33 @@ def account_key(action: str, email: str) -> str:
     return f"{action}:account:{digest}"
 
 
+def account_ip_key(action: str, email: str, client_ip: str) -> str:
+    """Rate-limit key for one account tried from one client address."""
+    return f"{account_key(action, email)}:ip:{client_ip}"
+
+
 def ip_key(action: str, client_ip: str) -> str:
     return f"{action}:ip:{client_ip}"
+
+
+def admin_key(action: str, admin: AuthUser) -> str:
+    return f"{action}:admin:{admin.id}"
+
+
+async def _refuse_if_limited(
+    session: AsyncSession, limits: dict[str, int], *, window_s: int
+) -> None:
+    """429 when any key is at its limit, with the Retry-After of the last to free a slot.
+
+    Refused attempts are not logged, so Retry-After is exactly when a slot frees up.
+    """
+    waits = [
+        await rate_limits.retry_after_s(session, key=key, limit=limit, window_s=window_s)
+        for key, limit in limits.items()
+    ]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        raise RateLimited("too many attempts; try again later", retry_after_s=wait)
 
 
 @dataclass(frozen=True)
@@ -77,8 +110,17 @@ class IssuedSession:
     user: User
 
 
+@dataclass(frozen=True)
+class _LoginAttempt:
+    """A login let through the limits: counted as a failure until the password proves right."""
+
+    account_hit_id: int
+    account_ip_key: str
+    wait_s: float
+
+
 class AuthService:
-    """The unauthenticated flows; each opens the transactions it needs."""
+    """The flows that open their own transactions: the unauthenticated ones and adding a user."""
 
     def __init__(
         self,
@@ -125,19 +167,18 @@ class AuthService:
             return await self._start_family(session, user=user)
 
     async def login(self, *, email: str, password: str, client_ip: str) -> IssuedSession:
-        """Unknown email and wrong password take the same path and raise the same error."""
-        await self._enforce_limits(
-            {
-                ip_key("login", client_ip): self._settings.login_limit_per_ip,
-                account_key("login", email): self._settings.login_limit_per_account,
-            }
-        )
+        """Unknown email and wrong password take the same path, cost the same Argon2 work and
+        raise the same error.
+        """
+        attempt = await self._admit_login(email=email, client_ip=client_ip)
+        if attempt.wait_s > 0:
+            await asyncio.sleep(attempt.wait_s)
         async with system_session(self._sessions) as session:
             found = await users.find_login(session, email=email)
-        stored_hash = found.password_hash if found is not None else None
-        if found is None or not await self._passwords.verify(
-            stored_hash=stored_hash, password=password
-        ):
+        check = await self._passwords.verify(
+            stored_hash=found.password_hash if found is not None else None, password=password
+        )
+        if found is None or not check.matches:
             await self._audit_failed_login(found, email=email)
             raise _invalid_credentials()
         tenant_id = TenantId(found.tenant_id)
@@ -145,7 +186,7 @@ class AuthService:
             user = await users.get_user(session, tenant_id=tenant_id, user_id=found.user_id)
             if user is None:
                 raise _invalid_credentials()
-            if self._passwords.needs_rehash(user.password_hash):
+            if check.needs_rehash:
                 await users.set_password_hash(
                     session,
                     tenant_id=tenant_id,
@@ -155,7 +196,9 @@ class AuthService:
             await self._audit_user(
                 session, user_id=user.id, tenant_id=tenant_id, action=Action.login
             )
-            return await self._start_family(session, user=user)
+            issued = await self._start_family(session, user=user)
+        await self._forgive(attempt)
+        return issued
 
     async def refresh(self, *, refresh_token: str | None, client_ip: str) -> IssuedSession:
         """Rotate a refresh token. Presenting one that was already rotated means it leaked:
@@ -196,22 +239,113 @@ class AuthService:
                 session, tenant_id=tenant_id, family_id=found.family_id
             )
 
-    async def _enforce_limits(self, limits: dict[str, int]) -> None:
-        """Refuse with 429 if any key is at its limit; otherwise count one hit on each.
+    async def add_user(
+        self, *, admin: AuthUser, email: str, password: str, role: Role, client_ip: str
+    ) -> User:
+        """An admin adds a user to their own tenant.
 
-        Refused attempts are not logged, so Retry-After is exactly when a slot frees up.
+        Emails are unique across tenants, so a 409 tells an admin that an address is registered
+        somewhere; attempts are limited per admin and per address so that this cannot become a
+        lookup service (README, "Accounts and sign-in"). The hit commits before the user is
+        created, so refused attempts count too, and the tenant transaction opens only after it,
+        so a request never holds two pooled connections at once.
         """
-        window_s = self._settings.rate_window_s
+        self._passwords.check_policy(password)
+        await self._enforce_limits(
+            {
+                admin_key("add_user", admin): self._settings.add_user_limit_per_admin,
+                ip_key("add_user", client_ip): self._settings.add_user_limit_per_ip,
+            }
+        )
+        password_hash = await self._passwords.hash(password)
+        async with tenant_session(self._sessions, admin.tenant_id) as session:
+            user = await _create_user(
+                session,
+                tenant_id=admin.tenant_id,
+                email=email,
+                password_hash=password_hash,
+                role=role,
+            )
+            await self._auditor.record(
+                session,
+                tenant_id=admin.tenant_id,
+                actor_id=admin.id,
+                action=Action.user_created,
+                target_type="user",
+                target_id=user.id,
+                details={"role": role.value},
+            )
+            return user
+
+    async def _enforce_limits(self, limits: dict[str, int]) -> None:
+        """Refuse with 429 if any key is at its limit; otherwise count one hit on each."""
         async with system_session(self._sessions) as session:
             await rate_limits.lock_keys(session, keys=limits)
-            waits = [
-                await rate_limits.retry_after_s(session, key=key, limit=limit, window_s=window_s)
-                for key, limit in limits.items()
-            ]
-            wait = max((w for w in waits if w is not None), default=None)
-            if wait is not None:
-                raise RateLimited("too many attempts; try again later", retry_after_s=wait)
-            await rate_limits.record(session, keys=limits, window_s=window_s)
+            await _refuse_if_limited(session, limits, window_s=self._settings.rate_window_s)
+            await rate_limits.record(session, keys=limits, window_s=self._settings.rate_window_s)
+
+    async def _admit_login(self, *, email: str, client_ip: str) -> _LoginAttempt:
+        """Refuse with 429 past the per-address or per-(account, address) limit; otherwise count
+        the attempt as a failure now and say how long it waits.
+
+        Counting before the password is checked and forgiving on success (``_forgive``) keeps
+        the limits exact when attempts race on several replicas.
+        """
+        settings = self._settings
+        per_ip = ip_key("login", client_ip)
+        per_account_ip = account_ip_key("login", email, client_ip)
+        per_account = account_key("login", email)
+        keys = (per_ip, per_account_ip, per_account)
+        async with system_session(self._sessions) as session:
+            await rate_limits.lock_keys(session, keys=keys)
+            await _refuse_if_limited(
+                session,
+                {
+                    per_ip: settings.login_limit_per_ip,
+                    per_account_ip: settings.login_limit_per_account_ip,
+                },
+                window_s=settings.rate_window_s,
+            )
+            failures = await rate_limits.hits_in_window(
+                session, key=per_account, window_s=settings.rate_window_s
+            )
+            hits = await rate_limits.record(session, keys=keys, window_s=settings.rate_window_s)
+        return _LoginAttempt(
+            account_hit_id=hits[per_account],
+            account_ip_key=per_account_ip,
+            wait_s=self._slowdown_s(failures),
+        )
+
+    def _slowdown_s(self, failures: int) -> float:
+        """The wait before checking a password, given the account's failures in the window
+        from all addresses: none up to ``login_slowdown_after``, then ``base * 2**k`` for the
+        k-th attempt past it, capped at ``login_slowdown_max_s``.
+
+        A wait, not a 429 with a short Retry-After: a 429 hands the next slot to whoever asks
+        first, so an attacker retrying the instant it opens would take every slot and lock the
+        owner out after all. A wait lets every attempt through in turn, so the owner's right
+        password always works, at most ``login_slowdown_max_s`` late, while each guess past the
+        ceiling costs the guesser seconds; the per-address limits, checked before any wait,
+        still bound how many guesses one address makes. The wait is an ``asyncio.sleep``
+        before verification: it holds no thread and no database connection.
+        """
+        settings = self._settings
+        beyond = failures - settings.login_slowdown_after
+        if beyond < 0:
+            return 0.0
+        # Capping the exponent keeps 2**k a float however long an attack goes on.
+        grown = settings.login_slowdown_base_s * 2.0 ** min(beyond, 32)
+        return float(min(grown, settings.login_slowdown_max_s))
+
+    async def _forgive(self, attempt: _LoginAttempt) -> None:
+        """The password was right: this attempt was no failure, and the failures from the same
+        address on this account are forgiven (that address knows the password). The account's
+        failures from other addresses stand.
+        """
+        async with system_session(self._sessions) as session:
+            await rate_limits.forget(
+                session, hit_ids=[attempt.account_hit_id], keys=[attempt.account_ip_key]
+            )
 
     async def _rotate(
         self, session: AsyncSession, *, tenant_id: TenantId, token_id: uuid.UUID
@@ -319,26 +453,6 @@ async def profile(session: AsyncSession, *, user: AuthUser) -> tuple[User, Tenan
     if found is None:
         raise Unauthorized("the account no longer exists", code="invalid_token")
     return found
-
-
-async def add_user(
-    session: AsyncSession,
-    *,
-    passwords: Passwords,
-    admin: AuthUser,
-    email: str,
-    password: str,
-    role: Role,
-) -> User:
-    """An admin adds a user to their own tenant."""
-    passwords.check_policy(password)
-    return await _create_user(
-        session,
-        tenant_id=admin.tenant_id,
-        email=email,
-        password_hash=await passwords.hash(password),
-        role=role,
-    )
 
 
 async def list_users(session: AsyncSession, *, admin: AuthUser) -> list[User]:

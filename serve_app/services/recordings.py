@@ -70,7 +70,9 @@ async def accept_upload(
 ) -> tuple[AudioRecording, bool]:
     """Store a new recording and enqueue its processing; ``(recording, created)``.
 
-    The same bytes uploaded twice in one tenant give back the first recording.
+    Bytes the caller already uploaded give back that recording; an admin is also given a
+    recording of the same bytes by anyone in the tenant (all of which they may read). A member
+    is never given another user's recording: they get a new one of their own.
     """
     options = validate_fields(upload.fields)
     about = await clients.session_fields(
@@ -79,9 +81,7 @@ async def accept_upload(
     await languages.check(options["language"])
     if upload.size == 0:
         raise UnprocessableEntity("the file is empty", code="empty_file")
-    existing = await recordings.find_by_sha256(
-        session, tenant_id=viewer.tenant_id, sha256=upload.sha256
-    )
+    existing = await recordings.find_visible_by_sha256(session, viewer=viewer, sha256=upload.sha256)
     if existing is not None:
         return existing, False
     try:
@@ -125,9 +125,11 @@ async def accept_upload(
                 max_attempts=settings.jobs.max_attempts,
             )
     except IntegrityError:
+        # The same caller uploaded the same bytes concurrently and committed first (the
+        # unique key is per uploader); theirs is now visible, and is the caller's own.
         await asyncio.to_thread(storage.delete, key)
-        existing = await recordings.find_by_sha256(
-            session, tenant_id=viewer.tenant_id, sha256=upload.sha256
+        existing = await recordings.find_visible_by_sha256(
+            session, viewer=viewer, sha256=upload.sha256
         )
         if existing is None:
             raise
