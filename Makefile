@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test lint typecheck pytest fuzz migrate db-stop bench clean
+.PHONY: help install web web-test run test lint typecheck pytest fuzz migrate db-stop bench clean
 
 help:
-	@echo "make run        start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
-	@echo "make test       lint, type-check and run the test suite"
+	@echo "make run        build the web console if it changed, start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
+	@echo "make test       lint, type-check, the console's component tests and the test suite"
+	@echo "make web        build the web console (web/dist) if its sources changed"
 	@echo "make fuzz       fuzz every API operation from its OpenAPI schema, 200 examples each"
 	@echo "make migrate    migrate the database to head"
 	@echo "make db-stop    stop the embedded Postgres left running by 'serve run'"
@@ -25,7 +26,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: install
+# The web console (web/): dependencies again when package-lock.json changes, a build when any
+# source does. Needs Node 20+ and npm; the built files (web/dist) are not committed.
+WEB_DEPS := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: $(WEB_BUILD)
+
+web-test: $(WEB_DEPS)
+	cd web && npm test
+
+run: install web
 	$(BIN)/fluently up
 
 migrate: install
@@ -44,11 +65,12 @@ typecheck: install
 
 # The model tests run twice: with the CPU's own CTranslate2 kernels, then with another
 # instruction set's (tests/other_isa.py), so no test rests on one machine's decoding quirks.
-pytest: install
+# tests/test_console_e2e.py drives the built console in Debian's Chromium (/usr/bin/chromium).
+pytest: install web
 	$(BIN)/pytest -q -rs
 	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs -m model
 
-test: lint typecheck pytest
+test: lint typecheck web-test pytest
 
 # The suite's fuzz test (tests/test_fuzz.py, 30 examples per operation) with FUZZ_EXAMPLES
 # per operation; prints what it sent and got back (README "Fuzzing").

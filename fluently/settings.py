@@ -10,6 +10,9 @@ from typing import Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package runs from (installed editable, as ``make`` does)."""
+
 
 class Environment(StrEnum):
     development = "development"
@@ -108,6 +111,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="FLUENTLY_HOST")
     port: int = Field(default=8000, alias="FLUENTLY_PORT")
     log_level: str = Field(default="INFO", alias="FLUENTLY_LOG_LEVEL")
+    console_dir: Path = Field(default=REPO_ROOT / "web" / "dist", alias="FLUENTLY_CONSOLE_DIR")
+    """The web console's build (``make run`` makes it); served at ``/`` when it is there."""
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     """Postgres URL the app connects with (a role without table ownership or BYPASSRLS)."""

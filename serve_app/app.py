@@ -22,6 +22,7 @@ from fluently.logging import configure_logging
 from fluently.settings import Settings
 from fluently.storage import make_storage
 from serve_app import metrics
+from serve_app.console import install_console
 from serve_app.errors import install_error_handlers
 from serve_app.events import RecordingEvents
 from serve_app.middleware import RequestContextMiddleware
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(tenant.router)
     app.include_router(audit.router)
     app.include_router(openai_compat.router)
+    install_console(app, settings.console_dir)
     return app
 
 

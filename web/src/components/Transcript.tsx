@@ -1,0 +1,68 @@
+import type { DisfluencyEvent, DisfluencyType, Segment, Word } from "../api/types";
+import { label, seconds } from "../format";
+
+/** The events a word belongs to: those whose span holds the word's middle (as the API counts). */
+export function eventsOfWord(word: Word, events: DisfluencyEvent[]): DisfluencyEvent[] {
+  const middle = (word.start + word.end) / 2;
+  return events.filter((e) => e.start <= middle && middle <= e.end);
+}
+
+/**
+ * The transcript word by word. Words inside a shown event are highlighted in its type's colour;
+ * every word with timing is a button (its time, and in review the span of a new event).
+ */
+export function Transcript({
+  segments,
+  events,
+  shown,
+  selected,
+  onSelect,
+}: {
+  segments: Segment[];
+  events: DisfluencyEvent[];
+  shown: ReadonlySet<DisfluencyType>;
+  selected: { start: number; end: number } | null;
+  onSelect: (word: Word, extend: boolean) => void;
+}) {
+  const visible = events.filter((e) => shown.has(e.type));
+  if (segments.every((s) => s.words.length === 0 && !s.text.trim())) {
+    return <p className="muted">No speech was found in this recording.</p>;
+  }
+  return (
+    <div className="transcript" aria-label="Transcript">
+      {segments.map((segment, si) => (
+        <p key={si}>
+          <span className="seg-time muted">{seconds(segment.start)}</span>{" "}
+          {segment.words.length === 0
+            ? segment.text
+            : segment.words.map((word, wi) => {
+                const on = eventsOfWord(word, visible);
+                const first = on[0];
+                const isSelected =
+                  selected !== null && word.start >= selected.start && word.end <= selected.end;
+                const classes = ["word"];
+                if (first) classes.push("event", `ev-${first.type}`);
+                if (first?.to_review) classes.push("to-review");
+                if (isSelected) classes.push("selected");
+                const title = on.length
+                  ? on.map((e) => `${label(e.type)}${e.to_review ? " (to review)" : ""}`).join(", ")
+                  : undefined;
+                return (
+                  <button
+                    key={wi}
+                    type="button"
+                    className={classes.join(" ")}
+                    data-event-type={first?.type}
+                    title={`${seconds(word.start)}–${seconds(word.end)}${title ? ` · ${title}` : ""}`}
+                    aria-pressed={isSelected}
+                    onClick={(e) => onSelect(word, e.shiftKey)}
+                  >
+                    {word.word.trim()}
+                  </button>
+                );
+              })}
+        </p>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,252 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { Link, useSearchParams } from "react-router-dom";
+import { errorMessage } from "../api/client";
+import {
+  REPORT_LANGUAGES,
+  SESSION_TASKS,
+  type ReportLanguage,
+  type SessionTask,
+  type StatusEvent,
+} from "../api/types";
+import { useApi } from "../auth";
+import { Recorder } from "../components/Recorder";
+import { StatusBadge } from "../components/StatusBadge";
+import { ErrorNote, Show } from "../components/Status";
+import { label } from "../format";
+import { useLoad } from "../hooks";
+
+function localNow(): string {
+  const now = new Date();
+  now.setMinutes(now.getMinutes() - now.getTimezoneOffset());
+  return now.toISOString().slice(0, 16);
+}
+
+export function NewSession() {
+  const api = useApi();
+  const [params] = useSearchParams();
+  const [clients] = useLoad(() => api.clients(), [api]);
+  const [clientId, setClientId] = useState(params.get("client") ?? "");
+  const [task, setTask] = useState<SessionTask>("conversation");
+  const [recordedAt, setRecordedAt] = useState(localNow);
+  const [reportLanguage, setReportLanguage] = useState<ReportLanguage>("en");
+  const [source, setSource] = useState<"record" | "upload">("record");
+  const [file, setFile] = useState<File | null>(null);
+  const [recorded, setRecorded] = useState<Blob | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [recordingId, setRecordingId] = useState<string | null>(null);
+
+  const audio = source === "upload" ? file : recorded;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!audio) {
+      setError(source === "upload" ? "Choose an audio file." : "Record something first.");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const accepted = await api.upload({
+        file: audio,
+        filename: file && source === "upload" ? file.name : "recording.webm",
+        clientId,
+        task,
+        recordedAt: new Date(recordedAt).toISOString(),
+        reportLanguage,
+      });
+      setRecordingId(accepted.recording_id);
+    } catch (failure) {
+      setError(errorMessage(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (recordingId) {
+    return (
+      <section>
+        <h1>Processing the session</h1>
+        <LiveProgress recordingId={recordingId} />
+        <p>
+          <button
+            type="button"
+            className="link"
+            onClick={() => {
+              setRecordingId(null);
+              setFile(null);
+              setRecorded(null);
+            }}
+          >
+            Start another session
+          </button>
+        </p>
+      </section>
+    );
+  }
+
+  return (
+    <section>
+      <h1>New session</h1>
+      <form className="card form-grid" onSubmit={submit} aria-label="New session">
+        <Show value={clients} what="clients">
+          {(page) =>
+            page.items.length === 0 ? (
+              <p className="wide">
+                Add a client first: <Link to="/app/clients">Clients</Link>.
+              </p>
+            ) : (
+              <label>
+                Client
+                <select value={clientId} onChange={(e) => setClientId(e.target.value)} required>
+                  <option value="">Choose a client…</option>
+                  {page.items.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.display_name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )
+          }
+        </Show>
+        <label>
+          Task
+          <select value={task} onChange={(e) => setTask(e.target.value as SessionTask)}>
+            {SESSION_TASKS.map((t) => (
+              <option key={t} value={t}>
+                {label(t)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Recorded at
+          <input
+            type="datetime-local"
+            value={recordedAt}
+            max={localNow()}
+            onChange={(e) => setRecordedAt(e.target.value)}
+            required
+          />
+        </label>
+        <label>
+          Report language
+          <select
+            value={reportLanguage}
+            onChange={(e) => setReportLanguage(e.target.value as ReportLanguage)}
+          >
+            {REPORT_LANGUAGES.map((l) => (
+              <option key={l} value={l}>
+                {LANGUAGE_NAMES[l]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset className="wide">
+          <legend>Audio</legend>
+          <label className="inline">
+            <input
+              type="radio"
+              name="source"
+              checked={source === "record"}
+              onChange={() => setSource("record")}
+            />
+            Record now
+          </label>
+          <label className="inline">
+            <input
+              type="radio"
+              name="source"
+              checked={source === "upload"}
+              onChange={() => setSource("upload")}
+            />
+            Upload a file
+          </label>
+          {source === "record" ? (
+            <Recorder onRecorded={setRecorded} />
+          ) : (
+            <label>
+              Audio file
+              <input
+                type="file"
+                accept="audio/*,video/mp4,.opus,.webm,.flac,.m4a"
+                onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+              />
+            </label>
+          )}
+        </fieldset>
+        {error && <ErrorNote message={error} />}
+        <div className="wide">
+          <button type="submit" className="primary" disabled={busy || !audio || !clientId}>
+            {busy ? "Uploading…" : "Upload and analyse"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+export const LANGUAGE_NAMES: Record<ReportLanguage, string> = {
+  en: "English",
+  pt: "Português",
+  es: "Español",
+  fr: "Français",
+  de: "Deutsch",
+};
+
+/** The recording's status as the API streams it, until processed or failed. */
+export function LiveProgress({
+  recordingId,
+  onDone,
+}: {
+  recordingId: string;
+  onDone?: () => void;
+}) {
+  const api = useApi();
+  const [latest, setLatest] = useState<StatusEvent | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    api
+      .followEvents(recordingId, setLatest, abort.signal)
+      .catch((failure: unknown) => abort.signal.aborted || setError(errorMessage(failure)));
+    return () => abort.abort();
+  }, [api, recordingId]);
+
+  const status = latest?.status ?? "pending";
+  const terminal = status === "processed" || status === "failed";
+  useEffect(() => {
+    if (terminal) onDone?.();
+  }, [terminal, onDone]);
+  const { chunks_done = 0, chunks_total = 0 } = latest?.progress ?? {};
+  return (
+    <div className="card" aria-live="polite">
+      <p>
+        Status: <StatusBadge status={status} />
+      </p>
+      {status !== "failed" && (
+        <label>
+          Transcription progress
+          <progress
+            max={chunks_total || 1}
+            value={status === "processed" ? chunks_total || 1 : chunks_done}
+          />
+          <small className="muted">
+            {chunks_total ? `${chunks_done} of ${chunks_total} parts` : "Waiting for a worker…"}
+          </small>
+        </label>
+      )}
+      {latest?.error && <ErrorNote message={latest.error} />}
+      {error && <ErrorNote message={error} />}
+      {status === "processed" && !onDone && (
+        <p>
+          <Link className="button primary" to={`/app/recordings/${recordingId}`}>
+            Open the recording
+          </Link>
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,57 @@
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { fakeApi, json, renderAt } from "./fakeApi";
+
+const AUTO = {
+  id: "rep1",
+  recording_id: "r1",
+  type: "fluency_analysis",
+  language: "en",
+  status: "ready",
+  automatic: true,
+  annotation_version: 1,
+  generator: "template",
+  requested_by: null,
+  error: null,
+  created_at: "2026-02-01T10:00:10Z",
+};
+
+describe("report chooser", () => {
+  it("requests a report in the chosen type and language and shows it when ready", async () => {
+    let polls = 0;
+    const requested = { ...AUTO, id: "rep2", type: "comprehensive", language: "pt", automatic: false };
+    const { api, calls } = fakeApi({
+      "GET /audio_recordings/r1/reports?limit=50": () =>
+        json({ items: polls ? [requested, AUTO] : [AUTO], next_cursor: null }),
+      "GET /reports/rep1": () =>
+        json({ ...AUTO, metrics: {}, content_markdown: "# Fluency report\n\nAll fine." }),
+      "POST /audio_recordings/r1/reports": () =>
+        json({ ...requested, status: "pending", metrics: null, content_markdown: null }, 202),
+      "GET /reports/rep2": () => {
+        polls += 1;
+        return polls < 2
+          ? json({ ...requested, status: "pending", metrics: null, content_markdown: null })
+          : json({
+              ...requested,
+              metrics: {},
+              content_markdown: "# Relatório de fluência\n\n<script>alert(1)</script>Bom.",
+            });
+      },
+    });
+    renderAt("/app/recordings/r1/report", api);
+    expect(await screen.findByRole("heading", { name: "Fluency report" })).toBeInTheDocument();
+
+    await userEvent.selectOptions(screen.getByLabelText("Report type"), "comprehensive");
+    await userEvent.selectOptions(screen.getByLabelText("Language"), "pt");
+    await userEvent.click(screen.getByRole("button", { name: "Write report" }));
+    expect(await screen.findByText(/Writing the report/)).toBeInTheDocument();
+    const report = await screen.findByRole("article", { name: "Report" }, { timeout: 4000 });
+    expect(within(report).getByRole("heading", { name: "Relatório de fluência" })).toBeInTheDocument();
+    expect(report).toHaveAttribute("lang", "pt");
+    expect(report.querySelector("script")).toBeNull();
+    expect(calls.find((c) => c.method === "POST" && c.path.endsWith("/reports"))?.body).toEqual({
+      type: "comprehensive",
+      language: "pt",
+    });
+  });
+});
