@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="FLUENTLY_HOST")
     port: int = Field(default=8000, alias="FLUENTLY_PORT")
     log_level: str = Field(default="INFO", alias="FLUENTLY_LOG_LEVEL")
+    trusted_proxies: list[IPvAnyNetwork] = Field(default=[], alias="TRUSTED_PROXIES")
+    """Addresses or networks of the proxies in front of the API (a load balancer), as JSON:
+    ``'["10.0.0.0/8"]'``. Only their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed;
+    empty, the TCP peer is the client and the connection's own scheme counts."""
+    allowed_hosts: list[str] = Field(default=[], alias="ALLOWED_HOSTS")
+    """Host names the API answers to (``*.clinic.example`` for subdomains), as JSON; other
+    ``Host`` headers get 400 ``invalid_host``. Empty: any host."""
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     """Postgres URL the app connects with (a role without table ownership or BYPASSRLS)."""
