@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -72,6 +75,16 @@ class RecordingStatus(StrEnum):
         return self in (RecordingStatus.processed, RecordingStatus.failed)
 
 
+class SessionTask(StrEnum):
+    """What the client was doing in a recorded session (``audio_recordings.task``)."""
+
+    conversation = "conversation"
+    monologue = "monologue"
+    reading = "reading"
+    picture_description = "picture_description"
+    other = "other"
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"
@@ -95,6 +108,8 @@ class Tenant(Base):
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    audio_retention_days: Mapped[int | None] = mapped_column(Integer)
+    """Audio older than this many days is deleted (transcripts and reports stay); None keeps it."""
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -164,10 +179,118 @@ class AudioRecording(Base):
     chunks_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("clients.id", ondelete="CASCADE")
+    )
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the session took place (the upload's ``recorded_at``, else when it was uploaded)."""
+    task: Mapped[str | None] = mapped_column(String(32))
+    """What the client was doing: conversation, monologue, reading, ..."""
+    audio_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when retention removed the audio; the transcript and reports stay."""
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
+
+
+class Client(Base):
+    """A person whose speech a clinic records."""
+
+    __tablename__ = "clients"
+    __table_args__ = (Index("ix_clients_tenant_id_created_at", "tenant_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    external_ref: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class ClientAssignment(Base):
+    """A member who may see a client (admins see every client of their clinic)."""
+
+    __tablename__ = "client_assignments"
+    __table_args__ = (Index("ix_client_assignments_user_id", "user_id"),)
+
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Annotation(Base):
+    """One version of a recording's words and events: 1 is automatic, each review adds one."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("recording_id", "version"),
+        Index("ix_annotations_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    recording_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("audio_recordings.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    """Computed from this version's words and events."""
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class AuditEvent(Base):
+    """Append-only (the app role may only INSERT and SELECT). Ids, never names: entries
+    outlive what they point at, and an erased client stays pseudonymous here."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_id_id", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, default=dict, server_default="{}"
+    )
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class ScheduledTask(Base):
+    """Periodic work; ``fluently_schedule_due`` claims a due row once across all workers."""
+
+    __tablename__ = "scheduled_tasks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_s: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_run_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Transcription(Base):
@@ -195,23 +318,43 @@ class Transcription(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class ReportStatus(StrEnum):
+    pending = "pending"
+    ready = "ready"
+    failed = "failed"
+
+
 class Report(Base):
+    """A report of a recording. The one written while processing is ``automatic``; others are
+    requested and produced through the job queue (``status``)."""
+
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_tenant_id_created_at", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_reports_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_reports_recording_id_created_at", "recording_id", "created_at"),
+        Index(
+            "uq_reports_recording_id_automatic",
+            "recording_id",
+            unique=True,
+            postgresql_where=text("automatic"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
     recording_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("audio_recordings.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
+        UUID(as_uuid=True), ForeignKey("audio_recordings.id", ondelete="CASCADE"), nullable=False
     )
     type: Mapped[str] = mapped_column(String(32), nullable=False)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
-    generator: Mapped[str] = mapped_column(String(200), nullable=False)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    content_markdown: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="ready")
+    automatic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    annotation_version: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    generator: Mapped[str | None] = mapped_column(String(200))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    content_markdown: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -247,6 +390,10 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, default=dict, server_default="{}"
+    )
+    """What the job needs beyond its recording: a report's id, the scheduled task's name."""
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
@@ -273,5 +420,9 @@ TENANT_TABLES: tuple[str, ...] = (
     "transcriptions",
     "reports",
     "jobs",
+    "clients",
+    "client_assignments",
+    "annotations",
+    "audit_events",
 )
 """Every table with a ``tenant_id``; each has RLS enabled and forced."""

@@ -5,7 +5,9 @@ and a lease this replica keeps extending while it works. If the replica dies the
 and any replica claims the job again; results are written in the same transaction that marks
 the job done, and only while this worker still holds the lease, so a recording never gets two
 transcripts. A ``LISTEN fluently_jobs`` connection wakes the loop the moment a job is queued;
-polling every ``jobs.poll_interval_s`` covers a lost notification.
+polling every ``jobs.poll_interval_s`` covers a lost notification. At each poll the loop also
+asks Postgres whether a scheduled task (``schedule``) is due; the database lets one replica
+claim each run.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 
-from db.models import JobStatus, RecordingStatus
+from db.models import JobStatus, Queue, RecordingStatus
 from db.notifications import notifications
-from db.repositories import jobs, recordings
+from db.repositories import jobs, recordings, retention
 from db.repositories.jobs import ClaimedJob
 from db.session import (
     Sessions,
@@ -104,6 +108,10 @@ class JobRecordingStore:
             )
 
 
+JobHandler = Callable[[ClaimedJob], Awaitable[None]]
+"""Runs one claimed job of a kind (``JobLoop.register``)."""
+
+
 class JobLoop:
     """Claims and runs jobs; ``jobs.concurrency`` at a time per replica."""
 
@@ -128,6 +136,9 @@ class JobLoop:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._handlers: dict[str, JobHandler] = {jobs.PROCESS_RECORDING: self._process_recording}
+        self._schedules: list[tuple[str, str, Queue]] = []
+        self._next_schedule_check = 0.0
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._run())
@@ -158,6 +169,7 @@ class JobLoop:
     async def _run(self) -> None:
         slots = asyncio.Semaphore(self.settings.jobs.concurrency)
         while True:
+            await self.enqueue_due_tasks()
             await slots.acquire()
             try:
                 async with system_session(self.sessions) as session:
@@ -211,9 +223,47 @@ class JobLoop:
         finally:
             tenant_id_var.reset(token)
 
+    def register(self, kind: str, handler: JobHandler) -> None:
+        """Run ``handler`` for claimed jobs of ``kind``; it raises to fail the attempt (retried
+        with backoff, dead after ``max_attempts``) and returns when the job is done."""
+        self._handlers[kind] = handler
+
+    @property
+    def storage(self) -> StorageProvider:
+        return self._storage
+
+    def schedule(self, task: str, *, kind: str, queue: Queue = Queue.low) -> None:
+        """Enqueue ``kind`` jobs whenever ``task`` (a ``scheduled_tasks`` row) falls due."""
+        self._schedules.append((task, kind, queue))
+
+    async def enqueue_due_tasks(self) -> None:
+        """At most once per poll interval: claim the scheduled tasks that are due (one replica
+        wins each run, ``fluently_schedule_due``) and enqueue their jobs."""
+        if not self._schedules or time.monotonic() < self._next_schedule_check:
+            return
+        self._next_schedule_check = time.monotonic() + self.settings.jobs.poll_interval_s
+        try:
+            async with system_session(self.sessions) as session:
+                for task, kind, queue in self._schedules:
+                    enqueued = await retention.schedule_due(
+                        session,
+                        task=task,
+                        kind=kind,
+                        queue=queue,
+                        max_attempts=self.settings.jobs.max_attempts,
+                    )
+                    if enqueued:
+                        log.info("scheduled task due", extra={"task": task, "jobs": enqueued})
+        except Exception:
+            log.exception("checking the scheduled tasks failed")
+
     async def _dispatch(self, job: ClaimedJob) -> None:
-        if job.kind != jobs.PROCESS_RECORDING:
+        handler = self._handlers.get(job.kind)
+        if handler is None:
             raise ValueError(f"unknown job kind {job.kind!r}")
+        await handler(job)
+
+    async def _process_recording(self, job: ClaimedJob) -> None:
         await process_recording(
             JobRecordingStore(self.sessions, job, worker=self.worker),
             storage=self._storage,
@@ -245,7 +295,12 @@ class JobLoop:
                 base_s=self.settings.jobs.backoff_base_s,
                 max_s=self.settings.jobs.backoff_max_s,
             )
-            if status is JobStatus.dead and job.recording_id is not None:
+            # Other kinds that name a recording (a requested report) fail only themselves.
+            if (
+                status is JobStatus.dead
+                and job.kind == jobs.PROCESS_RECORDING
+                and job.recording_id is not None
+            ):
                 await recordings.mark_failed(
                     session,
                     recording_id=job.recording_id,
@@ -255,7 +310,7 @@ class JobLoop:
     async def _give_up(self, job: ClaimedJob, error: str) -> None:
         async with tenant_session(self.sessions, job.tenant_id) as session:
             await jobs.mark_dead(session, job_id=job.id, error=error)
-            if job.recording_id is not None:
+            if job.kind == jobs.PROCESS_RECORDING and job.recording_id is not None:
                 await recordings.mark_failed(
                     session, recording_id=job.recording_id, error=f"processing failed: {error}"
                 )

@@ -1,4 +1,5 @@
-"""The report generator as a Serve deployment: metrics, an LLM narrative, template fallback."""
+"""The report generator as a Serve deployment: metrics, an LLM narrative, template fallback;
+or, for a reviewed annotation, the narrative from the metrics it already has."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from deployments.providers import chat_clients
 from deployments.report_generator import ReportGenerator
 from fluently.logging import configure_logging
 from fluently.settings import Settings
+from pipelines.metrics import FluencyMetrics
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
 
@@ -25,6 +27,24 @@ class ReportGeneratorDeployment:
         report = self._generator.generate(
             transcript=Transcript.from_dict(transcript),
             duration_s=duration_s,
+            report_type=ReportType(report_type),
+            language=ReportLanguage(language),
+        )
+        return report.to_dict()
+
+    def generate_from_metrics(
+        self,
+        *,
+        transcript: dict[str, Any],
+        metrics: dict[str, Any],
+        report_type: str,
+        language: str,
+    ) -> dict[str, Any]:
+        """The report as stored, from metrics as stored (an annotation's), without measuring
+        again; ``report_type`` and ``language`` come from a stored report request."""
+        report = self._generator.from_metrics(
+            transcript=Transcript.from_dict(transcript),
+            metrics=FluencyMetrics.from_dict(metrics),
             report_type=ReportType(report_type),
             language=ReportLanguage(language),
         )

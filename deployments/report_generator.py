@@ -62,6 +62,20 @@ class ReportGenerator:
             sounds=sounds,
             language=speech_language(transcript.language),
         )
+        return self.from_metrics(
+            transcript=transcript, metrics=metrics, report_type=report_type, language=language
+        )
+
+    def from_metrics(
+        self,
+        *,
+        transcript: Transcript,
+        metrics: FluencyMetrics,
+        report_type: ReportType,
+        language: ReportLanguage,
+    ) -> FluencyReport:
+        """The report for metrics already measured (a reviewed annotation's): the narrative and
+        Markdown are written from them, nothing is detected again."""
         narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
         return FluencyReport(
             type=str(report_type),

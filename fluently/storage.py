@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+CHUNK_SIZE = 1024 * 1024
+"""Bytes per piece when an object is read as a stream (``read_chunks``)."""
+
+
 class StorageProvider(Protocol):
     def put_file(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key`` (replacing any previous object)."""
@@ -24,6 +29,13 @@ class StorageProvider(Protocol):
 
     def download(self, key: str, target: Path) -> None:
         """Write the object ``key`` to ``target``; raises ``KeyError`` if it does not exist."""
+        ...
+
+    def read_chunks(
+        self, key: str, *, chunk_size: int = CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
+        """The object ``key`` in pieces of at most ``chunk_size`` bytes, so that streaming it
+        never holds it whole; the first ``next`` raises ``KeyError`` if it does not exist."""
         ...
 
     def delete(self, key: str) -> None:
@@ -79,6 +91,17 @@ class LocalDiskStorage:
             raise KeyError(key)
         shutil.copyfile(path, target)
 
+    def read_chunks(
+        self, key: str, *, chunk_size: int = CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
+        try:
+            source = self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise KeyError(key) from exc
+        with source:
+            while chunk := source.read(chunk_size):
+                yield chunk
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -103,6 +126,20 @@ class S3Storage:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 raise KeyError(key) from exc
             raise
+
+    def read_chunks(
+        self, key: str, *, chunk_size: int = CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise KeyError(key) from exc
+            raise
+        with body:
+            yield from body.iter_chunks(chunk_size)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound
@@ -38,9 +38,9 @@ DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
 )
 
 RepetitionKind = Literal["part_word", "whole_word", "phrase"]
-Evidence = Literal["transcript", "timing", "acoustic", "second_pass"]
-"""What an event rests on: the words as transcribed, their timing, the sound itself, or a second
-decoding of a short window around a suspect span."""
+Evidence = Literal["transcript", "timing", "acoustic", "second_pass", "clinician"]
+"""What an event rests on: the words as transcribed, their timing, the sound itself, a second
+decoding of a short window around a suspect span, or a clinician who added it in review."""
 
 _FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
 """Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
@@ -125,6 +125,13 @@ class MetricsSettings:
     """Events less certain than this are listed "to review": shown, but not counted in %SS,
     SLD or the counts by type until a clinician confirms them."""
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricsSettings:
+        """The thresholds a metrics dict names (``FluencyMetrics.to_dict``'s ``settings``);
+        keys this version does not know are left out, missing ones take the defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
 
 @dataclass(frozen=True, slots=True)
 class DisfluencyEvent:
@@ -154,6 +161,20 @@ class DisfluencyEvent:
             "evidence": list(self.evidence),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DisfluencyEvent:
+        """The event ``to_dict`` wrote (other keys, such as a review's ``to_review``, ignored)."""
+        return cls(
+            type=data["type"],
+            text=data["text"],
+            start=float(data["start"]),
+            end=float(data["end"]),
+            subtype=data.get("subtype"),
+            stuttering_like=bool(data.get("stuttering_like", False)),
+            confidence=float(data.get("confidence", 1.0)),
+            evidence=tuple(data.get("evidence", ("transcript",))),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Pause:
@@ -172,6 +193,10 @@ class Pause:
             "end": round(self.end, 3),
             "duration_s": round(self.duration_s, 3),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pause:
+        return cls(start=float(data["start"]), end=float(data["end"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +279,36 @@ class FluencyMetrics:
             "counts_by_type": dict(self.counts_by_type),
             "settings": asdict(self.settings),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FluencyMetrics:
+        """The metrics ``to_dict`` wrote, e.g. a stored annotation's, to render a report from
+        them without measuring again. Derived keys (the counts of lists) are recomputed."""
+        return cls(
+            duration_s=data["duration_s"],
+            speaking_span_s=data["speaking_span_s"],
+            speech_time_s=data["speech_time_s"],
+            word_count=data["word_count"],
+            syllable_count=data["syllable_count"],
+            words_per_minute=data["words_per_minute"],
+            syllables_per_minute=data["syllables_per_minute"],
+            articulation_rate=data["articulation_rate"],
+            pause_count=data["pause_count"],
+            mean_pause_s=data["mean_pause_s"],
+            long_pause_count=data["long_pause_count"],
+            long_pauses=tuple(Pause.from_dict(p) for p in data["long_pauses"]),
+            disfluencies=tuple(DisfluencyEvent.from_dict(e) for e in data["disfluencies"]),
+            to_review=tuple(DisfluencyEvent.from_dict(e) for e in data["to_review"]),
+            disfluencies_per_minute=data["disfluencies_per_minute"],
+            stuttering_like_disfluencies=data["stuttering_like_disfluencies"],
+            other_disfluencies=data["other_disfluencies"],
+            sld_per_100_syllables=data["sld_per_100_syllables"],
+            stuttered_syllables=data["stuttered_syllables"],
+            percent_syllables_stuttered=data["percent_syllables_stuttered"],
+            counts_by_type=dict(data["counts_by_type"]),
+            settings=MetricsSettings.from_dict(data.get("settings", {})),
+            language=data["language"],
+        )
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
@@ -340,12 +395,7 @@ def compute_metrics(
     settings = settings or MetricsSettings()
     tokens = _tokens(words)
     language = speech_language(language)
-    supported = language in SYLLABLE_LANGUAGES
-
-    def syllables(word: str) -> int:
-        counted = count_syllables(word, language)
-        return estimate_syllables(word) if counted is None else counted
-
+    syllables = _syllable_counter(language)
     found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found)
@@ -354,13 +404,146 @@ def compute_metrics(
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged)
     _find_blocks(tokens, settings, found)
-    ordered = sorted(found.events, key=lambda e: (e.start, e.end))
-    events = tuple(e for e in ordered if e.confidence >= settings.review_below)
-    to_review = tuple(e for e in ordered if e.confidence < settings.review_below)
-
-    syllable_count = sum(
-        found.syllable_overrides.get(i, syllables(t.raw)) for i, t in enumerate(tokens)
+    return _tally(
+        tokens,
+        counted=[e for e in found.events if e.confidence >= settings.review_below],
+        to_review=[e for e in found.events if e.confidence < settings.review_below],
+        stuttered_tokens=found.stuttered_tokens,
+        syllable_overrides=found.syllable_overrides,
+        duration_s=duration_s,
+        settings=settings,
+        language=language,
     )
+
+
+def count_events(
+    words: Sequence[Word],
+    counted: Sequence[DisfluencyEvent],
+    duration_s: float,
+    settings: MetricsSettings | None = None,
+    *,
+    to_review: Sequence[DisfluencyEvent] = (),
+    language: str = "en",
+) -> FluencyMetrics:
+    """Fluency metrics for events as given (a clinician's review), not detected.
+
+    The numbers are ``compute_metrics``' (one ``_tally``); what detection knows about each
+    event, this works out from the event's time span (``_placed``): the word it targets, whether
+    it is stuttering-like, and which iterations add no syllables. ``to_review`` events are
+    listed and not counted. A given ``stuttering_like`` is ignored: it follows from the type.
+    """
+    settings = settings or MetricsSettings()
+    tokens = _tokens(words)
+    language = speech_language(language)
+    syllables = _syllable_counter(language)
+    placed = [_placed(tokens, event, syllables) for event in counted]
+    stuttered: set[int] = set()
+    overrides: dict[int, int] = {}
+    for event, target, silent in placed:
+        if not event.stuttering_like or target is None:
+            continue
+        stuttered.add(target)
+        if event.type == "repetition":
+            overrides.update(dict.fromkeys(silent, 0))
+            overrides[target] = syllables(_last_part(tokens[target]))
+    return _tally(
+        tokens,
+        counted=[event for event, _, _ in placed],
+        to_review=[_placed(tokens, event, syllables)[0] for event in to_review],
+        stuttered_tokens=stuttered,
+        syllable_overrides=overrides,
+        duration_s=duration_s,
+        settings=settings,
+        language=language,
+    )
+
+
+_GIVEN_TIME_SLACK_S = 0.0005
+"""Stored times are rounded to milliseconds: a word's middle on an event's edge is inside."""
+
+
+def _placed(
+    tokens: Sequence[_Token], event: DisfluencyEvent, syllables: Callable[[str], int]
+) -> tuple[DisfluencyEvent, int | None, list[int]]:
+    """A given event with its stuttering-like flag set, the word it targets, and the words of
+    a stuttering-like repetition that add no syllables.
+
+    The event's words are those whose middle lies in its span. The target is the word a
+    detector would name: the first of a whole-word repetition ("I I I"), the last of anything
+    else (the word the fragments of "b- b- but" start, the prolonged word), or, when the span
+    holds no word (a block is a silence), the word that follows it. Stuttering-like (Yairi &
+    Ambrose): prolongations, blocks, part-word repetitions and whole-word repetitions of a
+    one-syllable word. The iterations of such a repetition, fillers aside, count as one
+    syllable of its target ("b- b- but" and "I I I" add one syllable each).
+    """
+    inside = [
+        i
+        for i, t in enumerate(tokens)
+        if event.start - _GIVEN_TIME_SLACK_S
+        <= (t.start + t.end) / 2
+        <= event.end + _GIVEN_TIME_SLACK_S
+    ]
+    if inside:
+        whole_word = event.type == "repetition" and event.subtype == "whole_word"
+        target: int | None = inside[0] if whole_word else inside[-1]
+    else:
+        target = next(
+            (i for i, t in enumerate(tokens) if t.start >= event.end - _GIVEN_TIME_SLACK_S), None
+        )
+    if event.type in {"prolongation", "block"}:
+        stuttering_like = True
+    elif event.type == "repetition" and event.subtype == "part_word":
+        stuttering_like = True
+    elif event.type == "repetition" and event.subtype == "whole_word":
+        stuttering_like = target is not None and syllables(_last_part(tokens[target])) == 1
+    else:
+        stuttering_like = False
+    silent = []
+    if stuttering_like and event.type == "repetition":
+        silent = [i for i in inside if i != target and not tokens[i].filler]
+    text = event.text or " ".join(tokens[i].raw for i in inside)
+    if not text and target is not None:
+        text = tokens[target].raw
+    return replace(event, text=text, stuttering_like=stuttering_like), target, silent
+
+
+def _last_part(token: _Token) -> str:
+    """The word a hyphenated repetition ends in ("b-b-but" → "but")."""
+    return _HYPHENS.split(token.norm)[-1] or token.norm
+
+
+def _syllable_counter(language: str) -> Callable[[str], int]:
+    """Syllables of a word by ``language``'s rules, estimated where it has none."""
+
+    def syllables(word: str) -> int:
+        counted = count_syllables(word, language)
+        return estimate_syllables(word) if counted is None else counted
+
+    return syllables
+
+
+def _tally(
+    tokens: Sequence[_Token],
+    *,
+    counted: Sequence[DisfluencyEvent],
+    to_review: Sequence[DisfluencyEvent],
+    stuttered_tokens: set[int],
+    syllable_overrides: dict[int, int],
+    duration_s: float,
+    settings: MetricsSettings,
+    language: str,
+) -> FluencyMetrics:
+    """Every number of the report from the words and the events that count.
+
+    ``stuttered_tokens`` are the words a counted stuttering-like event targets;
+    ``syllable_overrides`` the words whose syllables are not counted as spelled (fragments,
+    the extra iterations of a stuttering-like repetition).
+    """
+    syllables = _syllable_counter(language)
+    supported = language in SYLLABLE_LANGUAGES
+    events = tuple(sorted(counted, key=lambda e: (e.start, e.end)))
+    listed = tuple(sorted(to_review, key=lambda e: (e.start, e.end)))
+    syllable_count = sum(syllable_overrides.get(i, syllables(t.raw)) for i, t in enumerate(tokens))
     span = max(t.end for t in tokens) - tokens[0].start if tokens else 0.0
     pauses = _pauses(tokens, settings.pause_min_s)
     speech_time = max(span - sum(p.duration_s for p in pauses), 0.0)
@@ -372,8 +555,8 @@ def compute_metrics(
     # of distinct words an SLD targets. The denominator is syllable_count: every syllable the
     # speaker produced, fillers and revised words included, with the extra iterations of a
     # stuttering-like repetition not counted ("b-b-but" and "I I I" each add one syllable).
-    stuttered = min(len(found.stuttered_tokens), syllable_count)
-    counted = syllable_count if supported else None
+    stuttered = min(len(stuttered_tokens), syllable_count)
+    counted_syllables = syllable_count if supported else None
     counts: dict[str, int] = dict.fromkeys(DISFLUENCY_TYPES, 0)
     for event in events:
         counts[event.type] += 1
@@ -383,21 +566,21 @@ def compute_metrics(
         speaking_span_s=span,
         speech_time_s=speech_time,
         word_count=len(tokens),
-        syllable_count=counted,
+        syllable_count=counted_syllables,
         # Speech rate over the speaking span, pauses included (the usual "overall speech
         # rate", e.g. Andrews & Ingham 1971); leading and trailing silence is the recording's,
         # not the speaker's, so it is left out.
         words_per_minute=_per_minute(len(tokens), span),
-        syllables_per_minute=_per_minute(counted, span),
+        syllables_per_minute=_per_minute(counted_syllables, span),
         # Articulation rate: syllables per second with pauses of pause_min_s or more removed
         # (Goldman-Eisler 1968; Tsao & Weismer 1997).
-        articulation_rate=_ratio(counted, speech_time),
+        articulation_rate=_ratio(counted_syllables, speech_time),
         pause_count=len(pauses),
         mean_pause_s=statistics.fmean(p.duration_s for p in pauses) if pauses else 0.0,
         long_pause_count=len(long_pauses),
         long_pauses=long_pauses,
         disfluencies=events,
-        to_review=to_review,
+        to_review=listed,
         disfluencies_per_minute=_per_minute(len(events), span),
         # SLD vs other disfluencies (Ambrose & Yairi 1999; Yairi & Ambrose 2005): part-word
         # and monosyllabic whole-word repetitions and disrhythmic phonations (prolongations,
@@ -406,9 +589,9 @@ def compute_metrics(
         # frequency measure.
         stuttering_like_disfluencies=sld,
         other_disfluencies=len(events) - sld,
-        sld_per_100_syllables=_per_100(sld, counted),
+        sld_per_100_syllables=_per_100(sld, counted_syllables),
         stuttered_syllables=stuttered,
-        percent_syllables_stuttered=_per_100(stuttered, counted),
+        percent_syllables_stuttered=_per_100(stuttered, counted_syllables),
         counts_by_type=counts,
         settings=settings,
         language=language,

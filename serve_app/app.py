@@ -26,7 +26,19 @@ from serve_app import metrics
 from serve_app.errors import install_error_handlers
 from serve_app.events import RecordingEvents
 from serve_app.middleware import AllowedHostsMiddleware, RequestContextMiddleware
-from serve_app.routes import auth, health, openai_compat, recordings, users
+from serve_app.routes import (
+    annotations,
+    audit,
+    auth,
+    client_data,
+    clients,
+    health,
+    openai_compat,
+    recordings,
+    reports,
+    tenant,
+    users,
+)
 from serve_app.security_headers import SecurityHeadersMiddleware
 from serve_app.state import AppState
 
@@ -76,6 +88,12 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(recordings.router)
+    app.include_router(annotations.router)
+    app.include_router(reports.router)
+    app.include_router(clients.router)
+    app.include_router(client_data.router)
+    app.include_router(tenant.router)
+    app.include_router(audit.router)
     app.include_router(openai_compat.router)
     return app
 

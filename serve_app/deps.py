@@ -13,9 +13,10 @@ from db.models import Role
 from db.repositories.recordings import Viewer
 from db.session import Sessions, tenant_session
 from fluently.errors import Forbidden, Unauthorized
-from fluently.logging import tenant_id_var
+from fluently.logging import request_id_var, tenant_id_var
 from fluently.settings import Settings
 from serve_app.security import AccessTokens, AuthUser, Passwords
+from serve_app.services.audit import Auditor
 from serve_app.services.auth import AuthService
 from serve_app.services.languages import TranscriptionLanguages
 from serve_app.services.transcription import LocalTranscription
@@ -69,9 +70,14 @@ def get_auth_service(
     passwords: PasswordsDep,
     tokens: AccessTokensDep,
     settings: SettingsDep,
+    auditor: AuditDep,
 ) -> AuthService:
     return AuthService(
-        sessions=sessions, passwords=passwords, tokens=tokens, settings=settings.auth
+        sessions=sessions,
+        passwords=passwords,
+        tokens=tokens,
+        settings=settings.auth,
+        auditor=auditor,
     )
 
 
@@ -108,7 +114,7 @@ AdminUser = Annotated[AuthUser, Depends(get_admin_user)]
 
 
 async def get_viewer(user: CurrentUser) -> Viewer:
-    """The caller, as recordings see them: members see their own, admins their tenant's."""
+    """The caller, as clients and recordings see them (``Viewer``'s rules)."""
     return Viewer(tenant_id=user.tenant_id, user_id=user.id, is_admin=user.role is Role.admin)
 
 
@@ -141,3 +147,11 @@ def get_local_transcription(state: StateDep) -> LocalTranscription:
 
 RecordingLanguagesDep = Annotated[TranscriptionLanguages, Depends(get_recording_languages)]
 LocalTranscriptionDep = Annotated[LocalTranscription, Depends(get_local_transcription)]
+
+
+def get_auditor(client_ip: ClientIP) -> Auditor:
+    """The request's audit context; the request id is the one on every log line."""
+    return Auditor(request_id=request_id_var.get(), client_ip=client_ip)
+
+
+AuditDep = Annotated[Auditor, Depends(get_auditor)]

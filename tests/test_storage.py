@@ -79,6 +79,16 @@ class TestStorageProviders:
         with pytest.raises(KeyError):
             storage.download("tenant/none", tmp_path / "x")
 
+    def test_an_object_reads_back_in_pieces(self, storage: StorageProvider) -> None:
+        source = FIXTURES / "jfk.opus"
+        storage.put_file("tenant/pieces", source)
+        pieces = list(storage.read_chunks("tenant/pieces", chunk_size=10_000))
+        assert b"".join(pieces) == source.read_bytes()
+        assert len(pieces) == -(-source.stat().st_size // 10_000)
+        assert all(len(piece) <= 10_000 for piece in pieces)
+        with pytest.raises(KeyError):
+            next(storage.read_chunks("tenant/none"))
+
     def test_local_keys_cannot_escape_the_root(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError):
             LocalDiskStorage(tmp_path / "audio").put_file("../outside", FIXTURES / "jfk.opus")

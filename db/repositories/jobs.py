@@ -6,8 +6,9 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Job, JobStatus, Queue
@@ -36,6 +37,7 @@ async def enqueue(
     kind: str,
     queue: Queue = Queue.default,
     max_attempts: int,
+    payload: dict[str, Any] | None = None,
 ) -> Job:
     """Add a job in the caller's transaction, so it exists exactly when the caller's rows do."""
     job = Job(
@@ -47,6 +49,7 @@ async def enqueue(
         status=JobStatus.queued.value,
         attempts=0,
         max_attempts=max_attempts,
+        payload=payload or {},
     )
     session.add(job)
     await session.flush()
@@ -75,6 +78,12 @@ async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> Claime
         attempts=row.attempts,
         max_attempts=row.max_attempts,
     )
+
+
+async def payload_of(session: AsyncSession, *, job_id: int) -> dict[str, Any]:
+    """What the job was enqueued with beyond its recording (``enqueue``'s ``payload``)."""
+    payload = await session.scalar(select(Job.payload).where(Job.id == job_id))
+    return dict(payload or {})
 
 
 async def extend_lease(session: AsyncSession, *, job_id: int, worker: str, lease_s: float) -> bool:

@@ -8,11 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AudioRecording, RecordingStatus, Report, Transcription
+from db.models import (
+    AudioRecording,
+    Client,
+    ClientAssignment,
+    RecordingStatus,
+    Report,
+    ReportStatus,
+    Transcription,
+)
+from db.repositories import annotations as annotation_versions
 from db.session import TenantId
 
 CHANNEL = "fluently_recordings"
@@ -22,11 +31,49 @@ CHANNEL = "fluently_recordings"
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking: members see their own recordings, admins their whole tenant's."""
+    """Who is asking. Admins see their whole tenant's clients and recordings; members see the
+    clients assigned to them, their own recordings and those of their clients."""
 
     tenant_id: TenantId
     user_id: uuid.UUID
     is_admin: bool
+
+
+def assigned_clients(viewer: Viewer) -> Select[Any]:
+    """The ids of the clients assigned to ``viewer`` (a subquery)."""
+    return select(ClientAssignment.client_id).where(
+        ClientAssignment.tenant_id == viewer.tenant_id,
+        ClientAssignment.user_id == viewer.user_id,
+    )
+
+
+def client_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """Which ``clients`` rows ``viewer`` may see: every one of the tenant's for an admin."""
+    condition = Client.tenant_id == viewer.tenant_id
+    if not viewer.is_admin:
+        condition = condition & Client.id.in_(assigned_clients(viewer))
+    return condition
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    """Which ``audio_recordings`` rows ``viewer`` may see: a member's own and those of the
+    clients assigned to them; every one of the tenant's for an admin."""
+    condition = AudioRecording.tenant_id == viewer.tenant_id
+    if not viewer.is_admin:
+        condition = condition & (
+            (AudioRecording.user_id == viewer.user_id)
+            | AudioRecording.client_id.in_(assigned_clients(viewer))
+        )
+    return condition
+
+
+def deletable(viewer: Viewer) -> ColumnElement[bool]:
+    """Which recordings ``viewer`` may delete: their own uploads; every one of the tenant's for
+    an admin. Seeing a client's sessions (an assigned member) is not owning them."""
+    condition = AudioRecording.tenant_id == viewer.tenant_id
+    if not viewer.is_admin:
+        condition = condition & (AudioRecording.user_id == viewer.user_id)
+    return condition
 
 
 @dataclass(frozen=True)
@@ -36,6 +83,8 @@ class RecordingDetail:
     """As JSON: the shape of ``pipelines.types.Transcript.to_dict``."""
     report: dict[str, Any] | None
     """As JSON: the shape of ``pipelines.types.FluencyReport.to_dict``."""
+    metrics: dict[str, Any] | None = None
+    """The latest annotation version's (``FluencyMetrics.to_dict``): reviewed ones win."""
 
 
 # The columns that hold a transcript's and a report's JSON, one per key, in the keys' order.
@@ -57,13 +106,6 @@ _REPORT_COLUMNS = (
 )
 
 
-def _visible(viewer: Viewer) -> Any:
-    condition = AudioRecording.tenant_id == viewer.tenant_id
-    if not viewer.is_admin:
-        condition = condition & (AudioRecording.user_id == viewer.user_id)
-    return condition
-
-
 async def find_visible_by_sha256(
     session: AsyncSession, *, viewer: Viewer, sha256: str
 ) -> AudioRecording | None:
@@ -72,7 +114,7 @@ async def find_visible_by_sha256(
     caller cannot read would only tell them someone else uploaded the same audio."""
     result = await session.execute(
         select(AudioRecording)
-        .where(_visible(viewer), AudioRecording.sha256 == sha256)
+        .where(visible(viewer), AudioRecording.sha256 == sha256)
         .order_by(
             (AudioRecording.user_id == viewer.user_id).desc(),
             AudioRecording.created_at,
@@ -93,7 +135,7 @@ async def get(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> AudioRecording | None:
     result = await session.execute(
-        select(AudioRecording).where(AudioRecording.id == recording_id, _visible(viewer))
+        select(AudioRecording).where(AudioRecording.id == recording_id, visible(viewer))
     )
     return result.scalar_one_or_none()
 
@@ -108,6 +150,7 @@ async def get_detail(
         recording,
         await transcript_of(session, recording_id=recording_id),
         await report_of(session, recording_id=recording_id),
+        await annotation_versions.latest_metrics(session, recording_id=recording_id),
     )
 
 
@@ -117,8 +160,15 @@ async def transcript_of(session: AsyncSession, *, recording_id: uuid.UUID) -> di
 
 
 async def report_of(session: AsyncSession, *, recording_id: uuid.UUID) -> dict[str, Any] | None:
-    """The stored report's JSON; call it for a recording the viewer may see."""
-    return await _stored(session, _REPORT_COLUMNS, Report.recording_id, recording_id)
+    """The newest ready report's JSON; call it for a recording the viewer may see."""
+    row = await session.execute(
+        select(*_REPORT_COLUMNS)
+        .where(Report.recording_id == recording_id, Report.status == ReportStatus.ready.value)
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(1)
+    )
+    found = row.mappings().one_or_none()
+    return None if found is None else dict(found)
 
 
 async def _stored(
@@ -137,7 +187,7 @@ async def list_page(
     before: tuple[datetime, uuid.UUID] | None,
 ) -> list[AudioRecording]:
     """Newest first; ``before`` is the (created_at, id) of the last item of the previous page."""
-    query = select(AudioRecording).where(_visible(viewer))
+    query = select(AudioRecording).where(visible(viewer))
     if before is not None:
         query = query.where(tuple_(AudioRecording.created_at, AudioRecording.id) < tuple_(*before))
     query = query.order_by(AudioRecording.created_at.desc(), AudioRecording.id.desc()).limit(limit)
@@ -147,10 +197,11 @@ async def list_page(
 async def delete_recording(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> str | None:
-    """Delete the recording (jobs, transcript and report cascade); returns its storage key."""
+    """Delete the recording (jobs, transcript and report cascade) if ``viewer`` may
+    (``deletable``); returns its storage key, or None when nothing was deleted."""
     result = await session.execute(
         delete(AudioRecording)
-        .where(AudioRecording.id == recording_id, _visible(viewer))
+        .where(AudioRecording.id == recording_id, deletable(viewer))
         .returning(AudioRecording.storage_key)
     )
     return result.scalar_one_or_none()
@@ -201,8 +252,9 @@ async def store_results(
     transcript: Mapping[str, Any],
     report: Mapping[str, Any],
 ) -> None:
-    """Write transcript and report as JSON (``pipelines.types``' ``to_dict``), replacing a
-    previous attempt's, and mark the recording processed."""
+    """Write transcript, automatic report and annotation version 1 as JSON
+    (``pipelines.types``' ``to_dict``), replacing a previous attempt's, and mark the recording
+    processed."""
     transcription_values = {
         "tenant_id": tenant_id,
         "recording_id": recording_id,
@@ -220,12 +272,22 @@ async def store_results(
         "recording_id": recording_id,
         **{column.key: report[column.key] for column in _REPORT_COLUMNS},
     }
-    rstmt = insert(Report).values(**report_values)
+    rstmt = insert(Report).values(
+        **report_values, automatic=True, status=ReportStatus.ready.value, annotation_version=1
+    )
     await session.execute(
         rstmt.on_conflict_do_update(
             index_elements=[Report.recording_id],
+            index_where=text("automatic"),
             set_={k: rstmt.excluded[k] for k in report_values if k != "recording_id"},
         )
+    )
+    await annotation_versions.store_automatic(
+        session,
+        tenant_id=tenant_id,
+        recording_id=recording_id,
+        segments=transcript["segments"],
+        metrics=report["metrics"],
     )
     await session.execute(
         update(AudioRecording)

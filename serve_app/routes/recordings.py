@@ -14,13 +14,21 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse
 
+from db.models import SessionTask
 from pipelines import exports
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
-from serve_app.deps import CurrentViewer, RecordingLanguagesDep, StateDep, TenantSession
+from serve_app.deps import (
+    AuditDep,
+    CurrentViewer,
+    RecordingLanguagesDep,
+    StateDep,
+    TenantSession,
+)
 from serve_app.openapi import text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
+from serve_app.services.audit import Action
 from serve_app.services.recordings import RecordingProgress
 from serve_app.uploads import multipart_body, receive_upload
 
@@ -47,6 +55,19 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
         },
         report_type={"type": "string", "enum": [t.value for t in ReportType]},
         report_language={"type": "string", "enum": [lang.value for lang in ReportLanguage]},
+        client_id={
+            "type": "string",
+            "format": "uuid",
+            "description": "The client whose session this is (404 client_not_found unless you "
+            "see the client).",
+        },
+        recorded_at={
+            "type": "string",
+            "format": "date-time",
+            "description": "When the session took place, ISO 8601 with a time zone (default: "
+            "now). 422 invalid_recorded_at otherwise, or if in the future.",
+        },
+        task={"type": "string", "enum": [t.value for t in SessionTask]},
     ),
 )
 async def upload_recording(
@@ -93,15 +114,33 @@ async def list_recordings(
 
 @router.get("/{recording_id}", response_model=RecordingOut)
 async def get_recording(
-    recording_id: uuid.UUID, request: Request, viewer: CurrentViewer, session: TenantSession
+    recording_id: uuid.UUID,
+    request: Request,
+    viewer: CurrentViewer,
+    session: TenantSession,
+    auditor: AuditDep,
 ) -> Response:
     """Status, progress, transcript and report. Send ``If-None-Match`` to get 304 if unchanged."""
     detail = await service.get_detail(session, viewer=viewer, recording_id=recording_id)
-    out = RecordingOut.of(detail.recording, transcript=detail.transcript, report=detail.report)
+    out = RecordingOut.of(
+        detail.recording,
+        transcript=detail.transcript,
+        report=detail.report,
+        metrics=detail.metrics,
+    )
     body = out.model_dump_json().encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
+    # Audited when the content is sent; a 304 sends nothing new.
+    await auditor.record(
+        session,
+        tenant_id=viewer.tenant_id,
+        actor_id=viewer.user_id,
+        action=Action.recording_read,
+        target_type="recording",
+        target_id=recording_id,
+    )
     return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
@@ -187,10 +226,20 @@ async def get_transcript(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,
     session: TenantSession,
+    auditor: AuditDep,
     format: TranscriptFormat = TranscriptFormat.json,
 ) -> Response:
     """The transcript as ``txt``, ``json``, ``srt`` or ``vtt`` (409 until it exists)."""
     transcript = await service.get_transcript(session, viewer=viewer, recording_id=recording_id)
+    await auditor.record(
+        session,
+        tenant_id=viewer.tenant_id,
+        actor_id=viewer.user_id,
+        action=Action.transcript_exported,
+        target_type="recording",
+        target_id=recording_id,
+        details={"format": format.value},
+    )
     if format is TranscriptFormat.json:
         return JSONResponse(transcript)
     render = {
@@ -218,10 +267,21 @@ async def get_report(
     recording_id: uuid.UUID,
     viewer: CurrentViewer,
     session: TenantSession,
+    auditor: AuditDep,
     format: ReportFormat = ReportFormat.json,
 ) -> Response:
-    """The fluency report alone: ``json`` (metrics and Markdown) or ``md`` (409 until ready)."""
+    """The latest ready report alone: ``json`` (metrics and Markdown) or ``md`` (409 until
+    ready). Every report of the recording: ``GET /audio_recordings/{id}/reports``."""
     report = await service.get_report(session, viewer=viewer, recording_id=recording_id)
+    await auditor.record(
+        session,
+        tenant_id=viewer.tenant_id,
+        actor_id=viewer.user_id,
+        action=Action.report_read,
+        target_type="recording",
+        target_id=recording_id,
+        details={"report": "latest", "format": format.value},
+    )
     if format is ReportFormat.json:
         return JSONResponse(report)
     return PlainTextResponse(report["content_markdown"], media_type="text/markdown; charset=utf-8")

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.errors import EmailTaken
 from db.models import Role, Tenant, User
 from db.repositories import rate_limits, refresh_tokens, users
+from db.repositories.users import LoginRecord
 from db.session import Sessions, TenantId, system_session, tenant_session
 from fluently.errors import Conflict, RateLimited, Unauthorized
 from fluently.logging import get_logger
@@ -36,6 +37,7 @@ from serve_app.security import (
     hash_refresh_token,
     new_refresh_token,
 )
+from serve_app.services.audit import Action, Auditor
 
 log = get_logger("auth")
 
@@ -127,11 +129,13 @@ class AuthService:
         passwords: Passwords,
         tokens: AccessTokens,
         settings: AuthSettings,
+        auditor: Auditor,
     ) -> None:
         self._sessions = sessions
         self._passwords = passwords
         self._tokens = tokens
         self._settings = settings
+        self._auditor = auditor
 
     async def signup(
         self, *, tenant_name: str, email: str, password: str, client_ip: str
@@ -153,6 +157,13 @@ class AuthService:
                 role=Role.admin,
             )
             log.info("tenant created", extra={"user_id": str(user.id)})
+            await self._audit_user(
+                session,
+                user_id=user.id,
+                tenant_id=tenant_id,
+                action=Action.user_created,
+                details={"role": Role.admin.value},
+            )
             return await self._start_family(session, user=user)
 
     async def login(self, *, email: str, password: str, client_ip: str) -> IssuedSession:
@@ -168,6 +179,7 @@ class AuthService:
             stored_hash=found.password_hash if found is not None else None, password=password
         )
         if found is None or not check.matches:
+            await self._audit_failed_login(found, email=email)
             raise _invalid_credentials()
         tenant_id = TenantId(found.tenant_id)
         async with tenant_session(self._sessions, tenant_id) as session:
@@ -181,6 +193,9 @@ class AuthService:
                     user_id=user.id,
                     password_hash=await self._passwords.hash(password),
                 )
+            await self._audit_user(
+                session, user_id=user.id, tenant_id=tenant_id, action=Action.login
+            )
             issued = await self._start_family(session, user=user)
         await self._forgive(attempt)
         return issued
@@ -244,13 +259,23 @@ class AuthService:
         )
         password_hash = await self._passwords.hash(password)
         async with tenant_session(self._sessions, admin.tenant_id) as session:
-            return await _create_user(
+            user = await _create_user(
                 session,
                 tenant_id=admin.tenant_id,
                 email=email,
                 password_hash=password_hash,
                 role=role,
             )
+            await self._auditor.record(
+                session,
+                tenant_id=admin.tenant_id,
+                actor_id=admin.id,
+                action=Action.user_created,
+                target_type="user",
+                target_id=user.id,
+                details={"role": role.value},
+            )
+            return user
 
     async def _enforce_limits(self, limits: dict[str, int]) -> None:
         """Refuse with 429 if any key is at its limit; otherwise count one hit on each."""
@@ -337,6 +362,13 @@ class AuthService:
                 "refresh token reused; family revoked",
                 extra={"family_id": str(token.family_id), "user_id": str(token.user_id)},
             )
+            await self._audit_user(
+                session,
+                user_id=token.user_id,
+                tenant_id=tenant_id,
+                action=Action.refresh_token_reused,
+                details={"family_id": str(token.family_id)},
+            )
             return None
         if token.expires_at <= datetime.now(UTC):
             return None
@@ -378,6 +410,41 @@ class AuthService:
 
     def _refresh_expiry(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self._settings.refresh_token_ttl_s)
+
+    # The audit log (serve_app/services/audit.py): sign-in events, in the account's clinic.
+
+    async def _audit_user(
+        self,
+        session: AsyncSession,
+        *,
+        user_id: uuid.UUID,
+        tenant_id: TenantId,
+        action: Action,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        """An entry about the account, in the transaction that acts on it. No actor: whoever
+        presents the credentials is not authenticated yet."""
+        await self._auditor.record(
+            session,
+            tenant_id=tenant_id,
+            actor_id=None,
+            action=action,
+            target_type="user",
+            target_id=user_id,
+            details=details,
+        )
+
+    async def _audit_failed_login(self, found: LoginRecord | None, *, email: str) -> None:
+        """A wrong password for an account goes in its clinic's audit log; an unknown email
+        belongs to no clinic, so only the app log has it (as a hash, like the rate limits)."""
+        if found is None:
+            log.info("login failed: unknown email", extra={"account": account_key("login", email)})
+            return
+        tenant_id = TenantId(found.tenant_id)
+        async with tenant_session(self._sessions, tenant_id) as session:
+            await self._audit_user(
+                session, user_id=found.user_id, tenant_id=tenant_id, action=Action.login_failed
+            )
 
 
 async def profile(session: AsyncSession, *, user: AuthUser) -> tuple[User, Tenant]:

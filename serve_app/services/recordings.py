@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -22,13 +22,14 @@ from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
-from fluently.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
+from fluently.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
+from serve_app.services import clients
 from serve_app.services.audio import refused
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
@@ -74,6 +75,9 @@ async def accept_upload(
     is never given another user's recording: they get a new one of their own.
     """
     options = validate_fields(upload.fields)
+    about = await clients.session_fields(
+        session, viewer=viewer, fields=upload.fields, now=datetime.now(UTC)
+    )
     await languages.check(options["language"])
     if upload.size == 0:
         raise UnprocessableEntity("the file is empty", code="empty_file")
@@ -104,6 +108,9 @@ async def accept_upload(
         status=RecordingStatus.pending.value,
         chunks_done=0,
         chunks_total=0,
+        client_id=about.client_id,
+        recorded_at=about.recorded_at,
+        task=about.task,
         **options,
     )
     try:
@@ -270,8 +277,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def delete(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID, storage: StorageProvider
 ) -> None:
+    """Uploaders and admins delete; a member who sees a colleague's session of an assigned
+    client gets 403, anyone else 404."""
     key = await recordings.delete_recording(session, viewer=viewer, recording_id=recording_id)
     if key is None:
-        raise NotFound("recording not found")
+        await get_recording(session, viewer=viewer, recording_id=recording_id)
+        raise Forbidden("only the uploader or an admin may delete this recording")
     await session.flush()
     await asyncio.to_thread(storage.delete, key)
