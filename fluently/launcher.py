@@ -1,12 +1,16 @@
 """Run the platform as operators do: ``serve run`` on a new local Ray, in a session of its own.
 
 ``fluently up``, the tests' whole-platform fixture and the benchmarks' private platform all start,
-wait for and stop Serve through here, so they run the same platform the same way.
+wait for and stop Serve through here, so they run the same platform the same way: a single-machine
+Ray that listens on loopback only, behind a Serve proxy that passes proxy headers through
+untouched (the app decides whom to trust: ``TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import os
 import signal
 import socket
@@ -22,6 +26,17 @@ import psutil
 import yaml
 
 SERVE = Path(sys.executable).with_name("serve")
+SINGLE_MACHINE_ENV = {
+    # Ray binds its ports to all interfaces unless the node's address is loopback, which it is
+    # only where multi-node clusters are off (as on Windows and macOS); ``--node-ip-address
+    # 127.0.0.1`` is rewritten to the machine's own address. Off, every Ray port is on 127.0.0.1.
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    # Serve's proxy runs uvicorn, which otherwise rewrites the client address and scheme from
+    # X-Forwarded-For/-Proto sent from 127.0.0.1, i.e. from anyone on this machine.
+    "FORWARDED_ALLOW_IPS": "",
+}
+"""Environment of every Ray process ``start_serve`` starts (the proxy and replicas inherit it)."""
+REPLICA_SETUP_HOOK = f"{__name__}.bind_replica_grpc_to_node_address"
 READY_TIMEOUT_S = 300.0
 """How long a cold start (Ray, Postgres migrations, model loads) may take to answer ``/readyz``."""
 STOP_GRACE_S = 20.0
@@ -79,12 +94,14 @@ def start_serve(
     """``serve run`` of ``config``; its stdout and stderr go to ``output``, or stay ours.
 
     A new local Ray, not whatever cluster this machine may already run (``serve deploy`` is how
-    to use an existing one). Its own session, so a terminal's Ctrl-C reaches only the launcher,
-    which stops Serve exactly once, and every process of the platform carries its session id.
+    to use an existing one), listening on loopback only (``SINGLE_MACHINE_ENV``). Its own
+    session, so a terminal's Ctrl-C reaches only the launcher, which stops Serve exactly once, and
+    every process of the platform carries its session id.
     """
+    runtime_env = json.dumps({"worker_process_setup_hook": REPLICA_SETUP_HOOK})
     return subprocess.Popen(
-        [str(SERVE), "run", "--address", "local", str(config)],
-        env=env,
+        [str(SERVE), "run", "--address", "local", "--runtime-env-json", runtime_env, str(config)],
+        env={**env, **SINGLE_MACHINE_ENV},
         cwd=cwd,
         stdout=output,
         stderr=None if output is None else subprocess.STDOUT,
@@ -160,3 +177,32 @@ def stop_serve(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) 
     for proc in left:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+
+
+def bind_replica_grpc_to_node_address() -> None:
+    """Ray worker setup hook: Serve replicas bind their inter-deployment gRPC server to ``[::]``
+    whatever the node's address (``ray/serve/_private/replica.py``); on a loopback node, gRPC
+    servers in Ray workers bind to the node's address instead, so nothing of a single-machine
+    platform listens outside it.
+
+    That server runs any deployment for whoever reaches it, with an ASGI scope the caller writes.
+    On a cluster the node address is routable and replicas must reach each other: unchanged.
+    The hook runs before a worker loads its actor class, so Serve's ``from ... import`` of
+    ``add_port_to_grpc_server`` picks up the replacement (the socket test in
+    ``tests/test_http_hardening_platform.py`` fails if a Ray upgrade breaks this).
+    """
+    import ray
+    from ray._common import tls_utils
+
+    node_address: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+    if not ipaddress.ip_address(node_address).is_loopback:
+        return
+    add_port: Callable[[Any, str], int] = tls_utils.add_port_to_grpc_server
+
+    def add_port_on_node_address(server: Any, address: str) -> int:
+        host, _, port = address.rpartition(":")
+        if host in ("[::]", "0.0.0.0"):  # noqa: S104 (the wildcard is what is replaced)
+            address = f"{node_address}:{port}"
+        return add_port(server, address)
+
+    tls_utils.add_port_to_grpc_server = add_port_on_node_address

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="FLUENTLY_LOG_LEVEL")
     console_dir: Path = Field(default=REPO_ROOT / "web" / "dist", alias="FLUENTLY_CONSOLE_DIR")
     """The web console's build (``make run`` makes it); served at ``/`` when it is there."""
+    trusted_proxies: list[IPvAnyNetwork] = Field(default=[], alias="TRUSTED_PROXIES")
+    """Addresses or networks of the proxies in front of the API (a load balancer), as JSON:
+    ``'["10.0.0.0/8"]'``. Only their ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed;
+    empty, the TCP peer is the client and the connection's own scheme counts."""
+    allowed_hosts: list[str] = Field(default=[], alias="ALLOWED_HOSTS")
+    """Host names the API answers to (``*.clinic.example`` for subdomains), as JSON; other
+    ``Host`` headers get 400 ``invalid_host``. Empty: any host."""
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     """Postgres URL the app connects with (a role without table ownership or BYPASSRLS)."""

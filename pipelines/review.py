@@ -138,14 +138,14 @@ def _segment_problems(segments: Sequence[Segment], limit: float) -> list[str]:
     problems: list[str] = []
     for i, segment in enumerate(segments):
         where = f"segments[{i}]"
-        problems += _span_problems(where, segment.start, segment.end, limit, empty_ok=True)
+        problems += _span_problems(where, segment.start, segment.end, limit)
         if not segment.words and not segment.text.strip():
             problems.append(f"{where} has neither words nor text")
         for j, word in enumerate(segment.words):
             at = f"{where}.words[{j}]"
             if not word.word.strip():
                 problems.append(f"{at} is empty")
-            problems += _span_problems(at, word.start, word.end, limit, empty_ok=True)
+            problems += _span_problems(at, word.start, word.end, limit)
             if not 0.0 <= word.probability <= 1.0:
                 problems.append(f"{at}.probability must lie between 0 and 1")
     return problems
@@ -168,21 +168,21 @@ def _event_problems(events: Sequence[ReviewedEvent], limit: float) -> list[str]:
             problems.append(f"{where}.confidence must lie between 0 and 1")
         if any(e not in _EVIDENCE for e in event.evidence):
             problems.append(f"{where}.evidence must be among: {', '.join(_EVIDENCE)}")
-        problems += _span_problems(where, event.start, event.end, limit, empty_ok=False)
+        problems += _span_problems(where, event.start, event.end, limit)
     problems += _overlaps(events)
     return problems
 
 
-def _span_problems(
-    where: str, start: float, end: float, limit: float, *, empty_ok: bool
-) -> list[str]:
+def _span_problems(where: str, start: float, end: float, limit: float) -> list[str]:
     if not (math.isfinite(start) and math.isfinite(end)):
         return [f"{where} needs finite times"]
     problems = []
     if start < 0:
         problems.append(f"{where}.start must not be negative")
-    if end < start or (end == start and not empty_ok):
-        problems.append(f"{where} must end after it starts")
+    # Equal times are allowed: words and the events on them may be points, where word-time
+    # trimming left a word no length (the automatic analysis then has such events too).
+    if end < start:
+        problems.append(f"{where} must not end before it starts")
     if end > limit:
         problems.append(f"{where} ends past the end of the recording ({limit - END_SLACK_S:g} s)")
     return problems

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from ray import serve
 from ray.serve import Application
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from db.session import libpq_url, make_engine, make_sessions
 from deployments.dispatcher import DispatcherDeployment
@@ -25,7 +26,7 @@ from serve_app import metrics
 from serve_app.console import install_console
 from serve_app.errors import install_error_handlers
 from serve_app.events import RecordingEvents
-from serve_app.middleware import RequestContextMiddleware
+from serve_app.middleware import AllowedHostsMiddleware, RequestContextMiddleware
 from serve_app.routes import (
     annotations,
     audit,
@@ -39,6 +40,7 @@ from serve_app.routes import (
     tenant,
     users,
 )
+from serve_app.security_headers import SecurityHeadersMiddleware
 from serve_app.state import AppState
 
 
@@ -77,8 +79,10 @@ def create_app(
         version="0.1.0",
         description="Speech-fluency platform: verbatim transcription, fluency metrics, reports.",
         lifespan=lifespan,
+        # A slash redirect is an absolute URL built from Host and the scheme: no route needs one.
+        redirect_slashes=False,
     )
-    app.add_middleware(RequestContextMiddleware, echo=not behind_serve)
+    install_edge_middleware(app, settings, behind_serve=behind_serve)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -94,6 +98,23 @@ def create_app(
     app.include_router(openai_compat.router)
     install_console(app, settings.console_dir)
     return app
+
+
+def install_edge_middleware(app: FastAPI, settings: Settings, *, behind_serve: bool) -> None:
+    """Outermost first: who the client is (proxy headers, only from ``TRUSTED_PROXIES``), the
+    request id and log line, security headers, then the Host check, whose 400 gets them too.
+
+    Serve's proxy leaves X-Forwarded-* alone (``fluently.launcher.SINGLE_MACHINE_ENV``), so the
+    client address and scheme the app sees are decided here and nowhere else.
+    """
+    pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    docs_paths = [path for path in pages if path is not None]
+    app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
+    app.add_middleware(RequestContextMiddleware, echo=not behind_serve)
+    app.add_middleware(
+        ProxyHeadersMiddleware, trusted_hosts=[str(net) for net in settings.trusted_proxies]
+    )
 
 
 @serve.ingress()

@@ -42,11 +42,11 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 
 
 def get_client_ip(request: Request) -> str:
-    """The peer address, which rate limits key on.
+    """The client address, which rate limits key on: the TCP peer, unless the peer is one of
+    ``TRUSTED_PROXIES``; then the right-most ``X-Forwarded-For`` address that is not itself a
+    trusted proxy (``create_app`` resolves it once per request, for the log line too).
 
-    ``X-Forwarded-For`` is deliberately ignored: any client can set it. Behind a proxy, run
-    uvicorn with ``--proxy-headers --forwarded-allow-ips=<proxy address>`` so the peer address
-    becomes the client the trusted proxy saw.
+    Any client can write ``X-Forwarded-For``; only the hops our own proxies appended count.
     """
     return request.client.host if request.client is not None else "unknown"
 

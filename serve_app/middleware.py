@@ -1,14 +1,20 @@
-"""Request ids: taken from ``X-Request-ID`` or generated, put on every log line, echoed back."""
+"""What every request meets before a route: its request id and log line, and the Host check.
+
+Request ids are taken from ``X-Request-ID`` or generated, put on every log line, echoed back.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Collection
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluently.logging import get_logger, request_id_var, tenant_id_var
+from serve_app.errors import error_response
 from serve_app.metrics import LATENCY, REQUESTS
 
 log = get_logger("http")
@@ -50,14 +56,52 @@ class RequestContextMiddleware:
             template = getattr(route, "path", "unmatched")
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
+            client = scope.get("client")
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
+                    "client": client[0] if client else None,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
                 },
             )
             tenant_id_var.reset(tid_token)
             request_id_var.reset(rid_token)
+
+
+def host_name(host_header: str) -> str:
+    """``Host`` without its port or final dot, lower case: ``API.Clinic.example.:443`` ->
+    ``api.clinic.example``; IPv6 addresses keep their brackets."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return (host.rpartition(":")[0] if ":" in host else host).rstrip(".")
+
+
+class AllowedHostsMiddleware:
+    """400 ``invalid_host`` for a ``Host`` not in ``ALLOWED_HOSTS``; no check when that is empty.
+
+    ``*.clinic.example`` allows every subdomain of ``clinic.example`` (not the name itself).
+    The API builds no absolute URL from ``Host``; the check is defence in depth against DNS
+    rebinding and against a proxy that routes any name here.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Collection[str]) -> None:
+        self.app = app
+        names = {name.strip().lower() for name in allowed_hosts}
+        self.exact = frozenset(name for name in names if not name.startswith("*."))
+        self.suffixes = tuple(name[1:] for name in names if name.startswith("*."))
+
+    def allows(self, host_header: str) -> bool:
+        name = host_name(host_header)
+        return name in self.exact or (bool(name) and name.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        checked = scope["type"] == "http" and (self.exact or self.suffixes)
+        if not checked or self.allows(Headers(scope=scope).get("host", "")):
+            await self.app(scope, receive, send)
+            return
+        response = error_response(400, "invalid_host", "this API is not served under that host")
+        await response(scope, receive, send)

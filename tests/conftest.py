@@ -80,22 +80,32 @@ def scratch_database(settings: Settings) -> Iterator[str]:
     """The SQLAlchemy URL of a new, empty database on the session's server, dropped afterwards.
 
     Migration tests go up and down here, so the session's database (and every other test's
-    rows) is never touched. It is reached as the superuser over the server's socket, so the
-    schema belongs to that superuser; the app role's grants are made as in production.
+    rows) is never touched. As in production, the schema owner runs the migrations (forced
+    row-level security applies to it); it is reached over the server's socket as the superuser
+    acting as that role, since only the main database takes the roles' TCP logins.
     """
-    from db.embedded import APP_ROLE
+    from db.embedded import APP_ROLE, OWNER_ROLE
 
     server = embedded_server(settings)
     name = f"scratch_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server.superuser_conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+            )
+        )
         conn.execute(
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                 sql.Identifier(name), sql.Identifier(APP_ROLE)
             )
         )
+    with psycopg.connect(server.superuser_conninfo(name), autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
     info = psycopg.conninfo.conninfo_to_dict(server.superuser_conninfo(name))
-    yield f"postgresql+psycopg://postgres@/{name}?host={info['host']}&port={info['port']}"
+    yield (
+        f"postgresql+psycopg://postgres@/{name}?host={info['host']}&port={info['port']}"
+        f"&options=-crole%3D{OWNER_ROLE}"
+    )
     with psycopg.connect(server.superuser_conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 

@@ -5,6 +5,7 @@ Tests talk to it over HTTP on loopback, and can kill its processes like a crash 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from pathlib import Path
@@ -101,6 +102,18 @@ class Platform:
             for proc in session_processes(self.process)
             if name in " ".join(proc.info["cmdline"] or [])
         ]
+
+    def listening_sockets(self) -> list[tuple[str, int, str]]:
+        """``(address, port, process name)`` of every TCP socket this platform's processes
+        listen on: Ray's, the Serve proxy's and every replica's."""
+        assert self.process is not None
+        found = []
+        for proc in session_processes(self.process):
+            with contextlib.suppress(psutil.Error):
+                for conn in proc.net_connections(kind="tcp"):
+                    if conn.status == psutil.CONN_LISTEN:
+                        found.append((conn.laddr.ip, conn.laddr.port, proc.name()))
+        return found
 
     def stop(self) -> None:
         if self.process is not None:

@@ -76,6 +76,16 @@ def _insert_for(table: str, tenant: uuid.UUID) -> sql.Composed:
             "attempts": 0,
             "max_attempts": 1,
         },
+        "clients": {"display_name": "x"},
+        "client_assignments": {"client_id": ref, "user_id": ref},
+        "annotations": {
+            "recording_id": ref,
+            "version": 1,
+            "segments": "[]",
+            "events": "[]",
+            "metrics": "{}",
+        },
+        "audit_events": {"action": "login"},
     }
     values = {"tenant_id": str(tenant), **rows[table]}
     return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(

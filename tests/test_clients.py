@@ -540,6 +540,11 @@ class TestRecordingVisibility:
         assert unrelated.json()["recording_id"] not in await _recordings(http, member)
         sessions = await http.get(f"/clients/{created['id']}/recordings", headers=member.auth)
         assert [item["id"] for item in sessions.json()["items"]] == [session_id]
+        # Seeing a colleague's session is not owning it: only its uploader or an admin deletes.
+        refused = await http.delete(path, headers=member.auth)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "forbidden"
+        assert (await http.get(path, headers=member.auth)).status_code == 200
 
         await http.delete(
             f"/clients/{created['id']}/assignments/{member.user['id']}", headers=admin.auth

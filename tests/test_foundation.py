@@ -12,7 +12,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from db import migrate
 from db.models import TENANT_TABLES
 from fluently.logging import JsonFormatter
 
@@ -201,27 +200,6 @@ class TestRowLevelSecurity:
             assert _count(conn, "users") >= 1
             conn.commit()
             assert _count(conn, "users") == 0
-
-
-class TestMigrations:
-    def test_upgrade_downgrade_to_base_and_upgrade_again(self, scratch_database: str) -> None:
-        migrate.upgrade(scratch_database, app_role="fluently_app")
-        migrate.downgrade(scratch_database, app_role="fluently_app")
-        with psycopg.connect(_libpq(scratch_database)) as conn:
-            left = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
-            ).fetchone()
-            assert left == (0,)
-        migrate.upgrade(scratch_database, app_role="fluently_app")
-        with psycopg.connect(_libpq(scratch_database)) as conn:
-            version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            assert version is not None and version[0] in migrate.head_revisions()
-
-
-def _libpq(url: str) -> str:
-    """A SQLAlchemy psycopg URL as libpq takes it."""
-    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 class TestHealth:

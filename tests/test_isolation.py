@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.support import FIXTURES, Account, add_user, log_in, sign_up, upload
@@ -14,8 +16,30 @@ ID_ROUTES = [
     ("GET", "/audio_recordings/{id}/events"),
     ("GET", "/audio_recordings/{id}/report"),
     ("GET", "/audio_recordings/{id}/report?format=md"),
+    ("GET", "/audio_recordings/{id}/annotation"),
+    ("PUT", "/audio_recordings/{id}/annotation"),
+    ("GET", "/audio_recordings/{id}/annotation/versions"),
+    ("POST", "/audio_recordings/{id}/reports"),
+    ("GET", "/audio_recordings/{id}/reports"),
     ("DELETE", "/audio_recordings/{id}"),
 ]
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    # Valid requests, so nothing but visibility can refuse them.
+    ("PUT", "/audio_recordings/{id}/annotation"): {
+        "json": {"segments": [], "events": []},
+        "headers": {"If-Match": '"x"'},
+    },
+    ("POST", "/audio_recordings/{id}/reports"): {"json": {}},
+}
+
+
+async def _request(
+    client: httpx.AsyncClient, method: str, path: str, recording_id: str, account: Account
+) -> httpx.Response:
+    extra = BODIES.get((method, path), {})
+    headers = {**account.auth, **extra.get("headers", {})}
+    url = path.format(id=recording_id)
+    return await client.request(method, url, json=extra.get("json"), headers=headers)
 
 
 async def _recording(client: httpx.AsyncClient, account: Account, fixture: str) -> str:
@@ -33,7 +57,7 @@ class TestCrossTenantIds:
         bob = await sign_up(visitor, tenant_name="Clinic B")
         bobs = await _recording(visitor, bob, "jfk.opus")
         for method, path in ID_ROUTES:
-            response = await visitor.request(method, path.format(id=bobs), headers=alice.auth)
+            response = await _request(visitor, method, path, bobs, alice)
             assert response.status_code == 404, (method, path, response.text)
             assert response.json()["error"]["code"] == "not_found"
         listing = (await visitor.get("/audio_recordings", headers=alice.auth)).json()
@@ -60,7 +84,7 @@ class TestMembers:
         second = await log_in(visitor, await add_user(visitor, admin))
         mine = await _recording(visitor, first, "jfk.mp3")
         for method, path in ID_ROUTES:
-            response = await visitor.request(method, path.format(id=mine), headers=second.auth)
+            response = await _request(visitor, method, path, mine, second)
             assert response.status_code == 404, (method, path)
         assert (await visitor.get("/audio_recordings", headers=second.auth)).json()["items"] == []
         assert (

@@ -226,14 +226,20 @@ class TestInvalidAnnotations:
         ("start", "end", "message"),
         [
             (-0.5, 0.5, "must not be negative"),
-            (1.0, 1.0, "must end after it starts"),
-            (2.0, 1.0, "must end after it starts"),
+            (2.0, 1.0, "must not end before it starts"),
             (4.0, 6.0, "past the end of the recording"),
             (float("nan"), 1.0, "finite"),
         ],
     )
     def test_bad_event_times_are_refused(self, start: float, end: float, message: str) -> None:
         assert message in problems([ReviewedEvent("interjection", start, end)])
+
+    def test_a_point_event_is_accepted(self) -> None:
+        """Detection puts events on words trimmed to no length; a review keeps them."""
+        um = timed(("so", 0.0, 0.4), ("um", 1.0, 1.0), ("yes", 1.2, 1.5))
+        metrics = reviewed(um, [ReviewedEvent("interjection", 1.0, 1.0)]).metrics
+        assert metrics.disfluency_count == 1
+        assert metrics.counts_by_type["interjection"] == 1
 
     def test_overlapping_events_of_one_type_are_refused(self) -> None:
         found = problems([ReviewedEvent("block", 1.8, 3.0), ReviewedEvent("block", 2.5, 3.2)])
@@ -263,7 +269,7 @@ class TestInvalidAnnotations:
         ("word", "message"),
         [
             (Word("home", -1.0, 0.5), "must not be negative"),
-            (Word("home", 3.5, 3.0), "must end after it starts"),
+            (Word("home", 3.5, 3.0), "must not end before it starts"),
             (Word("home", 5.0, 7.0), "past the end of the recording"),
             (Word("  ", 1.0, 1.2), "is empty"),
         ],

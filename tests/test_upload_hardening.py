@@ -11,7 +11,6 @@ reaches it, which a refused upload must not.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,9 +18,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.exc import DBAPIError
 
-from db import migrate
 from fluently.settings import Settings
 from serve_app.app import create_app
 from tests.support import (
@@ -317,47 +314,6 @@ class TestDeduplication:
         for account, recording in ((member, members), (other, others)):
             mine = await client.get(f"/audio_recordings/{recording}", headers=account.auth)
             assert mine.is_success
-
-
-def _recording_rows(conn: psycopg.Connection, *, tenant: uuid.UUID, users: list[uuid.UUID]) -> None:
-    """One tenant whose users each hold a recording of the same bytes (written as the owner)."""
-    conn.execute("INSERT INTO tenants (id, name) VALUES (%s, 'clinic')", (tenant,))
-    for user in users:
-        conn.execute(
-            "INSERT INTO users (id, tenant_id, email, password_hash, role) "
-            "VALUES (%s, %s, %s, 'x', 'member')",
-            (user, tenant, f"{user}@example.org"),
-        )
-        conn.execute(
-            "INSERT INTO audio_recordings (tenant_id, user_id, storage_key, sha256, size_bytes, "
-            "language, report_type, report_language, status, chunks_done, chunks_total) "
-            "VALUES (%s, %s, 'k', %s, 1, 'en', 'fluency_analysis', 'en', 'pending', 0, 0)",
-            (tenant, user, "ab" * 32),
-        )
-
-
-class TestMigration0003:
-    def test_downgrade_refuses_while_two_users_hold_the_same_bytes(
-        self, scratch_database: str
-    ) -> None:
-        """On a database of its own, so no other test's rows decide the outcome."""
-        libpq = scratch_database.replace("postgresql+psycopg://", "postgresql://")
-        migrate.upgrade(scratch_database, app_role="fluently_app", revision="0003")
-        tenant, users = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
-        with psycopg.connect(libpq) as conn:
-            _recording_rows(conn, tenant=tenant, users=users)
-        with pytest.raises(DBAPIError, match="two users of one tenant hold the same audio"):
-            migrate.downgrade(scratch_database, app_role="fluently_app", revision="0002")
-        with psycopg.connect(libpq) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
-            assert conn.execute("SELECT count(*) FROM audio_recordings").fetchone() == (2,)
-            conn.execute("DELETE FROM audio_recordings WHERE user_id = %s", (users[1],))
-        migrate.downgrade(scratch_database, app_role="fluently_app", revision="0002")
-        migrate.upgrade(scratch_database, app_role="fluently_app")
-        with psycopg.connect(libpq) as conn:
-            version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            assert version is not None and version[0] in migrate.head_revisions()
-            assert conn.execute("SELECT count(*) FROM audio_recordings").fetchone() == (1,)
 
 
 @pytest.mark.slow

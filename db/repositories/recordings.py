@@ -67,6 +67,15 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
     return condition
 
 
+def deletable(viewer: Viewer) -> ColumnElement[bool]:
+    """Which recordings ``viewer`` may delete: their own uploads; every one of the tenant's for
+    an admin. Seeing a client's sessions (an assigned member) is not owning them."""
+    condition = AudioRecording.tenant_id == viewer.tenant_id
+    if not viewer.is_admin:
+        condition = condition & (AudioRecording.user_id == viewer.user_id)
+    return condition
+
+
 @dataclass(frozen=True)
 class RecordingDetail:
     recording: AudioRecording
@@ -188,10 +197,11 @@ async def list_page(
 async def delete_recording(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> str | None:
-    """Delete the recording (jobs, transcript and report cascade); returns its storage key."""
+    """Delete the recording (jobs, transcript and report cascade) if ``viewer`` may
+    (``deletable``); returns its storage key, or None when nothing was deleted."""
     result = await session.execute(
         delete(AudioRecording)
-        .where(AudioRecording.id == recording_id, visible(viewer))
+        .where(AudioRecording.id == recording_id, deletable(viewer))
         .returning(AudioRecording.storage_key)
     )
     return result.scalar_one_or_none()

@@ -61,7 +61,7 @@ async def audio_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [(recording_id, key) for recording_id, key in result.tuples()]
+    return [(recording_id, key) for recording_id, key in result]
 
 
 async def mark_audio_deleted(

@@ -22,7 +22,7 @@ from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
-from fluently.errors import BadRequest, Conflict, NotFound, UnprocessableEntity
+from fluently.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
@@ -277,8 +277,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def delete(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID, storage: StorageProvider
 ) -> None:
+    """Uploaders and admins delete; a member who sees a colleague's session of an assigned
+    client gets 403, anyone else 404."""
     key = await recordings.delete_recording(session, viewer=viewer, recording_id=recording_id)
     if key is None:
-        raise NotFound("recording not found")
+        await get_recording(session, viewer=viewer, recording_id=recording_id)
+        raise Forbidden("only the uploader or an admin may delete this recording")
     await session.flush()
     await asyncio.to_thread(storage.delete, key)
