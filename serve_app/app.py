@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 from ray import serve
 from ray.serve import Application
@@ -42,6 +42,7 @@ from serve_app.routes import (
 )
 from serve_app.security_headers import SecurityHeadersMiddleware
 from serve_app.state import AppState
+from serve_app.strict_query import refuse_unknown_query
 
 
 def create_app(
@@ -81,6 +82,7 @@ def create_app(
         lifespan=lifespan,
         # A slash redirect is an absolute URL built from Host and the scheme: no route needs one.
         redirect_slashes=False,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     install_edge_middleware(app, settings, behind_serve=behind_serve)
     install_error_handlers(app)

@@ -31,12 +31,13 @@ from serve_app.security import MAX_PASSWORD_LENGTH
 # Accounts
 
 
-def _refusing(categories: frozenset[str], what: str) -> AfterValidator:
-    """A validator refusing text with characters of these Unicode categories: they cannot be
-    stored (Postgres refuses NUL) or make two different values look the same."""
+def _refusing(categories: frozenset[str], what: str, *, allowed: str = "") -> AfterValidator:
+    """A validator refusing text with characters of these Unicode categories (but ``allowed``):
+    they cannot be stored (Postgres refuses NUL in text and JSON) or make two different values
+    look the same."""
 
     def check(value: str) -> str:
-        if any(unicodedata.category(c) in categories for c in value):
+        if any(unicodedata.category(c) in categories and c not in allowed for c in value):
             raise ValueError(f"must not contain {what}")
         return value
 
@@ -44,6 +45,8 @@ def _refusing(categories: frozenset[str], what: str) -> AfterValidator:
 
 
 _NO_CONTROL = _refusing(frozenset({"Cc", "Zl", "Zp"}), "control characters or line breaks")
+_PLAIN_TEXT = _refusing(frozenset({"Cc"}), "control characters", allowed="\t\n\r")
+"""Free text (notes, transcript lines): tabs and line breaks allowed, other controls not."""
 _NO_INVISIBLE = _refusing(
     frozenset({"Cc", "Cf", "Zl", "Zp"}), "control, line-break or invisible characters"
 )
@@ -188,16 +191,19 @@ def _plausible_birth_date(value: date | None) -> date | None:
     return value
 
 
-ClientName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ClientName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_CONTROL
+]
 ExternalRef = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None,
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _NO_CONTROL] | None,
     BeforeValidator(_blank_is_none),
 ]
 BirthDate = Annotated[
     date | None, BeforeValidator(_blank_is_none), AfterValidator(_plausible_birth_date)
 ]
 Notes = Annotated[
-    Annotated[str, StringConstraints(max_length=20_000)] | None, BeforeValidator(_blank_is_none)
+    Annotated[str, StringConstraints(max_length=20_000), _PLAIN_TEXT] | None,
+    BeforeValidator(_blank_is_none),
 ]
 
 
@@ -339,7 +345,7 @@ MAX_ANNOTATION_ITEMS = 20_000
 
 
 class WordBody(BaseModel):
-    word: Annotated[str, StringConstraints(max_length=200)]
+    word: Annotated[str, StringConstraints(max_length=200), _NO_CONTROL]
     start: Seconds
     end: Seconds
     probability: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
@@ -351,7 +357,7 @@ class WordBody(BaseModel):
 class SegmentBody(BaseModel):
     start: Seconds
     end: Seconds
-    text: Annotated[str, StringConstraints(max_length=20_000)] = Field(
+    text: Annotated[str, StringConstraints(max_length=20_000), _PLAIN_TEXT] = Field(
         "", description="Rebuilt from the words when the segment has words."
     )
     words: Annotated[list[WordBody], Field(max_length=MAX_ANNOTATION_ITEMS)] = []
@@ -368,7 +374,7 @@ class SegmentBody(BaseModel):
 class EventBody(BaseModel):
     type: DisfluencyType
     subtype: RepetitionKind | None = Field(None, description="Required for repetitions only.")
-    text: Annotated[str, StringConstraints(max_length=2_000)] = Field(
+    text: Annotated[str, StringConstraints(max_length=2_000), _PLAIN_TEXT] = Field(
         "", description="The words it covers; empty to take the words in its span."
     )
     start: Seconds

@@ -314,10 +314,6 @@ def _backwards(a: dict[str, Any]) -> None:
     _event(a, "block").update(start=3.0, end=1.8)
 
 
-def _empty(a: dict[str, Any]) -> None:
-    _event(a, "block").update(start=2.0, end=2.0)
-
-
 def _past_the_end(a: dict[str, Any]) -> None:
     a["events"].append({"type": "prolongation", "start": 4.5, "end": 6.5})
 
@@ -342,6 +338,14 @@ def _word_negative(a: dict[str, Any]) -> None:
     a["segments"][0]["words"][0]["start"] = -1
 
 
+def _nul_in_a_word(a: dict[str, Any]) -> None:
+    a["segments"][0]["words"][0]["word"] = "I\u0000"
+
+
+def _nul_in_an_event(a: dict[str, Any]) -> None:
+    _event(a, "block")["text"] = "\u0000"
+
+
 def _not_a_number(a: dict[str, Any]) -> None:
     _event(a, "block")["end"] = "soon"
 
@@ -352,9 +356,10 @@ class TestInvalidReview:
         [
             (_unknown_type, "validation_error"),
             (_not_a_number, "validation_error"),
+            (_nul_in_a_word, "validation_error"),
+            (_nul_in_an_event, "validation_error"),
             (_negative, "invalid_annotation"),
             (_backwards, "invalid_annotation"),
-            (_empty, "invalid_annotation"),
             (_past_the_end, "invalid_annotation"),
             (_overlapping, "invalid_annotation"),
             (_no_subtype, "invalid_annotation"),

@@ -119,6 +119,11 @@ class TestCreateAndRead:
             },
             {"display_name": "A", "external_ref": "r" * 201},
             {"display_name": "A", "notes": ["not", "text"]},
+            # Postgres stores no NUL; other controls have no place in a name or a reference.
+            {"display_name": "\u0000"},
+            {"display_name": "A\u001b[31m"},
+            {"display_name": "A", "external_ref": "r\u0000"},
+            {"display_name": "A", "notes": "line one\nline two\u0000"},
         ],
     )
     async def test_bad_fields_answer_422_and_create_nothing(
@@ -217,6 +222,8 @@ class TestUpdate:
             {"display_name": "B", "owner": "me"},
             {"date_of_birth": "2015-13-40"},
             {"notes": 7},
+            {"notes": "\u0000"},
+            {"display_name": "B\u0007"},
         ],
     )
     async def test_bad_fields_answer_422_and_change_nothing(
