@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluently.errors import FluentlyError, RateLimited
 from fluently.logging import get_logger
@@ -66,3 +67,36 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return error_response(500, "internal_error", "internal server error")
+
+
+class UnhandledErrors:
+    """Answers an exception no handler took with the usual 500 body, inside the app's own
+    middleware, so the answer carries the security headers and the request id and is logged
+    with its status like any other. (Starlette's own last resort sits outside all middleware.)
+
+    A response that had already started (a stream) cannot be replaced: the error goes on up.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error")
+            await error_response(500, "internal_error", "internal server error")(
+                scope, receive, send
+            )

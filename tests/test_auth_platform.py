@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.platform import Platform
 from tests.support import error_code, sign_up
+
+pytestmark = pytest.mark.slow
 
 
 class TestLoginLimitAcrossReplicas:

@@ -195,6 +195,26 @@ class TestSecurityHeaders:
             # client_of speaks https, so the connection itself is https.
             assert response.headers["strict-transport-security"].startswith("max-age=")
 
+    async def test_an_unhandled_error_is_a_500_with_the_headers_and_the_request_id(
+        self, settings: Settings
+    ) -> None:
+        """A bug's 500 is answered inside the middleware: the usual body, the security
+        headers, the request id, and a log line with status 500."""
+        async with app_with(settings) as app:
+
+            @app.get("/broken")
+            async def broken() -> None:
+                raise RuntimeError("a bug")
+
+            with request_log() as records:
+                async with client_of(app) as client:
+                    response = await client.get("/broken", headers={"X-Request-ID": "bug-1"})
+        assert response.status_code == 500
+        assert error_code(response) == "internal_error"
+        assert response.headers["x-request-id"] == "bug-1"
+        check_security_headers(response)
+        assert [getattr(r, "status", None) for r in records if r.getMessage() == "request"] == [500]
+
     async def test_the_docs_pages_may_load_swagger_ui_and_nothing_else_relaxes(
         self, visitor: httpx.AsyncClient
     ) -> None:

@@ -14,7 +14,6 @@ transaction as what they record.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from db.models import AudioRecording, Client, SessionTask
 from db.repositories import clients, users
 from db.repositories.clients import AssignmentRow
 from db.repositories.recordings import Viewer
-from fluently.errors import BadRequest, Forbidden, NotFound, UnprocessableEntity
+from fluently.errors import Forbidden, NotFound, UnprocessableEntity
+from serve_app.services import cursors
 from serve_app.services.audit import Action, Auditor
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -96,11 +96,11 @@ async def list_clients(
     session: AsyncSession, *, viewer: Viewer, limit: int, cursor: str | None
 ) -> Page[Client]:
     """Newest first; 400 ``invalid_cursor`` for a cursor this service did not make."""
-    before = decode_cursor(cursor) if cursor else None
+    before = cursors.decode(cursor) if cursor else None
     rows = await clients.list_page(session, viewer=viewer, limit=limit + 1, before=before)
     page = rows[:limit]
     more = len(rows) > limit and bool(page)
-    return Page(page, encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+    return Page(page, cursors.encode(page[-1].created_at, page[-1].id) if more else None)
 
 
 async def update_client(
@@ -205,7 +205,7 @@ async def client_recordings(
 ) -> Page[AudioRecording]:
     """The client's sessions, latest first by ``recorded_at``."""
     await visible_client(session, viewer=viewer, client_id=client_id)
-    before = decode_cursor(cursor) if cursor else None
+    before = cursors.decode(cursor) if cursor else None
     rows = await clients.recordings_page(
         session, viewer=viewer, client_id=client_id, limit=limit + 1, before=before
     )
@@ -213,7 +213,7 @@ async def client_recordings(
     more = len(rows) > limit and bool(page)
     last = page[-1] if page else None
     next_cursor = (
-        encode_cursor(last.recorded_at or last.created_at, last.id) if more and last else None
+        cursors.encode(last.recorded_at or last.created_at, last.id) if more and last else None
     )
     await _audit(
         session, auditor, viewer, Action.client_read, client_id, details={"view": "recordings"}
@@ -301,17 +301,3 @@ async def _audit(
         target_id=client_id,
         details=details,
     )
-
-
-def encode_cursor(at: datetime, ident: uuid.UUID) -> str:
-    raw = f"{at.isoformat()}|{ident}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, ident = raw.split("|", 1)
-        return datetime.fromisoformat(at), uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor is not valid", code="invalid_cursor") from exc

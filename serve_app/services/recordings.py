@@ -7,7 +7,6 @@ request, opens short transactions of its own.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import uuid
 from collections.abc import AsyncGenerator
@@ -22,14 +21,14 @@ from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
-from fluently.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+from fluently.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
-from serve_app.services import clients
+from serve_app.services import clients, cursors
 from serve_app.services.audio import refused
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
@@ -158,11 +157,12 @@ async def list_recordings(
 ) -> RecordingList:
     """Up to ``limit`` recordings after the page ``cursor`` ended; 400 ``invalid_cursor`` when
     ``cursor`` is not one this service made."""
-    before = _decode_cursor(cursor) if cursor else None
+    before = cursors.decode(cursor) if cursor else None
     rows = await recordings.list_page(session, viewer=viewer, limit=limit + 1, before=before)
     page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if more and page else None
     return RecordingList(
-        recordings=page, next_cursor=_encode_cursor(page[-1]) if more and page else None
+        recordings=page, next_cursor=cursors.encode(last.created_at, last.id) if last else None
     )
 
 
@@ -258,20 +258,6 @@ async def follow(
                 await asyncio.wait_for(wake.get(), timeout=poll_interval_s)
     finally:
         events.unsubscribe(recording_id, wake)
-
-
-def _encode_cursor(recording: AudioRecording) -> str:
-    raw = f"{recording.created_at.isoformat()}|{recording.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, ident = raw.split("|", 1)
-        return datetime.fromisoformat(created), uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor is not valid", code="invalid_cursor") from exc
 
 
 async def delete(
