@@ -41,8 +41,9 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if self.echo and message["type"] == "http.response.start":
+            if message["type"] == "http.response.start":
                 status = message["status"]
+            if self.echo and message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers

@@ -14,6 +14,9 @@ from psycopg import sql
 
 from db.models import TENANT_TABLES
 from fluently.logging import JsonFormatter
+from fluently.settings import Settings
+from serve_app.app import create_app
+from serve_app.metrics import REGISTRY
 
 ALL_TENANT_TABLES = ("tenants", *TENANT_TABLES)
 APPEND_ONLY_TABLES = ("audit_events",)
@@ -276,3 +279,25 @@ class TestMetrics:
         body = (await client.get("/metrics")).text
         assert 'fluently_http_requests_total{method="GET",route="/healthz",status="200"}' in body
         assert "fluently_http_request_seconds_bucket" in body
+
+    async def test_behind_serve_the_answered_status_is_counted(self, settings: Settings) -> None:
+        """Under Serve the app does not echo the request id (the proxy does); the status it
+        answered must still be what the counter and the log line say, not a 500."""
+        app = create_app(settings, behind_serve=True)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                before = _counted("/healthz", "200")
+                assert (await c.get("/healthz")).status_code == 200
+                assert (await c.get("/audio_recordings")).status_code == 401
+                assert _counted("/healthz", "200") == before + 1
+                assert _counted("/audio_recordings", "401") >= 1
+                assert _counted("/healthz", "500") == 0
+
+
+def _counted(route: str, status: str) -> float:
+    """The request counter for GET ``route`` answered ``status`` (0 if never)."""
+    value = REGISTRY.get_sample_value(
+        "fluently_http_requests_total", {"method": "GET", "route": route, "status": status}
+    )
+    return value or 0.0
