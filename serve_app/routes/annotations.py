@@ -74,10 +74,9 @@ async def review_annotation(
         events=[e.to_event() for e in body.events],
     )
     annotation = saved.annotation
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.annotation_changed,
         target_type="recording",
         target_id=recording_id,

@@ -133,10 +133,9 @@ async def get_recording(
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
     # Audited when the content is sent; a 304 sends nothing new.
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.recording_read,
         target_type="recording",
         target_id=recording_id,
@@ -231,10 +230,9 @@ async def get_transcript(
 ) -> Response:
     """The transcript as ``txt``, ``json``, ``srt`` or ``vtt`` (409 until it exists)."""
     transcript = await service.get_transcript(session, viewer=viewer, recording_id=recording_id)
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.transcript_exported,
         target_type="recording",
         target_id=recording_id,
@@ -273,10 +271,9 @@ async def get_report(
     """The latest ready report alone: ``json`` (metrics and Markdown) or ``md`` (409 until
     ready). Every report of the recording: ``GET /audio_recordings/{id}/reports``."""
     report = await service.get_report(session, viewer=viewer, recording_id=recording_id)
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.report_read,
         target_type="recording",
         target_id=recording_id,

@@ -103,10 +103,9 @@ async def get_report(
         if format is ReportFormat.md
         else ReportOut.of(report).model_dump(mode="json")
     )
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.report_read,
         target_type="report",
         target_id=report.id,

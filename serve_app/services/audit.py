@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEvent
 from db.repositories import audit
 from db.repositories.audit import Action as Action
+from db.repositories.recordings import Viewer
 from db.session import TenantId
 from fluently.errors import BadRequest
 
@@ -27,6 +28,27 @@ class Auditor:
 
     request_id: str | None
     client_ip: str | None
+
+    async def record_by(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        *,
+        action: Action,
+        target_type: str | None = None,
+        target_id: uuid.UUID | str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """An entry for what a signed-in ``viewer`` did, in their clinic."""
+        await self.record(
+            session,
+            tenant_id=viewer.tenant_id,
+            actor_id=viewer.user_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            details=details,
+        )
 
     async def record(
         self,

@@ -73,10 +73,9 @@ async def export_client(
     made while the response streams (``_archive``)."""
     client = await visible_client(session, viewer=viewer, client_id=client_id)
     ids = await client_data.recording_ids(session, client_id=client.id)
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.client_exported,
         target_type="client",
         target_id=client.id,
@@ -114,10 +113,9 @@ async def erase_client(
     recordings_erased = await client_data.erase_client(
         session, tenant_id=viewer.tenant_id, client_id=client_id
     )
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.client_erased,
         target_type="client",
         target_id=client_id,

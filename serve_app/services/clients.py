@@ -292,10 +292,9 @@ async def _audit(
     *,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=action,
         target_type="client",
         target_id=client_id,

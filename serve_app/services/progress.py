@@ -94,10 +94,9 @@ async def client_progress(
         metric=metric.value,
         task=None if task is None else task.value,
     )
-    await auditor.record(
+    await auditor.record_by(
         session,
-        tenant_id=viewer.tenant_id,
-        actor_id=viewer.user_id,
+        viewer,
         action=Action.client_read,
         target_type="client",
         target_id=client_id,
