@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, true, tuple_, update
+from sqlalchemy import ColumnElement, delete, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from db.models import (
     ReportStatus,
     User,
 )
+from db.repositories import pages
 from db.repositories.recordings import Viewer, client_visible, visible
 from db.session import TenantId
 
@@ -85,11 +86,14 @@ async def list_page(
     before: tuple[datetime, uuid.UUID] | None,
 ) -> list[Client]:
     """Newest first; ``before`` is the (created_at, id) of the last item of the previous page."""
-    query = select(Client).where(client_visible(viewer))
-    if before is not None:
-        query = query.where(tuple_(Client.created_at, Client.id) < tuple_(*before))
-    query = query.order_by(Client.created_at.desc(), Client.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return await pages.newest_first(
+        session,
+        select(Client).where(client_visible(viewer)),
+        at=Client.created_at,
+        ident=Client.id,
+        before=before,
+        limit=limit,
+    )
 
 
 async def update_fields(
@@ -160,11 +164,14 @@ async def recordings_page(
 ) -> list[AudioRecording]:
     """The client's sessions, latest first by when they took place; ``before`` is the
     (session time, id) of the last item of the previous page."""
-    query = select(AudioRecording).where(AudioRecording.client_id == client_id, visible(viewer))
-    if before is not None:
-        query = query.where(tuple_(SESSION_TIME, AudioRecording.id) < tuple_(*before))
-    query = query.order_by(SESSION_TIME.desc(), AudioRecording.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return await pages.newest_first(
+        session,
+        select(AudioRecording).where(AudioRecording.client_id == client_id, visible(viewer)),
+        at=SESSION_TIME,
+        ident=AudioRecording.id,
+        before=before,
+        limit=limit,
+    )
 
 
 async def progress(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, select, text, tuple_, update
+from sqlalchemy import ColumnElement, Select, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from db.models import (
     Transcription,
 )
 from db.repositories import annotations as annotation_versions
+from db.repositories import pages
 from db.session import TenantId
 
 CHANNEL = "fluently_recordings"
@@ -187,11 +188,14 @@ async def list_page(
     before: tuple[datetime, uuid.UUID] | None,
 ) -> list[AudioRecording]:
     """Newest first; ``before`` is the (created_at, id) of the last item of the previous page."""
-    query = select(AudioRecording).where(visible(viewer))
-    if before is not None:
-        query = query.where(tuple_(AudioRecording.created_at, AudioRecording.id) < tuple_(*before))
-    query = query.order_by(AudioRecording.created_at.desc(), AudioRecording.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return await pages.newest_first(
+        session,
+        select(AudioRecording).where(visible(viewer)),
+        at=AudioRecording.created_at,
+        ident=AudioRecording.id,
+        before=before,
+        limit=limit,
+    )
 
 
 async def delete_recording(

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AudioRecording, Report, ReportStatus
+from db.repositories import pages
 from db.repositories.recordings import Viewer, visible
 from db.session import TenantId
 
@@ -67,11 +68,14 @@ async def of_recording(
 ) -> list[Report]:
     """Newest first; ``before`` is the (created_at, id) of the last report of the previous page.
     Call it for a recording the viewer may see."""
-    query = select(Report).where(Report.recording_id == recording_id)
-    if before is not None:
-        query = query.where(tuple_(Report.created_at, Report.id) < tuple_(*before))
-    query = query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return await pages.newest_first(
+        session,
+        select(Report).where(Report.recording_id == recording_id),
+        at=Report.created_at,
+        ident=Report.id,
+        before=before,
+        limit=limit,
+    )
 
 
 async def created_at(
