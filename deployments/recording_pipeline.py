@@ -24,7 +24,7 @@ from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import SAMPLE_RATE, AudioArray, FluencyReport, Transcript, TranscriptionOptions
 
 log = get_logger("dispatcher")
-_LISTS = ("unrecovered", "sounds")
+_LISTS = ("unrecovered", "sounds", "repeats")
 """Coverage entries that are lists of spans: the log line counts them."""
 UNRECOVERED_WARNING_S = 5.0
 """Voiced audio still without words after the coverage repairs that an operator should see:
@@ -113,6 +113,7 @@ async def process_recording(
             "coverage": {
                 **{k: v for k, v in transcript.coverage.items() if k not in _LISTS},
                 "sounds": len(transcript.coverage.get("sounds", ())),
+                "repeats": len(transcript.coverage.get("repeats", ())),
             },
         },
     )

@@ -14,6 +14,7 @@ from deployments.transcriber import BackendRejected, BackendUnavailable
 from fluently.logging import get_logger
 from pipelines.coverage import Sound
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
+from pipelines.repeats import Repeat
 from pipelines.report import (
     Narrative,
     ReportLanguage,
@@ -55,11 +56,13 @@ class ReportGenerator:
         ``language`` is the report's; syllables are counted in the transcript's own language.
         """
         sounds = [Sound(**sound) for sound in transcript.coverage.get("sounds", ())]
+        repeats = [Repeat(**repeat) for repeat in transcript.coverage.get("repeats", ())]
         metrics = compute_metrics(
             transcript.words(),
             duration_s,
             self._metrics_settings,
             sounds=sounds,
+            repeats=repeats,
             language=speech_language(transcript.language),
         )
         return self.from_metrics(

@@ -23,6 +23,7 @@ import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from pipelines.alignment import FRAME_S
+from pipelines.repeats import Repeat
 from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Word
 
 Span = tuple[float, float]
@@ -97,6 +98,8 @@ class Coverage:
     unrecovered: tuple[Span, ...] = field(default=())
     sounds: tuple[Sound, ...] = field(default=())
     """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
+    repeats: tuple[Repeat, ...] = field(default=())
+    """Stretches said again at once (``pipelines.repeats``), for the repetition detector."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ class Coverage:
             "removed_segments": self.removed_segments,
             "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
             "sounds": [sound.to_dict() for sound in self.sounds],
+            "repeats": [repeat.to_dict() for repeat in self.repeats],
         }
 
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound
+from pipelines.repeats import CLOSE, Repeat
 from pipelines.syllables import (
     SYLLABLE_LANGUAGES,
     count_syllables,
@@ -64,17 +65,21 @@ _CONFIDENCE = {
     "cut_off": 0.7,
     "restart": 0.7,
     "drawn_out_onset": 0.65,
+    "heard_repeat": 0.65,
     "long_word": 0.65,
     "restart_after_comma": 0.6,
     "unworded_sound": 0.5,
+    "heard_repeat_loose": 0.5,
     "parallel_after_comma": 0.5,
 }
 """Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
-like a prolongation; parallel lists ("we saw lions, we saw tigers") read like restarts after a
-comma. Two clauses that differ in one inner word after a comma ("the dog ran, the cat ran")
-are as often parallel as restarted ("I think she, I know she"), and a sound no word covers is
-as often whisper's loose word timing as a filler: those fall below
+like a prolongation; two stretches of audio that sound alike back to back are a repetition
+whisper did not write, though now and then two different syllables ("to lo") sound alike, and
+less alike ones as often are; parallel lists ("we saw lions, we saw tigers") read like
+restarts after a comma. Two clauses that differ in one inner word after a comma ("the dog ran,
+the cat ran") are as often parallel as restarted ("I think she, I know she"), and a sound no
+word covers is as often whisper's loose word timing as a filler: those fall below
 ``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
@@ -382,12 +387,15 @@ def compute_metrics(
     settings: MetricsSettings | None = None,
     sounds: Sequence[Sound] = (),
     language: str = "en",
+    repeats: Sequence[Repeat] = (),
 ) -> FluencyMetrics:
     """Fluency metrics for one recording from its transcript's words and its duration.
 
     ``sounds`` are the stretches of audio no word covers (``pipelines.coverage``): whisper
     smooths fillers and drawn-out onsets away, but the sound is still there. ``language`` is
-    the speech's ("de", "pt-BR"; see ``speech_language``): its rules count the syllables. For a
+    the speech's ("de", "pt-BR"; see ``speech_language``): its rules count the syllables.
+    ``repeats`` are the stretches heard said again at once (``pipelines.repeats``): repetitions
+    whisper wrote only once. For a
     language without them, every syllable figure is None; detection, which needs only word
     lengths ("a one-syllable word repeated"), uses ``estimate_syllables`` and reports nothing
     per syllable.
@@ -401,8 +409,9 @@ def compute_metrics(
     _find_repetitions_and_revisions(tokens, settings, found)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
+    heard = _find_heard_repetitions(tokens, repeats, baseline, found)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
-    _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged)
+    _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _find_blocks(tokens, settings, found)
     return _tally(
         tokens,
@@ -1055,6 +1064,81 @@ def _find_sounds(
                 None,
             )
     return prolonged
+
+
+_HEARD_SLACK_S = 0.1
+"""A word belongs to a heard repetition when its middle is this close to the repeat's span."""
+_ONE_SYLLABLE = 1.5
+"""A unit up to this many times the speaker's duration per syllable is one syllable."""
+
+
+def _find_heard_repetitions(
+    tokens: Sequence[_Token], repeats: Sequence[Repeat], baseline: float, found: _Found
+) -> set[int]:
+    """Repetitions heard in the audio (``pipelines.repeats``) that the words do not show.
+
+    Whisper writes "I I I want" as "I want": the audio holds the copies, the transcript one.
+    A repeat overlapping a repetition or revision already found from the words is that one.
+    Its type comes from the unit and the words under it: a unit that starts the next word
+    ("buh buh brother", ``Repeat.continues``) and lasts about a syllable is a part-word
+    repetition of that word; one spanning two or more written words and more than a syllable is
+    a phrase; otherwise the first word under it was said again whole. Part-word and
+    one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). Returns the
+    words the repetitions took.
+    """
+    taken: set[int] = set()
+    for repeat in repeats:
+        if any(
+            event.type in {"repetition", "revision"}
+            and event.start < repeat.end
+            and repeat.start < event.end
+            for event in found.events
+        ):
+            continue
+        under = [
+            i
+            for i, t in enumerate(tokens)
+            if repeat.start - _HEARD_SLACK_S <= (t.start + t.end) / 2 <= repeat.end + _HEARD_SLACK_S
+            and not t.filler
+        ]
+        after = next((i for i, t in enumerate(tokens) if t.end > repeat.end and not t.filler), None)
+        one_syllable = repeat.unit_s <= _ONE_SYLLABLE * baseline
+        subtype: RepetitionKind
+        if repeat.continues and one_syllable and after is not None:
+            subtype, target = "part_word", after
+            first = tokens[target].norm[:1]
+            text = f"{first}- " * repeat.copies + tokens[target].raw
+        elif len({tokens[i].norm for i in under}) >= 2 and not one_syllable:
+            subtype, target = "phrase", under[0]
+            text = " ".join([" ".join(tokens[i].raw for i in under)] * repeat.copies)
+        else:
+            subtype = "whole_word"
+            target_or_none = under[0] if under else after
+            if target_or_none is None:
+                continue
+            target = target_or_none
+            text = " ".join([tokens[target].raw] * repeat.copies)
+        stuttering = subtype == "part_word" or (
+            subtype == "whole_word" and found.syllables(tokens[target].raw) == 1
+        )
+        close = repeat.distance <= CLOSE
+        found.event(
+            DisfluencyEvent(
+                type="repetition",
+                text=text,
+                start=repeat.start,
+                end=repeat.end,
+                subtype=subtype,
+                stuttering_like=stuttering,
+                confidence=_CONFIDENCE["heard_repeat" if close else "heard_repeat_loose"],
+                evidence=("acoustic",),
+            ),
+            target if stuttering else None,
+        )
+        span = [*under, target]
+        found.in_repetition_or_revision.update(range(min(span), max(span) + 1))
+        taken.update(span)
+    return taken
 
 
 def _find_prolongations(

@@ -27,6 +27,7 @@ from pipelines.coverage import (
     without_unvoiced_segments,
 )
 from pipelines.merge import merge_chunks
+from pipelines.repeats import repeated_units
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
@@ -131,6 +132,7 @@ async def _covered(
         removed_segments=removed,
         unrecovered=tuple(left),
         sounds=tuple(sounds),
+        repeats=tuple(repeated_units(audio)),
     )
     return replace(repaired, coverage=coverage.to_dict())
 

@@ -28,15 +28,18 @@ CORPUS = FIXTURES / "disfluency"
 RECALL_FLOORS = {
     "prolongation": 0.5,
     "block": 0.6,
-    "repetition:phrase": 0.5,
-    "repetition:part_word": 0.25,
+    "repetition:phrase": 0.55,
+    "repetition:part_word": 0.55,
+    "repetition:whole_word": 0.55,
     "interjection": 0.3,
 }
-"""Measured on this machine: 0.64, 0.73, 0.64, 0.36, 0.42."""
+"""Measured on this machine: 0.64, 0.73, 0.73, 0.73, 0.82, 0.42 (the three repetition kinds
+were 0.64, 0.36 and 0.27 before repetitions were also heard in the audio)."""
 PRECISION_FLOOR = 0.75
-"""Measured: 0.86 over every type."""
-RECALL_FLOOR = 0.4
-"""Measured: 0.47 over every type (0.38 before timing and acoustic evidence)."""
+"""Measured: 0.84 over every type."""
+RECALL_FLOOR = 0.5
+"""Measured: 0.62 over every type (0.47 before repetitions heard in the audio, 0.38 before
+timing and acoustic evidence)."""
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,7 @@ def test_detection_holds_its_floors(evaluation: Evaluation) -> None:
 
 
 def test_percent_ss_is_close_on_most_clips(evaluation: Evaluation) -> None:
-    """Within ±1.5 points of the truth on 41 of 59 clips here."""
+    """Within ±1.5 points of the truth on 52 of 59 clips here (41 before repetitions heard in
+    the audio)."""
     summary = evaluation.percent_ss_summary()
-    assert summary["within_goal"] >= 35, summary
+    assert summary["within_goal"] >= 45, summary

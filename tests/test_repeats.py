@@ -1,0 +1,140 @@
+"""Repetitions heard in the audio (``pipelines.repeats``) and what the metrics make of them.
+
+The detector is checked on recorded speech (JFK) with stretches said again spliced in, on
+that speech as it is, and on sounds that match themselves at every lag (silence, a tone, noise).
+How well it does on the labelled corpus is ``tests/test_disfluency_detection.py``'s business.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.audio import decode
+from pipelines.metrics import compute_metrics
+from pipelines.repeats import CLOSE, Repeat, repeated_units
+from pipelines.types import SAMPLE_RATE, AudioArray
+from tests.support import FIXTURES
+from tests.test_metrics import events, timed
+
+
+@pytest.fixture(scope="module")
+def jfk() -> AudioArray:
+    return decode(FIXTURES / "jfk.opus")
+
+
+def said_again(audio: AudioArray, start_s: float, length_s: float, times: int = 2) -> AudioArray:
+    """``audio`` with the ``length_s`` from ``start_s`` said ``times`` times in a row."""
+    start, end = round(start_s * SAMPLE_RATE), round((start_s + length_s) * SAMPLE_RATE)
+    return np.concatenate([audio[:start], *[audio[start:end]] * times, audio[end:]])
+
+
+class TestRepeatedUnits:
+    def test_fluent_recorded_speech_has_none(self, jfk: AudioArray) -> None:
+        assert repeated_units(jfk) == []
+
+    @pytest.mark.parametrize(("start_s", "length_s"), [(1.8, 0.35), (6.0, 0.2), (9.3, 0.5)])
+    def test_a_stretch_said_twice_is_found_where_it_is(
+        self, jfk: AudioArray, start_s: float, length_s: float
+    ) -> None:
+        [repeat] = repeated_units(said_again(jfk, start_s, length_s))
+        assert repeat.copies == 2
+        assert repeat.start == pytest.approx(start_s, abs=0.1)
+        assert repeat.unit_s == pytest.approx(length_s, abs=0.05)
+        assert repeat.distance <= CLOSE
+
+    def test_every_copy_is_counted(self, jfk: AudioArray) -> None:
+        [repeat] = repeated_units(said_again(jfk, 6.4, 0.25, times=4))
+        assert repeat.copies == 4
+        assert repeat.end == pytest.approx(6.4 + 4 * 0.25, abs=0.15)
+
+    @pytest.mark.parametrize("at_s", [29.9, 30.05])
+    def test_a_repeat_on_a_block_edge_is_found_once(self, jfk: AudioArray, at_s: float) -> None:
+        """Spectra are compared in 30 s blocks; a repeat on a block's edge is still one."""
+        lead = np.zeros(round((at_s - 6.0) * SAMPLE_RATE), dtype=np.float32)
+        audio = said_again(np.concatenate([lead, jfk, jfk]), at_s, 0.3)  # jfk's 6.0 s at at_s
+        found = [r for r in repeated_units(audio) if r.end > at_s - 1 and r.start < at_s + 1]
+        assert len(found) == 1, found
+        assert found[0].start == pytest.approx(at_s, abs=0.1)
+        assert found[0].copies == 2
+
+    def test_repeats_are_in_time_order_and_do_not_overlap(self, jfk: AudioArray) -> None:
+        audio = said_again(said_again(jfk, 9.3, 0.3), 1.8, 0.35)
+        found = repeated_units(audio)
+        assert len(found) == 2
+        assert found[0].end <= found[1].start
+
+    @pytest.mark.parametrize("sound", ["silence", "digital_silence", "tone", "noise", "hum"])
+    def test_steady_sound_is_no_repetition(self, sound: str) -> None:
+        t = np.arange(5 * SAMPLE_RATE) / SAMPLE_RATE
+        rng = np.random.default_rng(0)
+        audio = {
+            "silence": 1e-4 * rng.standard_normal(len(t)),
+            "digital_silence": np.zeros(len(t)),
+            "tone": 0.3 * np.sin(2 * np.pi * 220 * t),
+            "noise": 0.1 * rng.standard_normal(len(t)),
+            "hum": 0.2 * np.sin(2 * np.pi * 120 * t) + 0.1 * np.sin(2 * np.pi * 240 * t),
+        }[sound].astype(np.float32)
+        assert repeated_units(audio) == []
+
+    def test_short_audio(self) -> None:
+        assert repeated_units(np.zeros(100, dtype=np.float32)) == []
+        assert repeated_units(np.zeros(0, dtype=np.float32)) == []
+
+    def test_other_sample_rates_are_refused(self, jfk: AudioArray) -> None:
+        with pytest.raises(ValueError, match="16000"):
+            repeated_units(jfk, sample_rate=8000)
+
+    def test_round_trips_through_the_transcript_json(self) -> None:
+        repeat = Repeat(start=1.23456, unit_s=0.2, copies=3, distance=0.01234, continues=True)
+        assert Repeat(**repeat.to_dict()) == Repeat(
+            start=1.235, unit_s=0.2, copies=3, distance=0.0123, continues=True
+        )
+
+
+WORDS = timed(
+    ("I", 0.3, 0.75),  # whisper laid one "I" over the three said
+    ("want", 0.8, 1.05),
+    ("to", 1.1, 1.2),
+    ("go", 1.25, 1.5),
+    ("home", 1.55, 1.9),
+    ("now", 1.95, 2.2),
+)
+
+
+class TestHeardRepetitions:
+    def test_a_word_said_again_that_whisper_wrote_once(self) -> None:
+        repeat = Repeat(start=0.3, unit_s=0.15, copies=3, distance=0.01, continues=False)
+        metrics = compute_metrics(WORDS, 3.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "whole_word", "I I I", True)]
+        [event] = metrics.disfluencies
+        assert event.evidence == ("acoustic",)
+        assert (event.start, event.end) == pytest.approx((0.3, 0.75))
+        # Counted once among the syllables, and stuttered.
+        assert metrics.syllable_count == 6
+        assert metrics.stuttered_syllables == 1
+
+    def test_a_first_sound_said_again_is_a_part_word_repetition_of_the_next_word(self) -> None:
+        words = timed(("the", 0.0, 0.2), ("brother", 0.7, 1.1), ("came", 1.15, 1.4))
+        repeat = Repeat(start=0.25, unit_s=0.2, copies=2, distance=0.01, continues=True)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "part_word", "b- b- brother", True)]
+
+    def test_a_unit_spanning_words_is_a_phrase(self) -> None:
+        words = timed(("so", 0.0, 0.2), ("we", 0.25, 0.4), ("walked", 0.95, 1.3), ("on", 1.35, 1.5))
+        repeat = Repeat(start=0.0, unit_s=0.45, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "phrase", "so we so we", False)]
+
+    def test_a_loose_match_is_listed_to_review(self) -> None:
+        repeat = Repeat(start=0.3, unit_s=0.15, copies=3, distance=CLOSE + 0.01, continues=False)
+        metrics = compute_metrics(WORDS, 3.0, repeats=[repeat])
+        assert metrics.disfluencies == ()
+        assert [e.text for e in metrics.to_review] == ["I I I"]
+        assert metrics.stuttered_syllables == 0
+
+    def test_a_repetition_the_words_show_is_not_counted_twice(self) -> None:
+        words = timed(("my", 0.3, 0.45), ("my", 0.5, 0.65), ("name", 0.7, 1.0))
+        repeat = Repeat(start=0.3, unit_s=0.2, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "whole_word", "my my", True)]
