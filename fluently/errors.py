@@ -15,6 +15,10 @@ class FluentlyError(Exception):
         if code is not None:
             self.code = code
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer needs besides the error body."""
+        return {}
+
 
 class BadRequest(FluentlyError):
     status_code = 400
@@ -41,6 +45,11 @@ class Conflict(FluentlyError):
     code = "conflict"
 
 
+class Gone(FluentlyError):
+    status_code = 410
+    code = "gone"
+
+
 class PayloadTooLarge(FluentlyError):
     status_code = 413
     code = "payload_too_large"
@@ -63,6 +72,23 @@ class RateLimited(FluentlyError):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class RangeNotSatisfiable(FluentlyError):
+    """A ``Range`` that starts past the end of what was asked for."""
+
+    status_code = 416
+    code = "range_not_satisfiable"
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+    def headers(self) -> dict[str, str]:
+        return {"Content-Range": f"bytes */{self.size}"}
 
 
 class ServiceUnavailable(FluentlyError):

@@ -32,10 +32,13 @@ class StorageProvider(Protocol):
         ...
 
     def read_chunks(
-        self, key: str, *, chunk_size: int = CHUNK_SIZE
+        self, key: str, *, chunk_size: int = CHUNK_SIZE, start: int = 0, stop: int | None = None
     ) -> Generator[bytes, None, None]:
         """The object ``key`` in pieces of at most ``chunk_size`` bytes, so that streaming it
-        never holds it whole; the first ``next`` raises ``KeyError`` if it does not exist."""
+        never holds it whole; the first ``next`` raises ``KeyError`` if it does not exist.
+
+        ``start`` and ``stop`` (exclusive; None: the end) read one byte range of it, as a player
+        seeking in a recording asks (``0 <= start < stop`` within the object)."""
         ...
 
     def delete(self, key: str) -> None:
@@ -92,15 +95,19 @@ class LocalDiskStorage:
         shutil.copyfile(path, target)
 
     def read_chunks(
-        self, key: str, *, chunk_size: int = CHUNK_SIZE
+        self, key: str, *, chunk_size: int = CHUNK_SIZE, start: int = 0, stop: int | None = None
     ) -> Generator[bytes, None, None]:
         try:
             source = self._path(key).open("rb")
         except FileNotFoundError as exc:
             raise KeyError(key) from exc
         with source:
-            while chunk := source.read(chunk_size):
+            source.seek(start)
+            left = None if stop is None else stop - start
+            while chunk := source.read(chunk_size if left is None else min(chunk_size, left)):
                 yield chunk
+                if left is not None:
+                    left -= len(chunk)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -128,12 +135,17 @@ class S3Storage:
             raise
 
     def read_chunks(
-        self, key: str, *, chunk_size: int = CHUNK_SIZE
+        self, key: str, *, chunk_size: int = CHUNK_SIZE, start: int = 0, stop: int | None = None
     ) -> Generator[bytes, None, None]:
         from botocore.exceptions import ClientError
 
+        whole = start == 0 and stop is None
+        span = f"bytes={start}-{'' if stop is None else stop - 1}"
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            if whole:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            else:
+                body = self.client.get_object(Bucket=self.bucket, Key=key, Range=span)["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 raise KeyError(key) from exc

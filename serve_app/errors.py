@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fluently.errors import FluentlyError, RateLimited
+from fluently.errors import FluentlyError
 from fluently.logging import get_logger
 
 log = get_logger("http")
@@ -46,9 +46,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FluentlyError)
     async def _fluently(_: Request, exc: FluentlyError) -> JSONResponse:
-        headers = None
-        if isinstance(exc, RateLimited):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+        headers = exc.headers() or None
         if exc.status_code >= 500:
             log.error("request failed", extra={"code": exc.code, "error": exc.message})
         return error_response(exc.status_code, exc.code, exc.message, headers)

@@ -1,4 +1,5 @@
-"""OpenAPI descriptions the route signatures cannot give FastAPI: text answers beside JSON."""
+"""OpenAPI descriptions the route signatures cannot give FastAPI: text answers beside JSON, and
+files answered whole or in part."""
 
 from __future__ import annotations
 
@@ -10,3 +11,18 @@ def text_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
     text formats (the schema checks served media types against these, e.g. ``make fuzz``)."""
     text = {"schema": {"type": "string"}}
     return {200: {"content": {"application/json": {}, **{m: text for m in media_types}}}}
+
+
+def file_responses(
+    *media_types: str, errors: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """``responses`` for a route that answers a file in one of ``media_types``: whole (200) or
+    the byte range a ``Range`` header asked for (206), or 416 for a range past its end."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {m: binary for m in media_types}
+    return {
+        200: {"content": content, "description": "The whole file"},
+        206: {"content": content, "description": "The requested byte range (``Content-Range``)"},
+        416: {"description": "range_not_satisfiable: the range starts past the end"},
+        **{status: {"description": text} for status, text in (errors or {}).items()},
+    }

@@ -15,9 +15,11 @@ _LOCKED_DOWN = (
     "base-uri 'none'",
     "form-action 'self'",
 )
-APP_POLICY = "; ".join(("default-src 'self'", *_LOCKED_DOWN))
+APP_POLICY = "; ".join(("default-src 'self'", "media-src 'self' blob:", *_LOCKED_DOWN))
 """Scripts, styles and everything else only from this origin, never inline: a console served
-from ``/`` ships its scripts as files (a Vite build does)."""
+from ``/`` ships its scripts as files (a Vite build does). Audio may also play from ``blob:``
+URLs: the console fetches a recording with its bearer token, which an ``<audio src>`` cannot
+send, and plays the Blob."""
 DOCS_POLICY = "; ".join(
     (
         "default-src 'self'",

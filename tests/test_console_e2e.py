@@ -2,9 +2,11 @@
 
 A clinician signs up, adds a client, records a session through a fake microphone that plays
 ``fixtures/disfluent_block.wav``, watches it being processed, finds words and a highlighted
-event in the transcript, corrects an event and sees the metrics change, asks for a Portuguese
-report, uploads a second session and sees both on the client's chart. A second clinic's user
-then sees none of it. Every screen is saved under ``test-artifacts/console/`` (git-ignored).
+event in the transcript under a breadcrumb naming the client, removes an event and corrects a
+word and sees the metrics change, asks for a Portuguese report, uploads a second session, plays
+it and seeks by clicking a word, and sees both sessions on the client's chart. A second
+clinic's user then sees none of it. Every screen is saved under ``test-artifacts/console/``
+(git-ignored).
 
 Chromium is required, not optional: without ``/usr/bin/chromium`` these tests fail
 (``.ci/run`` installs it). The console must be built (``make test`` builds it first).
@@ -133,18 +135,27 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     assert transcript.locator(".word").count() >= 5
     assert transcript.locator(".word.event").count() >= 1
     expect(page.get_by_role("group", name="Disfluency types")).to_be_visible()
+    expect(page.locator(".crumbs").get_by_role("link", name="Ana Souza")).to_be_visible()
+    expect(page.get_by_label("Recording audio")).to_be_visible()
     clinician.shot("05-recording")
     recording_url = page.url
 
-    # Correct one counted event (remove it): a new version, other metrics.
+    # Correct one counted event (remove it) and one word: a new version, other metrics.
     before = metrics_text(page)
-    page.get_by_role("button", name="Review events").click()
+    page.get_by_role("button", name="Review", exact=True).click()
     counted = page.get_by_label("Events").locator("li").filter(has_not_text="to review")
     counted.first.get_by_role("button", name=re.compile("^Remove ")).click()
+    plain_word = transcript.locator(".word:not(.event)").last
+    corrected = re.sub(r"\W+$", "", plain_word.inner_text().strip()) + "s"  # weekend. → weekends
+    plain_word.click()
+    page.get_by_label(re.compile("^Correct the word at")).fill(corrected)
+    page.get_by_role("button", name="Apply correction").click()
+    expect(transcript.locator(".word.corrected")).to_have_text(corrected)
     clinician.shot("06-review")
     page.get_by_role("button", name="Save review").click()
     expect(page.get_by_text(re.compile("Review saved as version 2"))).to_be_visible()
     assert metrics_text(page) != before
+    expect(transcript.get_by_role("button", name=corrected, exact=True)).to_be_visible()
 
     # A Portuguese report from the reviewed annotation.
     page.get_by_role("link", name="Report").click()
@@ -166,6 +177,18 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     page.get_by_label("Task").select_option("reading")
     page.get_by_role("button", name="Upload and analyse").click()
     expect(page.locator(".badge").first).to_have_text("Processed", timeout=PROCESSING_TIMEOUT_MS)
+
+    # Its page plays the uploaded file; clicking a word moves the player to that word.
+    page.get_by_role("link", name="Open the recording").click()
+    player = page.get_by_label("Recording audio")
+    expect(player).to_be_visible()
+    page.wait_for_function("document.querySelector('audio.player')?.readyState >= 1")
+    assert player.evaluate("audio => audio.duration") > 5
+    word = page.get_by_label("Transcript").locator(".word").nth(4)
+    start = float(word.get_attribute("data-start") or "nan")
+    word.click()
+    assert abs(player.evaluate("audio => audio.currentTime") - start) < 0.25
+    expect(word).to_have_attribute("aria-current", "time")
 
     # The client's chart: both sessions, the reviewed one filled.
     page.goto(client_url)

@@ -89,6 +89,16 @@ class TestStorageProviders:
         with pytest.raises(KeyError):
             next(storage.read_chunks("tenant/none"))
 
+    def test_a_byte_range_reads_back_in_pieces(self, storage: StorageProvider) -> None:
+        source = FIXTURES / "jfk.opus"
+        storage.put_file("tenant/range", source)
+        data = source.read_bytes()
+        pieces = list(storage.read_chunks("tenant/range", chunk_size=1000, start=1500, stop=4200))
+        assert b"".join(pieces) == data[1500:4200]
+        assert all(len(piece) <= 1000 for piece in pieces)
+        assert b"".join(storage.read_chunks("tenant/range", start=len(data) - 7)) == data[-7:]
+        assert b"".join(storage.read_chunks("tenant/range", stop=12)) == data[:12]
+
     def test_local_keys_cannot_escape_the_root(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError):
             LocalDiskStorage(tmp_path / "audio").put_file("../outside", FIXTURES / "jfk.opus")

@@ -29,6 +29,7 @@ class Action(StrEnum):
     client_assigned = "client_assigned"
     client_unassigned = "client_unassigned"
     recording_read = "recording_read"
+    audio_read = "audio_read"
     transcript_exported = "transcript_exported"
     report_read = "report_read"
     annotation_changed = "annotation_changed"

@@ -1,4 +1,4 @@
-"""Recordings: upload, status (with ETag), list, delete, live events, transcript exports."""
+"""Recordings: upload, status (with ETag), list, delete, audio, live events, exports."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from contextlib import aclosing
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from sse_starlette.sse import EventSourceResponse
 
 from db.models import SessionTask
 from pipelines import exports
+from pipelines.media_types import MEDIA_TYPES
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
+from serve_app.byte_ranges import requested_span
 from serve_app.deps import (
     AuditDep,
     CurrentViewer,
@@ -25,7 +27,7 @@ from serve_app.deps import (
     StateDep,
     TenantSession,
 )
-from serve_app.openapi import text_responses
+from serve_app.openapi import file_responses, text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
 from serve_app.services.audit import Action
@@ -150,6 +152,61 @@ async def delete_recording(
     """Delete the recording, its transcript, report, queued work and stored audio."""
     await service.delete(session, viewer=viewer, recording_id=recording_id, storage=state.storage)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{recording_id}/audio",
+    response_class=StreamingResponse,
+    responses=file_responses(
+        *MEDIA_TYPES,
+        errors={
+            404: "No such recording, or not yours to see",
+            410: "audio_deleted: retention removed the audio (the transcript and reports stay)",
+        },
+    ),
+)
+async def get_audio(
+    recording_id: uuid.UUID,
+    viewer: CurrentViewer,
+    state: StateDep,
+    session: TenantSession,
+    auditor: AuditDep,
+    range: Annotated[
+        str | None,
+        Header(description="One byte range, e.g. ``bytes=65536-``, as a player seeking asks."),
+    ] = None,
+    if_range: Annotated[
+        str | None,
+        Header(description="The ``ETag`` a range was read from; another sends the whole file."),
+    ] = None,
+) -> StreamingResponse:
+    """The recording's audio as it was uploaded, streamed, with the media type its bytes show.
+    A ``Range`` header (one span) answers 206 with that part, so a player can seek; a range
+    starting past the end answers 416. Audited ``audio_read`` when the answer starts at the
+    file's first byte, not for every seek."""
+    audio = await service.stored_audio(
+        session, viewer=viewer, recording_id=recording_id, storage=state.storage
+    )
+    etag = f'"{audio.sha256}"'
+    span = requested_span(range, size=audio.size) if if_range in (None, etag) else None
+    start, stop = (span.start, span.stop) if span else (0, audio.size)
+    if start == 0:
+        await auditor.record_by(
+            session,
+            viewer,
+            action=Action.audio_read,
+            target_type="recording",
+            target_id=recording_id,
+        )
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(stop - start), "ETag": etag}
+    if span:
+        headers["Content-Range"] = span.content_range(audio.size)
+    return StreamingResponse(
+        service.audio_bytes(state.storage, key=audio.key, start=start, stop=stop),
+        status_code=206 if span else 200,
+        media_type=audio.media_type,
+        headers=headers,
+    )
 
 
 _STATUS_EVENT = {

@@ -1,4 +1,4 @@
-"""Recording logic: accept an upload, list, read, follow and delete recordings.
+"""Recording logic: accept an upload, list, read, play, follow and delete recordings.
 
 Takes the request's tenant session and never commits; only ``follow``, which outlives the
 request, opens short transactions of its own.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,11 +21,12 @@ from db.models import AudioRecording, Queue, RecordingStatus
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
-from fluently.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from fluently.errors import Conflict, Forbidden, Gone, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
+from pipelines.media_types import HEAD_BYTES, media_type
 from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
 from serve_app.services import clients, cursors
@@ -208,6 +209,63 @@ def _ready(stored: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if stored is None:
         raise Conflict(f"the {what} is not ready yet", code=f"{what}_not_ready")
     return stored
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAudio:
+    """A recording's audio as it was uploaded, ready to be sent."""
+
+    key: str
+    size: int
+    media_type: str
+    """What its bytes show (``pipelines.media_types``), never what the uploader claimed."""
+    sha256: str
+
+
+async def stored_audio(
+    session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID, storage: StorageProvider
+) -> StoredAudio:
+    """The recording's stored audio; 404 unless visible, 410 ``audio_deleted`` once retention
+    (or anything else) removed it while its transcript and reports stay."""
+    recording = await get_recording(session, viewer=viewer, recording_id=recording_id)
+    gone = Gone(
+        "the audio of this recording was deleted under the clinic's retention period; its "
+        "transcript, annotations and reports remain",
+        code="audio_deleted",
+    )
+    if recording.audio_deleted_at is not None:
+        raise gone
+    try:
+        head = await asyncio.to_thread(_head, storage, recording.storage_key)
+    except KeyError:
+        # Retention deletes the object before it marks the row: this is that moment.
+        raise gone from None
+    return StoredAudio(
+        key=recording.storage_key,
+        size=recording.size_bytes,
+        media_type=media_type(head),
+        sha256=recording.sha256,
+    )
+
+
+def _head(storage: StorageProvider, key: str) -> bytes:
+    pieces = storage.read_chunks(key, stop=HEAD_BYTES)
+    try:
+        return next(pieces, b"")
+    finally:
+        pieces.close()
+
+
+async def audio_bytes(
+    storage: StorageProvider, *, key: str, start: int, stop: int
+) -> AsyncIterator[bytes]:
+    """Bytes ``start`` to ``stop`` (exclusive) of the stored audio, a storage piece at a time."""
+    pieces = storage.read_chunks(key, start=start, stop=stop)
+    try:
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+            yield piece
+    finally:
+        pieces.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ import { useAuth } from "./auth";
 import { Loading } from "./components/Status";
 import { AuditLog } from "./pages/AuditLog";
 import { ClientPage } from "./pages/ClientPage";
+import { ClinicPage } from "./pages/ClinicPage";
 import { ClientsPage } from "./pages/ClientsPage";
 import { NewSession } from "./pages/NewSession";
 import { RecordingPage } from "./pages/RecordingPage";
@@ -28,6 +29,7 @@ export function App() {
         <Route path="recordings/:recordingId/report" element={<ReportPage />} />
         <Route path="admin/users" element={<UsersPage />} />
         <Route path="admin/audit" element={<AuditLog />} />
+        <Route path="admin/clinic" element={<ClinicPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
       <Route path="*" element={<Navigate to="/app/clients" replace />} />
@@ -59,6 +61,7 @@ function SignedIn() {
             <>
               <NavLink to="/app/admin/users">Users</NavLink>
               <NavLink to="/app/admin/audit">Audit log</NavLink>
+              <NavLink to="/app/admin/clinic">Clinic</NavLink>
             </>
           )}
         </nav>

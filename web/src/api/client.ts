@@ -7,8 +7,10 @@
 
 import type {
   Annotation,
+  Assignment,
   AuditEvent,
   Client,
+  ClientChanges,
   DisfluencyEvent,
   Me,
   NewClient,
@@ -24,6 +26,7 @@ import type {
   Session,
   SessionTask,
   StatusEvent,
+  Tenant,
   User,
 } from "./types";
 
@@ -155,6 +158,15 @@ export class Api {
     return this.call<User>("/users", { method: "POST", json: { email, password, role } });
   }
 
+  tenant(): Promise<Tenant> {
+    return this.call<Tenant>("/tenant");
+  }
+
+  /** Days after upload before audio is deleted; null keeps it. */
+  setAudioRetention(days: number | null): Promise<Tenant> {
+    return this.call<Tenant>("/tenant", { method: "PATCH", json: { audio_retention_days: days } });
+  }
+
   auditEvents(action: string, cursor: string | null): Promise<Page<AuditEvent>> {
     return this.call<Page<AuditEvent>>(`/audit_events${query({ action, cursor, limit: 50 })}`);
   }
@@ -171,6 +183,31 @@ export class Api {
 
   createClient(body: NewClient): Promise<Client> {
     return this.call<Client>("/clients", { method: "POST", json: body });
+  }
+
+  /** Change the fields given; null clears an optional one. */
+  updateClient(id: string, changes: ClientChanges): Promise<Client> {
+    return this.call<Client>(`/clients/${id}`, { method: "PATCH", json: changes });
+  }
+
+  /** Erase the client and everything held about them (admins). */
+  eraseClient(id: string): Promise<void> {
+    return this.call<void>(`/clients/${id}`, { method: "DELETE" });
+  }
+
+  assignments(id: string): Promise<Assignment[]> {
+    return this.call<Assignment[]>(`/clients/${id}/assignments`);
+  }
+
+  assign(id: string, userId: string): Promise<Assignment> {
+    return this.call<Assignment>(`/clients/${id}/assignments`, {
+      method: "POST",
+      json: { user_id: userId },
+    });
+  }
+
+  unassign(id: string, userId: string): Promise<void> {
+    return this.call<void>(`/clients/${id}/assignments/${userId}`, { method: "DELETE" });
   }
 
   clientRecordings(id: string, cursor: string | null = null): Promise<Page<Recording>> {
@@ -197,6 +234,18 @@ export class Api {
 
   recording(id: string): Promise<Recording> {
     return this.call<Recording>(`/audio_recordings/${id}`);
+  }
+
+  /**
+   * The recording's audio as a Blob. An <audio src> cannot send the bearer header, so the
+   * console fetches the file and plays it from an object URL.
+   */
+  async audio(id: string, signal?: AbortSignal): Promise<Blob> {
+    const response = await this.send(`/audio_recordings/${id}/audio`, {
+      headers: { Accept: "audio/*" },
+      signal,
+    });
+    return response.blob();
   }
 
   /**

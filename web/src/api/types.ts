@@ -44,6 +44,22 @@ export interface NewClient {
   notes?: string | null;
 }
 
+export type ClientChanges = Partial<NewClient>;
+
+export interface Assignment {
+  user_id: string;
+  email: string;
+  role: Role;
+  assigned_at: string;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  audio_retention_days: number | null;
+  created_at: string;
+}
+
 export type RecordingStatus = "pending" | "processing" | "processed" | "failed";
 
 export interface Progress {

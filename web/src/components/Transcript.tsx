@@ -7,22 +7,40 @@ export function eventsOfWord(word: Word, events: DisfluencyEvent[]): DisfluencyE
   return events.filter((e) => e.start <= middle && middle <= e.end);
 }
 
+/** Where a word is in the transcript: its segment's index and its own. */
+export interface WordAt {
+  segment: number;
+  word: number;
+}
+
+/** Whether the player, at `time`, is inside `word`. */
+export function isPlaying(word: Word, time: number | null): boolean {
+  return time !== null && word.start <= time && time < Math.max(word.end, word.start + 0.05);
+}
+
 /**
  * The transcript word by word. Words inside a shown event are highlighted in its type's colour;
- * every word with timing is a button (its time, and in review the span of a new event).
+ * the word the player is in is marked; every word is a button: a click plays from it and
+ * selects it (shift-click extends the selection, the span of a new event in review).
  */
 export function Transcript({
   segments,
   events,
   shown,
   selected,
+  time = null,
+  corrected,
   onSelect,
 }: {
   segments: Segment[];
   events: DisfluencyEvent[];
   shown: ReadonlySet<DisfluencyType>;
   selected: { start: number; end: number } | null;
-  onSelect: (word: Word, extend: boolean) => void;
+  /** The player's position in seconds; null when nothing plays. */
+  time?: number | null;
+  /** Words the clinician corrected in this review ("segment:word"). */
+  corrected?: ReadonlySet<string>;
+  onSelect: (word: Word, extend: boolean, at: WordAt) => void;
 }) {
   const visible = events.filter((e) => shown.has(e.type));
   if (segments.every((s) => s.words.length === 0 && !s.text.trim())) {
@@ -44,6 +62,9 @@ export function Transcript({
                 if (first) classes.push("event", `ev-${first.type}`);
                 if (first?.to_review) classes.push("to-review");
                 if (isSelected) classes.push("selected");
+                const playing = isPlaying(word, time);
+                if (playing) classes.push("playing");
+                if (corrected?.has(`${si}:${wi}`)) classes.push("corrected");
                 const title = on.length
                   ? on.map((e) => `${label(e.type)}${e.to_review ? " (to review)" : ""}`).join(", ")
                   : undefined;
@@ -55,7 +76,9 @@ export function Transcript({
                     data-event-type={first?.type}
                     title={`${seconds(word.start)}–${seconds(word.end)}${title ? ` · ${title}` : ""}`}
                     aria-pressed={isSelected}
-                    onClick={(e) => onSelect(word, e.shiftKey)}
+                    aria-current={playing ? "time" : undefined}
+                    data-start={word.start}
+                    onClick={(e) => onSelect(word, e.shiftKey, { segment: si, word: wi })}
                   >
                     {word.word.trim()}
                   </button>

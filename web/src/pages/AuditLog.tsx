@@ -12,6 +12,7 @@ const ACTIONS = [
   "refresh_token_reused",
   "user_created",
   "recording_read",
+  "audio_read",
   "transcript_exported",
   "client_created",
   "client_read",

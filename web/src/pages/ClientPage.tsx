@@ -1,8 +1,10 @@
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { errorMessage } from "../api/client";
-import type { ProgressSeries, Recording } from "../api/types";
-import { useApi } from "../auth";
+import type { Client, ProgressSeries, Recording } from "../api/types";
+import { useAuth } from "../auth";
+import { Assignments, EraseClient } from "../components/ClientAdmin";
+import { ClientForm, changedFields } from "../components/ClientForm";
 import { ProgressChart } from "../components/ProgressChart";
 import { StatusBadge } from "../components/StatusBadge";
 import { ErrorNote, Show } from "../components/Status";
@@ -11,8 +13,14 @@ import { useLoad } from "../hooks";
 
 export function ClientPage() {
   const { clientId = "" } = useParams();
-  const api = useApi();
-  const [client, reloadClient] = useLoad(() => api.client(clientId), [api, clientId]);
+  const { api, user } = useAuth();
+  const [loaded, reloadClient] = useLoad(() => api.client(clientId), [api, clientId]);
+  const [edited, setEdited] = useState<Client | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [savedNote, setSavedNote] = useState(false);
+  const client =
+    loaded.state === "ready" && edited?.id === clientId ? { ...loaded, value: edited } : loaded;
+  const isAdmin = user?.role === "admin";
   const [sessions, reloadSessions] = useLoad(() => api.clientRecordings(clientId), [api, clientId]);
   const [charts, reloadCharts] = useLoad(
     () =>
@@ -54,9 +62,40 @@ export function ClientPage() {
               <button type="button" onClick={exportClient} disabled={exporting}>
                 {exporting ? "Preparing export…" : "Export (zip)"}
               </button>
+              <button
+                type="button"
+                aria-expanded={editing}
+                onClick={() => {
+                  setEditing((open) => !open);
+                  setSavedNote(false);
+                }}
+              >
+                {editing ? "Close editing" : "Edit details"}
+              </button>
             </div>
           </div>
           {exportError && <ErrorNote message={exportError} />}
+          {savedNote && (
+            <p className="success" role="status">
+              Details saved.
+            </p>
+          )}
+          {editing && (
+            <ClientForm
+              client={c}
+              label="Edit client"
+              saveLabel="Save details"
+              onCancel={() => setEditing(false)}
+              onSave={async (fields) => {
+                const changes = changedFields(c, fields);
+                if (Object.keys(changes).length > 0) {
+                  setEdited(await api.updateClient(c.id, changes));
+                }
+                setEditing(false);
+                setSavedNote(true);
+              }}
+            />
+          )}
           <dl className="facts">
             <div>
               <dt>Record no.</dt>
@@ -100,6 +139,9 @@ export function ClientPage() {
               )
             }
           </Show>
+
+          <Assignments clientId={c.id} canChange={isAdmin} />
+          {isAdmin && <EraseClient client={c} />}
         </section>
       )}
     </Show>

@@ -1,9 +1,9 @@
-import { useState, type FormEvent } from "react";
-import { Link } from "react-router-dom";
-import { errorMessage } from "../api/client";
+import { useState } from "react";
+import { Link, useLocation } from "react-router-dom";
 import type { Client } from "../api/types";
 import { useApi } from "../auth";
-import { ErrorNote, Show } from "../components/Status";
+import { ClientForm } from "../components/ClientForm";
+import { Show } from "../components/Status";
 import { formatDay } from "../format";
 import { useLoad } from "../hooks";
 
@@ -11,6 +11,7 @@ export function ClientsPage() {
   const api = useApi();
   const [clients, reload] = useLoad(() => api.clients(), [api]);
   const [adding, setAdding] = useState(false);
+  const erased = (useLocation().state as { erased?: string } | null)?.erased;
 
   return (
     <section>
@@ -20,9 +21,17 @@ export function ClientsPage() {
           {adding ? "Cancel" : "Add client"}
         </button>
       </div>
+      {erased && !adding && (
+        <p className="success" role="status">
+          {erased} was erased, with their sessions, audio, transcripts and reports.
+        </p>
+      )}
       {adding && (
-        <NewClientForm
-          onCreated={() => {
+        <ClientForm
+          label="New client"
+          saveLabel="Save client"
+          onSave={async (fields) => {
+            await api.createClient(fields);
             setAdding(false);
             reload();
           }}
@@ -70,62 +79,5 @@ function ClientTable({ clients }: { clients: Client[] }) {
         </tbody>
       </table>
     </div>
-  );
-}
-
-function NewClientForm({ onCreated }: { onCreated: (client: Client) => void }) {
-  const api = useApi();
-  const [name, setName] = useState("");
-  const [ref, setRef] = useState("");
-  const [birth, setBirth] = useState("");
-  const [notes, setNotes] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onCreated(
-        await api.createClient({
-          display_name: name,
-          external_ref: ref || null,
-          date_of_birth: birth || null,
-          notes: notes || null,
-        }),
-      );
-    } catch (failure) {
-      setError(errorMessage(failure));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <form className="card form-grid" onSubmit={submit} aria-label="New client">
-      <label>
-        Name
-        <input value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
-      <label>
-        Record number
-        <input value={ref} onChange={(e) => setRef(e.target.value)} />
-      </label>
-      <label>
-        Date of birth
-        <input type="date" value={birth} onChange={(e) => setBirth(e.target.value)} />
-      </label>
-      <label className="wide">
-        Notes
-        <textarea value={notes} onChange={(e) => setNotes(e.target.value)} rows={2} />
-      </label>
-      {error && <ErrorNote message={error} />}
-      <div className="wide">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Saving…" : "Save client"}
-        </button>
-      </div>
-    </form>
   );
 }

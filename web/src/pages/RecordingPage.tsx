@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { ApiError, errorMessage } from "../api/client";
 import {
@@ -9,28 +9,41 @@ import {
   type DisfluencyType,
   type Metrics,
   type RepetitionKind,
+  type Segment,
   type Word,
 } from "../api/types";
 import { useApi } from "../auth";
+import { AudioPlayer } from "../components/AudioPlayer";
 import { EventLegend } from "../components/EventLegend";
 import { StatusBadge } from "../components/StatusBadge";
 import { ErrorNote, Show } from "../components/Status";
-import { Transcript } from "../components/Transcript";
+import { Transcript, eventsOfWord, type WordAt } from "../components/Transcript";
 import { formatDate, label, number, saveBlob, seconds } from "../format";
 import { useLoad } from "../hooks";
 import { LiveProgress } from "./NewSession";
+
+/** Move the player to `time` (seconds). */
+type Seek = (time: number) => void;
 
 export function RecordingPage() {
   const { recordingId = "" } = useParams();
   const api = useApi();
   const [recording, reload] = useLoad(() => api.recording(recordingId), [api, recordingId]);
+  const audioRef = useRef<HTMLAudioElement>(null);
+  const [time, setTime] = useState<number | null>(null);
+  const seek = useCallback<Seek>((to) => {
+    const audio = audioRef.current;
+    if (!audio) return;
+    audio.currentTime = to;
+    setTime(to);
+  }, []);
 
   return (
     <Show value={recording} what="the recording" onRetry={reload}>
       {(r) => (
         <section>
           <p className="crumbs">
-            {r.client_id ? <Link to={`/app/clients/${r.client_id}`}>Client</Link> : "Recording"} /
+            {r.client_id ? <ClientCrumb clientId={r.client_id} /> : "Recording"} /
           </p>
           <div className="page-head">
             <h1>Session of {formatDate(r.recorded_at)}</h1>
@@ -40,8 +53,14 @@ export function RecordingPage() {
             {r.filename ?? "recording"} · {r.task ? label(r.task) : "no task"}
             {r.duration_s !== null && ` · ${seconds(r.duration_s)}`}
           </p>
+          <AudioPlayer
+            recordingId={r.id}
+            deletedAt={r.audio_deleted_at}
+            audioRef={audioRef}
+            onTime={setTime}
+          />
           {r.status === "processed" ? (
-            <Analysis recordingId={r.id} />
+            <Analysis recordingId={r.id} time={time} seek={seek} />
           ) : r.status === "failed" ? (
             <ErrorNote message={r.error ?? "Processing failed."} />
           ) : (
@@ -53,16 +72,46 @@ export function RecordingPage() {
   );
 }
 
+/** "Clients / <the client's name>", the name read from the API. */
+function ClientCrumb({ clientId }: { clientId: string }) {
+  const api = useApi();
+  const [client] = useLoad(() => api.client(clientId), [api, clientId]);
+  const name =
+    client.state === "ready" ? client.value.display_name : client.state === "loading" ? "…" : "Client";
+  return (
+    <>
+      <Link to="/app/clients">Clients</Link> / <Link to={`/app/clients/${clientId}`}>{name}</Link>
+    </>
+  );
+}
+
 type Span = { start: number; end: number };
 
+/** A review in progress: the words and events as the clinician is leaving them. */
+interface Draft {
+  segments: Segment[];
+  events: DisfluencyEvent[];
+  /** Words corrected so far ("segment:word"), marked in the transcript. */
+  corrected: Set<string>;
+}
+
 /** Transcript, events and metrics of the latest annotation, and the clinician's review of it. */
-function Analysis({ recordingId }: { recordingId: string }) {
+function Analysis({
+  recordingId,
+  time,
+  seek,
+}: {
+  recordingId: string;
+  time: number | null;
+  seek: Seek;
+}) {
   const api = useApi();
   const [loaded, reload] = useLoad(() => api.annotation(recordingId), [api, recordingId]);
   const [current, setCurrent] = useState<{ annotation: Annotation; etag: string } | null>(null);
   const [shown, setShown] = useState<Set<DisfluencyType>>(() => new Set(DISFLUENCY_TYPES));
   const [selected, setSelected] = useState<Span | null>(null);
-  const [draft, setDraft] = useState<DisfluencyEvent[] | null>(null);
+  const [focused, setFocused] = useState<WordAt | null>(null);
+  const [draft, setDraft] = useState<Draft | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<{ message: string; stale: boolean } | null>(null);
   const [saved, setSaved] = useState(false);
@@ -80,14 +129,19 @@ function Analysis({ recordingId }: { recordingId: string }) {
   }
   const { annotation, etag } = current;
   const reviewing = draft !== null;
-  const events = draft ?? annotation.events;
+  const segments = draft?.segments ?? annotation.segments;
+  const events = draft?.events ?? annotation.events;
+  const problems = draft ? timingProblems(draft.events) : [];
+  const focusedWord = focused ? segments[focused.segment]?.words[focused.word] : undefined;
 
-  function select(word: Word, extend: boolean) {
+  function select(word: Word, extend: boolean, at: WordAt) {
     setSelected((span) =>
       extend && span
         ? { start: Math.min(span.start, word.start), end: Math.max(span.end, word.end) }
         : { start: word.start, end: word.end },
     );
+    setFocused(at);
+    if (!extend) seek(word.start);
   }
 
   async function save() {
@@ -95,7 +149,7 @@ function Analysis({ recordingId }: { recordingId: string }) {
     setSaving(true);
     setSaveError(null);
     try {
-      const next = await api.saveAnnotation(recordingId, etag, annotation.segments, draft);
+      const next = await api.saveAnnotation(recordingId, etag, draft.segments, draft.events);
       setCurrent(next);
       setDraft(null);
       setSaved(true);
@@ -134,17 +188,26 @@ function Analysis({ recordingId }: { recordingId: string }) {
           <h2>Transcript</h2>
           <EventLegend events={events} shown={shown} onChange={setShown} />
           <Transcript
-            segments={annotation.segments}
+            segments={segments}
             events={events}
             shown={shown}
             selected={selected}
+            time={time}
+            corrected={draft?.corrected}
             onSelect={select}
           />
-          {selected && (
-            <p className="muted" aria-live="polite">
-              Selected {seconds(selected.start)}–{seconds(selected.end)} (shift-click a word to
-              extend)
-            </p>
+          <p className="muted" aria-live="polite">
+            {selected
+              ? `Selected ${seconds(selected.start)}–${seconds(selected.end)}. `
+              : "Click a word to move the player to it. "}
+            Shift-click a word to extend the selection.
+          </p>
+          {reviewing && focused && focusedWord && (
+            <WordCorrection
+              key={`${focused.segment}:${focused.word}`}
+              word={focusedWord}
+              onCorrect={(text) => setDraft(correctWord(draft, focused, text))}
+            />
           )}
         </div>
         <div>
@@ -152,7 +215,12 @@ function Analysis({ recordingId }: { recordingId: string }) {
             <h2>Events</h2>
             {reviewing ? (
               <div className="actions">
-                <button type="button" className="primary" onClick={save} disabled={saving}>
+                <button
+                  type="button"
+                  className="primary"
+                  onClick={save}
+                  disabled={saving || problems.length > 0}
+                >
                   {saving ? "Saving…" : "Save review"}
                 </button>
                 <button
@@ -169,14 +237,25 @@ function Analysis({ recordingId }: { recordingId: string }) {
               <button
                 type="button"
                 onClick={() => {
-                  setDraft(annotation.events.map((e) => ({ ...e })));
+                  setDraft({
+                    segments: annotation.segments,
+                    events: annotation.events.map((e) => ({ ...e })),
+                    corrected: new Set(),
+                  });
                   setSaved(false);
                 }}
               >
-                Review events
+                Review
               </button>
             )}
           </div>
+          {reviewing && (
+            <p className="muted">
+              Relabel, re-time, confirm or remove events; add one over the selected words;
+              select a word in the transcript to correct it.
+            </p>
+          )}
+          {problems.length > 0 && <ErrorNote message={problems.join(" ")} />}
           {saveError && (
             <ErrorNote
               message={saveError.message}
@@ -194,17 +273,89 @@ function Analysis({ recordingId }: { recordingId: string }) {
           <EventList
             events={events}
             editable={reviewing}
-            onChange={(next) => setDraft(next)}
+            onSeek={seek}
+            onChange={(next) => draft && setDraft({ ...draft, events: next })}
           />
           {reviewing && (
             <AddEvent
               selected={selected}
-              onAdd={(event) => setDraft([...(draft ?? []), event].sort((a, b) => a.start - b.start))}
+              onAdd={(event) =>
+                setDraft({
+                  ...draft,
+                  events: [...draft.events, withWords(event, draft.segments)].sort(
+                    (a, b) => a.start - b.start,
+                  ),
+                })
+              }
             />
           )}
         </div>
       </div>
     </>
+  );
+}
+
+/** Events whose times cannot be saved, in words. */
+function timingProblems(events: DisfluencyEvent[]): string[] {
+  return events.flatMap((event, index) =>
+    !Number.isFinite(event.start) || !Number.isFinite(event.end) || event.start < 0
+      ? [`Event ${index + 1} needs a start and an end of zero or more seconds.`]
+      : event.end < event.start
+        ? [`Event ${index + 1} ends before it starts.`]
+        : [],
+  );
+}
+
+/** The draft with one word's text replaced; events over that word take the new text. */
+export function correctWord(draft: Draft, at: WordAt, text: string): Draft {
+  const segments = draft.segments.map((segment, si) => {
+    if (si !== at.segment) return segment;
+    const words = segment.words.map((word, wi) =>
+      wi === at.word ? { ...word, word: (/^\s*/.exec(word.word)?.[0] ?? "") + text.trim() } : word,
+    );
+    return { ...segment, words, text: words.map((w) => w.word).join("").trim() };
+  });
+  const word = segments[at.segment]?.words[at.word];
+  const events = word
+    ? draft.events.map((event) =>
+        eventsOfWord(word, [event]).length ? withWords(event, segments) : event,
+      )
+    : draft.events;
+  return {
+    segments,
+    events,
+    corrected: new Set([...draft.corrected, `${at.segment}:${at.word}`]),
+  };
+}
+
+/** The event with its text taken from the words in its span (as the API counts them). */
+function withWords(event: DisfluencyEvent, segments: Segment[]): DisfluencyEvent {
+  const words = segments
+    .flatMap((s) => s.words)
+    .filter((w) => eventsOfWord(w, [event]).length > 0)
+    .map((w) => w.word.trim());
+  return { ...event, text: words.join(" ") };
+}
+
+function WordCorrection({ word, onCorrect }: { word: Word; onCorrect: (text: string) => void }) {
+  const [text, setText] = useState(word.word.trim());
+  const unchanged = text.trim() === word.word.trim();
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (text.trim() && !unchanged) onCorrect(text);
+  }
+
+  return (
+    <form className="card word-correction" onSubmit={submit} aria-label="Correct a word">
+      <label>
+        Correct the word at {seconds(word.start)}
+        <input value={text} onChange={(e) => setText(e.target.value)} required />
+      </label>
+      <button type="submit" disabled={!text.trim() || unchanged}>
+        Apply correction
+      </button>
+    </form>
   );
 }
 
@@ -230,13 +381,111 @@ function MetricsSummary({ metrics }: { metrics: Metrics }) {
   );
 }
 
+/**
+ * An event's type and, for a repetition, its kind: one pair of selects for listed events
+ * (labels for screen readers only) and for the event being added (labels shown).
+ */
+function EventTypeFields({
+  type,
+  subtype,
+  typeLabel,
+  kindLabel,
+  hideLabels = false,
+  onChange,
+}: {
+  type: DisfluencyType;
+  subtype: RepetitionKind | null | undefined;
+  typeLabel: string;
+  kindLabel: string;
+  hideLabels?: boolean;
+  onChange: (change: { type: DisfluencyType; subtype: RepetitionKind | null }) => void;
+}) {
+  const kind = subtype ?? "whole_word";
+  const caption = (text: string) => (hideLabels ? <span className="sr-only">{text}</span> : text);
+  return (
+    <>
+      <label>
+        {caption(typeLabel)}
+        <select
+          value={type}
+          onChange={(e) => {
+            const next = e.target.value as DisfluencyType;
+            onChange({ type: next, subtype: next === "repetition" ? kind : null });
+          }}
+        >
+          {DISFLUENCY_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {label(t)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {type === "repetition" && (
+        <label>
+          {caption(kindLabel)}
+          <select
+            value={kind}
+            onChange={(e) => onChange({ type, subtype: e.target.value as RepetitionKind })}
+          >
+            {REPETITION_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {label(k)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+    </>
+  );
+}
+
+/** A time in seconds typed by hand; the value changes only while the text is a number. */
+function SecondsInput({
+  label: caption,
+  value,
+  onValue,
+}: {
+  label: string;
+  value: number;
+  onValue: (value: number) => void;
+}) {
+  const [text, setText] = useState(value.toFixed(2));
+  useEffect(() => {
+    // Keep what is typed while it means the value (or means nothing yet); show outside changes.
+    setText((shown) =>
+      Number.isNaN(value) || (shown.trim() !== "" && Number(shown) === value)
+        ? shown
+        : value.toFixed(2),
+    );
+  }, [value]);
+  return (
+    <label className="seconds">
+      <span className="sr-only">{caption}</span>
+      <input
+        type="number"
+        step="0.01"
+        min="0"
+        inputMode="decimal"
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          const parsed = Number(e.target.value);
+          onValue(e.target.value.trim() === "" ? Number.NaN : parsed);
+        }}
+      />
+    </label>
+  );
+}
+
 function EventList({
   events,
   editable,
+  onSeek,
   onChange,
 }: {
   events: DisfluencyEvent[];
   editable: boolean;
+  onSeek: Seek;
   onChange: (events: DisfluencyEvent[]) => void;
 }) {
   const toReview = events.filter((e) => e.to_review);
@@ -252,45 +501,45 @@ function EventList({
         </p>
       )}
       <ul className="events" aria-label="Events">
+        {/* Keyed by position: re-timing an event must not remount the field being typed in. */}
         {events.map((event, index) => (
-          <li key={`${event.start}-${event.type}-${index}`} className={`ev-${event.type}`}>
+          <li key={index} className={`ev-${event.type}`}>
             <span className="swatch" aria-hidden="true" />
             <span className="event-text">
               <strong>{label(event.type)}</strong>
               {event.subtype && ` (${label(event.subtype)})`} · “{event.text || "…"}” ·{" "}
-              {seconds(event.start)}–{seconds(event.end)}
+              <button
+                type="button"
+                className="link"
+                aria-label={`Play ${event.type} at ${seconds(event.start)}`}
+                onClick={() => onSeek(event.start)}
+              >
+                {Number.isFinite(event.start) ? seconds(event.start) : "?"}–
+                {Number.isFinite(event.end) ? seconds(event.end) : "?"}
+              </button>
               {event.to_review && <span className="badge review">to review</span>}
             </span>
             {editable && (
               <span className="event-edit">
-                <label>
-                  <span className="sr-only">Type of event at {seconds(event.start)}</span>
-                  <select
-                    value={event.type}
-                    onChange={(e) => update(index, { type: e.target.value as DisfluencyType })}
-                  >
-                    {DISFLUENCY_TYPES.map((t) => (
-                      <option key={t} value={t}>
-                        {label(t)}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                {event.type === "repetition" && (
-                  <label>
-                    <span className="sr-only">Kind of repetition at {seconds(event.start)}</span>
-                    <select
-                      value={event.subtype ?? "whole_word"}
-                      onChange={(e) => update(index, { subtype: e.target.value as RepetitionKind })}
-                    >
-                      {REPETITION_KINDS.map((k) => (
-                        <option key={k} value={k}>
-                          {label(k)}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                )}
+                <EventTypeFields
+                  type={event.type}
+                  subtype={event.subtype}
+                  typeLabel={`Type of event ${index + 1}`}
+                  kindLabel={`Kind of repetition ${index + 1}`}
+                  hideLabels
+                  onChange={(change) => update(index, change)}
+                />
+                <SecondsInput
+                  label={`Start of event ${index + 1} (seconds)`}
+                  value={event.start}
+                  onValue={(start) => update(index, { start })}
+                />
+                <span aria-hidden="true">–</span>
+                <SecondsInput
+                  label={`End of event ${index + 1} (seconds)`}
+                  value={event.end}
+                  onValue={(end) => update(index, { end })}
+                />
                 {event.to_review && (
                   <button type="button" onClick={() => update(index, { to_review: false })}>
                     Confirm
@@ -299,7 +548,7 @@ function EventList({
                 <button
                   type="button"
                   className="danger"
-                  aria-label={`Remove ${event.type} at ${seconds(event.start)}`}
+                  aria-label={`Remove event ${index + 1}, ${event.type}`}
                   onClick={() => onChange(events.filter((_, i) => i !== index))}
                 >
                   Remove
@@ -326,8 +575,10 @@ function AddEvent({
   selected: Span | null;
   onAdd: (event: DisfluencyEvent) => void;
 }) {
-  const [type, setType] = useState<DisfluencyType>("interjection");
-  const [subtype, setSubtype] = useState<RepetitionKind>("whole_word");
+  const [kind, setKind] = useState<{ type: DisfluencyType; subtype: RepetitionKind | null }>({
+    type: "interjection",
+    subtype: null,
+  });
   const [start, setStart] = useState("");
   const [end, setEnd] = useState("");
 
@@ -342,8 +593,7 @@ function AddEvent({
     event.preventDefault();
     onAdd(
       withType({
-        type,
-        subtype: type === "repetition" ? subtype : null,
+        ...kind,
         text: "",
         start: Number(start),
         end: Number(end),
@@ -357,28 +607,13 @@ function AddEvent({
     <form className="card add-event" onSubmit={submit} aria-label="Add an event">
       <h3>Add an event</h3>
       <p className="muted">Click a word in the transcript (shift-click to extend) to set its span.</p>
-      <label>
-        Type
-        <select value={type} onChange={(e) => setType(e.target.value as DisfluencyType)}>
-          {DISFLUENCY_TYPES.map((t) => (
-            <option key={t} value={t}>
-              {label(t)}
-            </option>
-          ))}
-        </select>
-      </label>
-      {type === "repetition" && (
-        <label>
-          Kind
-          <select value={subtype} onChange={(e) => setSubtype(e.target.value as RepetitionKind)}>
-            {REPETITION_KINDS.map((k) => (
-              <option key={k} value={k}>
-                {label(k)}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <EventTypeFields
+        type={kind.type}
+        subtype={kind.subtype}
+        typeLabel="Type"
+        kindLabel="Kind"
+        onChange={setKind}
+      />
       <label>
         Start (s)
         <input

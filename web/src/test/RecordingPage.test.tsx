@@ -1,19 +1,41 @@
-import { screen, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { apiError, fakeApi, json, renderAt } from "./fakeApi";
-import { ANNOTATION, RECORDING } from "./recording";
+import type { Segment } from "../api/types";
+import { apiError, audio, fakeApi, json, renderAt } from "./fakeApi";
+import { ANNOTATION, CLIENT, RECORDING } from "./recording";
 
-function routes(put: () => Response) {
+function routes(put: () => Response = () => json({}), extra = {}) {
   return {
     "GET /audio_recordings/r1": () => json(RECORDING),
+    "GET /audio_recordings/r1/audio": () => audio(),
+    "GET /clients/c1": () => json(CLIENT),
     "GET /audio_recordings/r1/annotation": () => json(ANNOTATION, 200, { ETag: '"r1-v1"' }),
     "PUT /audio_recordings/r1/annotation": put,
+    ...extra,
   };
 }
 
+function savedVersion2() {
+  return json(
+    { ...ANNOTATION, version: 2, reviewed_at: "2026-02-01T11:00:00Z" },
+    200,
+    { ETag: '"r1-v2"' },
+  );
+}
+
+describe("the page", () => {
+  it("names the client in the breadcrumb", async () => {
+    const { api } = fakeApi(routes());
+    renderAt("/app/recordings/r1", api);
+    const crumb = await screen.findByRole("link", { name: "Ana Souza" });
+    expect(crumb).toHaveAttribute("href", "/app/clients/c1");
+    expect(screen.queryByRole("link", { name: "Client" })).not.toBeInTheDocument();
+  });
+});
+
 describe("events in the transcript", () => {
   it("highlights words by event type and hides a type unchecked in the legend", async () => {
-    const { api } = fakeApi(routes(() => json({})));
+    const { api } = fakeApi(routes());
     renderAt("/app/recordings/r1", api);
     const transcript = await screen.findByLabelText("Transcript");
     const um = within(transcript).getByRole("button", { name: "um" });
@@ -29,6 +51,73 @@ describe("events in the transcript", () => {
     expect(um).not.toHaveClass("event");
     expect(firstI).toHaveClass("ev-repetition");
     expect(screen.getByText(/1 event to review/)).toBeInTheDocument();
+  });
+});
+
+describe("the audio player", () => {
+  it("plays the audio fetched with the token, from an object URL revoked on leaving", async () => {
+    const { api, calls } = fakeApi(routes());
+    const { unmount } = renderAt("/app/recordings/r1", api);
+    const player = (await screen.findByLabelText("Recording audio")) as HTMLAudioElement;
+    const url = player.getAttribute("src");
+    expect(url).toMatch(/^blob:/);
+    const fetched = calls.find((c) => c.path === "/audio_recordings/r1/audio");
+    expect(fetched?.headers.Authorization).toBe("Bearer token-1");
+    unmount();
+    expect(URL.revokeObjectURL).toHaveBeenCalledWith(url);
+  });
+
+  it("seeks to a clicked word, by mouse or keyboard, and marks the word being played", async () => {
+    const { api } = fakeApi(routes());
+    renderAt("/app/recordings/r1", api);
+    const player = (await screen.findByLabelText("Recording audio")) as HTMLAudioElement;
+    const transcript = await screen.findByLabelText("Transcript");
+    const want = within(transcript).getByRole("button", { name: "want" });
+    await userEvent.click(want);
+    expect(player.currentTime).toBeCloseTo(1.1);
+    expect(want).toHaveClass("playing");
+    expect(want).toHaveAttribute("aria-current", "time");
+
+    const um = within(transcript).getByRole("button", { name: "um" });
+    um.focus();
+    await userEvent.keyboard("{Enter}");
+    expect(player.currentTime).toBeCloseTo(0);
+    expect(um).toHaveClass("playing");
+    expect(want).not.toHaveClass("playing");
+
+    // As the audio plays, the highlight follows it.
+    player.currentTime = 0.9;
+    fireEvent.timeUpdate(player);
+    const [, secondI] = within(transcript).getAllByRole("button", { name: "I" });
+    expect(secondI).toHaveClass("playing");
+    expect(um).not.toHaveClass("playing");
+  });
+
+  it("shows the API's message when the audio cannot be loaded", async () => {
+    const { api } = fakeApi(
+      routes(undefined, {
+        "GET /audio_recordings/r1/audio": () =>
+          apiError(410, "audio_deleted", "The audio of this recording was deleted."),
+      }),
+    );
+    renderAt("/app/recordings/r1", api);
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "The audio of this recording was deleted.",
+    );
+    expect(await screen.findByLabelText("Transcript")).toBeInTheDocument();
+  });
+
+  it("says the audio is gone after retention, without asking for it", async () => {
+    const { api, calls } = fakeApi(
+      routes(undefined, {
+        "GET /audio_recordings/r1": () =>
+          json({ ...RECORDING, audio_deleted_at: "2026-03-01T10:00:00Z" }),
+      }),
+    );
+    renderAt("/app/recordings/r1", api);
+    expect(await screen.findByText(/retention period/)).toBeInTheDocument();
+    await screen.findByLabelText("Transcript");
+    expect(calls.some((c) => c.path.endsWith("/audio"))).toBe(false);
   });
 });
 
@@ -50,8 +139,8 @@ describe("review", () => {
       ),
     );
     renderAt("/app/recordings/r1", api);
-    await userEvent.click(await screen.findByRole("button", { name: "Review events" }));
-    await userEvent.click(screen.getByRole("button", { name: "Remove interjection at 0:00.0" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Review" }));
+    await userEvent.click(screen.getByRole("button", { name: "Remove event 1, interjection" }));
     await userEvent.click(screen.getByRole("button", { name: "Save review" }));
     expect(await screen.findByText(/Review saved as version 2/)).toBeInTheDocument();
     const put = calls.find((c) => c.method === "PUT");
@@ -66,11 +155,8 @@ describe("review", () => {
       routes(() => apiError(412, "precondition_failed", "the annotation changed")),
     );
     renderAt("/app/recordings/r1", api);
-    await userEvent.click(await screen.findByRole("button", { name: "Review events" }));
-    await userEvent.selectOptions(
-      screen.getByLabelText("Type of event at 0:00.0"),
-      "prolongation",
-    );
+    await userEvent.click(await screen.findByRole("button", { name: "Review" }));
+    await userEvent.selectOptions(screen.getByLabelText("Type of event 1"), "prolongation");
     await userEvent.click(screen.getByRole("button", { name: "Save review" }));
     expect(await screen.findByRole("alert")).toHaveTextContent(
       /Someone saved a newer review of this recording/,
@@ -79,5 +165,75 @@ describe("review", () => {
       .events;
     expect(sent[0]?.type).toBe("prolongation");
     expect(screen.getByRole("button", { name: "Save review" })).toBeEnabled();
+  });
+
+  it("corrects a word: the saved words and the event over it carry the new text", async () => {
+    const { api, calls } = fakeApi(routes(savedVersion2));
+    renderAt("/app/recordings/r1", api);
+    await userEvent.click(await screen.findByRole("button", { name: "Review" }));
+    const transcript = screen.getByLabelText("Transcript");
+    await userEvent.click(within(transcript).getByRole("button", { name: "um" }));
+    const field = screen.getByLabelText("Correct the word at 0:00.0");
+    expect(field).toHaveValue("um");
+    expect(screen.getByRole("button", { name: "Apply correction" })).toBeDisabled();
+    await userEvent.clear(field);
+    await userEvent.type(field, "uh");
+    await userEvent.click(screen.getByRole("button", { name: "Apply correction" }));
+    expect(within(transcript).getByRole("button", { name: "uh" })).toHaveClass("corrected");
+    expect(screen.getByLabelText("Events")).toHaveTextContent("“uh”");
+
+    await userEvent.click(screen.getByRole("button", { name: "Save review" }));
+    await screen.findByText(/Review saved as version 2/);
+    const body = calls.find((c) => c.method === "PUT")?.body as {
+      segments: Segment[];
+      events: { text: string }[];
+    };
+    expect(body.segments[0]?.words.map((w) => w.word)).toEqual([" uh", " I", " I", " want"]);
+    expect(body.events[0]?.text).toBe("uh");
+  });
+
+  it("re-times an event, refusing an end before its start", async () => {
+    const { api, calls } = fakeApi(routes(savedVersion2));
+    renderAt("/app/recordings/r1", api);
+    await userEvent.click(await screen.findByRole("button", { name: "Review" }));
+    const end = screen.getByLabelText("End of event 2 (seconds)");
+    await userEvent.clear(end);
+    await userEvent.type(end, "0.2");
+    expect(screen.getByRole("alert")).toHaveTextContent("Event 2 ends before it starts.");
+    expect(screen.getByRole("button", { name: "Save review" })).toBeDisabled();
+
+    await userEvent.clear(end);
+    await userEvent.type(end, "1.25");
+    const start = screen.getByLabelText("Start of event 2 (seconds)");
+    await userEvent.clear(start);
+    await userEvent.type(start, "0.45");
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Save review" }));
+    await screen.findByText(/Review saved as version 2/);
+    const sent = (calls.find((c) => c.method === "PUT")?.body as {
+      events: { start: number; end: number }[];
+    }).events;
+    expect(sent[1]).toMatchObject({ start: 0.45, end: 1.25 });
+  });
+});
+
+describe("one set of event type fields", () => {
+  it("adds an event with the same type and kind selects the list uses", async () => {
+    const { api, calls } = fakeApi(routes(savedVersion2));
+    renderAt("/app/recordings/r1", api);
+    await userEvent.click(await screen.findByRole("button", { name: "Review" }));
+    const transcript = screen.getByLabelText("Transcript");
+    await userEvent.click(within(transcript).getByRole("button", { name: "want" }));
+    const form = screen.getByRole("form", { name: "Add an event" });
+    await userEvent.selectOptions(within(form).getByLabelText("Type"), "repetition");
+    await userEvent.selectOptions(within(form).getByLabelText("Kind"), "part_word");
+    await userEvent.click(within(form).getByRole("button", { name: "Add event" }));
+    await userEvent.click(screen.getByRole("button", { name: "Save review" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
+    const sent = (calls.find((c) => c.method === "PUT")?.body as {
+      events: { type: string; subtype: string; start: number; text: string }[];
+    }).events;
+    expect(sent).toHaveLength(3);
+    expect(sent[2]).toMatchObject({ type: "repetition", subtype: "part_word", start: 1.1, text: "want" });
   });
 });

@@ -20,6 +20,11 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
+/** An audio file as the API answers it. */
+export function audio(bytes = 64, type = "audio/ogg"): Response {
+  return new Response(new Uint8Array(bytes), { status: 200, headers: { "Content-Type": type } });
+}
+
 export function apiError(status: number, code: string, message: string): Response {
   return json({ error: { code, message } }, status);
 }

@@ -1,4 +1,15 @@
-import type { Annotation, Recording } from "../api/types";
+import type { Annotation, Client, Recording } from "../api/types";
+
+export const CLIENT: Client = {
+  id: "c1",
+  display_name: "Ana Souza",
+  external_ref: "R-17",
+  date_of_birth: null,
+  notes: null,
+  created_by: "u1",
+  created_at: "2026-01-10T10:00:00Z",
+  updated_at: "2026-01-10T10:00:00Z",
+};
 
 export const RECORDING: Recording = {
   id: "r1",
