@@ -79,6 +79,14 @@ class JobSettings(BaseModel):
     """Jobs one dispatcher replica runs at once. More than the transcriber replicas, so one
     job's download, decode, merge and report overlap another's transcription (README,
     "Tuning figures")."""
+    critical_max_duration_s: float = 120.0
+    """Recordings up to this long are processed from the ``critical`` queue, longer ones from
+    ``default``. Two minutes is one chunk (``pipeline.chunk_max_s``): one transcriber call,
+    done in seconds, for someone who is usually watching it. The duration is probed before the
+    job is enqueued, so it is always known here."""
+    aging_step_s: float = 300.0
+    """Claim order: a job of a lower queue runs before a newer job one queue above once it has
+    waited this much longer (``low`` behind ``critical``: twice this). No queue starves."""
 
 
 class PipelineSettings(BaseModel):

@@ -25,6 +25,7 @@ class ClaimedJob:
     tenant_id: TenantId
     recording_id: uuid.UUID | None
     kind: str
+    queue: Queue
     attempts: int
     max_attempts: int
 
@@ -56,16 +57,28 @@ async def enqueue(
     return job
 
 
-async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> ClaimedJob | None:
+async def claim(
+    session: AsyncSession, *, worker: str, lease_s: float, aging_step_s: float
+) -> ClaimedJob | None:
     """Claim the next runnable job of any tenant (or one whose lease expired).
+
+    Queues are served in priority order with aging: a job ranks by ``run_at + priority ×
+    aging_step_s``, so a ``critical`` job overtakes older ``default`` and ``low`` ones, but
+    only by that much; a ``low`` job runnable for longer than two steps comes before a
+    ``critical`` one that just arrived (migration 0005).
 
     Runs ``fluently_claim_job``, the one SECURITY DEFINER path across tenants; it returns only
     the ids needed to continue in a tenant-scoped transaction.
     """
     row = (
         await session.execute(
-            text("SELECT * FROM fluently_claim_job(:worker, :lease)"),
-            {"worker": worker, "lease": lease_s},
+            text("SELECT * FROM fluently_claim_job(:worker, :lease, :aging, :priorities)"),
+            {
+                "worker": worker,
+                "lease": lease_s,
+                "aging": aging_step_s,
+                "priorities": sorted({q.priority for q in Queue}),
+            },
         )
     ).one_or_none()
     if row is None:
@@ -75,6 +88,7 @@ async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> Claime
         tenant_id=TenantId(row.tenant_id),
         recording_id=row.recording_id,
         kind=row.kind,
+        queue=Queue(row.queue),
         attempts=row.attempts,
         max_attempts=row.max_attempts,
     )
