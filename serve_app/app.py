@@ -34,6 +34,7 @@ from serve_app.routes import (
     client_data,
     clients,
     health,
+    jobs,
     openai_compat,
     recordings,
     reports,
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(client_data.router)
     app.include_router(tenant.router)
     app.include_router(audit.router)
+    app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     install_console(app, settings.console_dir)
     return app
