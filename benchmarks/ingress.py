@@ -171,19 +171,23 @@ _BLOCK = os.urandom(1024 * 1024)
 full, and nothing is transcribed while the GETs are timed."""
 
 
+_PREAMBLE = (
+    f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="noise.bin"\r\n'
+    "Content-Type: application/octet-stream\r\n\r\n"
+).encode()
+_EPILOGUE = f"\r\n--{_BOUNDARY}--\r\n".encode()
+
+
 async def _noise_upload(megabytes: int) -> AsyncIterator[bytes]:
-    yield (
-        f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="noise.bin"'
-        "\r\nContent-Type: application/octet-stream\r\n\r\n"
-    ).encode()
+    yield _PREAMBLE
     for _ in range(megabytes):
         yield _BLOCK
-    yield f"\r\n--{_BOUNDARY}--\r\n".encode()
+    yield _EPILOGUE
 
 
 async def large_upload(url: str, headers: dict[str, str], megabytes: int) -> dict[str, Any]:
     """POST ``megabytes`` MiB as a recording, streamed as fast as the platform takes it."""
-    length = sum(len(part) async for part in _noise_upload(0)) + megabytes * len(_BLOCK)
+    length = len(_PREAMBLE) + megabytes * len(_BLOCK) + len(_EPILOGUE)
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
         started = time.perf_counter()
         response = await client.post(

@@ -19,7 +19,6 @@ and the temporary file goes with the request.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import tempfile
 import unicodedata
@@ -235,14 +234,16 @@ def _write_last(parser: MultipartParser, batch: bytes, sink: IO[bytes]) -> None:
     sink.flush()
 
 
+def _new_temporary_file(tmp_dir: Path) -> IO[bytes]:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.NamedTemporaryFile(mode="w+b", dir=tmp_dir, prefix="upload-", delete=True)
+
+
 @contextlib.asynccontextmanager
 async def _temporary_file(tmp_dir: Path) -> AsyncIterator[IO[bytes]]:
     """A temporary file in ``tmp_dir``, created and removed in a worker thread (removing a
     large file takes a while); removed even when the request is cancelled."""
-    await to_thread.run_sync(functools.partial(tmp_dir.mkdir, parents=True, exist_ok=True))
-    sink = await to_thread.run_sync(
-        functools.partial(tempfile.NamedTemporaryFile, dir=tmp_dir, prefix="upload-", delete=True)
-    )
+    sink = await to_thread.run_sync(_new_temporary_file, tmp_dir)
     try:
         yield sink
     finally:
