@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     """Postgres URL of the role that owns the schema; used only for migrations."""
     embedded_pg_port: int = Field(default=54329, alias="FLUENTLY_PG_PORT")
     db_pool_size: int = Field(default=5, alias="FLUENTLY_DB_POOL_SIZE")
+    readiness_timeout_s: float = Field(default=2.0, alias="FLUENTLY_READINESS_TIMEOUT_S")
+    """How long ``/readyz`` waits for Serve's controller to say which deployments run; past
+    it the deployments count as not ready (a probe must answer before its own timeout)."""
 
     jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
     jwt_previous_secrets: list[SecretStr] = Field(default=[], alias="JWT_PREVIOUS_SECRETS")
