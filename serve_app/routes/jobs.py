@@ -35,7 +35,13 @@ async def list_jobs(
     )
 
 
-@router.post("/{job_id}/retry")
+@router.post(
+    "/{job_id}/retry",
+    responses={
+        404: {"description": "No such job in your clinic"},
+        409: {"description": "job_not_dead: the job is queued, running or done"},
+    },
+)
 async def retry_job(
     job_id: JobId,
     admin: AdminViewer,
