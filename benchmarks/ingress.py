@@ -7,16 +7,21 @@ warm-up) asks for it through the platform's Serve proxy and through the same Fas
 another port. Prints requests per second and p50/p99 latency of each and the ratio
 Serve ÷ uvicorn. With ``--url``, uvicorn reads its settings from this process's environment,
 as ``fluently up`` does, so run it with the platform's ``DATABASE_URL`` and ``JWT_SECRET``.
+
+Then, through Serve, one status GET at a time for ``--upload-idle`` seconds with nothing else
+running, and again while one ``--upload-mb`` upload streams into the same ingress: p50/p95 of
+each and the ratios during ÷ idle (1 means the upload costs other requests nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,6 +56,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=20, help="measured seconds per server")
     parser.add_argument(
         "--warmup", type=float, default=3, help="unmeasured seconds per server before that"
+    )
+    parser.add_argument(
+        "--upload-mb",
+        type=int,
+        default=199,
+        help="size of the upload kept in flight while status GETs are timed (0: skip that "
+        "case); under the default 200 MiB limit, so it streams to the end",
+    )
+    parser.add_argument(
+        "--upload-idle",
+        type=float,
+        default=10,
+        help="seconds of status GETs timed without the upload, to compare with",
     )
     add_platform_args(parser)
     return parser.parse_args()
@@ -147,6 +165,83 @@ async def hammer(
     }
 
 
+_BOUNDARY = "fluently-benchmark-boundary"
+_BLOCK = os.urandom(1024 * 1024)
+"""The upload's content, repeated: noise, so the platform refuses it (422) once it is stored in
+full, and nothing is transcribed while the GETs are timed."""
+
+
+_PREAMBLE = (
+    f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="noise.bin"\r\n'
+    "Content-Type: application/octet-stream\r\n\r\n"
+).encode()
+_EPILOGUE = f"\r\n--{_BOUNDARY}--\r\n".encode()
+
+
+async def _noise_upload(megabytes: int) -> AsyncIterator[bytes]:
+    yield _PREAMBLE
+    for _ in range(megabytes):
+        yield _BLOCK
+    yield _EPILOGUE
+
+
+async def large_upload(url: str, headers: dict[str, str], megabytes: int) -> dict[str, Any]:
+    """POST ``megabytes`` MiB as a recording, streamed as fast as the platform takes it."""
+    length = len(_PREAMBLE) + megabytes * len(_BLOCK) + len(_EPILOGUE)
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        started = time.perf_counter()
+        response = await client.post(
+            "/audio_recordings",
+            headers={
+                **headers,
+                "Content-Type": f"multipart/form-data; boundary={_BOUNDARY}",
+                "Content-Length": str(length),
+            },
+            content=_noise_upload(megabytes),
+        )
+        elapsed = time.perf_counter() - started
+    return {"mb": megabytes, "status": response.status_code, "seconds": round(elapsed, 2)}
+
+
+async def status_latencies(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], until: Callable[[], bool]
+) -> list[float]:
+    """GET ``path`` one request at a time until ``until()``; each successful GET's seconds."""
+    latencies: list[float] = []
+    while not until():
+        started = time.perf_counter()
+        if (await client.get(path, headers=headers)).status_code == 200:
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def during_upload(
+    url: str, path: str, headers: dict[str, str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Status GET latency with nothing else running, then while one large upload streams."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        idle_until = time.perf_counter() + args.upload_idle
+        idle = await status_latencies(
+            client, path, headers, lambda: time.perf_counter() > idle_until
+        )
+        uploading = asyncio.create_task(large_upload(url, headers, args.upload_mb))
+        await asyncio.sleep(0.5)  # the body is streaming by then
+        during = await status_latencies(client, path, headers, uploading.done)
+        upload = await uploading
+    if not idle or not during:
+        raise RuntimeError(f"no status GET succeeded (idle {len(idle)}, during {len(during)})")
+    idle_ms, during_ms = (
+        {k: round(v * 1000, 2) for k, v in percentiles(values, (50, 95)).items()}
+        for values in (idle, during)
+    )
+    return {
+        "upload": upload,
+        "idle": {"requests": len(idle), "latency_ms": idle_ms},
+        "during": {"requests": len(during), "latency_ms": during_ms},
+        "during_over_idle": {q: round(during_ms[q] / idle_ms[q], 2) for q in ("p50", "p95")},
+    }
+
+
 def chart(serve: dict[str, Any], uvicorn: dict[str, Any], ratio: float) -> Figure:
     figure = Figure(figsize=(8, 4))
     throughput, latency = figure.subplots(1, 2)
@@ -177,6 +272,10 @@ def main() -> int:
         with plain_uvicorn(target.env, args.results_dir / "ingress-uvicorn.log") as url:
             log(f"plain uvicorn: {args.concurrency} in flight for {args.duration} s")
             uvicorn = asyncio.run(hammer(url, path, headers, args))
+        upload = None
+        if args.upload_mb:
+            log(f"Serve ingress: status GETs without and during a {args.upload_mb} MiB upload")
+            upload = asyncio.run(during_upload(target.url, path, headers, args))
     ratio = serve["requests_per_s"] / uvicorn["requests_per_s"]
     emit(
         {
@@ -188,6 +287,7 @@ def main() -> int:
             "serve": serve,
             "uvicorn": uvicorn,
             "serve_over_uvicorn": round(ratio, 3),
+            "status_during_upload": upload,
             "chart": str(save_chart(chart(serve, uvicorn, ratio), args.results_dir, "ingress")),
         }
     )

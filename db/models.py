@@ -364,10 +364,16 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index(
-            "ix_jobs_claimable",
+            "ix_jobs_queued",
             "priority",
             "run_at",
-            postgresql_where=text("status IN ('queued', 'running')"),
+            "id",
+            postgresql_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_jobs_expired_leases",
+            "lease_expires_at",
+            postgresql_where=text("status = 'running'"),
         ),
         Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_jobs_recording_id", "recording_id"),

@@ -174,7 +174,10 @@ class JobLoop:
             try:
                 async with system_session(self.sessions) as session:
                     job = await jobs.claim(
-                        session, worker=self.worker, lease_s=self.settings.jobs.lease_s
+                        session,
+                        worker=self.worker,
+                        lease_s=self.settings.jobs.lease_s,
+                        aging_step_s=self.settings.jobs.aging_step_s,
                     )
             except Exception:
                 slots.release()

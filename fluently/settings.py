@@ -79,6 +79,14 @@ class JobSettings(BaseModel):
     """Jobs one dispatcher replica runs at once. More than the transcriber replicas, so one
     job's download, decode, merge and report overlap another's transcription (README,
     "Tuning figures")."""
+    critical_max_duration_s: float = 120.0
+    """Recordings up to this long are processed from the ``critical`` queue, longer ones from
+    ``default``. Two minutes is one chunk (``pipeline.chunk_max_s``): one transcriber call,
+    done in seconds, for someone who is usually watching it. The duration is probed before the
+    job is enqueued, so it is always known here."""
+    aging_step_s: float = 300.0
+    """Claim order: a job of a lower queue runs before a newer job one queue above once it has
+    waited this much longer (``low`` behind ``critical``: twice this). No queue starves."""
 
 
 class PipelineSettings(BaseModel):
@@ -127,6 +135,9 @@ class Settings(BaseSettings):
     """Postgres URL of the role that owns the schema; used only for migrations."""
     embedded_pg_port: int = Field(default=54329, alias="FLUENTLY_PG_PORT")
     db_pool_size: int = Field(default=5, alias="FLUENTLY_DB_POOL_SIZE")
+    readiness_timeout_s: float = Field(default=2.0, alias="FLUENTLY_READINESS_TIMEOUT_S")
+    """How long ``/readyz`` waits for Serve's controller to say which deployments run; past
+    it the deployments count as not ready (a probe must answer before its own timeout)."""
 
     jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
     jwt_previous_secrets: list[SecretStr] = Field(default=[], alias="JWT_PREVIOUS_SECRETS")

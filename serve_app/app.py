@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from db.session import libpq_url, make_engine, make_sessions
 from deployments.dispatcher import DispatcherDeployment
 from deployments.local_transcriber import LocalTranscriberDeployment
+from deployments.readiness import ServeDeployments
 from deployments.report_deployment import ReportGeneratorDeployment
 from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
@@ -34,6 +35,7 @@ from serve_app.routes import (
     client_data,
     clients,
     health,
+    jobs,
     openai_compat,
     recordings,
     reports,
@@ -41,17 +43,24 @@ from serve_app.routes import (
     users,
 )
 from serve_app.security_headers import SecurityHeadersMiddleware
+from serve_app.services.health import DeploymentsCheck
 from serve_app.state import AppState
 from serve_app.strict_query import refuse_unknown_query
 
 
 def create_app(
-    settings: Settings, *, transcriber: Any | None = None, behind_serve: bool = False
+    settings: Settings,
+    *,
+    transcriber: Any | None = None,
+    deployments_check: DeploymentsCheck | None = None,
+    behind_serve: bool = False,
 ) -> FastAPI:
     """Build the HTTP API; ``settings.database_url`` must already point at a migrated database.
 
     ``transcriber`` is the ``LocalTranscriber`` deployment's handle; without it (outside Serve)
     ``/v1`` answers 503 and uploads are checked against the declared languages only.
+    ``deployments_check`` tells ``/readyz`` whether the deployments run; without it
+    (outside Serve) they are ``not_applicable``.
     """
     configure_logging(settings.log_level)
 
@@ -68,6 +77,7 @@ def create_app(
             storage=make_storage(settings),
             events=events,
             transcriber=transcriber,
+            deployments_check=deployments_check,
         )
         try:
             yield
@@ -97,6 +107,7 @@ def create_app(
     app.include_router(client_data.router)
     app.include_router(tenant.router)
     app.include_router(audit.router)
+    app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     install_console(app, settings.console_dir)
     return app
@@ -121,6 +132,11 @@ def install_edge_middleware(app: FastAPI, settings: Settings, *, behind_serve: b
     )
 
 
+DISPATCHER = "Dispatcher"
+LOCAL_TRANSCRIBER = "LocalTranscriber"
+"""Deployment names, as ``serve_config.yaml`` and ``/readyz`` name them."""
+
+
 @serve.ingress()
 class Ingress:
     """The HTTP ingress replica; the FastAPI app is built on the replica, not pickled.
@@ -133,9 +149,19 @@ class Ingress:
         del dispatcher
         self._settings = settings
         self._transcriber = transcriber
+        self._deployments = ServeDeployments(
+            app=serve.get_replica_context().app_name,
+            dispatcher=DISPATCHER,
+            transcribers=(LOCAL_TRANSCRIBER,),
+        )
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._settings, transcriber=self._transcriber, behind_serve=True)
+        return create_app(
+            self._settings,
+            transcriber=self._transcriber,
+            deployments_check=self._deployments,
+            behind_serve=True,
+        )
 
 
 class BuildArgs(BaseModel):
@@ -146,9 +172,9 @@ class BuildArgs(BaseModel):
 
 def build_application(settings: Settings) -> Application:
     """Wire the deployments; replica counts, resources and model choice come from the config."""
-    transcriber = serve.deployment(name="LocalTranscriber")(LocalTranscriberDeployment).bind()
+    transcriber = serve.deployment(name=LOCAL_TRANSCRIBER)(LocalTranscriberDeployment).bind()
     reporter = serve.deployment(name="ReportGenerator")(ReportGeneratorDeployment).bind(settings)
-    dispatcher = serve.deployment(name="Dispatcher")(DispatcherDeployment).bind(
+    dispatcher = serve.deployment(name=DISPATCHER)(DispatcherDeployment).bind(
         settings, transcriber, reporter
     )
     ingress = serve.deployment(name="Ingress")(Ingress)

@@ -121,6 +121,14 @@ async def get_viewer(user: CurrentUser) -> Viewer:
 CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
 
 
+async def get_admin_viewer(admin: AdminUser) -> Viewer:
+    """An admin, as repositories and the audit log see them; 403 for anyone else."""
+    return Viewer(tenant_id=admin.tenant_id, user_id=admin.id, is_admin=True)
+
+
+AdminViewer = Annotated[Viewer, Depends(get_admin_viewer)]
+
+
 async def get_tenant_session(
     user: CurrentUser, sessions: SessionsDep
 ) -> AsyncIterator[AsyncSession]:

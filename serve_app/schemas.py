@@ -19,7 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from db.models import Annotation, AudioRecording, Report, Role, SessionTask
+from db.models import (
+    Annotation,
+    AudioRecording,
+    JobStatus,
+    Queue,
+    Report,
+    Role,
+    SessionTask,
+)
 from db.repositories.annotations import VersionSummary
 from db.repositories.clients import AssignmentRow
 from pipelines.metrics import DisfluencyType, Evidence, RepetitionKind
@@ -334,6 +342,30 @@ class AuditEventOut(BaseModel):
 
 class AuditEventPage(BaseModel):
     items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+# Jobs: the durable queue, seen by a clinic's admins
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str = Field(description="What the job does: process_recording, generate_report, ….")
+    queue: Queue
+    status: JobStatus
+    attempts: int = Field(description="Attempts started so far.")
+    max_attempts: int = Field(description="After this many failed attempts the job is dead.")
+    last_error: str | None = Field(description="Why the last attempt failed, if one did.")
+    recording_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    run_at: datetime = Field(description="Runnable from then on (later after a failure).")
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
     next_cursor: str | None
 
 

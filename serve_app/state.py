@@ -12,6 +12,7 @@ from db.session import Sessions
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from serve_app.events import RecordingEvents
+from serve_app.services.health import DeploymentsCheck
 
 
 @dataclass
@@ -23,3 +24,5 @@ class AppState:
     events: RecordingEvents
     transcriber: Any | None = None
     """The ``LocalTranscriber`` ``DeploymentHandle``; None outside Serve."""
+    deployments_check: DeploymentsCheck | None = None
+    """What ``/readyz`` asks about the deployments; None outside Serve."""

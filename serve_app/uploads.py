@@ -4,6 +4,12 @@ Starlette's form parser only learns the size of a file part after reading all of
 body is parsed chunk by chunk so an oversized upload is refused while it streams, and memory
 stays flat whatever the file's size.
 
+Parsing, hashing and writing run in a worker thread, never on the event loop: the body is
+gathered in batches of ``_BATCH_BYTES`` and each batch is handed to the thread, so one 200 MB
+upload does not stall every other request of its replica (``benchmarks/ingress.py``). Batches
+run one after another, so the parser never sees two threads, and a cancelled request waits for
+the batch in flight before its temporary file goes.
+
 Whatever the client sends is hostile until proven otherwise: a body that is not multipart, a
 body cut off before its closing boundary, a client that hangs up, a file name or part header
 the database cannot hold: each is a 400 with its own code, raised before anything is stored,
@@ -12,7 +18,6 @@ and the temporary file goes with the request.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import tempfile
@@ -22,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
+from anyio import to_thread
 from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -36,6 +43,10 @@ since only the file part counts against the size limit."""
 _MAX_CONTENT_TYPE_CHARS = 128
 """The width of ``audio_recordings.content_type``."""
 _MULTIPART_OVERHEAD = 64 * 1024
+_BATCH_BYTES = 1024 * 1024
+"""Body bytes gathered before a thread parses, hashes and writes them: a few milliseconds of
+work per hop, so the hops cost nothing next to it, and the size limit is enforced to within
+this much while the body streams."""
 _BREAKING = frozenset({"Cc", "Zl", "Zp"})
 """Unicode categories dropped from file names: control characters, line and paragraph breaks."""
 _DIRECTION_CONTROLS = frozenset(
@@ -195,8 +206,13 @@ async def _parse(request: Request, boundary: bytes, collector: _Collector) -> No
     callbacks = {n: getattr(collector, n) for n in dir(collector) if n.startswith("on_")}
     try:
         parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
+        batch = bytearray()
         async for chunk in request.stream():
-            parser.write(chunk)
+            batch += chunk
+            if len(batch) >= _BATCH_BYTES:
+                await to_thread.run_sync(parser.write, bytes(batch))
+                batch.clear()
+        await to_thread.run_sync(_write_last, parser, bytes(batch), collector.sink)
     except FormParserError as exc:
         raise BadRequest(
             f"the body is not valid multipart/form-data: {exc}", code="malformed_multipart"
@@ -213,6 +229,28 @@ async def _parse(request: Request, boundary: bytes, collector: _Collector) -> No
         )
 
 
+def _write_last(parser: MultipartParser, batch: bytes, sink: IO[bytes]) -> None:
+    parser.write(batch)
+    sink.flush()
+
+
+def _new_temporary_file(tmp_dir: Path) -> IO[bytes]:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.NamedTemporaryFile(mode="w+b", dir=tmp_dir, prefix="upload-", delete=True)
+
+
+@contextlib.asynccontextmanager
+async def _temporary_file(tmp_dir: Path) -> AsyncIterator[IO[bytes]]:
+    """A temporary file in ``tmp_dir``, created and removed in a worker thread (removing a
+    large file takes a while); removed even when the request is cancelled."""
+    sink = await to_thread.run_sync(_new_temporary_file, tmp_dir)
+    try:
+        yield sink
+    finally:
+        with anyio.CancelScope(shield=True):
+            await to_thread.run_sync(sink.close)
+
+
 @contextlib.asynccontextmanager
 async def receive_upload(
     request: Request, *, tmp_dir: Path, max_bytes: int, file_field: str = "file"
@@ -226,11 +264,9 @@ async def receive_upload(
         raise PayloadTooLarge(
             f"file is larger than the limit of {max_bytes} bytes", code="file_too_large"
         )
-    await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="upload-", delete=True) as sink:
+    async with _temporary_file(tmp_dir) as sink:
         collector = _Collector(file_field, sink, max_bytes)
         await _parse(request, params[b"boundary"], collector)
-        sink.flush()
         if not collector.file_seen:
             raise BadRequest("the 'file' field is required", code="missing_file")
         yield ReceivedUpload(

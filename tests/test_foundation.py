@@ -214,7 +214,11 @@ class TestHealth:
     async def test_readyz_checks_database_and_migrations(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
-        assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+        assert response.json()["checks"] == {
+            "database": "ok",
+            "migrations": "ok",
+            "deployments": "not_applicable",
+        }
 
     async def test_openapi_docs_are_served(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/docs")).status_code == 200

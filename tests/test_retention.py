@@ -346,6 +346,7 @@ async def _claimed_retention_job(sessions: Sessions, account: Account) -> Claime
         tenant_id=tenant_of(account),
         recording_id=None,
         kind=APPLY_RETENTION,
+        queue=Queue.low,
         attempts=1,
         max_attempts=4,
     )

@@ -35,6 +35,7 @@ class Action(StrEnum):
     annotation_changed = "annotation_changed"
     tenant_updated = "tenant_updated"
     audio_retention_applied = "audio_retention_applied"
+    job_retried = "job_retried"
 
 
 async def append(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Job, JobStatus, Queue
+from db.repositories.pages import newest_first
 from db.session import TenantId
 
 PROCESS_RECORDING = "process_recording"
@@ -25,6 +26,7 @@ class ClaimedJob:
     tenant_id: TenantId
     recording_id: uuid.UUID | None
     kind: str
+    queue: Queue
     attempts: int
     max_attempts: int
 
@@ -56,16 +58,28 @@ async def enqueue(
     return job
 
 
-async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> ClaimedJob | None:
+async def claim(
+    session: AsyncSession, *, worker: str, lease_s: float, aging_step_s: float
+) -> ClaimedJob | None:
     """Claim the next runnable job of any tenant (or one whose lease expired).
+
+    Queues are served in priority order with aging: a job ranks by ``run_at + priority ×
+    aging_step_s``, so a ``critical`` job overtakes older ``default`` and ``low`` ones, but
+    only by that much; a ``low`` job runnable for longer than two steps comes before a
+    ``critical`` one that just arrived (migration 0005).
 
     Runs ``fluently_claim_job``, the one SECURITY DEFINER path across tenants; it returns only
     the ids needed to continue in a tenant-scoped transaction.
     """
     row = (
         await session.execute(
-            text("SELECT * FROM fluently_claim_job(:worker, :lease)"),
-            {"worker": worker, "lease": lease_s},
+            text("SELECT * FROM fluently_claim_job(:worker, :lease, :aging, :priorities)"),
+            {
+                "worker": worker,
+                "lease": lease_s,
+                "aging": aging_step_s,
+                "priorities": sorted({q.priority for q in Queue}),
+            },
         )
     ).one_or_none()
     if row is None:
@@ -75,6 +89,7 @@ async def claim(session: AsyncSession, *, worker: str, lease_s: float) -> Claime
         tenant_id=TenantId(row.tenant_id),
         recording_id=row.recording_id,
         kind=row.kind,
+        queue=Queue(row.queue),
         attempts=row.attempts,
         max_attempts=row.max_attempts,
     )
@@ -145,3 +160,50 @@ async def mark_dead(session: AsyncSession, *, job_id: int, error: str) -> None:
         .where(Job.id == job_id)
         .values(status=JobStatus.dead.value, last_error=error[:4000], locked_by=None)
     )
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    tenant_id: TenantId,
+    status: JobStatus | None,
+    queue: Queue | None,
+    before: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Job]:
+    """The clinic's jobs, newest first, optionally of one status and one queue."""
+    query = select(Job).where(Job.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Job.status == status.value)
+    if queue is not None:
+        query = query.where(Job.queue == queue.value)
+    return await newest_first(
+        session, query, at=Job.created_at, ident=Job.id, before=before, limit=limit
+    )
+
+
+async def get(session: AsyncSession, *, tenant_id: TenantId, job_id: int) -> Job | None:
+    return await session.scalar(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
+
+
+async def requeue_dead(session: AsyncSession, *, tenant_id: TenantId, job_id: int) -> Job | None:
+    """Queue a dead job again, runnable now with its attempts reset; None unless it was dead.
+
+    Conditional on ``status = 'dead'`` in one statement, so two retries at once queue it once.
+    ``last_error`` stays: it says why the job died until a new attempt replaces it.
+    """
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.tenant_id == tenant_id, Job.status == JobStatus.dead.value)
+        .values(
+            status=JobStatus.queued.value,
+            attempts=0,
+            run_at=func.now(),
+            locked_by=None,
+            lease_expires_at=None,
+            updated_at=func.now(),
+        )
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()

@@ -19,7 +19,7 @@ async def newest_first(
     *,
     at: Column,
     ident: Column,
-    before: tuple[datetime, uuid.UUID] | None,
+    before: tuple[datetime, uuid.UUID] | tuple[datetime, int] | None,
     limit: int,
 ) -> list[Any]:
     """Up to ``limit`` rows of ``query``, latest ``at`` first (``ident`` breaks ties);

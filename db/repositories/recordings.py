@@ -240,6 +240,18 @@ async def set_progress(
     )
 
 
+async def requeue_failed(session: AsyncSession, *, recording_id: uuid.UUID) -> None:
+    """Back to pending with no error, as after its upload, while its job is queued again."""
+    await session.execute(
+        update(AudioRecording)
+        .where(
+            AudioRecording.id == recording_id,
+            AudioRecording.status == RecordingStatus.failed.value,
+        )
+        .values(status=RecordingStatus.pending.value, error=None, chunks_done=0, chunks_total=0)
+    )
+
+
 async def mark_failed(session: AsyncSession, *, recording_id: uuid.UUID, error: str) -> None:
     await session.execute(
         update(AudioRecording)

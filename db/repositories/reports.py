@@ -121,3 +121,12 @@ async def mark_failed(session: AsyncSession, *, report_id: uuid.UUID, error: str
         .where(Report.id == report_id, Report.status == ReportStatus.pending.value)
         .values(status=ReportStatus.failed.value, error=error[:2000])
     )
+
+
+async def requeue_failed(session: AsyncSession, *, report_id: uuid.UUID) -> None:
+    """Back to pending, so the job retried for it writes it (it skips reports not pending)."""
+    await session.execute(
+        update(Report)
+        .where(Report.id == report_id, Report.status == ReportStatus.failed.value)
+        .values(status=ReportStatus.pending.value, error=None)
+    )

@@ -21,7 +21,19 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 async def readyz(state: StateDep) -> JSONResponse | dict[str, Any]:
-    """The database answers and its schema is at the code's migration head."""
-    found = await readiness(state.engine)
-    body = {"status": "ready" if found.ready else "not_ready", "checks": found.checks}
+    """The database answers, its schema is at the code's migration head, and under Serve the
+    Dispatcher (its job loop) and a transcriber run; 503 naming what is not. ``checks`` holds
+    each outcome (``deployments`` is ``not_applicable`` outside Serve), ``deployments`` each
+    deployment's."""
+    found = await readiness(
+        state.engine,
+        deployments=state.deployments_check,
+        timeout_s=state.settings.readiness_timeout_s,
+    )
+    body: dict[str, Any] = {
+        "status": "ready" if found.ready else "not_ready",
+        "checks": found.checks,
+    }
+    if found.deployments is not None:
+        body["deployments"] = found.deployments
     return body if found.ready else JSONResponse(body, status_code=503)

@@ -23,7 +23,7 @@ from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
 from fluently.errors import Conflict, Forbidden, Gone, NotFound, UnprocessableEntity
 from fluently.logging import get_logger
-from fluently.settings import Settings
+from fluently.settings import JobSettings, Settings
 from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.media_types import HEAD_BYTES, media_type
@@ -57,6 +57,12 @@ def validate_fields(fields: dict[str, str]) -> dict[str, str]:
             fields.get("report_language"), ReportLanguage, "report_language"
         ),
     }
+
+
+def processing_queue(duration_s: float, *, settings: JobSettings) -> Queue:
+    """``critical`` for a short recording (``jobs.critical_max_duration_s``), whose result is
+    seconds away and usually awaited; ``default`` for a longer one."""
+    return Queue.critical if duration_s <= settings.critical_max_duration_s else Queue.default
 
 
 async def accept_upload(
@@ -121,7 +127,7 @@ async def accept_upload(
                 tenant_id=viewer.tenant_id,
                 recording_id=recording_id,
                 kind=jobs.PROCESS_RECORDING,
-                queue=Queue.default,
+                queue=processing_queue(info.duration_s, settings=settings.jobs),
                 max_attempts=settings.jobs.max_attempts,
             )
     except IntegrityError:
