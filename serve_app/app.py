@@ -18,6 +18,7 @@ from db.session import libpq_url, make_engine, make_sessions
 from deployments.dispatcher import DispatcherDeployment
 from deployments.local_transcriber import LocalTranscriberDeployment
 from deployments.report_deployment import ReportGeneratorDeployment
+from fluently import tracing
 from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
 from fluently.settings import Settings
@@ -54,6 +55,9 @@ def create_app(
     ``/v1`` answers 503 and uploads are checked against the declared languages only.
     """
     configure_logging(settings.log_level)
+    tracing.configure_tracing(
+        service_name="fluently-ingress", otlp_endpoint=settings.otel_exporter_otlp_endpoint
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,7 +150,9 @@ class BuildArgs(BaseModel):
 
 def build_application(settings: Settings) -> Application:
     """Wire the deployments; replica counts, resources and model choice come from the config."""
-    transcriber = serve.deployment(name="LocalTranscriber")(LocalTranscriberDeployment).bind()
+    transcriber = serve.deployment(name="LocalTranscriber")(LocalTranscriberDeployment).bind(
+        settings.otel_exporter_otlp_endpoint
+    )
     reporter = serve.deployment(name="ReportGenerator")(ReportGeneratorDeployment).bind(settings)
     dispatcher = serve.deployment(name="Dispatcher")(DispatcherDeployment).bind(
         settings, transcriber, reporter
