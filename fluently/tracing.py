@@ -1,14 +1,15 @@
 """OpenTelemetry tracing: one trace per upload, across the ingress, the job row, the dispatcher
 and the deployments it calls.
 
-Spans: the HTTP request (``serve_app/middleware.py``) → ``job`` (the dispatcher, its parent read
-from the job row) → ``chunk`` → ``transcribe`` (a backend, or the local model's replica) →
-``report`` (the report replica) → ``store``. Nothing implicit crosses a process: the W3C
-``traceparent`` travels as data, in ``jobs.payload`` (``db/repositories/jobs.enqueue``) and as
-an argument of every deployment-handle call.
+Spans: the HTTP request (FastAPI's own server span, which continues a client's ``traceparent``)
+→ ``job`` (the dispatcher, its parent read from the job row) → ``chunk`` → ``transcribe`` (a
+backend, or the local model's replica) → ``report`` (the report replica) → ``store``.
+Nothing implicit crosses a process: the W3C ``traceparent`` travels as data, in ``jobs.payload``
+(``db/repositories/jobs.enqueue``) and as an argument of every deployment-handle call.
 
 Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set: then no tracer provider is installed, the API's
-tracer hands out non-recording spans and no ``traceparent`` is written anywhere.
+tracer hands out non-recording spans, FastAPI's telemetry stays disabled and no ``traceparent``
+is written anywhere.
 """
 
 from __future__ import annotations

@@ -10,11 +10,9 @@ import time
 import uuid
 from collections.abc import Collection
 
-from opentelemetry.trace import SpanKind
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fluently import tracing
 from fluently.logging import get_logger, request_id_var, tenant_id_var
 from serve_app.errors import error_response
 from serve_app.metrics import LATENCY, REQUESTS
@@ -24,11 +22,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestContextMiddleware:
-    """``echo=False`` under Serve: its proxy already sets and echoes ``X-Request-ID``.
-
-    Each request is a server span (``fluently/tracing.py``), continuing the client's trace when
-    it sends a W3C ``traceparent``; what the request enqueues carries that trace on.
-    """
+    """``echo=False`` under Serve: its proxy already sets and echoes ``X-Request-ID``."""
 
     def __init__(self, app: ASGIApp, *, echo: bool = True) -> None:
         self.app = app
@@ -55,40 +49,27 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        incoming_trace = dict(scope["headers"]).get(b"traceparent", b"").decode("latin-1")
-        with tracing.span(
-            scope["method"],
-            parent=incoming_trace or None,
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": scope["method"], "fluently.request_id": request_id},
-        ) as span:
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                template = getattr(scope.get("route"), "path", "unmatched")
-                span.update_name(f"{scope['method']} {template}")
-                span.set_attribute("http.route", template)
-                span.set_attribute("http.response.status_code", status)
-                self._record(scope, template, status, time.perf_counter() - started)
-                tenant_id_var.reset(tid_token)
-                request_id_var.reset(rid_token)
-
-    @staticmethod
-    def _record(scope: Scope, template: str, status: int, elapsed: float) -> None:
-        """The request's counter, latency and log line."""
-        REQUESTS.labels(scope["method"], template, str(status)).inc()
-        LATENCY.labels(scope["method"], template).observe(elapsed)
-        client = scope.get("client")
-        log.info(
-            "request",
-            extra={
-                "method": scope["method"],
-                "path": scope["path"],
-                "client": client[0] if client else None,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 1),
-            },
-        )
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(elapsed)
+            client = scope.get("client")
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "client": client[0] if client else None,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
+            tenant_id_var.reset(tid_token)
+            request_id_var.reset(rid_token)
 
 
 def host_name(host_header: str) -> str:
