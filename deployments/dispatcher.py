@@ -15,6 +15,7 @@ from deployments.job_loop import JobLoop
 from deployments.providers import remote_transcribers
 from deployments.report_jobs import install as install_report_jobs
 from deployments.retention import install as install_retention
+from fluently import tracing
 from fluently.logging import configure_logging
 from fluently.settings import Settings
 from pipelines.types import (
@@ -34,6 +35,9 @@ class DispatcherDeployment:
         self, settings: Settings, transcriber: Any, reporter: Any
     ) -> None:
         configure_logging(settings.log_level)
+        tracing.configure_tracing(
+            service_name="fluently-dispatcher", otlp_endpoint=settings.otel_exporter_otlp_endpoint
+        )
         self._transcriber = transcriber
         self._reporter = reporter
         chain = FallbackChain(remote_transcribers(settings), self._transcribe_locally)
@@ -45,7 +49,9 @@ class DispatcherDeployment:
     async def _transcribe_locally(
         self, audio: AudioArray, options: TranscriptionOptions
     ) -> ChunkTranscript:
-        result: ChunkTranscript = await self._transcriber.transcribe.remote(audio, options)
+        result: ChunkTranscript = await self._transcriber.transcribe.remote(
+            audio, options, traceparent=tracing.traceparent()
+        )
         return result
 
     async def _write_report(
@@ -56,6 +62,7 @@ class DispatcherDeployment:
             duration_s=duration_s,
             report_type=report_type,
             language=language,
+            traceparent=tracing.traceparent(),
         )
         return FluencyReport.from_dict(report)
 
@@ -67,6 +74,7 @@ class DispatcherDeployment:
             metrics=metrics,
             report_type=report_type,
             language=language,
+            traceparent=tracing.traceparent(),
         )
         return FluencyReport.from_dict(report)
 

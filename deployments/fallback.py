@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from deployments.transcriber import (
+    SAMPLE_RATE,
     AudioArray,
     BackendRejected,
     BackendUnavailable,
     Transcriber,
 )
+from fluently import metrics, tracing
 from fluently.logging import get_logger
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
@@ -73,9 +76,11 @@ class FallbackTranscriber:
         failures: list[BackendUnavailable | BackendRejected] = []
         for backend in backends:
             try:
-                return backend.transcribe(audio, options)
+                return observed(backend, audio, options)
             except (BackendUnavailable, BackendRejected) as exc:
                 log.warning("transcription backend %s failed: %s", backend.name, exc)
+                reason = "rejected" if isinstance(exc, BackendRejected) else "unavailable"
+                metrics.FALLBACKS.inc(backend=backend.name, reason=reason)
                 failures.append(exc)
         summary = "every transcription backend failed: " + "; ".join(
             f"{b.name}: {exc}" for b, exc in zip(backends, failures, strict=True)
@@ -83,3 +88,25 @@ class FallbackTranscriber:
         if all(isinstance(exc, BackendRejected) for exc in failures):
             raise BackendRejected(summary) from failures[-1]
         raise BackendUnavailable(summary) from failures[-1]
+
+
+def observed(
+    backend: Transcriber, audio: AudioArray, options: TranscriptionOptions
+) -> ChunkTranscript:
+    """``backend.transcribe`` as a ``transcribe`` span, counted in ``fluently_chunk_*``."""
+    audio_s = len(audio) / SAMPLE_RATE
+    with tracing.span(
+        "transcribe", attributes={"fluently.backend": backend.name, "fluently.audio_s": audio_s}
+    ):
+        started = time.perf_counter()
+        result = backend.transcribe(audio, options)
+    record_chunk(result, audio_s=audio_s, elapsed_s=time.perf_counter() - started)
+    return result
+
+
+def record_chunk(result: ChunkTranscript, *, audio_s: float, elapsed_s: float) -> None:
+    """A transcribed chunk's audio seconds and real-time factor, by its backend and model."""
+    labels = {"backend": result.backend, "model": result.model}
+    metrics.CHUNK_AUDIO.inc(audio_s, **labels)
+    if audio_s > 0:
+        metrics.CHUNK_REALTIME_FACTOR.observe(elapsed_s / audio_s, **labels)

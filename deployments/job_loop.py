@@ -20,9 +20,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+from opentelemetry.trace import SpanKind
+
 from db.models import JobStatus, Queue, RecordingStatus
 from db.notifications import notifications
-from db.repositories import jobs, recordings, retention
+from db.repositories import job_stats, jobs, recordings, retention
 from db.repositories.jobs import ClaimedJob
 from db.session import (
     Sessions,
@@ -33,6 +35,7 @@ from db.session import (
     tenant_session,
 )
 from deployments.recording_pipeline import RecordingToProcess, ReportWriter, process_recording
+from fluently import metrics, tracing
 from fluently.logging import get_logger, tenant_id_var
 from fluently.settings import Settings
 from fluently.storage import StorageProvider, make_storage
@@ -139,6 +142,7 @@ class JobLoop:
         self._handlers: dict[str, JobHandler] = {jobs.PROCESS_RECORDING: self._process_recording}
         self._schedules: list[tuple[str, str, Queue]] = []
         self._next_schedule_check = 0.0
+        self._next_count = 0.0
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._run())
@@ -170,6 +174,7 @@ class JobLoop:
         slots = asyncio.Semaphore(self.settings.jobs.concurrency)
         while True:
             await self.enqueue_due_tasks()
+            await self.count_jobs()
             await slots.acquire()
             try:
                 async with system_session(self.sessions) as session:
@@ -260,11 +265,48 @@ class JobLoop:
         except Exception:
             log.exception("checking the scheduled tasks failed")
 
+    async def count_jobs(self) -> None:
+        """At most once per ``jobs.metrics_interval_s``: the ``fluently_jobs`` gauge, from the
+        jobs table, every tenant's together."""
+        if time.monotonic() < self._next_count:
+            return
+        self._next_count = time.monotonic() + self.settings.jobs.metrics_interval_s
+        try:
+            async with system_session(self.sessions) as session:
+                counts = await job_stats.counts(session)
+        except Exception:
+            log.exception("counting the jobs failed")
+            return
+        for state in (JobStatus.queued, JobStatus.running, JobStatus.dead):
+            for queue in Queue:
+                count = counts.get((state.value, queue.value), 0)
+                metrics.JOBS.set(count, state=state.value, queue=queue.value)
+
     async def _dispatch(self, job: ClaimedJob) -> None:
         handler = self._handlers.get(job.kind)
         if handler is None:
             raise ValueError(f"unknown job kind {job.kind!r}")
-        await handler(job)
+        async with tenant_session(self.sessions, job.tenant_id) as session:
+            claimed = await job_stats.claimed_context(session, job_id=job.id)
+        queue = claimed.queue if claimed is not None else "unknown"
+        if claimed is not None:
+            metrics.JOB_QUEUE_WAIT.observe(claimed.waited_s, queue=queue, kind=job.kind)
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            with tracing.span(
+                f"job {job.kind}",
+                parent=claimed.traceparent if claimed is not None else None,
+                kind=SpanKind.CONSUMER,
+                attributes={"fluently.job_id": job.id, "fluently.attempt": job.attempts},
+            ):
+                await handler(job)
+            outcome = "done"
+        except (LeaseLost, asyncio.CancelledError):
+            outcome = "lease_lost"
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.JOB_PROCESSING.observe(elapsed, queue=queue, kind=job.kind, outcome=outcome)
 
     async def _process_recording(self, job: ClaimedJob) -> None:
         await process_recording(
@@ -309,6 +351,7 @@ class JobLoop:
                     recording_id=job.recording_id,
                     error=f"processing failed after {job.attempts} attempts: {error}",
                 )
+                metrics.RECORDINGS_FAILED.inc()
 
     async def _give_up(self, job: ClaimedJob, error: str) -> None:
         async with tenant_session(self.sessions, job.tenant_id) as session:
@@ -317,3 +360,4 @@ class JobLoop:
                 await recordings.mark_failed(
                     session, recording_id=job.recording_id, error=f"processing failed: {error}"
                 )
+                metrics.RECORDINGS_FAILED.inc()

@@ -12,8 +12,12 @@ import threading
 import time
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from deployments.fallback import record_chunk
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.transcriber import SAMPLE_RATE, AudioArray, BackendRejected
+from fluently import tracing
 from fluently.logging import configure_logging, get_logger
 from pipelines.types import ChunkTranscript, TranscriptionOptions
 
@@ -23,8 +27,11 @@ log = get_logger("local_transcriber")
 class LocalTranscriberDeployment:
     """Serve wraps this class; the constructor loads nothing (``reconfigure`` does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, otlp_endpoint: str | None = None) -> None:
         configure_logging()
+        tracing.configure_tracing(
+            service_name="fluently-local-transcriber", otlp_endpoint=otlp_endpoint
+        )
         self._lock = threading.Lock()
         self._transcriber: LocalWhisperTranscriber | None = None
         self._config: LocalWhisperConfig | None = None
@@ -46,7 +53,19 @@ class LocalTranscriberDeployment:
                 self._config = LocalWhisperConfig()
             return self._transcriber
 
-    def transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+    def transcribe(
+        self, audio: AudioArray, options: TranscriptionOptions, traceparent: str | None = None
+    ) -> ChunkTranscript:
+        """One chunk; ``traceparent`` is the caller's span, which this one continues."""
+        with tracing.span(
+            "transcribe",
+            parent=traceparent,
+            kind=SpanKind.SERVER,
+            attributes={"fluently.backend": "local", "fluently.audio_s": len(audio) / SAMPLE_RATE},
+        ):
+            return self._transcribe(audio, options)
+
+    def _transcribe(self, audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         transcriber = self._current()
         if options.language is not None and options.language not in transcriber.languages:
             # An English-only model writes English words for other speech, never an error.
@@ -55,11 +74,13 @@ class LocalTranscriberDeployment:
             )
         started = time.perf_counter()
         result = transcriber.transcribe(audio, options)
+        elapsed_s = time.perf_counter() - started
+        record_chunk(result, audio_s=len(audio) / SAMPLE_RATE, elapsed_s=elapsed_s)
         log.info(
             "chunk transcribed",
             extra={
                 "audio_s": round(len(audio) / SAMPLE_RATE, 3),
-                "elapsed_s": round(time.perf_counter() - started, 3),
+                "elapsed_s": round(elapsed_s, 3),
                 "words": sum(len(s.words) for s in result.segments),
             },
         )

@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Protocol
 
 from deployments.languages import for_backend
+from fluently import metrics, tracing
 from fluently.logging import get_logger
 from fluently.settings import PipelineSettings
 from fluently.storage import StorageProvider
 from pipelines.audio import decode
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
-from pipelines.types import SAMPLE_RATE, AudioArray, FluencyReport, Transcript, TranscriptionOptions
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    ChunkTranscript,
+    FluencyReport,
+    Transcript,
+    TranscriptionOptions,
+)
 
 log = get_logger("dispatcher")
 _LISTS = ("unrecovered", "sounds", "repeats")
@@ -70,36 +78,50 @@ async def process_recording(
     chunking: PipelineSettings,
     tmp_dir: Path,
 ) -> None:
-    """Transcribe the recording ``store`` holds, write its report and store both there."""
+    """Transcribe the recording ``store`` holds, write its report and store both there.
+
+    Traced: ``load``, a ``chunk`` span per chunk transcribed, ``report`` and ``store``.
+    """
     rec = await store.begin()
     if rec is None:
         return
     started = time.perf_counter()
-    audio = await _load_audio(storage, rec.storage_key, tmp_dir)
+    with tracing.span("load"):
+        audio = await _load_audio(storage, rec.storage_key, tmp_dir)
     duration_s = len(audio) / SAMPLE_RATE
     loaded = time.perf_counter()
 
     async def progress(done: int, total: int) -> None:
         await store.progress(done=done, total=total)
 
+    async def traced_chunk(chunk: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        with tracing.span("chunk", attributes={"fluently.audio_s": len(chunk) / SAMPLE_RATE}):
+            return await transcribe_chunk(chunk, options)
+
     transcript = await transcribe_chunked(
         audio,
         TranscriptionOptions(language=for_backend(rec.language)),
-        transcribe_chunk,
+        traced_chunk,
         target_s=chunking.chunk_target_s,
         max_s=chunking.chunk_max_s,
         overlap_s=chunking.chunk_overlap_s,
         progress=progress,
     )
     transcribed = time.perf_counter()
-    report = await write_report(
-        transcript=transcript,
-        duration_s=duration_s,
-        report_type=rec.report_type,
-        language=rec.report_language,
-    )
+    with tracing.span("report"):
+        report = await write_report(
+            transcript=transcript,
+            duration_s=duration_s,
+            report_type=rec.report_type,
+            language=rec.report_language,
+        )
     reported = time.perf_counter()
-    await store.finish(transcript=transcript, report=report)
+    with tracing.span("store"):
+        await store.finish(transcript=transcript, report=report)
+    metrics.RECORDINGS_PROCESSED.inc()
+    metrics.RECORDING_AUDIO.inc(duration_s)
+    metrics.COVERAGE_REPAIRS.inc(transcript.coverage.get("repairs", 0))
+    metrics.WORDS_RECOVERED.inc(transcript.coverage.get("words_recovered", 0))
     log.info(
         "recording processed",
         extra={

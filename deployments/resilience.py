@@ -21,6 +21,7 @@ from typing import TypeVar
 from deployments.sdk_clients import FailureKind, provider_failure
 from deployments.transcriber import BackendRejected, BackendUnavailable
 from fluently.logging import get_logger
+from fluently.metrics import PROVIDER_ERRORS
 
 log = get_logger("resilience")
 
@@ -161,6 +162,7 @@ def call_with_retries(
             if failure is None:
                 breaker.record_failure()
                 raise
+            PROVIDER_ERRORS.inc(provider=breaker.name, status=failure.status)
             if failure.kind is FailureKind.refused:
                 breaker.record_success()
                 raise BackendRejected(f"{breaker.name} refused the request: {exc}") from exc

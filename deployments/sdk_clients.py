@@ -86,6 +86,9 @@ class FailureKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ProviderFailure:
     kind: FailureKind
+    status: str
+    """The HTTP status, or ``timeout``, ``connection`` or ``malformed``: a label of
+    ``fluently_provider_errors``."""
     retry_after_s: float | None = None
     """The server's own hint on an HTTP error, if it sent one."""
 
@@ -98,6 +101,7 @@ _CONNECTION_ERRORS = (
     ConnectionError,
     TimeoutError,
 )
+_TIMEOUTS = (groq.APITimeoutError, openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
 
 
 def provider_failure(exc: BaseException) -> ProviderFailure | None:
@@ -111,11 +115,15 @@ def provider_failure(exc: BaseException) -> ProviderFailure | None:
             kind = FailureKind.refused
         else:
             kind = FailureKind.broken
-        return ProviderFailure(kind, retry_after_s=parse_retry_after(exc.response.headers))
+        return ProviderFailure(
+            kind, str(status), retry_after_s=parse_retry_after(exc.response.headers)
+        )
+    if isinstance(exc, _TIMEOUTS):
+        return ProviderFailure(FailureKind.transient, "timeout")
     if isinstance(exc, _CONNECTION_ERRORS):
-        return ProviderFailure(FailureKind.transient)
+        return ProviderFailure(FailureKind.transient, "connection")
     if isinstance(exc, MalformedResponse | groq.GroqError | openai.OpenAIError):
-        return ProviderFailure(FailureKind.broken)
+        return ProviderFailure(FailureKind.broken, "malformed")
     return None
 
 

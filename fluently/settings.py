@@ -75,6 +75,8 @@ class JobSettings(BaseModel):
     max_attempts: int = 4
     backoff_base_s: float = 2.0
     backoff_max_s: float = 120.0
+    metrics_interval_s: float = 15.0
+    """How often each dispatcher replica counts the jobs by state and queue (``fluently_jobs``)."""
     concurrency: int = 4
     """Jobs one dispatcher replica runs at once. More than the transcriber replicas, so one
     job's download, decode, merge and report overlap another's transcription (README,
@@ -163,6 +165,11 @@ class Settings(BaseSettings):
     )
     """Order of preference; a remote backend is used only when its key is set."""
     provider_timeout_s: float = Field(default=60.0, alias="FLUENTLY_PROVIDER_TIMEOUT_S")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    """Where every process sends its OpenTelemetry spans (an OTLP/HTTP collector's base URL,
+    e.g. ``http://otel-collector:4318``); unset, tracing is off (``fluently/tracing.py``)."""
 
     active_storage_service: StorageService = Field(
         default=StorageService.local, alias="ACTIVE_STORAGE_SERVICE"

@@ -19,6 +19,7 @@ from deployments.dispatcher import DispatcherDeployment
 from deployments.local_transcriber import LocalTranscriberDeployment
 from deployments.readiness import ServeDeployments
 from deployments.report_deployment import ReportGeneratorDeployment
+from fluently import tracing
 from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
 from fluently.settings import Settings
@@ -63,6 +64,9 @@ def create_app(
     (outside Serve) they are ``not_applicable``.
     """
     configure_logging(settings.log_level)
+    tracing.configure_tracing(
+        service_name="fluently-ingress", otlp_endpoint=settings.otel_exporter_otlp_endpoint
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -172,7 +176,9 @@ class BuildArgs(BaseModel):
 
 def build_application(settings: Settings) -> Application:
     """Wire the deployments; replica counts, resources and model choice come from the config."""
-    transcriber = serve.deployment(name=LOCAL_TRANSCRIBER)(LocalTranscriberDeployment).bind()
+    transcriber = serve.deployment(name=LOCAL_TRANSCRIBER)(LocalTranscriberDeployment).bind(
+        settings.otel_exporter_otlp_endpoint
+    )
     reporter = serve.deployment(name="ReportGenerator")(ReportGeneratorDeployment).bind(settings)
     dispatcher = serve.deployment(name=DISPATCHER)(DispatcherDeployment).bind(
         settings, transcriber, reporter

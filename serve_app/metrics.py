@@ -1,33 +1,19 @@
-"""Prometheus metrics of this ingress replica (``GET /metrics``).
+"""``GET /metrics``: this process's Prometheus registry (``fluently.metrics.REGISTRY``).
 
-Serve exports its own replica and proxy metrics through Ray's metrics agent; these are the
-product's: requests by route template and status, and their latency.
+For a single-machine Prometheus: the ingress replica's HTTP requests by route template and
+status, and their latency. The domain metrics (jobs, chunks, backends, reports) come from every
+replica of every deployment through Ray's metrics export instead (README, "Observability");
+only outside Ray, where they are recorded in this process, are they served here too.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-REGISTRY = CollectorRegistry()
-REQUESTS = Counter(
-    "fluently_http_requests_total",
-    "HTTP requests answered, by method, route template and status.",
-    ["method", "route", "status"],
-    registry=REGISTRY,
-)
-LATENCY = Histogram(
-    "fluently_http_request_seconds",
-    "Time to answer an HTTP request, by method and route template.",
-    ["method", "route"],
-    registry=REGISTRY,
-)
+from fluently.metrics import LATENCY, REGISTRY, REQUESTS
+
+__all__ = ["LATENCY", "REGISTRY", "REQUESTS", "router"]
 
 router = APIRouter(tags=["ops"])
 

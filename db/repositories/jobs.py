@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Job, JobStatus, Queue
 from db.repositories.pages import newest_first
 from db.session import TenantId
+from fluently import tracing
 
 PROCESS_RECORDING = "process_recording"
 CHANNEL = "fluently_jobs"
@@ -41,7 +42,13 @@ async def enqueue(
     max_attempts: int,
     payload: dict[str, Any] | None = None,
 ) -> Job:
-    """Add a job in the caller's transaction, so it exists exactly when the caller's rows do."""
+    """Add a job in the caller's transaction, so it exists exactly when the caller's rows do.
+
+    The payload also carries the caller's trace (``traceparent``), which the job continues.
+    """
+    parent = tracing.traceparent()
+    if parent is not None:
+        payload = {**(payload or {}), tracing.TRACEPARENT: parent}
     job = Job(
         tenant_id=tenant_id,
         recording_id=recording_id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fluently import tracing
 from fluently.errors import BadRequest, ServiceUnavailable
 from fluently.settings import Settings
 from pipelines.audio import InvalidAudio, decode, probe
@@ -110,7 +111,9 @@ class LocalTranscription:
     async def _transcribe_chunk(
         self, samples: AudioArray, options: TranscriptionOptions
     ) -> ChunkTranscript:
-        result: ChunkTranscript = await self._transcriber.transcribe.remote(samples, options)
+        result: ChunkTranscript = await self._transcriber.transcribe.remote(
+            samples, options, traceparent=tracing.traceparent()
+        )
         return result
 
 
