@@ -112,6 +112,11 @@ class TestServeConfigV2:
         after = rewritten.split("rayClusterConfig:", 1)[1]
         assert after == manifest.split("rayClusterConfig:", 1)[1]
 
+    def test_serve_accepts_it(self, cluster_serve_config: dict[str, Any]) -> None:
+        from ray.serve.schema import ServeDeploySchema
+
+        ServeDeploySchema.model_validate(cluster_serve_config)
+
     def test_every_deployment_keeps_its_options(
         self, serve_config: dict[str, Any], cluster_serve_config: dict[str, Any]
     ) -> None:
