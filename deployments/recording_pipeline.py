@@ -32,7 +32,7 @@ from pipelines.types import (
 )
 
 log = get_logger("dispatcher")
-_LISTS = ("unrecovered", "sounds", "repeats")
+_LISTS = ("unrecovered", "sounds", "repeats", "fillers")
 """Coverage entries that are lists of spans: the log line counts them."""
 UNRECOVERED_WARNING_S = 5.0
 """Voiced audio still without words after the coverage repairs that an operator should see:
@@ -136,6 +136,7 @@ async def process_recording(
                 **{k: v for k, v in transcript.coverage.items() if k not in _LISTS},
                 "sounds": len(transcript.coverage.get("sounds", ())),
                 "repeats": len(transcript.coverage.get("repeats", ())),
+                "fillers": len(transcript.coverage.get("fillers", ())),
             },
         },
     )

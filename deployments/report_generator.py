@@ -24,6 +24,7 @@ from pipelines.report import (
     render_markdown,
     template_narrative,
 )
+from pipelines.second_pass import HeardFiller
 from pipelines.syllables import speech_language
 from pipelines.types import FluencyReport, Transcript
 
@@ -57,12 +58,14 @@ class ReportGenerator:
         """
         sounds = [Sound(**sound) for sound in transcript.coverage.get("sounds", ())]
         repeats = [Repeat(**repeat) for repeat in transcript.coverage.get("repeats", ())]
+        fillers = [HeardFiller(**f) for f in transcript.coverage.get("fillers", ())]
         metrics = compute_metrics(
             transcript.words(),
             duration_s,
             self._metrics_settings,
             sounds=sounds,
             repeats=repeats,
+            fillers=fillers,
             language=speech_language(transcript.language),
         )
         return self.from_metrics(

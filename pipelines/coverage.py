@@ -24,6 +24,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from pipelines.alignment import FRAME_S
 from pipelines.repeats import Repeat
+from pipelines.second_pass import HeardFiller
 from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Word
 
 Span = tuple[float, float]
@@ -100,6 +101,10 @@ class Coverage:
     """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
     repeats: tuple[Repeat, ...] = field(default=())
     """Stretches said again at once (``pipelines.repeats``), for the repetition detector."""
+    second_pass_windows: int = 0
+    """Stretches around unsure words decoded again with a filler prompt (``second_pass``)."""
+    fillers: tuple[HeardFiller, ...] = field(default=())
+    """Fillers that second pass wrote where the first pass wrote something else."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +117,8 @@ class Coverage:
             "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
             "sounds": [sound.to_dict() for sound in self.sounds],
             "repeats": [repeat.to_dict() for repeat in self.repeats],
+            "second_pass_windows": self.second_pass_windows,
+            "fillers": [filler.to_dict() for filler in self.fillers],
         }
 
 

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound
+from pipelines.fillers import is_filler, normalise
 from pipelines.repeats import CLOSE, Repeat
+from pipelines.second_pass import HeardFiller
 from pipelines.syllables import (
     SYLLABLE_LANGUAGES,
     count_syllables,
@@ -43,10 +45,6 @@ Evidence = Literal["transcript", "timing", "acoustic", "second_pass", "clinician
 """What an event rests on: the words as transcribed, their timing, the sound itself, a second
 decoding of a short window around a suspect span, or a clinician who added it in review."""
 
-_FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
-"""Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
-Only single words match: backchannels such as "uh-huh", "mm-hmm" and "mhm" mean yes."""
-
 _CUT_MARKS = ("-", "‐", "–", "—")
 _CLAUSE_ENDS = (".", ",", ";", ":", "!", "?", "…")
 _SENTENCE_ENDS = (".", "!", "?")
@@ -66,6 +64,7 @@ _CONFIDENCE = {
     "restart": 0.7,
     "drawn_out_onset": 0.65,
     "heard_repeat": 0.65,
+    "second_pass_filler": 0.65,
     "long_word": 0.65,
     "restart_after_comma": 0.6,
     "unworded_sound": 0.5,
@@ -388,6 +387,7 @@ def compute_metrics(
     sounds: Sequence[Sound] = (),
     language: str = "en",
     repeats: Sequence[Repeat] = (),
+    fillers: Sequence[HeardFiller] = (),
 ) -> FluencyMetrics:
     """Fluency metrics for one recording from its transcript's words and its duration.
 
@@ -395,7 +395,8 @@ def compute_metrics(
     smooths fillers and drawn-out onsets away, but the sound is still there. ``language`` is
     the speech's ("de", "pt-BR"; see ``speech_language``): its rules count the syllables.
     ``repeats`` are the stretches heard said again at once (``pipelines.repeats``): repetitions
-    whisper wrote only once. For a
+    whisper wrote only once; ``fillers`` those a second decoding with a filler prompt wrote where
+    the first wrote another word (``pipelines.second_pass``). For a
     language without them, every syllable figure is None; detection, which needs only word
     lengths ("a one-syllable word repeated"), uses ``estimate_syllables`` and reports nothing
     per syllable.
@@ -406,6 +407,7 @@ def compute_metrics(
     syllables = _syllable_counter(language)
     found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
+    _find_second_pass_fillers(fillers, found)
     _find_repetitions_and_revisions(tokens, settings, found)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
@@ -634,7 +636,7 @@ def _tokens(words: Sequence[Word]) -> list[_Token]:
     tokens: list[_Token] = []
     for word in sorted(words, key=lambda w: (w.start, w.end)):
         raw = unicodedata.normalize("NFKC", word.word).strip()
-        norm = _normalise(raw)
+        norm = normalise(raw)
         if not norm:
             if tokens and raw:
                 tokens[-1] = _with_trailing(tokens[-1], raw)
@@ -646,7 +648,7 @@ def _tokens(words: Sequence[Word]) -> list[_Token]:
                 norm=norm,
                 start=word.start,
                 end=max(word.end, word.start),
-                filler=bool(_FILLER.match(norm)),
+                filler=is_filler(norm),
                 cut=tail.endswith(_CUT_MARKS),
                 clause_end=tail.endswith(_CLAUSE_ENDS),
                 sentence_end=_ends_sentence(tail),
@@ -657,11 +659,6 @@ def _tokens(words: Sequence[Word]) -> list[_Token]:
 
 def _ends_sentence(text: str) -> bool:
     return text.endswith(_SENTENCE_ENDS) and not text.endswith(("...", "…"))
-
-
-def _normalise(raw: str) -> str:
-    text = raw.lower().replace("’", "'")
-    return text.strip(" \t\"'“”‘()[]{}.,;:!?…*_~-‐–—")
 
 
 def _with_trailing(token: _Token, punctuation: str) -> _Token:
@@ -694,6 +691,23 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
     for i, token in enumerate(tokens):
         if token.filler:
             found.add(tokens, i, i, "interjection", confidence=_CONFIDENCE["filler"])
+
+
+def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> None:
+    """Fillers whisper wrote only when prompted with fillers, where it first wrote a word it was
+    unsure of (``pipelines.second_pass``): interjections, rarely copied from the prompt."""
+    for filler in fillers:
+        found.event(
+            DisfluencyEvent(
+                type="interjection",
+                text=filler.text,
+                start=filler.start,
+                end=filler.end,
+                confidence=_CONFIDENCE["second_pass_filler"],
+                evidence=("second_pass",),
+            ),
+            None,
+        )
 
 
 def _find_repetitions_and_revisions(

@@ -27,7 +27,8 @@ from pipelines.coverage import (
     without_unvoiced_segments,
 )
 from pipelines.merge import merge_chunks
-from pipelines.repeats import repeated_units
+from pipelines.repeats import Repeat, repeated_units
+from pipelines.second_pass import SecondPass, second_pass
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
@@ -52,13 +53,16 @@ async def transcribe_chunked(
     max_s: float,
     overlap_s: float,
     progress: Progress | None = None,
+    disfluency_evidence: bool = True,
 ) -> Transcript:
     """Cut ``audio`` into chunks at pauses, transcribe them all at once, merge the results
     into one transcript with times relative to the whole audio, trim word times to the voiced
     audio, and transcribe again any voiced stretch that no word covers (``pipelines.coverage``).
 
     Coverage needs word times: with ``options.word_timestamps`` off it is not checked and the
-    transcript's ``coverage`` stays empty.
+    transcript's ``coverage`` stays empty. ``disfluency_evidence`` also looks for what the fluency
+    metrics need beyond the words (``pipelines.repeats``, ``pipelines.second_pass``, which
+    decodes unsure stretches again): off for a caller that wants only the text.
     """
     plan = chunk_plan(audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s)
     done = 0
@@ -92,7 +96,9 @@ async def transcribe_chunked(
     merged = refine_word_times(merge_chunks(plan, results), voiced)
     if speech is None:
         return merged
-    return await _covered(merged, audio, voiced, await speech, options, transcribe_chunk)
+    return await _covered(
+        merged, audio, voiced, await speech, options, transcribe_chunk, disfluency_evidence
+    )
 
 
 async def _covered(
@@ -102,6 +108,7 @@ async def _covered(
     speech: list[Span],
     options: TranscriptionOptions,
     transcribe_chunk: TranscribeChunk,
+    disfluency_evidence: bool,
 ) -> Transcript:
     """``transcript`` with its voiced stretches that no word covers transcribed again."""
     duration = len(audio) / SAMPLE_RATE
@@ -123,6 +130,16 @@ async def _covered(
         repaired = refine_word_times(repaired, voiced)
     left = uncovered_speech(speech, repaired.words())
     sounds = unworded_sounds(audio, voiced, repaired.words())
+    english = (repaired.language or options.language or "").split("-")[0] == "en"
+    # Off the event loop, while the second pass waits on its decodings.
+    repeats = asyncio.ensure_future(
+        asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
+    )
+    heard = (
+        await second_pass(audio, repaired.words(), voiced, options, transcribe_chunk)
+        if english and disfluency_evidence
+        else SecondPass(windows=(), fillers=())
+    )
     coverage = Coverage(
         voiced_s=sum(end - start for start, end in speech),
         uncovered_s=sum(end - start for start, end in gaps),
@@ -132,7 +149,9 @@ async def _covered(
         removed_segments=removed,
         unrecovered=tuple(left),
         sounds=tuple(sounds),
-        repeats=tuple(repeated_units(audio)),
+        repeats=tuple(await repeats),
+        second_pass_windows=len(heard.windows),
+        fillers=heard.fillers,
     )
     return replace(repaired, coverage=coverage.to_dict())
 
@@ -156,6 +175,10 @@ async def _transcribe_span(
         )
         for s in result.segments
     ]
+
+
+async def _nothing() -> list[Repeat]:
+    return []
 
 
 def _words(segments: Sequence[Segment]) -> list[Word]:

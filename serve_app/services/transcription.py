@@ -105,6 +105,7 @@ class LocalTranscription:
             target_s=pipeline.chunk_target_s,
             max_s=pipeline.chunk_max_s,
             overlap_s=pipeline.chunk_overlap_s,
+            disfluency_evidence=False,  # the OpenAI-compatible answer is the text only
         )
         return TranscribedAudio(transcript=transcript, duration_s=len(audio) / SAMPLE_RATE)
 

@@ -1,0 +1,21 @@
+"""Filled pauses ("um", "uh", "er") as whisper spells them: one definition for the detectors."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
+"""Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
+Only single words match: backchannels such as "uh-huh", "mm-hmm" and "mhm" mean yes."""
+
+
+def normalise(raw: str) -> str:
+    """A word in lower case with edge punctuation and dashes removed; inner ones kept."""
+    text = unicodedata.normalize("NFKC", raw).lower().replace("’", "'")
+    return text.strip(" \t\"'“”‘()[]{}.,;:!?…*_~-‐–—")
+
+
+def is_filler(raw: str) -> bool:
+    """Whether a transcribed word is a filled pause."""
+    return bool(_FILLER.match(normalise(raw)))
