@@ -52,8 +52,10 @@ type Fetch = typeof fetch;
 const REFRESH_MARGIN_S = 60;
 
 /**
- * A 503 means a server replica is restarting (the API adds `Retry-After`): a request that is safe
- * to repeat is sent again after what it says, capped, a few times, before the error is shown.
+ * A 503 with `Retry-After` means a server replica is restarting (the API and its proxy add the
+ * header then): a request that is safe to repeat is sent again after what it says, capped, a few
+ * times, before the error is shown. A 503 without it (the database is unreachable) is shown at
+ * once: waiting would not help the person looking at the page.
  */
 export const RETRY_503 = { attempts: 4, maxWaitMs: 5000, defaultWaitMs: 1000 };
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD"]);
@@ -368,7 +370,7 @@ export class Api {
     return response;
   }
 
-  /** `attempt`, again after `Retry-After` (capped) while it answers 503, if that is safe. */
+  /** `attemptOnce`, again after `Retry-After` (capped) while the server restarts, if safe. */
   private async attempt(
     path: string,
     options: RequestOptions & { anonymous?: boolean },
@@ -377,7 +379,8 @@ export class Api {
     const retryable = options.idempotent ?? IDEMPOTENT_METHODS.has(method);
     for (let attempt = 1; ; attempt++) {
       const response = await this.attemptOnce(path, options);
-      if (response.status !== 503 || !retryable || attempt >= RETRY_503.attempts) return response;
+      const restarting = response.status === 503 && response.headers.has("Retry-After");
+      if (!restarting || !retryable || attempt >= RETRY_503.attempts) return response;
       await response.body?.cancel();
       await sleep(retryAfterMs(response), options.signal);
     }

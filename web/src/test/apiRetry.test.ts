@@ -81,13 +81,19 @@ describe("a 503 while a server replica restarts", () => {
 
   it("is retried for an upload, which the API answers with the same recording", async () => {
     const { api, calls } = scripted(
-      () => restarting(),
+      () => restarting("0"),
       () => json({ recording_id: "r1", status: "pending" }, 200),
     );
     const answer = api.upload(UPLOAD);
-    await vi.advanceTimersByTimeAsync(RETRY_503.defaultWaitMs);
+    await vi.advanceTimersByTimeAsync(0);
     await expect(answer).resolves.toEqual({ recording_id: "r1", status: "pending" });
     expect(calls).toEqual(["POST /audio_recordings", "POST /audio_recordings"]);
+  });
+
+  it("is shown at once without Retry-After: nothing says the server is coming back", async () => {
+    const { api, calls } = scripted(() => restarting());
+    await expect(api.recording("r1")).rejects.toMatchObject({ status: 503 });
+    expect(calls).toHaveLength(1);
   });
 
   it("stops waiting when the caller aborts", async () => {
