@@ -71,15 +71,13 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("request failed", extra={"code": exc.code, "error": exc.message})
         return error_response(exc.status_code, exc.code, exc.message, headers)
 
-    async def _transient(request: Request, exc: Exception) -> JSONResponse:
+    async def _transient(_: Request, exc: Exception) -> JSONResponse:
         log.warning("deployment unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
-        return await _fluently(
-            request,
-            UpstreamUnavailable(
-                "a service this request needs is restarting; try again shortly",
-                retry_after_s=RETRY_AFTER_S,
-            ),
+        answer = UpstreamUnavailable(
+            "a service this request needs is restarting; try again shortly",
+            retry_after_s=RETRY_AFTER_S,
         )
+        return error_response(answer.status_code, answer.code, answer.message, answer.headers())
 
     for transient in TRANSIENT_DEPLOYMENT_ERRORS:
         app.add_exception_handler(transient, _transient)
