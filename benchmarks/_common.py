@@ -18,7 +18,7 @@ import socket
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ import numpy as np
 
 from fluently.bootstrap import embedded_server, prepare_database
 from fluently.launcher import (
+    NotReady,
     free_port,
     require_ready,
     serve_env,
@@ -54,6 +55,10 @@ PLATFORM_ENV = {
     "AUTH__SIGNUP_LIMIT_PER_IP": "100000",
     "AUTH__LOGIN_LIMIT_PER_IP": "100000",
 }
+RETRY_503_ATTEMPTS = 10
+RETRY_503_MAX_WAIT_S = 5.0
+"""A 503 (a replica restarting: ``serve_app/proxy.py``) is tried again after its ``Retry-After``,
+at most this long each time and this many times, then answered as it is."""
 _OUTER_RAY_ENV = ("RAY_ADDRESS", "RAY_JOB_CONFIG_JSON_ENV_VAR")
 """Set for a Ray job's driver; the private platform's ``serve run`` must not inherit them, or
 it would join (and take the runtime env of) the cluster running the job."""
@@ -92,6 +97,9 @@ class Target:
     url: str
     env: dict[str, str]
     """Environment under which another app process shares the platform's database and keys."""
+    log_path: Path | None = None
+    """The private platform's ``serve run`` log (it names the Ray dashboard); ``None`` with
+    ``--url``."""
 
 
 @contextmanager
@@ -142,12 +150,24 @@ def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Tar
         source, settings.data_dir / "serve_config.yaml", host="127.0.0.1", port=port
     )
     log(f"starting the platform on port {port} (log: {log_path})")
-    with log_path.open("wb") as output:
-        process = start_serve(config, env=env, cwd=REPO, output=output)
+    log_path.write_bytes(b"")
+    url = f"http://127.0.0.1:{port}"
+    for attempt in (1, 2):
+        # Appended to, so the log of a failed first start survives the retry.
+        with log_path.open("ab") as output:
+            process = start_serve(config, env=env, cwd=REPO, output=output)
+        try:
+            require_ready(url, process, log_path=log_path)
+            break
+        except NotReady:
+            stop_serve(process)
+            # Once more: on a loaded machine Ray's own start-up can time out (`Failed to get
+            # node info`), as the tests' platform fixture also allows for.
+            if attempt == 2:
+                raise
+            log("the platform did not start; trying once more")
     try:
-        url = f"http://127.0.0.1:{port}"
-        require_ready(url, process, log_path=log_path)
-        yield Target(url=url, env=env)
+        yield Target(url=url, env=env, log_path=log_path)
     finally:
         stop_serve(process)
 
@@ -166,14 +186,40 @@ async def signup(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+async def retrying_503(attempt: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """``attempt()`` again while it answers 503, waiting what ``Retry-After`` says (capped).
+
+    Only for requests that are safe to repeat: reads, and uploads (the same bytes from the same
+    user give back the recording the first attempt made, if it made one).
+    """
+    for _ in range(RETRY_503_ATTEMPTS):
+        response = await attempt()
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(_retry_after_s(response))
+    return response
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    try:
+        wait = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.1), RETRY_503_MAX_WAIT_S)
+
+
 async def upload(client: httpx.AsyncClient, headers: dict[str, str], path: Path) -> str:
     """Upload a recording; returns its id."""
-    with path.open("rb") as f:
-        response = await client.post(
-            "/audio_recordings",
-            headers=headers,
-            files={"file": (path.name, f, "application/octet-stream")},
-        )
+
+    async def attempt() -> httpx.Response:
+        with path.open("rb") as f:
+            return await client.post(
+                "/audio_recordings",
+                headers=headers,
+                files={"file": (path.name, f, "application/octet-stream")},
+            )
+
+    response = await retrying_503(attempt)
     response.raise_for_status()
     recording_id: str = response.json()["recording_id"]
     return recording_id
@@ -190,7 +236,9 @@ async def wait_processed(
     """The recording once it is ``processed`` or ``failed``; raises ``TimeoutError``."""
     async with asyncio.timeout(timeout_s):
         while True:
-            response = await client.get(f"/audio_recordings/{recording_id}", headers=headers)
+            response = await retrying_503(
+                lambda: client.get(f"/audio_recordings/{recording_id}", headers=headers)
+            )
             response.raise_for_status()
             body: dict[str, Any] = response.json()
             if body["status"] in ("processed", "failed"):

@@ -68,12 +68,12 @@ def parse_args() -> argparse.Namespace:
     )
     add_platform_args(parser)
     args = parser.parse_args()
-    if args.url and not _is_loopback(urlsplit(args.url).hostname or ""):
+    if args.url and not is_loopback(urlsplit(args.url).hostname or ""):
         parser.error("--url must be a loopback address: this benchmark floods what it targets")
     return args
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -118,16 +118,27 @@ async def user(
 async def run(url: str, args: argparse.Namespace) -> tuple[list[Outcome], float]:
     """Every user's outcomes, and the wall time from the first upload to the last answer."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await warm_up(client, args.warmup)
-        log(f"signing up {args.clients} tenants")
-        tenants = await asyncio.gather(*(signup(client) for _ in range(args.clients)))
-        log(f"{args.clients} users upload {args.per_client} recording(s) each")
-        started = time.perf_counter()
-        deadline = started + args.timeout
-        per_user = await asyncio.gather(
-            *(user(client, headers, args.per_client, deadline) for headers in tenants)
-        )
-        return [o for outcomes in per_user for o in outcomes], time.perf_counter() - started
+        return await load(client, await prepare(client, args), args)
+
+
+async def prepare(client: httpx.AsyncClient, args: argparse.Namespace) -> list[dict[str, str]]:
+    """Warm the platform up and sign up one tenant per user; their Authorization headers."""
+    await warm_up(client, args.warmup)
+    log(f"signing up {args.clients} tenants")
+    return list(await asyncio.gather(*(signup(client) for _ in range(args.clients))))
+
+
+async def load(
+    client: httpx.AsyncClient, tenants: list[dict[str, str]], args: argparse.Namespace
+) -> tuple[list[Outcome], float]:
+    """Every user uploads at once: their outcomes, and the wall time of it all."""
+    log(f"{len(tenants)} users upload {args.per_client} recording(s) each")
+    started = time.perf_counter()
+    deadline = started + args.timeout
+    per_user = await asyncio.gather(
+        *(user(client, headers, args.per_client, deadline) for headers in tenants)
+    )
+    return [o for outcomes in per_user for o in outcomes], time.perf_counter() - started
 
 
 def chart(uploads: list[float], end_to_end: list[float], per_minute: float) -> Figure:

@@ -94,3 +94,17 @@ class RangeNotSatisfiable(FluentlyError):
 class ServiceUnavailable(FluentlyError):
     status_code = 503
     code = "service_unavailable"
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    """A deployment the request needs died or is restarting: Serve replaces it within seconds,
+    so the client is told to try again (``Retry-After``) rather than that the server failed."""
+
+    code = "upstream_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

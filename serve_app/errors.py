@@ -5,13 +5,33 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ray.exceptions import RayActorError
+from ray.serve.exceptions import (
+    BackPressureError,
+    DeploymentUnavailableError,
+    ReplicaUnavailableError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fluently.errors import FluentlyError
+from fluently.errors import FluentlyError, UpstreamUnavailable
 from fluently.logging import get_logger
 
 log = get_logger("http")
+
+RETRY_AFTER_S = 1
+"""What a 503 for a dead or restarting replica tells clients to wait: Serve routes to another
+replica, or starts a new one, within a few seconds, and clients retry with a cap of their own."""
+
+TRANSIENT_DEPLOYMENT_ERRORS: tuple[type[Exception], ...] = (
+    RayActorError,
+    ReplicaUnavailableError,
+    DeploymentUnavailableError,
+    BackPressureError,
+)
+"""What a deployment handle raises when the replica it chose died (``ActorDiedError``), cannot
+be reached (``ActorUnavailableError``), or none can take the call yet. An exception raised by
+the deployment's own code arrives as ``RayTaskError`` instead and stays a 500."""
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -50,6 +70,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.error("request failed", extra={"code": exc.code, "error": exc.message})
         return error_response(exc.status_code, exc.code, exc.message, headers)
+
+    async def _transient(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("deployment unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:500]})
+        answer = UpstreamUnavailable(
+            "a service this request needs is restarting; try again shortly",
+            retry_after_s=RETRY_AFTER_S,
+        )
+        return error_response(answer.status_code, answer.code, answer.message, answer.headers())
+
+    for transient in TRANSIENT_DEPLOYMENT_ERRORS:
+        app.add_exception_handler(transient, _transient)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

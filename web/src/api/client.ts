@@ -51,6 +51,15 @@ export function errorMessage(error: unknown): string {
 type Fetch = typeof fetch;
 const REFRESH_MARGIN_S = 60;
 
+/**
+ * A 503 with `Retry-After` means a server replica is restarting (the API and its proxy add the
+ * header then): a request that is safe to repeat is sent again after what it says, capped, a few
+ * times, before the error is shown. A 503 without it (the database is unreachable) is shown at
+ * once: waiting would not help the person looking at the page.
+ */
+export const RETRY_503 = { attempts: 4, maxWaitMs: 5000, defaultWaitMs: 1000 };
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD"]);
+
 async function toApiError(response: Response): Promise<ApiError> {
   try {
     const body = (await response.json()) as { error?: { code?: string; message?: string } };
@@ -69,6 +78,12 @@ export interface RequestOptions {
   body?: BodyInit;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Whether repeating the request cannot do anything twice, so a 503 may be retried. GET and
+   * HEAD are; a POST only where the API makes it so (an upload: the same bytes from the same
+   * user give back the recording the first attempt made). Other writes are never repeated.
+   */
+  idempotent?: boolean;
 }
 
 export interface UploadForm {
@@ -229,7 +244,7 @@ export class Api {
     data.append("language", form.language ?? "en");
     if (form.reportType) data.append("report_type", form.reportType);
     if (form.reportLanguage) data.append("report_language", form.reportLanguage);
-    return this.call("/audio_recordings", { method: "POST", body: data });
+    return this.call("/audio_recordings", { method: "POST", body: data, idempotent: true });
   }
 
   recording(id: string): Promise<Recording> {
@@ -355,7 +370,23 @@ export class Api {
     return response;
   }
 
-  private attempt(path: string, options: RequestOptions & { anonymous?: boolean }) {
+  /** `attemptOnce`, again after `Retry-After` (capped) while the server restarts, if safe. */
+  private async attempt(
+    path: string,
+    options: RequestOptions & { anonymous?: boolean },
+  ): Promise<Response> {
+    const method = (options.method ?? "GET").toUpperCase();
+    const retryable = options.idempotent ?? IDEMPOTENT_METHODS.has(method);
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.attemptOnce(path, options);
+      const restarting = response.status === 503 && response.headers.has("Retry-After");
+      if (!restarting || !retryable || attempt >= RETRY_503.attempts) return response;
+      await response.body?.cancel();
+      await sleep(retryAfterMs(response), options.signal);
+    }
+  }
+
+  private attemptOnce(path: string, options: RequestOptions & { anonymous?: boolean }) {
     const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
     if (this.token && !options.anonymous) headers.Authorization = `Bearer ${this.token}`;
     let body = options.body;
@@ -390,6 +421,30 @@ export class Api {
     this.timer = null;
     if (wasSignedIn) this.listeners.forEach((listener) => listener(null));
   }
+}
+
+/** `Retry-After` in seconds or as an HTTP date, within [0, RETRY_503.maxWaitMs]. */
+export function retryAfterMs(response: Response, now = Date.now()): number {
+  const value = response.headers.get("Retry-After");
+  let wait = RETRY_503.defaultWaitMs;
+  if (value !== null && /^\d+$/.test(value.trim())) wait = Number(value) * 1000;
+  else if (value !== null && !Number.isNaN(Date.parse(value))) wait = Date.parse(value) - now;
+  return Math.min(Math.max(wait, 0), RETRY_503.maxWaitMs);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function query(params: Record<string, string | number | null | undefined>): string {
