@@ -19,8 +19,8 @@ from pipelines.second_pass import (
     SUSPECT_CONTEXT_S,
     HeardFiller,
     second_pass,
-    suspect_windows,
     supported_fillers,
+    suspect_windows,
 )
 from pipelines.types import SAMPLE_RATE, ChunkTranscript, Segment, TranscriptionOptions, Word
 
