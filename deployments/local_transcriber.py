@@ -8,10 +8,12 @@ the model they started with and none fails.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
 
+import ray
 from opentelemetry.trace import SpanKind
 
 from deployments.fallback import record_chunk
@@ -35,6 +37,10 @@ class LocalTranscriberDeployment:
         self._lock = threading.Lock()
         self._transcriber: LocalWhisperTranscriber | None = None
         self._config: LocalWhisperConfig | None = None
+        # Outside Ray (the class tested alone) there is no node.
+        self._node_id: str | None = (
+            ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+        )
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         config = LocalWhisperConfig.model_validate(user_config or {})
@@ -84,7 +90,7 @@ class LocalTranscriberDeployment:
                 "words": sum(len(s.words) for s in result.segments),
             },
         )
-        return result
+        return dataclasses.replace(result, node_id=self._node_id)
 
     def describe(self) -> dict[str, Any]:
         """What is loaded, for ``GET /v1/models``."""

@@ -149,10 +149,13 @@ def _common(values: Iterable[str]) -> str:
 
 
 def _chunk_info(chunk: Chunk, result: ChunkTranscript) -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "index": chunk.index,
         "start": chunk.start_s,
         "end": chunk.end_s,
         "backend": result.backend,
         "model": result.model,
     }
+    if result.node_id is not None:
+        info["node_id"] = result.node_id
+    return info

@@ -87,6 +87,9 @@ class ChunkTranscript:
     language: str
     backend: str
     model: str
+    node_id: str | None = None
+    """The Ray node whose replica transcribed it (the local backend's); None where no replica
+    did. Kept in the transcript's ``chunks``, so an operator can tell where each chunk ran."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
-from pydantic import SecretStr
 
-from fluently.launcher import free_port
 from fluently.settings import Settings, StorageService
 from fluently.storage import LocalDiskStorage, S3Storage, StorageProvider, make_storage
+from tests.s3 import moto_s3
 from tests.support import FIXTURES, app_client, signup, upload
 
 BUCKET = "fluently-test-audio"
@@ -22,34 +19,14 @@ BUCKET = "fluently-test-audio"
 
 @pytest.fixture(scope="module")
 def s3_settings(settings: Settings) -> Iterator[Settings]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    s3 = settings.s3.model_copy(
-        update={
-            "bucket": BUCKET,
-            "endpoint_url": f"http://127.0.0.1:{port}",
-            "access_key_id": SecretStr("testing"),
-            "secret_access_key": SecretStr("testing"),
-        }
-    )
-    configured = settings.model_copy(
-        update={
-            "active_storage_service": StorageService.s3,
-            "s3": s3,
-            "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 10_000}),
-        }
-    )
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3.endpoint_url,
-        region_name=s3.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    yield configured
-    server.stop()
+    with moto_s3(settings.s3, bucket=BUCKET) as s3:
+        yield settings.model_copy(
+            update={
+                "active_storage_service": StorageService.s3,
+                "s3": s3,
+                "auth": settings.auth.model_copy(update={"signup_limit_per_ip": 10_000}),
+            }
+        )
 
 
 @pytest.fixture(params=["local", "s3"])
