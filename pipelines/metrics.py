@@ -407,7 +407,6 @@ def compute_metrics(
     syllables = _syllable_counter(language)
     found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
-    _find_second_pass_fillers(fillers, found)
     _find_repetitions_and_revisions(tokens, settings, found)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
@@ -415,6 +414,7 @@ def compute_metrics(
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _find_blocks(tokens, settings, found)
+    _find_second_pass_fillers(fillers, found)
     return _tally(
         tokens,
         counted=[e for e in found.events if e.confidence >= settings.review_below],
@@ -695,8 +695,15 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
 
 def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> None:
     """Fillers whisper wrote only when prompted with fillers, where it first wrote a word it was
-    unsure of (``pipelines.second_pass``): interjections, rarely copied from the prompt."""
+    unsure of (``pipelines.second_pass``): interjections. Found last: one inside another event
+    (a stutter, a drawn-out sound, a restart) is the prompt read into that disfluency, which is
+    already counted."""
     for filler in fillers:
+        if any(
+            event.start - _HEARD_SLACK_S < filler.end and filler.start < event.end + _HEARD_SLACK_S
+            for event in found.events
+        ):
+            continue
         found.event(
             DisfluencyEvent(
                 type="interjection",
