@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -92,6 +93,9 @@ class Target:
     url: str
     env: dict[str, str]
     """Environment under which another app process shares the platform's database and keys."""
+    server: subprocess.Popen[bytes] | None = None
+    """The private platform's ``serve run``, whose session holds every Ray process; None with
+    ``--url``."""
 
 
 @contextmanager
@@ -147,7 +151,7 @@ def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Tar
     try:
         url = f"http://127.0.0.1:{port}"
         require_ready(url, process, log_path=log_path)
-        yield Target(url=url, env=env)
+        yield Target(url=url, env=env, server=process)
     finally:
         stop_serve(process)
 
