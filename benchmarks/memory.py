@@ -8,6 +8,8 @@ each Serve replica by deployment (``Dispatcher``, each ``LocalTranscriber``, ``I
 ``ReportGenerator``) and Serve's ``ProxyActor``, found by the process titles Ray gives actors.
 Last, an upload of ``--upload-mb`` MB (a 16 kHz 16-bit WAV made the same way) measures how much
 the ingress and the proxy grow while they receive it; that recording is deleted once accepted.
+The same upload to the app under one plain uvicorn process (as ``ingress.py`` runs it) tells the
+app's own growth from what Serve's proxy-to-replica path buffers.
 
 Prints a table (stderr) with each deployment's idle RSS before the runs, its peak during each
 run and the ratio of each peak to the first run's; the JSON summary goes to stdout.
@@ -23,7 +25,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from _common import (
     wait_processed,
     warm_up,
 )
+from ingress import plain_uvicorn
 
 from fluently.launcher import session_processes
 
@@ -58,14 +62,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--durations",
         type=float,
-        nargs="+",
+        nargs="*",
         default=[10.0, 40.0, 120.0],
-        help="recording lengths in minutes, run shortest first; ratios are against the first",
+        help="recording lengths in minutes, run shortest first; ratios are against the first "
+        "(none: only the upload cases)",
     )
     parser.add_argument(
         "--upload-mb", type=float, default=200.0, help="size of the upload case (0: skip it)"
     )
     parser.add_argument("--warmup", type=int, default=2, help="short recordings processed first")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="a new platform for each recording, so no run's peak sits on what an earlier one "
+        "left allocated (without it, one platform processes them all in turn)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=7200.0, help="seconds to wait for each recording"
     )
@@ -78,7 +89,8 @@ class Sampler:
     """RSS of every deployment process of a ``serve run`` session, sampled in a thread.
 
     ``window()`` yields a dict that, on exit, holds each process's RSS at the start of the
-    window (``idle``) and the highest seen inside it (``peak``), keyed ``Deployment#pid``; and
+    window (``idle``) and the highest seen inside it (``peak``), keyed ``Deployment#n`` (the
+    n-th replica by process id); and
     the highest RSS less shared pages (``private_peak``: Ray's object store is shared memory
     that the process mapped, and a page of it counts in RSS once touched).
     """
@@ -148,8 +160,11 @@ class Sampler:
         result: dict[str, dict[str, float]] = {}
         yield result
         with self._lock:
-            for pid, peak in self._peaks.items():
-                result[f"{self._labels[pid]}#{pid}"] = {
+            replicas: dict[str, int] = {}
+            for pid, peak in sorted(self._peaks.items()):
+                label = self._labels[pid]
+                replicas[label] = replicas.get(label, 0) + 1
+                result[f"{label}#{replicas[label]}"] = {
                     "idle_mb": round(idle.get(pid, 0) / MB, 1),
                     "peak_mb": round(peak / MB, 1),
                     "private_peak_mb": round(self._private_peaks.get(pid, 0) / MB, 1),
@@ -208,23 +223,63 @@ async def process_runs(
     return runs
 
 
-async def upload_run(url: str, sampler: Sampler, path: Path, size: int) -> dict[str, Any]:
+async def upload_run(
+    url: str,
+    window: Callable[[], ContextManager[dict[str, dict[str, float]]]],
+    path: Path,
+    size: int,
+) -> dict[str, Any]:
+    """Upload ``path`` and delete the recording; memory from ``window`` over the upload."""
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
         headers = await signup(client)
-        log(f"uploading {size / MB:.0f} MB")
+        log(f"uploading {size / MB:.0f} MB to {url}")
         started = time.perf_counter()
-        with sampler.window() as memory:
+        with window() as memory:
             recording_id = await upload(client, headers, path)
         upload_s = time.perf_counter() - started
         await client.delete(f"/audio_recordings/{recording_id}", headers=headers)
-    return {
-        "bytes": size,
-        "upload_s": round(upload_s, 1),
-        "memory": {k: v for k, v in memory.items() if k.split("#")[0] in ("Ingress", "ProxyActor")},
-    }
+    return {"bytes": size, "upload_s": round(upload_s, 1), "memory": memory}
 
 
-def table(runs: list[dict[str, Any]], uploaded: dict[str, Any] | None, key: str = "peak_mb") -> str:
+@contextmanager
+def uvicorn_window(process: psutil.Process) -> Iterator[dict[str, dict[str, float]]]:
+    """``Sampler.window`` for one plain process."""
+    idle = process.memory_info().rss
+    peak = idle
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, process.memory_info().rss)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    result: dict[str, dict[str, float]] = {}
+    try:
+        yield result
+    finally:
+        done.set()
+        thread.join()
+        result["uvicorn#1"] = {
+            "idle_mb": round(idle / MB, 1),
+            "peak_mb": round(peak / MB, 1),
+        }
+
+
+def plain_upload_run(
+    env: dict[str, str], path: Path, size: int, results_dir: Path
+) -> dict[str, Any]:
+    with plain_uvicorn(env, results_dir / "memory-uvicorn.log") as url:
+        (process,) = [
+            child for child in psutil.Process().children() if "uvicorn" in " ".join(child.cmdline())
+        ]
+        return asyncio.run(upload_run(url, lambda: uvicorn_window(process), path, size))
+
+
+def table(runs: list[dict[str, Any]], uploads: list[dict[str, Any]], key: str = "peak_mb") -> str:
+    if not runs:
+        return _upload_lines(uploads)
     names = sorted({name for run in runs for name in run["memory"]})
     head = ["process", "idle MB"] + [f"{run['minutes']:g} min {key}" for run in runs]
     head += [f"{run['minutes']:g}/{runs[0]['minutes']:g}" for run in runs[1:]]
@@ -240,9 +295,16 @@ def table(runs: list[dict[str, Any]], uploaded: dict[str, Any] | None, key: str 
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
     ]
-    if uploaded is not None:
+    return "\n".join([*lines, _upload_lines(uploads)])
+
+
+def _upload_lines(uploads: list[dict[str, Any]]) -> str:
+    lines = []
+    for uploaded in uploads:
         lines.append(f"upload of {uploaded['bytes'] / MB:.0f} MB in {uploaded['upload_s']} s:")
         for name, memory in sorted(uploaded["memory"].items()):
+            if name.split("#")[0] not in ("Ingress", "ProxyActor", "uvicorn"):
+                continue
             growth = memory["peak_mb"] - memory["idle_mb"]
             lines.append(f"  {name}: {memory['idle_mb']} MB idle, +{growth:.1f} MB during it")
     return "\n".join(lines)
@@ -255,18 +317,32 @@ def main() -> int:
         directory = Path(tmp)
         recordings = [(m, looped_recording(m, directory)) for m in sorted(args.durations)]
         big = large_wav(args.upload_mb, directory) if args.upload_mb > 0 else None
-        with platform_under_test(args, "memory") as target:
-            assert target.server is not None
-            with Sampler(target.server) as sampler:
-                runs = asyncio.run(process_runs(target.url, sampler, recordings, args))
-                uploaded = (
-                    None
-                    if big is None
-                    else asyncio.run(upload_run(target.url, sampler, big, big.stat().st_size))
-                )
-    log(table(runs, uploaded))
-    log(table(runs, None, key="private_peak_mb"))
-    emit({"benchmark": "memory", "machine": started_on, "runs": runs, "upload": uploaded})
+        batches = [[r] for r in recordings] if args.fresh else [recordings]
+        runs: list[dict[str, Any]] = []
+        uploads: list[dict[str, Any]] = []
+        for i, batch in enumerate(batches):
+            with platform_under_test(args, "memory") as target:
+                assert target.server is not None
+                with Sampler(target.server) as sampler:
+                    runs += asyncio.run(process_runs(target.url, sampler, batch, args))
+                    if big is not None and i == len(batches) - 1:
+                        size = big.stat().st_size
+                        uploads.append(
+                            asyncio.run(upload_run(target.url, sampler.window, big, size))
+                        )
+                        uploads.append(plain_upload_run(target.env, big, size, args.results_dir))
+    log(table(runs, uploads))
+    if runs:
+        log(table(runs, [], key="private_peak_mb"))
+    emit(
+        {
+            "benchmark": "memory",
+            "machine": started_on,
+            "fresh_platform_per_run": args.fresh,
+            "runs": runs,
+            "uploads": uploads,
+        }
+    )
     return 0
 
 
