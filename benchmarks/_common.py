@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -100,6 +101,9 @@ class Target:
     log_path: Path | None = None
     """The private platform's ``serve run`` log (it names the Ray dashboard); ``None`` with
     ``--url``."""
+    server: subprocess.Popen[bytes] | None = None
+    """The private platform's ``serve run``, whose session holds every Ray process; None with
+    ``--url``."""
 
 
 @contextmanager
@@ -167,7 +171,7 @@ def _serve_run(settings: Settings, source: Path, log_path: Path) -> Iterator[Tar
                 raise
             log("the platform did not start; trying once more")
     try:
-        yield Target(url=url, env=env, log_path=log_path)
+        yield Target(url=url, env=env, log_path=log_path, server=process)
     finally:
         stop_serve(process)
 

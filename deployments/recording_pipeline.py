@@ -20,7 +20,7 @@ from fluently import metrics, tracing
 from fluently.logging import get_logger
 from fluently.settings import PipelineSettings
 from fluently.storage import StorageProvider
-from pipelines.audio import decode
+from pipelines.audio import PcmFile, decode_to_file
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,
@@ -86,27 +86,32 @@ async def process_recording(
     if rec is None:
         return
     started = time.perf_counter()
-    with tracing.span("load"):
-        audio = await _load_audio(storage, rec.storage_key, tmp_dir)
-    duration_s = len(audio) / SAMPLE_RATE
-    loaded = time.perf_counter()
+    await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+    # The recording is decoded to a PCM file in here and read a chunk at a time, so what the
+    # dispatcher holds does not grow with its length; the directory goes once it is transcribed.
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+        with tracing.span("load"):
+            audio = await _load_audio(storage, rec.storage_key, Path(workdir))
+        duration_s = audio.samples / SAMPLE_RATE
+        loaded = time.perf_counter()
 
-    async def progress(done: int, total: int) -> None:
-        await store.progress(done=done, total=total)
+        async def progress(done: int, total: int) -> None:
+            await store.progress(done=done, total=total)
 
-    async def traced_chunk(chunk: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
-        with tracing.span("chunk", attributes={"fluently.audio_s": len(chunk) / SAMPLE_RATE}):
-            return await transcribe_chunk(chunk, options)
+        async def traced_chunk(chunk: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+            with tracing.span("chunk", attributes={"fluently.audio_s": len(chunk) / SAMPLE_RATE}):
+                return await transcribe_chunk(chunk, options)
 
-    transcript = await transcribe_chunked(
-        audio,
-        TranscriptionOptions(language=for_backend(rec.language)),
-        traced_chunk,
-        target_s=chunking.chunk_target_s,
-        max_s=chunking.chunk_max_s,
-        overlap_s=chunking.chunk_overlap_s,
-        progress=progress,
-    )
+        transcript = await transcribe_chunked(
+            audio,
+            TranscriptionOptions(language=for_backend(rec.language)),
+            traced_chunk,
+            target_s=chunking.chunk_target_s,
+            max_s=chunking.chunk_max_s,
+            overlap_s=chunking.chunk_overlap_s,
+            in_flight=chunking.chunks_in_flight,
+            progress=progress,
+        )
     transcribed = time.perf_counter()
     with tracing.span("report"):
         report = await write_report(
@@ -147,9 +152,10 @@ async def process_recording(
         )
 
 
-async def _load_audio(storage: StorageProvider, key: str, tmp_dir: Path) -> AudioArray:
-    await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
-        path = Path(workdir) / "audio"
-        await asyncio.to_thread(storage.download, key, path)
-        return await asyncio.to_thread(decode, path)
+async def _load_audio(storage: StorageProvider, key: str, workdir: Path) -> PcmFile:
+    """The recording's audio as a PCM file in ``workdir``; the download is removed once decoded."""
+    download = workdir / "audio"
+    await asyncio.to_thread(storage.download, key, download)
+    pcm = await asyncio.to_thread(decode_to_file, download, workdir / "audio.f32")
+    await asyncio.to_thread(download.unlink)
+    return pcm

@@ -98,6 +98,10 @@ class PipelineSettings(BaseModel):
     chunk_max_s: float = 120.0
     """The last chunk takes the rest up to this; shorter audio is one chunk."""
     chunk_overlap_s: float = 1.0
+    chunks_in_flight: int = Field(default=4, ge=1)
+    """Chunks (and coverage repairs) one job has read and sent to transcribers at once: what a
+    job holds of its recording in memory besides per-frame levels. Twice the default
+    transcriber replicas, so each has its next chunk queued when it finishes one."""
 
 
 class S3Settings(BaseModel):

@@ -13,7 +13,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Transcript, Word
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    AudioSource,
+    Segment,
+    Transcript,
+    Word,
+    audio_source,
+)
 
 FRAME_S = 0.02
 SILENCE_FRACTION = 0.3
@@ -22,24 +30,38 @@ DYNAMIC_RANGE_DB = 60.0
 """A floor for digital silence, relative to the speech level."""
 MIN_SILENCE_S = 0.25
 """Only silent runs at least this long are cut from a word (stop closures are shorter)."""
+_BLOCK_FRAMES = 1500
+"""Levels are measured 30 s at a time, so memory does not grow with the recording."""
 INNER_SILENCE_S = 0.6
 """A silent run this long inside a word's span ends the word: a pause, not part of a word."""
 
 
-def voiced_frames(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A boolean per ``FRAME_S`` frame: True where the signal is above the silence level."""
+    source = audio_source(audio)
     frame = max(1, int(FRAME_S * sample_rate))
-    count = len(audio) // frame
-    if count == 0:
+    end = source.samples // frame * frame
+    if end == 0:
         return np.zeros(0, dtype=bool)
-    frames = audio[: count * frame].astype(np.float64).reshape(count, frame)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    level = 20 * np.log10(np.maximum(rms, 1e-9))
+    step = frame * _BLOCK_FRAMES
+    level = np.concatenate(
+        [
+            _levels_db(source.read(start, min(start + step, end)), frame)
+            for start in range(0, end, step)
+        ]
+    )
     loud = float(np.percentile(level, 95))
     floor = max(float(np.percentile(level, 10)), loud - DYNAMIC_RANGE_DB)
     threshold = floor + SILENCE_FRACTION * (loud - floor)
     voiced: np.ndarray = level >= threshold
     return voiced
+
+
+def _levels_db(samples: AudioArray, frame: int) -> np.ndarray:
+    """RMS in dB of each whole ``frame`` of ``samples``."""
+    frames = samples.astype(np.float64).reshape(-1, frame)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return np.asarray(20 * np.log10(np.maximum(rms, 1e-9)))
 
 
 def _trim(word: Word, voiced: np.ndarray) -> Word:

@@ -32,6 +32,7 @@ _OPEN_OPTIONS = {
 }
 _MIXDOWN = {"rematrix_maxval": "1.0"}
 """Mix channels down to their mean: FFmpeg's default (-3 dB each) lets stereo exceed ±1.0."""
+_FLOAT32_BYTES = 4
 _PROBE_DECODE_S = 0.5
 """How much audio ``probe`` decodes: several frames of any codec, a few ms of CPU."""
 
@@ -93,23 +94,76 @@ def decode(
     """
     with _open_audio(path) as (container, stream):
         header_s = _header_duration_s(container)
-        _check_length(header_s, max_duration_s)
-        limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
-        # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
-        # work (to_ndarray, the copy) dominated decoding 10 minutes of Opus (3.2 s → 1.8 s).
-        resampler = av.AudioResampler(
-            format="flt", layout="mono", rate=sample_rate, frame_size=sample_rate, options=_MIXDOWN
-        )
         # Without a header duration, start with a minute's room; the buffer grows as needed.
         pcm = _PcmBuffer(int((header_s or 60.0) * sample_rate) + sample_rate)
-        for frame in _frames(_packets(container, stream), header_s):
-            for resampled in resampler.resample(frame):
-                pcm.append(resampled)
-            if limit is not None and len(pcm) > limit:
-                raise _too_long(max_duration_s)
-        for resampled in resampler.resample(None):
-            pcm.append(resampled)
+        for samples in _decoded(container, stream, sample_rate, max_duration_s):
+            pcm.append(samples)
         return pcm.finish()
+
+
+def decode_to_file(
+    path: Path,
+    pcm_path: Path,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    max_duration_s: float | None = None,
+) -> PcmFile:
+    """``decode``, written to ``pcm_path`` as raw float32 a second at a time instead of kept.
+
+    What this process holds stays about a second of audio however long the recording, so a
+    2-hour one costs 460 MB of disk next to its download, not of memory.
+    """
+    samples = 0
+    with _open_audio(path) as (container, stream), pcm_path.open("wb") as out:
+        for block in _decoded(container, stream, sample_rate, max_duration_s):
+            block.tofile(out)
+            samples += len(block)
+    return PcmFile(pcm_path, samples)
+
+
+@dataclass(frozen=True, slots=True)
+class PcmFile:
+    """Mono float32 samples in a raw file (``decode_to_file``), read a span at a time: an
+    ``AudioSource`` whose reads hold only the span asked for."""
+
+    path: Path
+    samples: int
+
+    def read(self, start: int, end: int) -> AudioArray:
+        start, end = max(0, start), min(end, self.samples)
+        if end <= start:
+            return np.zeros(0, dtype=np.float32)
+        with self.path.open("rb") as f:
+            f.seek(start * _FLOAT32_BYTES)
+            return np.fromfile(f, dtype=np.float32, count=end - start)
+
+
+def _decoded(
+    container: InputContainer,
+    stream: AudioStream,
+    sample_rate: int,
+    max_duration_s: float | None,
+) -> Iterator[AudioArray]:
+    """Mono float32 PCM of ``stream`` in blocks of about a second; raises ``too_long`` as soon
+    as the audio is known to run past ``max_duration_s``."""
+    header_s = _header_duration_s(container)
+    _check_length(header_s, max_duration_s)
+    limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
+    # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
+    # work (to_ndarray, the copy) dominated decoding 10 minutes of Opus (3.2 s → 1.8 s).
+    resampler = av.AudioResampler(
+        format="flt", layout="mono", rate=sample_rate, frame_size=sample_rate, options=_MIXDOWN
+    )
+    decoded = 0
+    for frame in _frames(_packets(container, stream), header_s):
+        for resampled in resampler.resample(frame):
+            samples = resampled.to_ndarray()[0]
+            decoded += len(samples)
+            yield samples
+        if limit is not None and decoded > limit:
+            raise _too_long(max_duration_s)
+    for resampled in resampler.resample(None):
+        yield resampled.to_ndarray()[0]
 
 
 @contextmanager
@@ -192,7 +246,7 @@ def _too_long(max_duration_s: float | None) -> InvalidAudio:
 
 
 class _PcmBuffer:
-    """Mono float32 samples appended frame by frame; grows geometrically, trimmed at the end."""
+    """Mono float32 samples appended block by block; grows geometrically, trimmed at the end."""
 
     def __init__(self, capacity: int) -> None:
         self._data: AudioArray = np.empty(capacity, dtype=np.float32)
@@ -201,8 +255,7 @@ class _PcmBuffer:
     def __len__(self) -> int:
         return self._size
 
-    def append(self, frame: AudioFrame) -> None:
-        samples = frame.to_ndarray()[0]
+    def append(self, samples: AudioArray) -> None:
         end = self._size + len(samples)
         if end > len(self._data):
             grown: AudioArray = np.empty(max(end, len(self._data) * 3 // 2), dtype=np.float32)

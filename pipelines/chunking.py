@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.types import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, audio_source
 
 _FRAME_S = 0.03
 """Short-time energy frame: shorter than a pause, longer than a pitch period."""
@@ -40,7 +40,7 @@ class Chunk:
 
 
 def chunk_plan(
-    audio: AudioArray,
+    audio: AudioArray | AudioSource,
     *,
     sample_rate: int = SAMPLE_RATE,
     target_s: float = 115.0,
@@ -52,29 +52,34 @@ def chunk_plan(
 
     Each chunk but the last ends between ``target_s - search_s`` and ``target_s`` after its
     start, ``overlap_s / 2`` past the quietest point of that window, where the next chunk starts
-    ``overlap_s / 2`` before it. The last chunk takes the rest, at most ``max_s``.
+    ``overlap_s / 2`` before it. The last chunk takes the rest, at most ``max_s``. Only the
+    search windows are read.
     """
     if not _PAUSE_S <= search_s < target_s - overlap_s or overlap_s < 0 or target_s > max_s:
         raise ValueError(
             f"need {_PAUSE_S} <= search_s < target_s - overlap_s, overlap_s >= 0, target_s <= max_s"
         )
-    total = len(audio)
+    source = audio_source(audio)
+    total = source.samples
     half_overlap = round(overlap_s * sample_rate / 2)
     chunks: list[Chunk] = []
     start = 0
     while total - start > max_s * sample_rate:
         search_end = start + round(target_s * sample_rate) - half_overlap
         search_start = search_end - round(search_s * sample_rate)
-        cut = search_start + _quietest_sample(audio[search_start:search_end], sample_rate)
+        cut = search_start + _quietest_sample(source.read(search_start, search_end), sample_rate)
         chunks.append(_chunk(len(chunks), start, cut + half_overlap, sample_rate))
         start = cut - half_overlap
     chunks.append(_chunk(len(chunks), start, total, sample_rate))
     return chunks
 
 
-def chunk_audio(audio: AudioArray, chunk: Chunk, *, sample_rate: int = SAMPLE_RATE) -> AudioArray:
-    """The samples of ``chunk`` (a view, not a copy)."""
-    return audio[round(chunk.start_s * sample_rate) : round(chunk.end_s * sample_rate)]
+def chunk_audio(
+    audio: AudioArray | AudioSource, chunk: Chunk, *, sample_rate: int = SAMPLE_RATE
+) -> AudioArray:
+    """The samples of ``chunk`` (of an array: a view, not a copy)."""
+    start, end = round(chunk.start_s * sample_rate), round(chunk.end_s * sample_rate)
+    return audio_source(audio).read(start, end)
 
 
 def _chunk(index: int, start: int, end: int, sample_rate: int) -> Chunk:

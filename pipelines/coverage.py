@@ -20,12 +20,13 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
-from pipelines.types import SAMPLE_RATE, AudioArray, Segment, Word
+from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, Segment, Word, audio_source
+from pipelines.vad import speech_probabilities, speech_timestamps
 
 Span = tuple[float, float]
 """Start and end in seconds."""
@@ -122,23 +123,27 @@ class Coverage:
         }
 
 
-def speech_spans(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
-    """Where ``audio`` is voiced, by Silero VAD."""
+def speech_spans(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
+    """Where ``audio`` is voiced, by Silero VAD (read a block at a time: ``pipelines.vad``)."""
+    source = audio_source(audio)
+    probabilities = speech_probabilities(source)
     return [
         (span["start"] / sample_rate, span["end"] / sample_rate)
-        for span in get_speech_timestamps(audio, SPEECH_VAD, sampling_rate=sample_rate)
+        for span in speech_timestamps(probabilities, source.samples, SPEECH_VAD, sample_rate)
     ]
 
 
 def unworded_sounds(
-    audio: AudioArray,
+    audio: AudioArray | AudioSource,
     voiced: np.ndarray,
     words: Sequence[Word],
     *,
     sample_rate: int = SAMPLE_RATE,
 ) -> list[Sound]:
     """Runs of frames above the silence level (``voiced``, from ``voiced_frames``) at least
-    ``MIN_SOUND_S`` long that lie outside every word's span, with whether each is noise-like."""
+    ``MIN_SOUND_S`` long that lie outside every word's span, with whether each is noise-like.
+    Only the sounds and the audio either side of their ends are read."""
+    source = audio_source(audio)
     outside = voiced.copy()
     for word in words:
         outside[int(word.start / FRAME_S) : int(np.ceil(word.end / FRAME_S))] = False
@@ -148,25 +153,28 @@ def unworded_sounds(
         start, end = first * FRAME_S, last * FRAME_S
         if end - start < MIN_SOUND_S:
             continue
-        samples = audio[round(start * sample_rate) : round(end * sample_rate)]
+        samples = source.read(round(start * sample_rate), round(end * sample_rate))
         crossings = float(np.mean(np.abs(np.diff(np.signbit(samples).astype(np.int8)))))
         sounds.append(
             Sound(
                 start=start,
                 end=end,
                 noisy=crossings > NOISY_CROSSINGS,
-                flows_on=_continuity(audio, end, sample_rate) >= FLOWS_ON,
+                flows_on=_continuity(source, end, sample_rate) >= FLOWS_ON,
             )
         )
     return sounds
 
 
-def _continuity(audio: AudioArray, at: float, sample_rate: int) -> float:
+def _continuity(source: AudioSource, at: float, sample_rate: int) -> float:
     """Correlation of the log band energies of the ``FLOW_S`` before and after ``at``."""
     width = round(FLOW_S * sample_rate)
     middle = round(at * sample_rate)
-    before, after = audio[middle - width : middle], audio[middle : middle + width]
-    if middle < width or len(after) < width:
+    if middle < width:
+        return 0.0
+    around = source.read(middle - width, middle + width)
+    before, after = around[:width], around[width:]
+    if len(after) < width:
         return 0.0
     a, b = _bands(before, sample_rate), _bands(after, sample_rate)
     a, b = a - a.mean(), b - b.mean()

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.types import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, audio_source
 
 FRAME_S = 0.01
 """Hop between spectra."""
@@ -89,20 +89,24 @@ class Repeat:
         }
 
 
-def repeated_units(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> list[Repeat]:
-    """Every stretch of ``audio`` said again at once, earliest first, none overlapping."""
+def repeated_units(
+    audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE
+) -> list[Repeat]:
+    """Every stretch of ``audio`` said again at once, earliest first, none overlapping; read
+    a block at a time."""
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"expected {SAMPLE_RATE} Hz audio, got {sample_rate}")
     longest = round(UNIT_MAX_S / FRAME_S) + SLACK_FRAMES
     context = 2 * longest * (_MAX_COPIES // 2)
     hop = round(FRAME_S * sample_rate)
-    frames = max(0, 1 + (len(audio) - _WINDOW) // hop)
+    source = audio_source(audio)
+    frames = max(0, 1 + (source.samples - _WINDOW) // hop)
     if not frames:
         return []
     blocks = range(0, frames, _BLOCK_FRAMES)
     loudness = np.concatenate(
         [
-            _loudness(audio[first * hop : (first + _BLOCK_FRAMES - 1) * hop + _WINDOW])
+            _loudness(source.read(first * hop, (first + _BLOCK_FRAMES - 1) * hop + _WINDOW))
             for first in blocks
         ]
     )
@@ -110,7 +114,7 @@ def repeated_units(audio: AudioArray, *, sample_rate: int = SAMPLE_RATE) -> list
     found: list[Repeat] = []
     for first in blocks:
         last = min(frames, first + _BLOCK_FRAMES + context)
-        block = audio[first * hop : (last - 1) * hop + _WINDOW]
+        block = source.read(first * hop, (last - 1) * hop + _WINDOW)
         owned = min(_BLOCK_FRAMES, frames - first)
         for repeat in _in_block(block, voiced[first:last], owned):
             if found and repeat.start + first * FRAME_S < found[-1].end:

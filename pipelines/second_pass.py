@@ -26,7 +26,7 @@ import numpy as np
 
 from pipelines.alignment import FRAME_S
 from pipelines.fillers import is_filler
-from pipelines.types import SAMPLE_RATE, AudioArray, ChunkTranscript, TranscriptionOptions, Word
+from pipelines.types import SAMPLE_RATE, ChunkTranscript, TranscriptionOptions, Word
 
 FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, go, um, there."
 """Fillers in every spelling the detector reads, around ordinary words, and no repetition:
@@ -44,7 +44,9 @@ MIN_VOICED = 0.3
 """Share of voiced frames around a filler that falls between first-pass words."""
 
 Span = tuple[float, float]
-TranscribeChunk = Callable[[AudioArray, TranscriptionOptions], Awaitable[ChunkTranscript]]
+SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
+"""Transcribe the samples from one index to another of the recording (as in
+``pipelines.transcription``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +112,17 @@ def supported_fillers(
 
 
 async def second_pass(
-    audio: AudioArray,
+    samples: int,
     words: Sequence[Word],
     voiced: np.ndarray,
     options: TranscriptionOptions,
-    transcribe_chunk: TranscribeChunk,
+    send: SendSpan,
 ) -> SecondPass:
-    """Decode the suspect stretches again with ``FILLER_PROMPT`` and keep the supported fillers."""
-    windows = suspect_windows(words, len(audio) / SAMPLE_RATE)
+    """Decode the suspect stretches of a recording of ``samples`` again with ``FILLER_PROMPT``
+    (through ``send``) and keep the supported fillers."""
+    windows = suspect_windows(words, samples / SAMPLE_RATE)
     prompted = replace(options, prompt=FILLER_PROMPT, word_timestamps=True)
-    results = await asyncio.gather(
-        *(_decode(audio, window, prompted, transcribe_chunk) for window in windows)
-    )
+    results = await asyncio.gather(*(_decode(window, prompted, send) for window in windows))
     fillers: list[HeardFiller] = []
     for window, second in zip(windows, results, strict=True):
         first = [w for w in words if window[0] <= (w.start + w.end) / 2 <= window[1]]
@@ -129,14 +130,9 @@ async def second_pass(
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
 
 
-async def _decode(
-    audio: AudioArray,
-    window: Span,
-    options: TranscriptionOptions,
-    transcribe_chunk: TranscribeChunk,
-) -> list[Word]:
+async def _decode(window: Span, options: TranscriptionOptions, send: SendSpan) -> list[Word]:
     start = round(window[0] * SAMPLE_RATE)
-    result = await transcribe_chunk(audio[start : round(window[1] * SAMPLE_RATE)], options)
+    result = await send(start, round(window[1] * SAMPLE_RATE), options)
     offset = start / SAMPLE_RATE
     return [
         Word(w.word.strip(), w.start + offset, w.end + offset, w.probability)

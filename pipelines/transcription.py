@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from pipelines.alignment import refine_word_times, voiced_frames
-from pipelines.chunking import Chunk, chunk_audio, chunk_plan
+from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
     Span,
@@ -32,11 +32,13 @@ from pipelines.second_pass import SecondPass, second_pass
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
+    AudioSource,
     ChunkTranscript,
     Segment,
     Transcript,
     TranscriptionOptions,
     Word,
+    audio_source,
 )
 
 TranscribeChunk = Callable[[AudioArray, TranscriptionOptions], Awaitable[ChunkTranscript]]
@@ -45,26 +47,35 @@ Progress = Callable[[int, int], Awaitable[None]]
 
 
 async def transcribe_chunked(
-    audio: AudioArray,
+    audio: AudioArray | AudioSource,
     options: TranscriptionOptions,
     transcribe_chunk: TranscribeChunk,
     *,
     target_s: float,
     max_s: float,
     overlap_s: float,
+    in_flight: int | None = None,
     progress: Progress | None = None,
     disfluency_evidence: bool = True,
 ) -> Transcript:
-    """Cut ``audio`` into chunks at pauses, transcribe them all at once, merge the results
+    """Cut ``audio`` into chunks at pauses, transcribe them concurrently, merge the results
     into one transcript with times relative to the whole audio, trim word times to the voiced
     audio, and transcribe again any voiced stretch that no word covers (``pipelines.coverage``).
+
+    At most ``in_flight`` pieces of audio (chunks, then repairs) are read and sent at once
+    (None: all of them); with an ``AudioSource`` that reads from disk, that and the per-frame
+    arrays of the checks are all of the recording held in memory.
 
     Coverage needs word times: with ``options.word_timestamps`` off it is not checked and the
     transcript's ``coverage`` stays empty. ``disfluency_evidence`` also looks for what the fluency
     metrics need beyond the words (``pipelines.repeats``, ``pipelines.second_pass``, which
     decodes unsure stretches again): off for a caller that wants only the text.
     """
-    plan = chunk_plan(audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s)
+    audio = audio_source(audio)
+    send = _bounded(transcribe_chunk, audio, in_flight)
+    plan = await asyncio.to_thread(
+        chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s
+    )
     done = 0
     if progress is not None:
         await progress(done, len(plan))
@@ -79,7 +90,9 @@ async def transcribe_chunked(
 
     async def one(chunk: Chunk) -> ChunkTranscript:
         nonlocal done
-        result = await transcribe_chunk(chunk_audio(audio, chunk), options)
+        result = await send(
+            round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE), options
+        )
         done += 1
         if progress is not None:
             await progress(done, len(plan))
@@ -96,30 +109,47 @@ async def transcribe_chunked(
     merged = refine_word_times(merge_chunks(plan, results), voiced)
     if speech is None:
         return merged
-    return await _covered(
-        merged, audio, voiced, await speech, options, transcribe_chunk, disfluency_evidence
-    )
+    return await _covered(merged, audio, voiced, await speech, options, send, disfluency_evidence)
+
+
+SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
+"""Transcribe the samples from one index to another of the audio being transcribed."""
+
+
+def _bounded(
+    transcribe_chunk: TranscribeChunk, audio: AudioSource, in_flight: int | None
+) -> SendSpan:
+    """``transcribe_chunk`` of a span of ``audio``, read only once one of ``in_flight`` slots
+    is free, and let go when its transcript is back."""
+    slots = asyncio.Semaphore(in_flight) if in_flight is not None else None
+
+    async def send(start: int, end: int, options: TranscriptionOptions) -> ChunkTranscript:
+        if slots is None:
+            return await transcribe_chunk(audio.read(start, end), options)
+        async with slots:
+            samples = await asyncio.to_thread(audio.read, start, end)
+            return await transcribe_chunk(samples, options)
+
+    return send
 
 
 async def _covered(
     transcript: Transcript,
-    audio: AudioArray,
+    audio: AudioSource,
     voiced: np.ndarray,
     speech: list[Span],
     options: TranscriptionOptions,
-    transcribe_chunk: TranscribeChunk,
+    send: SendSpan,
     disfluency_evidence: bool,
 ) -> Transcript:
     """``transcript`` with its voiced stretches that no word covers transcribed again."""
-    duration = len(audio) / SAMPLE_RATE
+    duration = audio.samples / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
     segments, removed = without_unvoiced_segments(transcript.segments, speech, voiced)
     gaps = uncovered_speech(speech, _words(segments))
     windows = repair_windows(gaps, duration, segments)
-    found = await asyncio.gather(
-        *(_transcribe_span(audio, window, options, transcribe_chunk) for window in windows)
-    )
+    found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))
     added = 0
     for window, retry in zip(windows, found, strict=True):
         kept, dropped = without_unvoiced_segments(retry, speech, voiced)
@@ -129,14 +159,14 @@ async def _covered(
     if windows:
         repaired = refine_word_times(repaired, voiced)
     left = uncovered_speech(speech, repaired.words())
-    sounds = unworded_sounds(audio, voiced, repaired.words())
+    # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
+    sounds = await asyncio.to_thread(unworded_sounds, audio, voiced, repaired.words())
     english = (repaired.language or options.language or "").split("-")[0] == "en"
-    # Off the event loop, while the second pass waits on its decodings.
     repeats = asyncio.ensure_future(
         asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
     )
     heard = (
-        await second_pass(audio, repaired.words(), voiced, options, transcribe_chunk)
+        await second_pass(audio.samples, repaired.words(), voiced, options, send)
         if english and disfluency_evidence
         else SecondPass(windows=(), fillers=())
     )
@@ -157,10 +187,10 @@ async def _covered(
 
 
 async def _transcribe_span(
-    audio: AudioArray, span: Span, options: TranscriptionOptions, transcribe_chunk: TranscribeChunk
+    span: Span, options: TranscriptionOptions, send: SendSpan
 ) -> list[Segment]:
     start = round(span[0] * SAMPLE_RATE)
-    result = await transcribe_chunk(audio[start : round(span[1] * SAMPLE_RATE)], options)
+    result = await send(start, round(span[1] * SAMPLE_RATE), options)
     offset = start / SAMPLE_RATE
     return [
         Segment(

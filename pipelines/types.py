@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,37 @@ SAMPLE_RATE = 16_000
 """Every backend takes mono float32 PCM at this rate."""
 
 AudioArray = npt.NDArray[np.float32]
+
+
+class AudioSource(Protocol):
+    """A recording read a span at a time, so a long one need not be in memory whole
+    (``pipelines.audio.PcmFile``; an array through ``audio_source``)."""
+
+    @property
+    def samples(self) -> int: ...
+
+    def read(self, start: int, end: int) -> AudioArray:
+        """Samples ``start`` to ``end`` (``0 <= start``), cut short at the end of the audio."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InMemoryAudio:
+    """An array as an ``AudioSource``; ``read`` returns views."""
+
+    array: AudioArray
+
+    @property
+    def samples(self) -> int:
+        return len(self.array)
+
+    def read(self, start: int, end: int) -> AudioArray:
+        return self.array[start:end]
+
+
+def audio_source(audio: AudioArray | AudioSource) -> AudioSource:
+    """``audio`` as an ``AudioSource``: arrays are wrapped, sources returned as they are."""
+    return InMemoryAudio(audio) if isinstance(audio, np.ndarray) else audio
 
 
 @dataclass(frozen=True, slots=True)

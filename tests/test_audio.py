@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deployments.transcriber import SAMPLE_RATE
-from pipelines.audio import InvalidAudio, decode, probe
+from pipelines.audio import InvalidAudio, decode, decode_to_file, probe
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -134,3 +134,20 @@ def test_a_cut_off_upload_decodes_what_arrived(tmp_path: Path) -> None:
     cut = tmp_path / "cut.mp3"
     cut.write_bytes(data[: len(data) // 2])
     assert len(decode(cut)) / SAMPLE_RATE == pytest.approx(JFK_S / 2, abs=0.5)
+
+
+def test_a_recording_decoded_to_a_file_reads_back_a_span_at_a_time(tmp_path: Path) -> None:
+    path = FIXTURES / "jfk_44k_stereo.wav"
+    audio = decode(path)
+    pcm = decode_to_file(path, tmp_path / "audio.f32")
+    assert pcm.samples == len(audio)
+    np.testing.assert_array_equal(pcm.read(0, pcm.samples), audio)
+    np.testing.assert_array_equal(pcm.read(16_000, 48_000), audio[16_000:48_000])
+    assert len(pcm.read(pcm.samples - 10, pcm.samples + 100)) == 10
+    assert len(pcm.read(pcm.samples, pcm.samples + 100)) == 0
+
+
+def test_a_recording_decoded_to_a_file_is_refused_once_too_long(tmp_path: Path) -> None:
+    with pytest.raises(InvalidAudio) as refused:
+        decode_to_file(FIXTURES / "jfk.webm", tmp_path / "audio.f32", max_duration_s=5.0)
+    assert refused.value.code == "too_long"

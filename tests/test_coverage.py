@@ -6,21 +6,35 @@ transcriber that loses a sentence or closes with a made-up one in silence.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import numpy as np
 import pytest
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from pipelines.audio import decode
+from pipelines.audio import decode, decode_to_file
 from pipelines.coverage import (
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
+    SPEECH_VAD,
     repair_windows,
+    speech_spans,
     splice,
     uncovered_speech,
     without_unvoiced_segments,
 )
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
-from pipelines.types import SAMPLE_RATE, AudioArray, ChunkTranscript, Segment, TranscriptionOptions
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    ChunkTranscript,
+    InMemoryAudio,
+    Segment,
+    TranscriptionOptions,
+)
 from pipelines.types import Word as W
+from pipelines.vad import speech_probabilities, speech_timestamps
 from tests.support import FIXTURES
 
 ONE_CHUNK = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0}
@@ -172,3 +186,63 @@ async def test_without_word_times_nothing_is_checked(speech: AudioArray) -> None
     options = TranscriptionOptions(word_timestamps=False)
     transcript = await transcribe_chunked(speech, options, transcribe, **ONE_CHUNK)
     assert transcript.coverage == {} and len(calls) == 1
+
+
+class TestSpeechReadBlockByBlock:
+    """Silero VAD a block at a time finds exactly what faster-whisper's whole-array call does."""
+
+    @pytest.fixture(scope="class")
+    def ten_minutes(self) -> AudioArray:
+        return decode(FIXTURES / "speech_10min.opus")
+
+    def test_over_several_of_the_models_batches(self, ten_minutes: AudioArray) -> None:
+        # 10 minutes is two batches of 10,000 windows; 320 s is one, plus a padding window.
+        for audio in (ten_minutes, ten_minutes[: 512 * 10_000], ten_minutes[:12_345]):
+            expected = get_speech_timestamps(audio, SPEECH_VAD, sampling_rate=SAMPLE_RATE)
+            assert len(expected) > 0
+            assert speech_spans(audio) == [
+                (s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in expected
+            ]
+
+    def test_with_the_options_we_do_not_use(self, ten_minutes: AudioArray) -> None:
+        audio = ten_minutes[: 200 * SAMPLE_RATE]
+        probabilities = speech_probabilities(InMemoryAudio(audio))
+        for options in (
+            VadOptions(),
+            VadOptions(max_speech_duration_s=4.0, min_speech_duration_ms=250, speech_pad_ms=30),
+            VadOptions(max_speech_duration_s=1.5, neg_threshold=0.2, min_silence_duration_ms=100),
+        ):
+            expected = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+            assert speech_timestamps(probabilities, len(audio), options, SAMPLE_RATE) == expected
+
+
+async def test_a_recording_read_from_disk_gives_the_same_transcript_a_few_chunks_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """Read from its PCM file, two pieces of audio out at once, a recording's transcript —
+    repairs, removed segments, sounds and repeats included — is the one its array gives."""
+    path = FIXTURES / "speech_3min.mp3"
+    pcm = decode_to_file(path, tmp_path / "audio.f32")
+    short_chunks = {"target_s": 55.0, "max_s": 60.0, "overlap_s": 1.0}
+    _, from_array = scripted(lose=(10.0, 20.0), closing=True)
+    whole = await transcribe_chunked(
+        decode(path), TranscriptionOptions(), from_array, **short_chunks
+    )
+
+    _, scripted_transcribe = scripted(lose=(10.0, 20.0), closing=True)
+    out, most_out = 0, 0
+
+    async def counted(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        nonlocal out, most_out
+        out += 1
+        most_out = max(most_out, out)
+        await asyncio.sleep(0.01)
+        out -= 1
+        return await scripted_transcribe(samples, options)
+
+    streamed = await transcribe_chunked(
+        pcm, TranscriptionOptions(), counted, **short_chunks, in_flight=2
+    )
+    assert most_out == 2
+    assert whole.coverage["repairs"] >= 1 and whole.coverage["removed_segments"] >= 1
+    assert streamed.to_dict() == whole.to_dict()

@@ -90,17 +90,16 @@ class TestSecondPass:
     def test_decodes_the_suspect_stretches_with_the_filler_prompt(self) -> None:
         sent: list[tuple[float, str | None]] = []
 
-        async def transcribe(audio: np.ndarray, options: TranscriptionOptions) -> ChunkTranscript:
-            sent.append((len(audio) / SAMPLE_RATE, options.prompt))
+        async def send(start: int, end: int, options: TranscriptionOptions) -> ChunkTranscript:
+            sent.append(((end - start) / SAMPLE_RATE, options.prompt))
             # Times relative to the window, which starts at 0.0 here.
             words = (word("So,", 0.0, 0.66), word("uh,", 0.8, 0.8, 0.01), word("the", 0.96, 1.0))
             segment = Segment(start=0.0, end=1.0, text="So, uh, the", words=words)
             return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
 
         first = [word("So,", 0.0, 0.66), word("I'm", 0.72, 0.84, 0.39), word("a", 0.84, 0.98, 0.2)]
-        audio = np.zeros(5 * SAMPLE_RATE, dtype=np.float32)
         found = asyncio.run(
-            second_pass(audio, first, ALL_VOICED, TranscriptionOptions(prompt="x"), transcribe)
+            second_pass(5 * SAMPLE_RATE, first, ALL_VOICED, TranscriptionOptions(prompt="x"), send)
         )
         assert sent == [(pytest.approx(0.98 + SUSPECT_CONTEXT_S), FILLER_PROMPT)]
         assert [f.text for f in found.fillers] == ["uh"]

@@ -119,8 +119,8 @@ async def create_transcription(
     ) as upload:
         wanted = parse_request(upload.fields, upload.field_values.get(_GRANULARITIES_FIELD, []))
         await transcription.check(model=wanted.model, language=wanted.options.language)
-        audio = await transcription.load_audio(upload.path)
-    result = await transcription.transcribe(audio, options=wanted.options)
+        async with transcription.load_audio(upload.path) as audio:
+            result = await transcription.transcribe(audio, options=wanted.options)
     return _render(result, wanted)
 
 

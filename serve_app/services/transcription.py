@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +14,12 @@ from typing import Any
 from fluently import tracing
 from fluently.errors import BadRequest, ServiceUnavailable
 from fluently.settings import Settings
-from pipelines.audio import InvalidAudio, decode, probe
+from pipelines.audio import InvalidAudio, PcmFile, decode_to_file, probe
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
+    AudioSource,
     ChunkTranscript,
     Transcript,
     TranscriptionOptions,
@@ -89,12 +93,19 @@ class LocalTranscription:
         if language is not None:
             await TranscriptionLanguages.for_local(local=self._transcriber).check(language)
 
-    async def load_audio(self, path: Path) -> AudioArray:
-        """Prove the upload is audio, then decode it to 16 kHz mono; bad input is a 4xx."""
-        return await asyncio.to_thread(_load_audio, path, self._settings.upload.max_duration_s)
+    @asynccontextmanager
+    async def load_audio(self, path: Path) -> AsyncIterator[PcmFile]:
+        """Prove the upload is audio, then decode it to 16 kHz mono in a PCM file that lasts
+        as long as the block; bad input is a 4xx."""
+        tmp_dir = self._settings.data_dir / "tmp"
+        await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+            yield await asyncio.to_thread(
+                _load_audio, path, Path(workdir) / "audio.f32", self._settings.upload.max_duration_s
+            )
 
     async def transcribe(
-        self, audio: AudioArray, *, options: TranscriptionOptions
+        self, audio: AudioSource, *, options: TranscriptionOptions
     ) -> TranscribedAudio:
         """Chunk, transcribe and merge as a recording is, on the local transcriber alone."""
         pipeline = self._settings.pipeline
@@ -105,9 +116,10 @@ class LocalTranscription:
             target_s=pipeline.chunk_target_s,
             max_s=pipeline.chunk_max_s,
             overlap_s=pipeline.chunk_overlap_s,
+            in_flight=pipeline.chunks_in_flight,
             disfluency_evidence=False,  # the OpenAI-compatible answer is the text only
         )
-        return TranscribedAudio(transcript=transcript, duration_s=len(audio) / SAMPLE_RATE)
+        return TranscribedAudio(transcript=transcript, duration_s=audio.samples / SAMPLE_RATE)
 
     async def _transcribe_chunk(
         self, samples: AudioArray, options: TranscriptionOptions
@@ -118,9 +130,9 @@ class LocalTranscription:
         return result
 
 
-def _load_audio(path: Path, max_duration_s: float) -> AudioArray:
+def _load_audio(path: Path, pcm_path: Path, max_duration_s: float) -> PcmFile:
     try:
         probe(path, max_duration_s=max_duration_s)
-        return decode(path, max_duration_s=max_duration_s)
+        return decode_to_file(path, pcm_path, max_duration_s=max_duration_s)
     except InvalidAudio as exc:
         raise refused(exc) from exc
