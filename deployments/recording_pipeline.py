@@ -34,6 +34,8 @@ from pipelines.types import (
 log = get_logger("dispatcher")
 _LISTS = ("unrecovered", "sounds", "repeats", "fillers")
 """Coverage entries that are lists of spans: the log line counts them."""
+JOB_WORKDIR_PREFIX = "job-"
+"""A job's working folder (the download, the decoded audio) in the data folder's ``tmp``."""
 UNRECOVERED_WARNING_S = 5.0
 """Voiced audio still without words after the coverage repairs that an operator should see:
 noise or music reads as voiced for a second or two, a lost sentence for more."""
@@ -89,7 +91,7 @@ async def process_recording(
     await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
     # The recording is decoded to a PCM file in here and read a chunk at a time, so what the
     # dispatcher holds does not grow with its length; the directory goes once it is transcribed.
-    with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=JOB_WORKDIR_PREFIX) as workdir:
         with tracing.span("load"):
             audio = await _load_audio(storage, rec.storage_key, Path(workdir))
         duration_s = audio.samples / SAMPLE_RATE

@@ -86,7 +86,7 @@ async def wait_for_progress(
         total, done = body["progress"]["chunks_total"], body["progress"]["chunks_done"]
         if body["status"] == "processing" and total > 0 and chunks_done <= done < total:
             return body
-        assert body["status"] in ("pending", "processing"), body
+        assert body["status"] in ("pending", "processing"), (body["status"], body.get("error"))
         await asyncio.sleep(0.5)
     raise AssertionError(f"recording {recording_id} made no progress: {body}")
 

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+from deployments.recording_pipeline import JOB_WORKDIR_PREFIX
 from fluently.settings import Settings
 from serve_app.app import create_app
 from tests.support import (
@@ -122,13 +123,19 @@ REFUSED: list[tuple[str, bytes, str, int, str]] = [
 
 
 def leftovers(superuser_conninfo: str, settings: Settings) -> tuple[int, int, int]:
-    """(recording rows in the whole database, stored audio files, temporary upload files)."""
+    """(recording rows in the whole database, stored audio files, temporary upload files).
+
+    Jobs' working folders share ``tmp`` and come and go as other tests' recordings process."""
     with psycopg.connect(superuser_conninfo) as conn:
         row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
     assert row is not None
     audio = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
     tmp = settings.data_dir / "tmp"
-    temporary = list(tmp.iterdir()) if tmp.exists() else []
+    temporary = (
+        [p for p in tmp.iterdir() if not p.name.startswith(JOB_WORKDIR_PREFIX)]
+        if tmp.exists()
+        else []
+    )
     return int(row[0]), len(audio), len(temporary)
 
 

@@ -99,7 +99,7 @@ class LocalTranscription:
         as long as the block; bad input is a 4xx."""
         tmp_dir = self._settings.data_dir / "tmp"
         await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=tmp_dir) as workdir:
+        with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="transcription-") as workdir:
             yield await asyncio.to_thread(
                 _load_audio, path, Path(workdir) / "audio.f32", self._settings.upload.max_duration_s
             )
