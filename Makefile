@@ -66,8 +66,11 @@ typecheck: install
 # The model tests run twice: with the CPU's own CTranslate2 kernels, then with another
 # instruction set's (tests/other_isa.py), so no test rests on one machine's decoding quirks.
 # tests/test_console_e2e.py drives the built console in Debian's Chromium (/usr/bin/chromium).
+# tests/test_two_nodes.py runs in a process of its own: its moto S3 server keeps its objects in
+# moto's process-wide state, which the rest of the suite's S3 tests also use.
 pytest: install web
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs --ignore=tests/test_two_nodes.py
+	$(BIN)/pytest -q -rs tests/test_two_nodes.py
 	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs -m model
 
 test: lint typecheck web-test pytest
