@@ -128,24 +128,34 @@ class TestUnvoicedSegments:
 
 
 def scripted(
-    lose: tuple[float, float] | None = None, closing: bool = False
+    lose: tuple[float, float] | None = None,
+    closing: bool = False,
+    starts_with: AudioArray | None = None,
 ) -> tuple[list[float], TranscribeChunk]:
     """A chunk transcriber that puts a word on every 0.5 s of loud audio, except in ``lose``
     (on the first call only) and, with ``closing``, adds a sentence in the trailing silence
-    of the first call."""
+    of the first call. With ``starts_with``, "the first call" is the one whose audio starts
+    with those samples (the recording's first chunk), whatever order calls arrive in."""
     calls: list[float] = []
+    firsts: list[bool] = []
 
     async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         calls.append(len(samples) / SAMPLE_RATE)
+        if starts_with is None:
+            first = len(calls) == 1
+        else:
+            head = samples[: len(starts_with)]
+            first = not any(firsts) and np.array_equal(head, starts_with)
+        firsts.append(first)
         frame = SAMPLE_RATE // 2
         words = []
         for i in range(len(samples) // frame):
             t = i * 0.5
             loud = float(np.abs(samples[i * frame : (i + 1) * frame]).max()) > 0.05
-            if loud and not (lose and len(calls) == 1 and lose[0] <= t < lose[1]):
+            if loud and not (lose and first and lose[0] <= t < lose[1]):
                 words.append(W(f"w{i}", t + 0.05, t + 0.45))
         segments = [segment(w) for w in words]
-        if closing and len(calls) == 1:
+        if closing and first:
             end = len(samples) / SAMPLE_RATE
             segments.append(segment(W("Thank", end - 0.3, end - 0.2), W("you.", end - 0.2, end)))
         return ChunkTranscript(tuple(segments), "en", "fake", "fake-model")
@@ -229,7 +239,10 @@ async def test_a_recording_read_from_disk_gives_the_same_transcript_a_few_chunks
         decode(path), TranscriptionOptions(), from_array, **short_chunks
     )
 
-    _, scripted_transcribe = scripted(lose=(10.0, 20.0), closing=True)
+    # Calls arrive in whatever order the reads finish: the loss follows the first chunk.
+    _, scripted_transcribe = scripted(
+        lose=(10.0, 20.0), closing=True, starts_with=decode(path)[:SAMPLE_RATE]
+    )
     out, most_out = 0, 0
 
     async def counted(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
