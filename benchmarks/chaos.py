@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from _common import add_platform_args, emit, log, machine, percentiles, platform_under_test
-from load import RECORDINGS, is_loopback, load, prepare
+from _common import emit, log, machine, percentiles, platform_under_test
+from load import add_load_args, is_loopback, load, prepare
 
 KILLED = ("LocalTranscriber", "Dispatcher", "Ingress")
 """In this order, one replica each."""
@@ -206,26 +206,13 @@ async def run(url: str, dashboard: str, args: argparse.Namespace) -> dict[str, A
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=16, help="concurrent users")
-    parser.add_argument(
-        "--per-client",
-        type=int,
-        default=5,
-        choices=range(1, len(RECORDINGS) + 1),
-        metavar=f"1..{len(RECORDINGS)}",
-        help="recordings each user uploads, one after another",
-    )
-    parser.add_argument("--timeout", type=float, default=900, help="seconds the load may take")
-    parser.add_argument(
-        "--warmup", type=int, default=2, help="short recordings processed before the load"
-    )
+    add_load_args(parser, per_client=5, timeout_s=900)
     parser.add_argument(
         "--quick", action="store_true", help="4 users × 3 recordings: a smoke run of the kills"
     )
     parser.add_argument(
         "--dashboard", help="with --url: the Ray dashboard of that platform (on this machine)"
     )
-    add_platform_args(parser)
     args = parser.parse_args()
     if args.quick:
         args.clients, args.per_client = 4, 3

@@ -48,18 +48,21 @@ class Outcome:
     error: str | None
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_load_args(parser: argparse.ArgumentParser, *, per_client: int, timeout_s: float) -> None:
+    """The load's shape: users, recordings each, how long it may take, warm-up; and the
+    platform (``add_platform_args``). Shared with ``chaos.py``, which runs this load."""
     parser.add_argument("--clients", type=int, default=16, help="concurrent users")
     parser.add_argument(
         "--per-client",
         type=int,
-        default=2,
+        default=per_client,
         choices=range(1, len(RECORDINGS) + 1),
         metavar=f"1..{len(RECORDINGS)}",
         help="recordings each user uploads, one after another",
     )
-    parser.add_argument("--timeout", type=float, default=600, help="seconds the run may take")
+    parser.add_argument(
+        "--timeout", type=float, default=timeout_s, help="seconds the load may take"
+    )
     parser.add_argument(
         "--warmup",
         type=int,
@@ -67,6 +70,11 @@ def parse_args() -> argparse.Namespace:
         help="short recordings processed at once before timing: one per transcriber replica",
     )
     add_platform_args(parser)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_load_args(parser, per_client=2, timeout_s=600)
     args = parser.parse_args()
     if args.url and not is_loopback(urlsplit(args.url).hostname or ""):
         parser.error("--url must be a loopback address: this benchmark floods what it targets")
