@@ -25,11 +25,16 @@ from faster_whisper.vad import VadOptions
 from pipelines.alignment import FRAME_S
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
-from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, Segment, Word, audio_source
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    AudioSource,
+    Segment,
+    Span,
+    Word,
+    audio_source,
+)
 from pipelines.vad import speech_probabilities, speech_timestamps
-
-Span = tuple[float, float]
-"""Start and end in seconds."""
 
 SPEECH_VAD = VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
 """Tighter than faster-whisper's defaults (2 s, 400 ms), so a voiced stretch means speech."""

@@ -18,7 +18,7 @@ English only: the prompt and the filler spellings are English.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from pipelines.alignment import FRAME_S
 from pipelines.fillers import is_filler
-from pipelines.types import SAMPLE_RATE, ChunkTranscript, TranscriptionOptions, Word
+from pipelines.types import SAMPLE_RATE, SendSpan, Span, TranscriptionOptions, Word
 
 FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, go, um, there."
 """Fillers in every spelling the detector reads, around ordinary words, and no repetition:
@@ -42,11 +42,6 @@ NEARBY_FILLER_S = 0.5
 """A first-pass filler this close already accounts for a second-pass one."""
 MIN_VOICED = 0.3
 """Share of voiced frames around a filler that falls between first-pass words."""
-
-Span = tuple[float, float]
-SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
-"""Transcribe the samples from one index to another of the recording (as in
-``pipelines.transcription``)."""
 
 
 @dataclass(frozen=True, slots=True)

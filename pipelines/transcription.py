@@ -18,7 +18,6 @@ from pipelines.alignment import refine_word_times, voiced_frames
 from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
-    Span,
     repair_windows,
     speech_spans,
     splice,
@@ -35,6 +34,8 @@ from pipelines.types import (
     AudioSource,
     ChunkTranscript,
     Segment,
+    SendSpan,
+    Span,
     Transcript,
     TranscriptionOptions,
     Word,
@@ -110,10 +111,6 @@ async def transcribe_chunked(
     if speech is None:
         return merged
     return await _covered(merged, audio, voiced, await speech, options, send, disfluency_evidence)
-
-
-SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
-"""Transcribe the samples from one index to another of the audio being transcribed."""
 
 
 def _bounded(

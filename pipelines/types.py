@@ -6,7 +6,7 @@ relative to the whole recording.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
@@ -121,6 +121,12 @@ class ChunkTranscript:
     node_id: str | None = None
     """The Ray node whose replica transcribed it (the local backend's); None where no replica
     did. Kept in the transcript's ``chunks``, so an operator can tell where each chunk ran."""
+
+
+Span = tuple[float, float]
+"""Start and end in seconds."""
+SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
+"""Transcribe the samples from one index to another of the recording being transcribed."""
 
 
 @dataclass(frozen=True, slots=True)
