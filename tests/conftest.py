@@ -15,11 +15,14 @@ from fastapi import FastAPI
 from psycopg import sql
 from pydantic import SecretStr
 
+from db.session import Sessions
 from fluently.bootstrap import embedded_server, prepare_database
 from fluently.launcher import free_port
 from fluently.settings import Environment, Settings
+from fluently.storage import StorageProvider, make_storage
 from tests.fake_providers import FakeProviders
 from tests.platform import Platform
+from tests.processed import seeding_sessions
 from tests.support import app_client, client_of, running
 
 
@@ -128,6 +131,19 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     raised = settings.auth.model_copy(update={"signup_limit_per_ip": 100_000})
     async with app_client(settings.model_copy(update={"auth": raised})) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
+    """App-role sessions (RLS applies) for seeding what the pipeline and reviews would write."""
+    async with seeding_sessions(settings) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def storage(settings: Settings) -> StorageProvider:
+    """The storage the in-process app and the platform share."""
+    return make_storage(settings)
 
 
 @pytest.fixture(scope="module")

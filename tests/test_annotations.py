@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,22 +15,14 @@ from fastapi import FastAPI
 
 from db.repositories.audit import Action
 from db.session import Sessions
-from fluently.settings import Settings
 from pipelines.types import Segment, Word
 from tests.processed import (
     audit_rows,
     seed_pending,
     seed_processed,
-    seeding_sessions,
     store_again,
 )
 from tests.support import Account, add_user, client_of, error_code, log_in, sign_up
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    async with seeding_sessions(settings) as made:
-        yield made
 
 
 class Clinic:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,9 +11,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from db.session import Sessions, make_engine, make_sessions
-from fluently.settings import Settings
-from fluently.storage import StorageProvider, make_storage
+from db.session import Sessions
+from fluently.storage import StorageProvider
 from tests.seeded_audio import stored_recording
 from tests.support import (
     FIXTURES,
@@ -32,19 +30,6 @@ TRANSCRIPT_SEGMENTS = (
     '{"word": "ask", "start": 0.0, "end": 0.6, "probability": 0.9}, '
     '{"word": "not", "start": 0.7, "end": 1.5, "probability": 0.9}]}]'
 )
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    assert settings.database_url is not None
-    engine = make_engine(settings.database_url.get_secret_value(), pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def storage(settings: Settings) -> StorageProvider:
-    return make_storage(settings)
 
 
 async def entries(

@@ -9,20 +9,18 @@ import json
 import tracemalloc
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from psycopg import sql
 from sqlalchemy import update
 
 from db.models import Annotation, AudioRecording, Report, Transcription
 from db.repositories.recordings import Viewer
-from db.session import Sessions, TenantId, make_engine, make_sessions, tenant_session
+from db.session import Sessions, TenantId, tenant_session
 from fluently.settings import Settings
 from fluently.storage import LocalDiskStorage, make_storage
 from serve_app.services import client_data
@@ -36,15 +34,6 @@ WORDS = [
     {"word": "name", "start": 0.8, "end": 1.2, "probability": 0.9},
 ]
 TRANSCRIPT_TEXT = "my my name"
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    """App-role sessions (RLS applies) for seeding what the pipeline and reviews would write."""
-    assert settings.database_url is not None
-    engine = make_engine(settings.database_url.get_secret_value(), pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 async def new_client(visitor: httpx.AsyncClient, account: Account, name: str = "Ada") -> str:

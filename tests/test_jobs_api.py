@@ -9,32 +9,16 @@ runnable, so what it shows after the retry is read from the retry's own answer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from db.models import AudioRecording, Job, RecordingStatus
-from db.session import Sessions, make_engine, make_sessions, tenant_session
-from fluently.settings import Settings
-from fluently.storage import StorageProvider, make_storage
+from db.session import Sessions, tenant_session
+from fluently.storage import StorageProvider
 from tests.seeded_audio import stored_recording, tenant_of
 from tests.support import FIXTURES, Account, add_user, error_code, log_in, sign_up, upload
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    assert settings.database_url is not None
-    engine = make_engine(settings.database_url.get_secret_value(), pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def storage(settings: Settings) -> StorageProvider:
-    return make_storage(settings)
 
 
 async def queued_recording(sessions: Sessions, storage: StorageProvider, admin: Account) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from db.models import AudioRecording
-from db.session import Sessions, make_engine, make_sessions, tenant_session
+from db.session import Sessions, tenant_session
 from fluently.settings import Settings
 from fluently.storage import make_storage
 from pipelines.media_types import HEAD_BYTES, UNKNOWN, media_type
@@ -33,14 +32,6 @@ from tests.support import (
 )
 
 OPUS = FIXTURES / "jfk.opus"
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    assert settings.database_url is not None
-    engine = make_engine(settings.database_url.get_secret_value(), pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 async def seeded(sessions: Sessions, settings: Settings, account: Account, audio: Path) -> str:

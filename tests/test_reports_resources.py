@@ -91,12 +91,6 @@ async def review_without_repetition(
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    async with seeding_sessions(settings) as made:
-        yield made
-
-
-@pytest.fixture(scope="module")
 async def clinic(client: httpx.AsyncClient, ingress: FastAPI) -> Clinic:
     return await open_clinic(client, ingress)
 

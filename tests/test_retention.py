@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import select, update
 from db.models import Job, Queue, RecordingStatus, Transcription
 from db.repositories import jobs
 from db.repositories.jobs import ClaimedJob
-from db.session import Sessions, TenantId, make_engine, make_sessions, tenant_session
+from db.session import Sessions, TenantId, tenant_session
 from deployments.job_loop import JobLoop
 from deployments.retention import APPLY_RETENTION, AudioRetention, install
 from fluently.settings import Settings
@@ -29,14 +28,6 @@ from tests.support import FIXTURES, Account, add_user, error_code, log_in, sign_
 
 WORKER = "retention-test-worker"
 SCHEDULE_CALL = "SELECT fluently_schedule_due(%s, 'apply_retention', 'low', 2, 4)"
-
-
-@pytest.fixture(scope="module")
-async def sessions(settings: Settings) -> AsyncIterator[Sessions]:
-    assert settings.database_url is not None
-    engine = make_engine(settings.database_url.get_secret_value(), pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 async def set_retention(client: httpx.AsyncClient, admin: Account, days: Any) -> httpx.Response:
