@@ -373,6 +373,23 @@ class _Found:
         if kind in {"repetition", "revision"}:
             self.in_repetition_or_revision.update(range(first, last + 1))
 
+    def overlaps(
+        self,
+        start: float,
+        end: float,
+        *,
+        types: set[DisfluencyType] | None = None,
+        slack_s: float = 0.0,
+    ) -> bool:
+        """Whether an event found so far (of ``types``, default any) overlaps ``start``-``end``
+        widened by ``slack_s`` either side."""
+        return any(
+            (types is None or e.type in types)
+            and e.start - slack_s < end
+            and start < e.end + slack_s
+            for e in self.events
+        )
+
     def event(self, event: DisfluencyEvent, stuttered_token: int | None) -> None:
         """Record ``event``; only a confident one makes its word a stuttered syllable."""
         self.events.append(event)
@@ -699,10 +716,7 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
     (a stutter, a drawn-out sound, a restart) is the prompt read into that disfluency, which is
     already counted."""
     for filler in fillers:
-        if any(
-            event.start - _HEARD_SLACK_S < filler.end and filler.start < event.end + _HEARD_SLACK_S
-            for event in found.events
-        ):
+        if found.overlaps(filler.start, filler.end, slack_s=_HEARD_SLACK_S):
             continue
         found.event(
             DisfluencyEvent(
@@ -1109,12 +1123,7 @@ def _find_heard_repetitions(
     """
     taken: set[int] = set()
     for repeat in repeats:
-        if any(
-            event.type in {"repetition", "revision"}
-            and event.start < repeat.end
-            and repeat.start < event.end
-            for event in found.events
-        ):
+        if found.overlaps(repeat.start, repeat.end, types={"repetition", "revision"}):
             continue
         under = [
             i
