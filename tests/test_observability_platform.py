@@ -25,17 +25,24 @@ EXPORT_WAIT_S = 90.0
 
 
 def ray_export(platform: Platform) -> str:
-    """The text of Ray's metrics export of this platform's (one) node: whichever of its
-    processes' listening sockets answers ``/metrics`` with Ray's metrics."""
+    """The text of Ray's metrics export of this platform's (one) node.
+
+    The node has several Prometheus endpoints: the agent's on a random port, which carries the
+    workers' ``ray.util.metrics``, and the dashboard's and autoscaler's on fixed ports (44227 and
+    44217), which carry their own. Which comes first in port order is chance, so all of them are
+    read and joined; their metric names do not overlap.
+    """
     ports = sorted({(ip, port) for ip, port, _ in platform.listening_sockets()})
+    found = []
     for ip, port in ports:
         host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip  # noqa: S104
         host = f"[{host}]" if ":" in host else host
         with contextlib.suppress(httpx.HTTPError):
             response = httpx.get(f"http://{host}:{port}/metrics", timeout=3)
             if response.status_code == 200 and "# TYPE ray_" in response.text:
-                return response.text
-    raise AssertionError(f"Ray's metrics export is on none of {ports}")
+                found.append(response.text)
+    assert found, f"Ray's metrics export is on none of {ports}"
+    return "\n".join(found)
 
 
 def value(exposition: str, name: str, **labels: str) -> float:
