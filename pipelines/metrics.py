@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
@@ -86,6 +86,30 @@ _FUNCTION_WORDS = frozenset(
     " was were be been am can will would could should shall may might must has have had go".split()
 )
 """Short words speakers repeat whole ("to to tell"): never read as a repeated first syllable."""
+_SUBJECTS = frozenset("i we they he she".split())
+_DETERMINERS = frozenset("a an the my your our their this that these those".split())
+_MODALS = frozenset("can could will would should shall may might must do does did".split())
+_OPENERS = (
+    _SUBJECTS
+    | _DETERMINERS
+    | _MODALS
+    | frozenset("you it there let's what why how when where who".split())
+)
+_RESTARTS_AFTER = {
+    **dict.fromkeys("a an the my your our their".split(), _OPENERS),
+    **dict.fromkeys(_SUBJECTS, _OPENERS - _MODALS - {"it", "you", "there"}),
+    **dict.fromkeys(
+        "of in on at by for from with into about".split(), _SUBJECTS | _MODALS | {"let's"}
+    ),
+}
+"""Words a phrase cannot end on (an article or possessive, a subject pronoun, a preposition),
+each with the words that, said next, begin a new phrase rather than finish the broken one:
+after "the," any subject, determiner, modal or question word does ("can you pass the, could
+you"); after "she," a modal may finish it ("she, um, could come"), so only a new subject or
+determiner counts ("I think she, I know she"); after "on," a determiner or object finishes it
+("on, uh, the table"), so only a subject or modal counts. Modals ("we should,") and "to" are
+not here: "yes we can," and "if you want to," end phrases by ellipsis."""
+
 _HYPHENATED_PREFIXES = frozenset({"re", "co", "pre", "de", "un", "non", "dis", "mis", "sub", "pro"})
 """Prefixes written with a hyphen ("re-record", "co-counsel") that look like part-word
 repetitions when the word starts with the same letters."""
@@ -749,6 +773,7 @@ def _find_repetitions_and_revisions(
             or _phrase_repetition(tokens, content, norms, pos, settings, found)
             or _cut_off_revision(tokens, content, pos, settings, found)
             or _restart_revision(tokens, content, norms, pos, settings, found)
+            or _abandoned_revision(tokens, content, pos, settings, found)
             or 1
         )
         pos += steps
@@ -963,14 +988,8 @@ def _cut_off_revision(
     if not tokens[i].cut or pos + 1 >= len(content):
         return 0
     restart = tokens[content[pos + 1]].norm
-    first = pos
-    for back in range(pos - 1, max(pos - settings.max_phrase_words, -1), -1):
-        earlier = content[back]
-        if tokens[earlier].clause_end or earlier in found.in_repetition_or_revision:
-            break
-        if tokens[earlier].norm == restart:
-            first = back
-            break
+    before = _same_clause_before(tokens, content, pos, settings, found)
+    first = next((b for b in before if tokens[content[b]].norm == restart), pos)
     found.add(tokens, content[first], i, "revision", confidence=_CONFIDENCE["cut_off"])
     return 1
 
@@ -1003,13 +1022,55 @@ def _restart_revision(
             hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
             if hard:
                 confidence = _CONFIDENCE["restart"]
-            elif first[-1] != second[-1]:
+            elif first[-1] != second[-1] or first[-1] in _RESTARTS_AFTER:
                 confidence = _CONFIDENCE["restart_after_comma"]
             else:
                 confidence = _CONFIDENCE["parallel_after_comma"]
             found.add(tokens, content[pos], last, "revision", confidence=confidence)
             return n
     return 0
+
+
+def _abandoned_revision(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> int:
+    """A phrase broken off on a word it cannot end on and started afresh: "can you pass the,
+    could you hand me", "the keys are on, they are under the table".
+
+    The word before the break is one a phrase cannot end on and the word after it begins a new
+    phrase (``_RESTARTS_AFTER``), so the broken phrase was neither finished nor continued. The
+    abandoned part runs back to the start of its clause, at most ``max_phrase_words`` words.
+    """
+    i = content[pos]
+    restarts = _RESTARTS_AFTER.get(tokens[i].norm)
+    if restarts is None or pos + 1 >= len(content) or tokens[i].sentence_end:
+        return 0
+    restart = content[pos + 1]
+    if tokens[restart].norm not in restarts or not _broken_after(tokens, i, restart):
+        return 0
+    first = min(_same_clause_before(tokens, content, pos, settings, found), default=pos)
+    found.add(tokens, content[first], i, "revision", confidence=_CONFIDENCE["restart_after_comma"])
+    return 1
+
+
+def _same_clause_before(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> Iterator[int]:
+    """Positions before ``pos``, nearest first, in its clause and in no other event, at most
+    ``max_phrase_words`` words with ``pos`` itself: where a phrase broken off there began."""
+    for back in range(pos - 1, max(pos - settings.max_phrase_words, -1), -1):
+        earlier = content[back]
+        if tokens[earlier].clause_end or earlier in found.in_repetition_or_revision:
+            return
+        yield back
 
 
 def _broken_after(tokens: Sequence[_Token], last: int, restart: int) -> bool:

@@ -224,9 +224,37 @@ class TestRevisions:
 
     def test_a_restart_changing_an_inner_word_is_to_review_after_a_comma(self) -> None:
         # As often parallel clauses ("the dog ran, the cat ran") as a restart.
-        metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
+        metrics = compute_metrics(spoken("the dog ran, the cat ran away"), 5.0)
         assert metrics.disfluencies == ()
-        assert [(e.type, e.text) for e in metrics.to_review] == [("revision", "I think she,")]
+        assert [(e.type, e.text) for e in metrics.to_review] == [("revision", "the dog ran,")]
+
+    def test_a_restart_broken_off_on_a_word_no_phrase_ends_on_counts(self) -> None:
+        # "she," cannot end a clause: the first one was abandoned, not a parallel clause.
+        metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
+        assert events(metrics) == [("revision", None, "I think she,", False)]
+        metrics = compute_metrics(spoken("could you send me the, forward me the email"), 5.0)
+        assert events(metrics) == [("revision", None, "send me the,", False)]
+
+    @pytest.mark.parametrize(
+        ("text", "abandoned"),
+        [
+            ("can you pass the, could you hand me the salt", "can you pass the,"),
+            ("the keys are on, they are under the table", "the keys are on,"),
+            ("so I told my, we told our friends", "so I told my,"),
+            ("it was her, um, she was the one", None),
+            ("I think she, um, could come", None),
+            ("the cat sat on, uh, the mat", None),
+            ("I went to the, um, store", None),
+            ("we were at the. The party was fun", None),
+        ],
+    )
+    def test_a_phrase_abandoned_on_a_word_no_phrase_ends_on(
+        self, text: str, abandoned: str | None
+    ) -> None:
+        revisions = [
+            e.text for e in compute_metrics(spoken(text), 5.0).disfluencies if e.type == "revision"
+        ]
+        assert revisions == ([abandoned] if abandoned else [])
 
     def test_a_restart_changing_an_inner_word_after_a_dash_counts(self) -> None:
         metrics = compute_metrics(spoken("I think she- I know she wanted to come"), 5.0)
