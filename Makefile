@@ -69,7 +69,7 @@ typecheck: install
 # tests/test_two_nodes.py runs in a process of its own: its moto S3 server keeps its objects in
 # moto's process-wide state, which the rest of the suite's S3 tests also use.
 pytest: install web
-	$(BIN)/pytest -q -rs --ignore=tests/test_two_nodes.py
+	$(BIN)/pytest -q -rs --durations=20 --ignore=tests/test_two_nodes.py
 	$(BIN)/pytest -q -rs tests/test_two_nodes.py
 	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs -m model
 

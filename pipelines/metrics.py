@@ -110,6 +110,14 @@ determiner counts ("I think she, I know she"); after "on," a determiner or objec
 ("on, uh, the table"), so only a subject or modal counts. Modals ("we should,") and "to" are
 not here: "yes we can," and "if you want to," end phrases by ellipsis."""
 
+_INTRODUCERS = frozenset(
+    "in on at after before during near along across behind beside by from with without since"
+    " until through under over inside outside around past beyond because when whenever while"
+    " although though if unless once as where later earlier yesterday today tonight tomorrow"
+    " then first finally afterwards meanwhile suddenly usually sometimes".split()
+)
+"""Words that open an introductory phrase or clause (a preposition, a subordinator, an adverb
+of time), which a comma closes."""
 _HYPHENATED_PREFIXES = frozenset({"re", "co", "pre", "de", "un", "non", "dis", "mis", "sub", "pro"})
 """Prefixes written with a hyphen ("re-record", "co-counsel") that look like part-word
 repetitions when the word starts with the same letters."""
@@ -1022,6 +1030,8 @@ def _restart_revision(
             hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
             if hard:
                 confidence = _CONFIDENCE["restart"]
+            elif _after_an_introduction(tokens, content[pos]):
+                confidence = _CONFIDENCE["parallel_after_comma"]
             elif first[-1] != second[-1] or first[-1] in _RESTARTS_AFTER:
                 confidence = _CONFIDENCE["restart_after_comma"]
             else:
@@ -1071,6 +1081,26 @@ def _same_clause_before(
         if tokens[earlier].clause_end or earlier in found.in_repetition_or_revision:
             return
         yield back
+
+
+def _after_an_introduction(tokens: Sequence[_Token], first: int) -> bool:
+    """Whether the clause ``first`` is in opens with a preposition, a subordinator or "the" and
+    a comparative: then a comma after it usually closes that introduction and the main clause
+    follows ("In the middle of the night, the guide drove", "Because nobody knew the way, the
+    dentist", "The longer we stayed near the lighthouse, the more"), not a restart."""
+    opening = first
+    while opening > 0 and not tokens[opening - 1].clause_end:
+        opening -= 1
+    words = [t.norm for t in tokens[opening : first + 1] if not t.filler]
+    if words[0] in _INTRODUCERS:
+        return True
+    return len(words) > 1 and words[0] == "the" and _is_comparative(words[1])
+
+
+def _is_comparative(word: str) -> bool:
+    return word in {"more", "less", "fewer", "better", "worse"} or (
+        len(word) > 4 and word.endswith("er")
+    )
 
 
 def _broken_after(tokens: Sequence[_Token], last: int, restart: int) -> bool:

@@ -228,6 +228,23 @@ class TestRevisions:
         assert metrics.disfluencies == ()
         assert [(e.type, e.text) for e in metrics.to_review] == [("revision", "the dog ran,")]
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "In the middle of the night, the guide drove to the coast",
+            "Because nobody knew the way, the dentist drove home",
+            "The longer we stayed near the lighthouse, the more we understood",
+        ],
+    )
+    def test_a_comma_closing_an_introduction_is_not_a_restart(self, text: str) -> None:
+        metrics = compute_metrics(spoken(text), 5.0)
+        assert metrics.disfluencies == ()
+        assert [e.type for e in metrics.to_review] == ["revision"]
+
+    def test_a_changed_last_word_after_a_comma_counts(self) -> None:
+        metrics = compute_metrics(spoken("I bought a red, a blue jacket"), 5.0)
+        assert events(metrics) == [("revision", None, "a red,", False)]
+
     def test_a_restart_broken_off_on_a_word_no_phrase_ends_on_counts(self) -> None:
         # "she," cannot end a clause: the first one was abandoned, not a parallel clause.
         metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
