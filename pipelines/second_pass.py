@@ -5,10 +5,12 @@ At natural pace whisper's language model turns a short filler into a word it fin
 wrote instead is one it was unsure of. Each stretch around such a word (probability below
 ``SUSPECT_PROBABILITY``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again
 with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its prompt looks like, so
-now it writes the filler it heard. A prompt also makes whisper copy fillers that were never
-said, so a filler from this pass is kept only where the first pass leaves room for it: over a
-word the first pass was unsure of, or over voiced audio no first-pass word covers, and with no
-filler already written nearby (``supported_fillers``). It becomes evidence for the interjection
+now it writes the filler it heard. The stretches are laid end to end, a short silence between,
+and decoded a whisper window at a time (``packed``): a few calls per recording, not one each.
+A prompt also makes whisper copy fillers that were never said, so a filler from this pass is
+kept only where the first pass leaves room for it: over a word the first pass was unsure of, or
+over voiced audio no first-pass word covers, and with no filler already written nearby
+(``supported_fillers``). It becomes evidence for the interjection
 detector (``pipelines.metrics``), not a word of the transcript: the transcript stays what the
 first pass wrote.
 
@@ -26,7 +28,15 @@ import numpy as np
 
 from pipelines.alignment import FRAME_S
 from pipelines.fillers import is_filler
-from pipelines.types import SAMPLE_RATE, SendSpan, Span, TranscriptionOptions, Word
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    AudioSource,
+    SendSamples,
+    Span,
+    TranscriptionOptions,
+    Word,
+)
 
 FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, go, um, there."
 """Fillers in every spelling the detector reads, around ordinary words, and no repetition:
@@ -42,6 +52,13 @@ NEARBY_FILLER_S = 0.5
 """A first-pass filler this close already accounts for a second-pass one."""
 MIN_VOICED = 0.3
 """Share of voiced frames around a filler that falls between first-pass words."""
+PACK_S = 28.0
+"""Suspect stretches are decoded together, packed into one whisper window of up to this long
+(whisper encodes 30 s whatever it is given: one 2 s stretch alone costs the same encoder pass
+as a full window, and decoding a 10-minute recording's 47 stretches one by one took three
+times as long as its first pass)."""
+PACK_GAP_S = 0.6
+"""Silence between packed stretches: a pause, so whisper ends one phrase before the next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,31 +124,68 @@ def supported_fillers(
 
 
 async def second_pass(
-    samples: int,
+    audio: AudioSource,
     words: Sequence[Word],
     voiced: np.ndarray,
     options: TranscriptionOptions,
-    send: SendSpan,
+    send: SendSamples,
 ) -> SecondPass:
-    """Decode the suspect stretches of a recording of ``samples`` again with ``FILLER_PROMPT``
-    (through ``send``) and keep the supported fillers."""
-    windows = suspect_windows(words, samples / SAMPLE_RATE)
+    """Decode the suspect stretches of ``audio`` again with ``FILLER_PROMPT``, packed into as
+    few whisper windows as they fit (through ``send``), and keep the supported fillers."""
+    windows = suspect_windows(words, audio.samples / SAMPLE_RATE)
     prompted = replace(options, prompt=FILLER_PROMPT, word_timestamps=True)
-    results = await asyncio.gather(*(_decode(window, prompted, send) for window in windows))
+    packs = packed(windows)
+    results = await asyncio.gather(*(_decode(pack, audio, prompted, send) for pack in packs))
     fillers: list[HeardFiller] = []
-    for window, second in zip(windows, results, strict=True):
-        first = [w for w in words if window[0] <= (w.start + w.end) / 2 <= window[1]]
-        fillers.extend(supported_fillers(first, second, voiced))
+    for pack, heard in zip(packs, results, strict=True):
+        for window, second in zip(pack, heard, strict=True):
+            first = [w for w in words if window[0] <= (w.start + w.end) / 2 <= window[1]]
+            fillers.extend(supported_fillers(first, second, voiced))
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
 
 
-async def _decode(window: Span, options: TranscriptionOptions, send: SendSpan) -> list[Word]:
-    start = round(window[0] * SAMPLE_RATE)
-    result = await send(start, round(window[1] * SAMPLE_RATE), options)
-    offset = start / SAMPLE_RATE
-    return [
-        Word(w.word.strip(), w.start + offset, w.end + offset, w.probability)
-        for segment in result.segments
-        for w in segment.words
-        if w.word.strip()
-    ]
+def packed(windows: Sequence[Span]) -> list[list[Span]]:
+    """``windows`` in order, grouped so each group with ``PACK_GAP_S`` between its windows
+    lasts at most ``PACK_S`` (a longer window is a group of its own)."""
+    packs: list[list[Span]] = []
+    length = 0.0
+    for window in windows:
+        size = window[1] - window[0]
+        if packs and length + PACK_GAP_S + size <= PACK_S:
+            packs[-1].append(window)
+            length += PACK_GAP_S + size
+        else:
+            packs.append([window])
+            length = size
+    return packs
+
+
+async def _decode(
+    pack: Sequence[Span], audio: AudioSource, options: TranscriptionOptions, send: SendSamples
+) -> list[list[Word]]:
+    """Each window's words, in recording time, from one decoding of the windows laid end to
+    end with ``PACK_GAP_S`` of silence between; a word is its window's when its middle falls
+    inside it."""
+    spans = [(round(a * SAMPLE_RATE), round(b * SAMPLE_RATE)) for a, b in pack]
+    gap = round(PACK_GAP_S * SAMPLE_RATE)
+    offsets = []  # where each window starts in the packed audio, in samples
+    at = 0
+    for start, end in spans:
+        offsets.append(at)
+        at += end - start + gap
+
+    def read() -> AudioArray:
+        silence = np.zeros(gap, dtype=np.float32)
+        pieces = [piece for start, end in spans for piece in (audio.read(start, end), silence)]
+        return np.concatenate(pieces[:-1]).astype(np.float32, copy=False)
+
+    result = await send(read, options)
+    heard: list[list[Word]] = [[] for _ in pack]
+    for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
+        middle = (w.start + w.end) / 2 * SAMPLE_RATE
+        for i, ((start, end), offset) in enumerate(zip(spans, offsets, strict=True)):
+            if offset <= middle <= offset + end - start:
+                shift = (start - offset) / SAMPLE_RATE
+                heard[i].append(Word(w.word.strip(), w.start + shift, w.end + shift, w.probability))
+                break
+    return heard

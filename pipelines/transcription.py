@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from pipelines.types import (
     AudioSource,
     ChunkTranscript,
     Segment,
+    SendSamples,
     SendSpan,
     Span,
     Transcript,
@@ -73,7 +75,7 @@ async def transcribe_chunked(
     decodes unsure stretches again): off for a caller that wants only the text.
     """
     audio = audio_source(audio)
-    send = _bounded(transcribe_chunk, audio, in_flight)
+    send, send_samples = _bounded(transcribe_chunk, audio, in_flight)
     plan = await asyncio.to_thread(
         chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s
     )
@@ -110,24 +112,31 @@ async def transcribe_chunked(
     merged = refine_word_times(merge_chunks(plan, results), voiced)
     if speech is None:
         return merged
-    return await _covered(merged, audio, voiced, await speech, options, send, disfluency_evidence)
+    return await _covered(
+        merged, audio, voiced, await speech, options, (send, send_samples), disfluency_evidence
+    )
 
 
 def _bounded(
     transcribe_chunk: TranscribeChunk, audio: AudioSource, in_flight: int | None
-) -> SendSpan:
-    """``transcribe_chunk`` of a span of ``audio``, read only once one of ``in_flight`` slots
-    is free, and let go when its transcript is back."""
+) -> tuple[SendSpan, SendSamples]:
+    """``transcribe_chunk`` of a span of ``audio`` (or of audio a reader makes from it), read
+    only once one of ``in_flight`` slots is free, and let go when its transcript is back."""
     slots = asyncio.Semaphore(in_flight) if in_flight is not None else None
 
-    async def send(start: int, end: int, options: TranscriptionOptions) -> ChunkTranscript:
+    async def send_samples(
+        read: Callable[[], AudioArray], options: TranscriptionOptions
+    ) -> ChunkTranscript:
         if slots is None:
-            return await transcribe_chunk(audio.read(start, end), options)
+            return await transcribe_chunk(read(), options)
         async with slots:
-            samples = await asyncio.to_thread(audio.read, start, end)
+            samples = await asyncio.to_thread(read)
             return await transcribe_chunk(samples, options)
 
-    return send
+    async def send(start: int, end: int, options: TranscriptionOptions) -> ChunkTranscript:
+        return await send_samples(partial(audio.read, start, end), options)
+
+    return send, send_samples
 
 
 async def _covered(
@@ -136,10 +145,11 @@ async def _covered(
     voiced: np.ndarray,
     speech: list[Span],
     options: TranscriptionOptions,
-    send: SendSpan,
+    senders: tuple[SendSpan, SendSamples],
     disfluency_evidence: bool,
 ) -> Transcript:
     """``transcript`` with its voiced stretches that no word covers transcribed again."""
+    send, send_samples = senders
     duration = audio.samples / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
@@ -163,7 +173,7 @@ async def _covered(
         asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
     )
     heard = (
-        await second_pass(audio.samples, repaired.words(), voiced, options, send)
+        await second_pass(audio, repaired.words(), voiced, options, send_samples)
         if english and disfluency_evidence
         else SecondPass(windows=(), fillers=())
     )

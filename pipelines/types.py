@@ -127,6 +127,9 @@ Span = tuple[float, float]
 """Start and end in seconds."""
 SendSpan = Callable[[int, int, TranscriptionOptions], Awaitable[ChunkTranscript]]
 """Transcribe the samples from one index to another of the recording being transcribed."""
+SendSamples = Callable[[Callable[[], AudioArray], TranscriptionOptions], Awaitable[ChunkTranscript]]
+"""Transcribe what the reader returns, read only when a slot for it is free (audio made from
+the recording's spans, such as the second pass's packed stretches)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ tests are about which stretches are sent, with which prompt, and which fillers a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -16,13 +17,23 @@ from pipelines.fillers import is_filler
 from pipelines.metrics import compute_metrics
 from pipelines.second_pass import (
     FILLER_PROMPT,
+    PACK_GAP_S,
     SUSPECT_CONTEXT_S,
     HeardFiller,
+    packed,
     second_pass,
     supported_fillers,
     suspect_windows,
 )
-from pipelines.types import SAMPLE_RATE, ChunkTranscript, Segment, TranscriptionOptions, Word
+from pipelines.types import (
+    SAMPLE_RATE,
+    AudioArray,
+    ChunkTranscript,
+    Segment,
+    TranscriptionOptions,
+    Word,
+    audio_source,
+)
 
 ALL_VOICED = np.ones(1000, dtype=bool)
 
@@ -90,20 +101,67 @@ class TestSecondPass:
     def test_decodes_the_suspect_stretches_with_the_filler_prompt(self) -> None:
         sent: list[tuple[float, str | None]] = []
 
-        async def send(start: int, end: int, options: TranscriptionOptions) -> ChunkTranscript:
-            sent.append(((end - start) / SAMPLE_RATE, options.prompt))
+        async def send(
+            read: Callable[[], AudioArray], options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            sent.append((len(read()) / SAMPLE_RATE, options.prompt))
             # Times relative to the window, which starts at 0.0 here.
             words = (word("So,", 0.0, 0.66), word("uh,", 0.8, 0.8, 0.01), word("the", 0.96, 1.0))
             segment = Segment(start=0.0, end=1.0, text="So, uh, the", words=words)
             return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
 
         first = [word("So,", 0.0, 0.66), word("I'm", 0.72, 0.84, 0.39), word("a", 0.84, 0.98, 0.2)]
+        audio = audio_source(np.zeros(5 * SAMPLE_RATE, dtype=np.float32))
         found = asyncio.run(
-            second_pass(5 * SAMPLE_RATE, first, ALL_VOICED, TranscriptionOptions(prompt="x"), send)
+            second_pass(audio, first, ALL_VOICED, TranscriptionOptions(prompt="x"), send)
         )
         assert sent == [(pytest.approx(0.98 + SUSPECT_CONTEXT_S), FILLER_PROMPT)]
         assert [f.text for f in found.fillers] == ["uh"]
         assert len(found.windows) == 1
+
+    def test_stretches_are_packed_into_whisper_windows_and_their_words_sent_back(self) -> None:
+        """Each stretch's own samples, silence between; words come back in recording time."""
+        ramp = np.arange(60 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE  # sample = its time
+        audio = audio_source(ramp)
+        first = [word("x", t, t + 0.2, 0.1) for t in (5.0, 20.0, 40.0, 55.0)] + [
+            word("y", 10.0, 10.2)
+        ]
+        windows = suspect_windows(first, 60.0)
+        packs = packed(windows)
+        assert [len(p) for p in packs] == [4]  # four 2.2 s stretches fit one window
+        received: list[AudioArray] = []
+
+        async def send(
+            read: Callable[[], AudioArray], options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            samples = read()
+            received.append(samples)
+            # An "um" 0.5 s into each stretch of the packed audio.
+            step = 2.2 + PACK_GAP_S
+            words = tuple(word("um,", i * step + 0.5, i * step + 0.7, 0.01) for i in range(4))
+            segment = Segment(start=0.0, end=4 * step, text="um", words=words)
+            return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
+
+        voiced = np.ones(round(60 / FRAME_S), dtype=bool)
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        [samples] = received
+        gap = round(PACK_GAP_S * SAMPLE_RATE)
+        stretch = round(2.2 * SAMPLE_RATE)
+        assert len(samples) == 4 * stretch + 3 * gap
+        for i, (start, _) in enumerate(windows):
+            at = i * (stretch + gap)
+            assert samples[at] == pytest.approx(start, abs=1e-3)
+            if i < 3:
+                assert not samples[at + stretch : at + stretch + gap].any()
+        assert [round(f.start, 2) for f in found.fillers] == [w[0] + 0.5 for w in windows]
+
+    def test_a_long_stretch_is_a_pack_of_its_own(self) -> None:
+        assert packed([(0.0, 2.0), (10.0, 40.0), (50.0, 52.0)]) == [
+            [(0.0, 2.0)],
+            [(10.0, 40.0)],
+            [(50.0, 52.0)],
+        ]
+        assert len(packed([(float(i), i + 2.0) for i in range(0, 300, 3)])) == 10
 
 
 class TestMetrics:
