@@ -8,9 +8,12 @@ the model they started with and none fails.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import threading
 import time
+from functools import cache
 from typing import Any
 
 import ray
@@ -79,7 +82,10 @@ class LocalTranscriberDeployment:
                 f"local: {transcriber.model} does not transcribe '{options.language}'"
             )
         started = time.perf_counter()
-        result = transcriber.transcribe(audio, options)
+        try:
+            result = transcriber.transcribe(audio, options)
+        finally:
+            release_freed_memory()
         elapsed_s = time.perf_counter() - started
         record_chunk(result, audio_s=len(audio) / SAMPLE_RATE, elapsed_s=elapsed_s)
         log.info(
@@ -102,3 +108,30 @@ class LocalTranscriberDeployment:
             "languages": sorted(transcriber.languages),
             "config": self._config.model_dump(mode="json"),
         }
+
+
+def release_freed_memory() -> bool:
+    """Give the heap memory a transcription freed back to the system (glibc's ``malloc_trim``).
+
+    A chunk's decoding allocates a few hundred MB (the audio's features, beams, alignment)
+    and frees it; glibc keeps freed memory in its arenas, one per thread of Serve's pool,
+    so an idle replica held its peak. Measured on 115 s chunks: 521 MB resident between
+    chunks without this, 316 MB with it, the peak 778 -> 711 MB; the call takes milliseconds.
+    False where the C library has no ``malloc_trim`` (musl, macOS): nothing to do there.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@cache
+def _malloc_trim() -> Any:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from benchmarks.wer import NORMALISE, wer
+from deployments import local_transcriber
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
@@ -180,3 +181,22 @@ def test_config_refuses_unknown_or_inconsistent_settings() -> None:
         LocalWhisperConfig(batch_size=8, vad_filter=False)
     with pytest.raises(ValidationError):
         LocalWhisperConfig(cpu_threads=0)
+
+
+def test_the_deployment_hands_freed_memory_back_after_each_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """glibc keeps what a decoding freed in per-thread arenas; the replica trims them."""
+    assert local_transcriber.release_freed_memory()  # glibc here: malloc_trim exists
+    calls: list[int] = []
+
+    def counted() -> bool:
+        calls.append(1)
+        return True
+
+    monkeypatch.setattr(local_transcriber, "release_freed_memory", counted)
+    deployment = local_transcriber.LocalTranscriberDeployment()
+    deployment.reconfigure({"cpu_threads": 2})
+    audio = decode(SHARED_AUDIO / "jfk.flac")
+    assert "country" in text_of(deployment.transcribe(audio, OPTIONS)).lower()
+    assert calls == [1]
