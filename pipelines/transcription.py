@@ -113,7 +113,7 @@ async def transcribe_chunked(
     if speech is None:
         return merged
     return await _covered(
-        merged, audio, voiced, await speech, options, (send, send_samples), disfluency_evidence
+        merged, audio, voiced, await speech, options, send, send_samples, disfluency_evidence
     )
 
 
@@ -145,11 +145,11 @@ async def _covered(
     voiced: np.ndarray,
     speech: list[Span],
     options: TranscriptionOptions,
-    senders: tuple[SendSpan, SendSamples],
+    send: SendSpan,
+    send_samples: SendSamples,
     disfluency_evidence: bool,
 ) -> Transcript:
     """``transcript`` with its voiced stretches that no word covers transcribed again."""
-    send, send_samples = senders
     duration = audio.samples / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
