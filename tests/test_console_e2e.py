@@ -146,7 +146,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     page.get_by_role("link", name="Open the recording").click()
 
     # The transcript shows words and at least one highlighted event.
-    transcript = page.get_by_label("Transcript")
+    transcript = page.get_by_role("region", name="Transcript")
     expect(transcript.locator(".word").first).to_be_visible()
     assert transcript.locator(".word").count() >= 5
     assert transcript.locator(".word.event").count() >= 1
@@ -200,7 +200,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     expect(player).to_be_visible()
     page.wait_for_function("document.querySelector('audio.player')?.readyState >= 1")
     assert player.evaluate("audio => audio.duration") > 5
-    word = page.get_by_label("Transcript").locator(".word").nth(4)
+    word = page.get_by_role("region", name="Transcript").locator(".word").nth(4)
     start = float(word.get_attribute("data-start") or "nan")
     word.click()
     assert abs(player.evaluate("audio => audio.currentTime") - start) < 0.25
@@ -229,7 +229,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
 
     # A reload keeps the session (refresh cookie) and the address.
     page.goto(recording_url)
-    expect(page.get_by_label("Transcript")).to_be_visible()
+    expect(page.get_by_role("region", name="Transcript")).to_be_visible()
 
     # On a phone: sign in, the clients, a client, a new session and a recording, none wider.
     phone = Console(browser, platform.url, phone=True)
@@ -249,7 +249,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     expect(phone.page.get_by_role("button", name="Start recording")).to_be_visible()
     assert_fits_a_phone(phone.page, "the new session page")
     phone.page.goto(recording_url)
-    expect(phone.page.get_by_label("Transcript")).to_be_visible()
+    expect(phone.page.get_by_role("region", name="Transcript")).to_be_visible()
     assert_fits_a_phone(phone.page, "the recording page")
     phone.shot("14-recording-phone")
 
@@ -259,7 +259,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     expect(other.page.get_by_text("No clients yet.")).to_be_visible()
     other.page.goto(recording_url)
     expect(other.page.get_by_role("alert")).to_be_visible()
-    expect(other.page.get_by_label("Transcript")).to_have_count(0)
+    expect(other.page.get_by_role("region", name="Transcript")).to_have_count(0)
     other.page.goto(client_url)
     expect(other.page.get_by_role("alert")).to_be_visible()
     expect(other.page.get_by_text("Ana Souza")).to_have_count(0)
