@@ -1,12 +1,13 @@
 """The web console end to end: Debian's Chromium (Playwright) against the whole platform.
 
-A clinician signs up, adds a client, records a session through a fake microphone that plays
-``fixtures/disfluent_block.wav``, watches it being processed, finds words and a highlighted
-event in the transcript under a breadcrumb naming the client, removes an event and corrects a
-word and sees the metrics change, asks for a Portuguese report, uploads a second session, plays
-it and seeks by clicking a word, and sees both sessions on the client's chart. A second
-clinic's user then sees none of it. Every screen is saved under ``test-artifacts/console/``
-(git-ignored).
+A clinician opens ``/`` and is sent to sign in, signs up, adds a client, records a session
+through a fake microphone that plays ``fixtures/disfluent_block.wav``, watches it being
+processed, finds words and a highlighted event in the transcript under a breadcrumb naming the
+client, removes an event and corrects a word and sees the metrics change, asks for a Portuguese
+report, uploads a second session, plays it and seeks by clicking a word, and sees both sessions
+on the client's chart; the admin pages open, and on a 390×844 phone no page scrolls sideways.
+A second clinic's user then sees none of it. Every screen is saved under
+``test-artifacts/console/`` (git-ignored).
 
 Chromium is required, not optional: without ``/usr/bin/chromium`` these tests fail
 (``.ci/run`` installs it). The console must be built (``make test`` builds it first).
@@ -20,7 +21,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from tests.platform import REPO, Platform
 from tests.support import fresh_email
@@ -58,7 +66,9 @@ class Console:
     """One browser context (one clinician) with its console log watched for CSP violations."""
 
     def __init__(self, browser: Browser, base_url: str, *, phone: bool = False) -> None:
-        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+        viewport: ViewportSize = (
+            {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+        )
         self.context = browser.new_context(
             base_url=base_url, viewport=viewport, permissions=["microphone"]
         )
@@ -89,6 +99,11 @@ class Console:
         self.context.close()
 
 
+def assert_fits_a_phone(page: Page, what: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{what} scrolls sideways on a phone ({width}px)"
+
+
 def metrics_text(page: Page) -> str:
     return page.get_by_label("Metrics").inner_text()
 
@@ -97,9 +112,10 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     clinician = Console(browser, platform.url)
     page = clinician.page
 
-    # Sign up and add a client.
-    page.goto("/login")
+    # The console is at /: signed out, it asks to sign in. Then sign up and add a client.
+    page.goto("/")
     expect(page.get_by_role("heading", name="Sign in to Fluently")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/login$"))
     clinician.shot("01-sign-in")
     email = clinician.signup("Console Clinic")
     expect(page.get_by_text("No clients yet.")).to_be_visible()
@@ -130,7 +146,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     page.get_by_role("link", name="Open the recording").click()
 
     # The transcript shows words and at least one highlighted event.
-    transcript = page.get_by_label("Transcript")
+    transcript = page.get_by_role("region", name="Transcript")
     expect(transcript.locator(".word").first).to_be_visible()
     assert transcript.locator(".word").count() >= 5
     assert transcript.locator(".word.event").count() >= 1
@@ -184,7 +200,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     expect(player).to_be_visible()
     page.wait_for_function("document.querySelector('audio.player')?.readyState >= 1")
     assert player.evaluate("audio => audio.duration") > 5
-    word = page.get_by_label("Transcript").locator(".word").nth(4)
+    word = page.get_by_role("region", name="Transcript").locator(".word").nth(4)
     start = float(word.get_attribute("data-start") or "nan")
     word.click()
     assert abs(player.evaluate("audio => audio.currentTime") - start) < 0.25
@@ -204,23 +220,38 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     clinician.shot("09-audit")
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Add a user")).to_be_visible()
+    expect(page.get_by_role("cell", name=email)).to_be_visible()
+    clinician.shot("10-users")
+    page.get_by_role("link", name="Clinic").click()
+    expect(page.get_by_role("heading", name="Clinic settings")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("audio retention"))).to_be_visible()
+    clinician.shot("11-clinic")
 
     # A reload keeps the session (refresh cookie) and the address.
     page.goto(recording_url)
-    expect(page.get_by_label("Transcript")).to_be_visible()
+    expect(page.get_by_role("region", name="Transcript")).to_be_visible()
 
-    # On a phone.
+    # On a phone: sign in, the clients, a client, a new session and a recording, none wider.
     phone = Console(browser, platform.url, phone=True)
     phone.page.goto("/login")
+    assert_fits_a_phone(phone.page, "the sign-in page")
     phone.page.get_by_label("Email").fill(email)
     phone.page.get_by_label("Password").fill(PASSWORD)
     phone.page.get_by_role("button", name="Sign in").click()
-    expect(phone.page.get_by_role("heading", name="Clients")).to_be_visible()
+    expect(phone.page.get_by_role("link", name="Ana Souza")).to_be_visible()
+    assert_fits_a_phone(phone.page, "the clients list")
+    phone.shot("12-clients-phone")
+    phone.page.get_by_role("link", name="Ana Souza").click()
+    expect(phone.page.locator("svg[data-metric] circle.point")).to_have_count(4)
+    assert_fits_a_phone(phone.page, "the client page")
+    phone.shot("13-client-phone")
+    phone.page.locator("main").get_by_role("link", name="New session").click()
+    expect(phone.page.get_by_role("button", name="Start recording")).to_be_visible()
+    assert_fits_a_phone(phone.page, "the new session page")
     phone.page.goto(recording_url)
-    expect(phone.page.get_by_label("Transcript")).to_be_visible()
-    width = phone.page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the recording page scrolls sideways on a phone ({width}px)"
-    phone.shot("10-recording-phone")
+    expect(phone.page.get_by_role("region", name="Transcript")).to_be_visible()
+    assert_fits_a_phone(phone.page, "the recording page")
+    phone.shot("14-recording-phone")
 
     # Another clinic sees none of it.
     other = Console(browser, platform.url)
@@ -228,7 +259,7 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     expect(other.page.get_by_text("No clients yet.")).to_be_visible()
     other.page.goto(recording_url)
     expect(other.page.get_by_role("alert")).to_be_visible()
-    expect(other.page.get_by_label("Transcript")).to_have_count(0)
+    expect(other.page.get_by_role("region", name="Transcript")).to_have_count(0)
     other.page.goto(client_url)
     expect(other.page.get_by_role("alert")).to_be_visible()
     expect(other.page.get_by_text("Ana Souza")).to_have_count(0)

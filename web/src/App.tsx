@@ -1,4 +1,5 @@
 import { Navigate, NavLink, Outlet, Route, Routes, useNavigate } from "react-router-dom";
+import { errorMessage } from "./api/client";
 import { useAuth } from "./auth";
 import { Loading } from "./components/Status";
 import { AuditLog } from "./pages/AuditLog";
@@ -42,8 +43,14 @@ function SignedIn() {
   const navigate = useNavigate();
   if (!ready) return <Loading what="your session" />;
   if (!user) return <Navigate to="/login" replace />;
+  // The token is forgotten either way; if the API could not revoke the refresh cookie, the
+  // sign-in page says so, since a reload would sign in again through it.
   const signOut = () => {
-    api.logout().finally(() => navigate("/login", { replace: true }));
+    api.logout().then(
+      () => navigate("/login", { replace: true }),
+      (failure: unknown) =>
+        navigate("/login", { replace: true, state: { signOutError: errorMessage(failure) } }),
+    );
   };
   return (
     <div className="shell">

@@ -423,6 +423,18 @@ export class Api {
   }
 }
 
+/** Every item of a cursor-paged list, read page after page. */
+export async function everyPage<T>(load: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await load(cursor);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 /** `Retry-After` in seconds or as an HTTP date, within [0, RETRY_503.maxWaitMs]. */
 export function retryAfterMs(response: Response, now = Date.now()): number {
   const value = response.headers.get("Retry-After");

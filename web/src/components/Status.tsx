@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import type { Loadable } from "../hooks";
+import type { Loadable, Pages } from "../hooks";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -37,4 +37,20 @@ export function Show<T>({
   if (value.state === "loading") return <Loading what={what} />;
   if (value.state === "error") return <ErrorNote message={value.message} onRetry={onRetry} />;
   return <>{children(value.value)}</>;
+}
+
+/** The button that reads a paged list's next page, and why the last read failed. */
+export function MoreButton({ pages, what }: { pages: Pages<unknown>; what: string }) {
+  return (
+    <>
+      {pages.moreError && <ErrorNote message={pages.moreError} onRetry={pages.more ?? undefined} />}
+      {pages.more && (
+        <p>
+          <button type="button" onClick={pages.more} disabled={pages.readingMore}>
+            {pages.readingMore ? `Loading more ${what}…` : `Show more ${what}`}
+          </button>
+        </p>
+      )}
+    </>
+  );
 }

@@ -47,7 +47,7 @@ export function Transcript({
     return <p className="muted">No speech was found in this recording.</p>;
   }
   return (
-    <div className="transcript" aria-label="Transcript">
+    <div className="transcript" role="region" aria-label="Transcript">
       {segments.map((segment, si) => (
         <p key={si}>
           <span className="seg-time muted">{seconds(segment.start)}</span>{" "}

@@ -7,9 +7,9 @@ import { Assignments, EraseClient } from "../components/ClientAdmin";
 import { ClientForm, changedFields } from "../components/ClientForm";
 import { ProgressChart } from "../components/ProgressChart";
 import { StatusBadge } from "../components/StatusBadge";
-import { ErrorNote, Show } from "../components/Status";
+import { ErrorNote, MoreButton, Show } from "../components/Status";
 import { formatDate, formatDay, label, number, saveBlob } from "../format";
-import { useLoad } from "../hooks";
+import { useLoad, usePages } from "../hooks";
 
 export function ClientPage() {
   const { clientId = "" } = useParams();
@@ -21,7 +21,7 @@ export function ClientPage() {
   const client =
     loaded.state === "ready" && edited?.id === clientId ? { ...loaded, value: edited } : loaded;
   const isAdmin = user?.role === "admin";
-  const [sessions, reloadSessions] = useLoad(() => api.clientRecordings(clientId), [api, clientId]);
+  const sessions = usePages((cursor) => api.clientRecordings(clientId, cursor), [api, clientId]);
   const [charts, reloadCharts] = useLoad(
     () =>
       Promise.all([
@@ -124,21 +124,22 @@ export function ClientPage() {
           </Show>
 
           <h2>Sessions</h2>
-          <Show value={sessions} what="sessions" onRetry={reloadSessions}>
-            {(page) =>
-              page.items.length === 0 ? (
+          <Show value={sessions.items} what="sessions" onRetry={sessions.reload}>
+            {(items) =>
+              items.length === 0 ? (
                 <div className="empty">
                   <p>No sessions yet.</p>
                   <Link to={`/app/sessions/new?client=${c.id}`}>Record or upload the first one</Link>
                 </div>
               ) : (
                 <SessionTable
-                  sessions={page.items}
+                  sessions={items}
                   values={charts.state === "ready" ? valuesByRecording(charts.value) : new Map()}
                 />
               )
             }
           </Show>
+          <MoreButton pages={sessions} what="sessions" />
 
           <Assignments clientId={c.id} canChange={isAdmin} />
           {isAdmin && <EraseClient client={c} />}

@@ -3,13 +3,13 @@ import { Link, useLocation } from "react-router-dom";
 import type { Client } from "../api/types";
 import { useApi } from "../auth";
 import { ClientForm } from "../components/ClientForm";
-import { Show } from "../components/Status";
+import { MoreButton, Show } from "../components/Status";
 import { formatDay } from "../format";
-import { useLoad } from "../hooks";
+import { usePages } from "../hooks";
 
 export function ClientsPage() {
   const api = useApi();
-  const [clients, reload] = useLoad(() => api.clients(), [api]);
+  const clients = usePages((cursor) => api.clients(cursor), [api]);
   const [adding, setAdding] = useState(false);
   const erased = (useLocation().state as { erased?: string } | null)?.erased;
 
@@ -33,22 +33,23 @@ export function ClientsPage() {
           onSave={async (fields) => {
             await api.createClient(fields);
             setAdding(false);
-            reload();
+            clients.reload();
           }}
         />
       )}
-      <Show value={clients} what="clients" onRetry={reload}>
-        {(page) =>
-          page.items.length === 0 ? (
+      <Show value={clients.items} what="clients" onRetry={clients.reload}>
+        {(items) =>
+          items.length === 0 ? (
             <div className="empty">
               <p>No clients yet.</p>
               <p className="muted">Add the people you treat; their sessions and progress appear here.</p>
             </div>
           ) : (
-            <ClientTable clients={page.items} />
+            <ClientTable clients={items} />
           )
         }
       </Show>
+      <MoreButton pages={clients} what="clients" />
     </section>
   );
 }

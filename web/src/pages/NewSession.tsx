@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { errorMessage } from "../api/client";
+import { errorMessage, everyPage } from "../api/client";
 import {
   REPORT_LANGUAGES,
   SESSION_TASKS,
@@ -24,7 +24,8 @@ function localNow(): string {
 export function NewSession() {
   const api = useApi();
   const [params] = useSearchParams();
-  const [clients] = useLoad(() => api.clients(), [api]);
+  // Every client, so the one asked for in `?client=` is among the choices however many there are.
+  const [clients] = useLoad(() => everyPage((cursor) => api.clients(cursor)), [api]);
   const [clientId, setClientId] = useState(params.get("client") ?? "");
   const [task, setTask] = useState<SessionTask>("conversation");
   const [recordedAt, setRecordedAt] = useState(localNow);
@@ -90,8 +91,8 @@ export function NewSession() {
       <h1>New session</h1>
       <form className="card form-grid" onSubmit={submit} aria-label="New session">
         <Show value={clients} what="clients">
-          {(page) =>
-            page.items.length === 0 ? (
+          {(list) =>
+            list.length === 0 ? (
               <p className="wide">
                 Add a client first: <Link to="/app/clients">Clients</Link>.
               </p>
@@ -100,7 +101,7 @@ export function NewSession() {
                 Client
                 <select value={clientId} onChange={(e) => setClientId(e.target.value)} required>
                   <option value="">Choose a client…</option>
-                  {page.items.map((c) => (
+                  {list.map((c) => (
                     <option key={c.id} value={c.id}>
                       {c.display_name}
                     </option>

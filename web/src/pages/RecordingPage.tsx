@@ -660,7 +660,13 @@ function Downloads({ recordingId }: { recordingId: string }) {
     <div className="downloads">
       <span className="muted">Transcript:</span>
       {["txt", "srt", "vtt"].map((format) => (
-        <button key={format} type="button" className="link" onClick={get(format)}>
+        <button
+          key={format}
+          type="button"
+          className="link"
+          aria-label={`Download the transcript as .${format}`}
+          onClick={get(format)}
+        >
           .{format}
         </button>
       ))}

@@ -155,6 +155,7 @@ function ReportView({ reportId, onSettled }: { reportId: string; onSettled: () =
   const api = useApi();
   const [report, setReport] = useState<Report | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -180,6 +181,7 @@ function ReportView({ reportId, onSettled }: { reportId: string; onSettled: () =
   }, [api, reportId]);
 
   async function downloadMarkdown() {
+    setDownloadError(null);
     try {
       const { blob, filename } = await api.download(
         `/reports/${reportId}?format=md`,
@@ -187,7 +189,7 @@ function ReportView({ reportId, onSettled }: { reportId: string; onSettled: () =
       );
       saveBlob(blob, filename);
     } catch (failure) {
-      setError(errorMessage(failure));
+      setDownloadError(errorMessage(failure));
     }
   }
 
@@ -212,6 +214,7 @@ function ReportView({ reportId, onSettled }: { reportId: string; onSettled: () =
           Download .md
         </button>
       </p>
+      {downloadError && <ErrorNote message={downloadError} />}
       <Markdown source={report.content_markdown ?? ""} />
     </article>
   );

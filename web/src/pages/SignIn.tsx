@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { Link, Navigate, useNavigate } from "react-router-dom";
+import { Link, Navigate, useLocation, useNavigate } from "react-router-dom";
 import { errorMessage } from "../api/client";
 import { useAuth } from "../auth";
 import { ErrorNote } from "../components/Status";
@@ -8,6 +8,7 @@ import { ErrorNote } from "../components/Status";
 export function SignIn({ signup = false }: { signup?: boolean }) {
   const { api, user } = useAuth();
   const navigate = useNavigate();
+  const signOutError = (useLocation().state as { signOutError?: string } | null)?.signOutError;
   const [clinic, setClinic] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -34,6 +35,14 @@ export function SignIn({ signup = false }: { signup?: boolean }) {
     <main className="auth-page">
       <form className="card auth-card" onSubmit={submit} aria-labelledby="auth-title">
         <h1 id="auth-title">{signup ? "Create your clinic" : "Sign in to Fluently"}</h1>
+        {signOutError && (
+          <ErrorNote
+            message={
+              "You are signed out in this tab, but the server could not end the session " +
+              `(${signOutError}): reload the page and sign out again before leaving this computer.`
+            }
+          />
+        )}
         {signup && (
           <label>
             Clinic name

@@ -1,4 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/react";
+import { vi } from "vitest";
 import userEvent from "@testing-library/user-event";
 import { ADMIN, apiError, fakeApi, json, renderAt, SESSION } from "./fakeApi";
 import { CLIENT } from "./recording";
@@ -138,5 +139,39 @@ describe("erasing a client", () => {
     const form = screen.getByRole("form", { name: "Erase client" });
     await waitFor(() => expect(within(form).getByRole("alert")).toHaveTextContent("only admins erase clients"));
     expect(screen.getByRole("heading", { name: "Ana Souza" })).toBeInTheDocument();
+  });
+});
+
+describe("exporting a client", () => {
+  it("saves the zip under the API's file name, or shows why it could not", async () => {
+    const saved: string[] = [];
+    const click = vi
+      .spyOn(HTMLAnchorElement.prototype, "click")
+      .mockImplementation(function (this: HTMLAnchorElement) {
+        saved.push(this.download);
+      });
+    let refuse = false;
+    const { api } = fakeApi(
+      routes({
+        "GET /clients/c1/export": () =>
+          refuse
+            ? apiError(403, "forbidden", "Only assigned clinicians export a client.")
+            : new Response(new Uint8Array([80, 75, 3, 4]), {
+                headers: {
+                  "Content-Type": "application/zip",
+                  "Content-Disposition": 'attachment; filename="client-c1.zip"',
+                },
+              }),
+      }),
+    );
+    renderAt("/app/clients/c1", api);
+    await userEvent.click(await screen.findByRole("button", { name: "Export (zip)" }));
+    await waitFor(() => expect(saved).toEqual(["client-c1.zip"]));
+    refuse = true;
+    await userEvent.click(await screen.findByRole("button", { name: "Export (zip)" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "Only assigned clinicians export a client.",
+    );
+    click.mockRestore();
   });
 });

@@ -60,4 +60,27 @@ describe("clients list", () => {
     await userEvent.click(screen.getByRole("button", { name: "Try again" }));
     expect(await screen.findByRole("link", { name: "Ana Souza" })).toBeInTheDocument();
   });
+
+  it("reads the next page when asked, so no client is out of reach", async () => {
+    const second = { ...CLIENT, id: "c51", display_name: "Bruno Lima" };
+    let failOnce = true;
+    const { api } = fakeApi({
+      "GET /clients?limit=50": () => json({ items: [CLIENT], next_cursor: "next-1" }),
+      "GET /clients?cursor=next-1&limit=50": () => {
+        if (failOnce) {
+          failOnce = false;
+          return apiError(503, "unavailable", "the database is not reachable");
+        }
+        return json({ items: [second], next_cursor: null });
+      },
+    });
+    renderAt("/app/clients", api);
+    expect(await screen.findByRole("link", { name: "Ana Souza" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Show more clients" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("the database is not reachable");
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByRole("link", { name: "Bruno Lima" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Ana Souza" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Show more clients" })).not.toBeInTheDocument();
+  });
 });

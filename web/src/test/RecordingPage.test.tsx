@@ -1,3 +1,4 @@
+import { vi } from "vitest";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { Segment } from "../api/types";
@@ -118,6 +119,39 @@ describe("the audio player", () => {
     expect(await screen.findByText(/retention period/)).toBeInTheDocument();
     await screen.findByLabelText("Transcript");
     expect(calls.some((c) => c.path.endsWith("/audio"))).toBe(false);
+  });
+});
+
+describe("downloads", () => {
+  it("saves the transcript in the chosen format under the API's file name", async () => {
+    const saved: string[] = [];
+    const click = vi
+      .spyOn(HTMLAnchorElement.prototype, "click")
+      .mockImplementation(function (this: HTMLAnchorElement) {
+        saved.push(this.download);
+      });
+    const { api, calls } = fakeApi(
+      routes(undefined, {
+        "GET /audio_recordings/r1/transcript?format=srt": () =>
+          new Response("1\n00:00:00,000 --> 00:00:01,000\nSo um\n", {
+            headers: { "Content-Disposition": 'attachment; filename="session-r1.srt"' },
+          }),
+        "GET /audio_recordings/r1/transcript?format=vtt": () =>
+          apiError(404, "not_found", "This recording has no transcript yet."),
+      }),
+    );
+    renderAt("/app/recordings/r1", api);
+    await userEvent.click(
+      await screen.findByRole("button", { name: "Download the transcript as .srt" }),
+    );
+    await waitFor(() => expect(saved).toEqual(["session-r1.srt"]));
+    const download = calls.find((c) => c.path.includes("format=srt"));
+    expect(download?.headers.Authorization).toBe("Bearer token-1");
+    await userEvent.click(screen.getByRole("button", { name: "Download the transcript as .vtt" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "This recording has no transcript yet.",
+    );
+    click.mockRestore();
   });
 });
 

@@ -1,6 +1,7 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { fakeApi, json, renderAt } from "./fakeApi";
+import { vi } from "vitest";
+import { apiError, fakeApi, json, renderAt } from "./fakeApi";
 
 const AUTO = {
   id: "rep1",
@@ -53,5 +54,36 @@ describe("report chooser", () => {
       type: "comprehensive",
       language: "pt",
     });
+  });
+});
+
+describe("report download", () => {
+  it("saves the Markdown, and keeps the report on screen when the download fails", async () => {
+    const saved: string[] = [];
+    const click = vi
+      .spyOn(HTMLAnchorElement.prototype, "click")
+      .mockImplementation(function (this: HTMLAnchorElement) {
+        saved.push(this.download);
+      });
+    let refuse = false;
+    const { api } = fakeApi({
+      "GET /audio_recordings/r1/reports?limit=50": () => json({ items: [AUTO], next_cursor: null }),
+      "GET /reports/rep1": () =>
+        json({ ...AUTO, metrics: {}, content_markdown: "# Fluency report\n\nAll fine." }),
+      "GET /reports/rep1?format=md": () =>
+        refuse
+          ? apiError(503, "unavailable", "the database is not reachable")
+          : new Response("# Fluency report\n", {
+              headers: { "Content-Disposition": 'attachment; filename="report-rep1.md"' },
+            }),
+    });
+    renderAt("/app/recordings/r1/report", api);
+    await userEvent.click(await screen.findByRole("button", { name: "Download .md" }));
+    await waitFor(() => expect(saved).toEqual(["report-rep1.md"]));
+    refuse = true;
+    await userEvent.click(screen.getByRole("button", { name: "Download .md" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("the database is not reachable");
+    expect(screen.getByRole("heading", { name: "Fluency report" })).toBeInTheDocument();
+    click.mockRestore();
   });
 });
