@@ -24,7 +24,7 @@ from fluently.bootstrap import prepare_database
 from fluently.logging import configure_logging
 from fluently.settings import Settings
 from fluently.storage import make_storage
-from serve_app import metrics
+from serve_app import metrics, receive_buffers
 from serve_app.console import install_console
 from serve_app.errors import UnhandledErrors, install_error_handlers
 from serve_app.events import RecordingEvents
@@ -151,6 +151,8 @@ class Ingress:
 
     def __init__(self, settings: Settings, *, transcriber: Any, dispatcher: Any) -> None:
         del dispatcher
+        # Before the first request: uploads reach the app with bounded memory in this replica.
+        receive_buffers.install_in_replica()
         self._settings = settings
         self._transcriber = transcriber
         self._deployments = ServeDeployments(

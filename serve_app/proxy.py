@@ -13,6 +13,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serve_app import receive_buffers
 from serve_app.errors import RETRY_AFTER_S, error_response
 
 
@@ -64,5 +65,7 @@ def _with_retry_after(message: Message) -> Message:
 
 def proxy_middlewares() -> list[Middleware]:
     """The ``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH`` callback: Serve calls it once, in each
-    proxy, and wraps its HTTP app in what it returns."""
+    proxy, before it serves, and wraps its HTTP app in what it returns. It is also where the
+    proxy's request bodies get their bound (``serve_app.receive_buffers``)."""
+    receive_buffers.install_in_proxy()
     return [Middleware(UnavailableUpstream)]

@@ -1,6 +1,7 @@
 """Uploads that are not what they claim to be, on both upload routes: malformed multipart, torn
-bodies, hostile file names and part headers, a client that hangs up; and de-duplication that
-stays within what the caller may see.
+bodies, hostile file names and part headers, a client that hangs up; de-duplication that
+stays within what the caller may see; and a large upload, which crosses Serve's proxy and an
+Ingress replica without either holding it.
 
 Every refused upload answers 4xx with the usual error body and leaves nothing behind: no row,
 no stored audio, no temporary file. ``/v1/audio/transcriptions`` needs a transcriber deployment
@@ -11,10 +12,15 @@ reaches it, which a refused upload must not.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import hashlib
+import struct
+import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from fastapi import FastAPI
@@ -22,6 +28,7 @@ from fastapi import FastAPI
 from deployments.recording_pipeline import JOB_WORKDIR_PREFIX
 from fluently.settings import Settings
 from serve_app.app import create_app
+from tests.platform import Platform
 from tests.support import (
     FIXTURES,
     Account,
@@ -341,3 +348,113 @@ class TestThroughServe:
             assert response.status_code == status, (case, response.text)
             assert response.json()["error"]["code"] == code, (case, response.text)
         assert leftovers(superuser_conninfo, settings) == before
+
+    async def test_a_large_upload_crosses_the_proxy_without_either_holding_it(
+        self, api: httpx.AsyncClient, platform: Platform
+    ) -> None:
+        """An upload of ``LARGE_MB`` MB, sent as fast as the client can, grows neither Serve's
+        proxy nor an Ingress replica by more than ``GROWTH_BOUND_MB``: the proxy reads the
+        socket only as fast as the app stores the body (``serve_app/receive_buffers.py``). The
+        recording is accepted and its stored audio is the bytes sent."""
+        headers = await signup(api)
+        watched = {
+            f"{name}#{proc.pid}": proc
+            for name in ("ServeReplica:fluently:Ingress", "ray::ProxyActor")
+            for proc in platform.processes(name)
+        }
+        assert len(watched) == 3, watched
+        with rss_growth(watched) as growth:
+            response = await api.post(
+                "/audio_recordings",
+                headers={**headers, "Content-Type": MULTIPART, "Content-Length": str(LARGE_BODY)},
+                content=large_upload(),
+                timeout=300,
+            )
+        assert response.status_code == 202, response.text
+        recording_id = response.json()["recording_id"]
+        assert response.headers["Location"] == f"/audio_recordings/{recording_id}"
+        assert max(growth.values()) < GROWTH_BOUND_MB, growth
+
+        stored = hashlib.sha256()
+        async with api.stream(
+            "GET", f"/audio_recordings/{recording_id}/audio", headers=headers, timeout=300
+        ) as audio:
+            assert audio.status_code == 200
+            async for chunk in audio.aiter_bytes():
+                stored.update(chunk)
+        assert stored.hexdigest() == large_wav_sha256()
+        assert audio.headers["ETag"] == f'"{stored.hexdigest()}"'
+        deleted = await api.delete(f"/audio_recordings/{recording_id}", headers=headers)
+        assert deleted.status_code == 204, deleted.text
+
+
+LARGE_MB = 96
+GROWTH_BOUND_MB = 16.0
+"""With the bounds, 4-7 MB; without them this upload grew each by about 190 MB."""
+_PIECE = b"\x00\x01" * (512 * 1024)
+"""One MiB of 16-bit samples, barely above silence."""
+_PIECES = LARGE_MB * 1_000_000 // len(_PIECE)
+
+
+def _wav_header(data_bytes: int) -> bytes:
+    """A 16 kHz mono 16-bit PCM WAV header for ``data_bytes`` of samples."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 16_000, 32_000, 2, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_bytes)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
+
+
+_WAV_HEADER = _wav_header(_PIECES * len(_PIECE))
+_PART_HEAD = (
+    b"--" + BOUNDARY + b"\r\n"
+    b'Content-Disposition: form-data; name="file"; filename="large.wav"\r\n'
+    b"Content-Type: audio/wav\r\n\r\n"
+)
+_PART_TAIL = b"\r\n--" + BOUNDARY + b"--\r\n"
+LARGE_BODY = len(_PART_HEAD) + len(_WAV_HEADER) + _PIECES * len(_PIECE) + len(_PART_TAIL)
+
+
+def large_wav_sha256() -> str:
+    digest = hashlib.sha256(_WAV_HEADER)
+    for _ in range(_PIECES):
+        digest.update(_PIECE)
+    return digest.hexdigest()
+
+
+async def large_upload() -> AsyncIterator[bytes]:
+    """The multipart body of the large WAV, made as it is sent: never whole in memory."""
+    yield _PART_HEAD + _WAV_HEADER
+    for _ in range(_PIECES):
+        yield _PIECE
+    yield _PART_TAIL
+
+
+@contextlib.contextmanager
+def rss_growth(processes: dict[str, psutil.Process]) -> Iterator[dict[str, float]]:
+    """Yields a dict that, on exit, holds how far (MB) each process's resident memory rose
+    above where it stood on entry, sampled every 20 ms."""
+    idle = {name: proc.memory_info().rss for name, proc in processes.items()}
+    peak = dict(idle)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            for name, proc in processes.items():
+                peak[name] = max(peak[name], proc.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    growth: dict[str, float] = {}
+    try:
+        yield growth
+    finally:
+        done.set()
+        sampler.join()
+        growth.update({name: (peak[name] - idle[name]) / 1_000_000 for name in processes})
