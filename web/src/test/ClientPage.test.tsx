@@ -1,7 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import { vi } from "vitest";
 import userEvent from "@testing-library/user-event";
-import { ADMIN, apiError, fakeApi, json, renderAt, SESSION } from "./fakeApi";
+import { ADMIN, apiError, fakeApi, json, renderAt, SESSION, spyOnDownloads } from "./fakeApi";
 import { CLIENT } from "./recording";
 
 const MEMBER = { id: "u2", email: "sam@clinic.example", role: "member" as const, tenant_id: "t1" };
@@ -144,12 +143,7 @@ describe("erasing a client", () => {
 
 describe("exporting a client", () => {
   it("saves the zip under the API's file name, or shows why it could not", async () => {
-    const saved: string[] = [];
-    const click = vi
-      .spyOn(HTMLAnchorElement.prototype, "click")
-      .mockImplementation(function (this: HTMLAnchorElement) {
-        saved.push(this.download);
-      });
+    const { saved, restore } = spyOnDownloads();
     let refuse = false;
     const { api } = fakeApi(
       routes({
@@ -172,6 +166,6 @@ describe("exporting a client", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "Only assigned clinicians export a client.",
     );
-    click.mockRestore();
+    restore();
   });
 });

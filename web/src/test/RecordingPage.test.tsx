@@ -1,8 +1,7 @@
-import { vi } from "vitest";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { Segment } from "../api/types";
-import { apiError, audio, fakeApi, json, renderAt } from "./fakeApi";
+import { apiError, audio, fakeApi, json, renderAt, spyOnDownloads } from "./fakeApi";
 import { ANNOTATION, CLIENT, RECORDING } from "./recording";
 
 function routes(put: () => Response = () => json({}), extra = {}) {
@@ -124,12 +123,7 @@ describe("the audio player", () => {
 
 describe("downloads", () => {
   it("saves the transcript in the chosen format under the API's file name", async () => {
-    const saved: string[] = [];
-    const click = vi
-      .spyOn(HTMLAnchorElement.prototype, "click")
-      .mockImplementation(function (this: HTMLAnchorElement) {
-        saved.push(this.download);
-      });
+    const { saved, restore } = spyOnDownloads();
     const { api, calls } = fakeApi(
       routes(undefined, {
         "GET /audio_recordings/r1/transcript?format=srt": () =>
@@ -151,7 +145,7 @@ describe("downloads", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "This recording has no transcript yet.",
     );
-    click.mockRestore();
+    restore();
   });
 });
 

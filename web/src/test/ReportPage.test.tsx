@@ -1,7 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { vi } from "vitest";
-import { apiError, fakeApi, json, renderAt } from "./fakeApi";
+import { apiError, fakeApi, json, renderAt, spyOnDownloads } from "./fakeApi";
 
 const AUTO = {
   id: "rep1",
@@ -59,12 +58,7 @@ describe("report chooser", () => {
 
 describe("report download", () => {
   it("saves the Markdown, and keeps the report on screen when the download fails", async () => {
-    const saved: string[] = [];
-    const click = vi
-      .spyOn(HTMLAnchorElement.prototype, "click")
-      .mockImplementation(function (this: HTMLAnchorElement) {
-        saved.push(this.download);
-      });
+    const { saved, restore } = spyOnDownloads();
     let refuse = false;
     const { api } = fakeApi({
       "GET /audio_recordings/r1/reports?limit=50": () => json({ items: [AUTO], next_cursor: null }),
@@ -84,6 +78,6 @@ describe("report download", () => {
     await userEvent.click(screen.getByRole("button", { name: "Download .md" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("the database is not reachable");
     expect(screen.getByRole("heading", { name: "Fluency report" })).toBeInTheDocument();
-    click.mockRestore();
+    restore();
   });
 });

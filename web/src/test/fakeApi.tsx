@@ -1,4 +1,5 @@
 import { render } from "@testing-library/react";
+import { vi } from "vitest";
 import { MemoryRouter } from "react-router-dom";
 import { Api } from "../api/client";
 import { App, ROUTER_FUTURE } from "../App";
@@ -72,4 +73,16 @@ export function renderAt(path: string, api: Api) {
       </MemoryRouter>
     </AuthProvider>,
   );
+}
+
+/** Files the page saves through a clicked download link, by name; ``restore`` puts the real
+ * ``click`` back. */
+export function spyOnDownloads() {
+  const saved: string[] = [];
+  const click = vi
+    .spyOn(HTMLAnchorElement.prototype, "click")
+    .mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download);
+    });
+  return { saved, restore: () => click.mockRestore() };
 }
