@@ -29,11 +29,10 @@ from disfluency_eval import (
     Event,
     evaluate,
 )
-from disfluency_run import run_clip
+from disfluency_run import run_corpus
 from matplotlib.figure import Figure
 
-from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
-from deployments.report_generator import ReportGenerator
+from deployments.local_whisper import LocalWhisperConfig
 from pipelines.types import (
     Transcript,
 )
@@ -50,6 +49,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="only the first N clips (after --clips)")
     parser.add_argument(
         "--threads", type=int, default=1, help="CTranslate2 threads for the local model"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="clips decoded by this many processes at once, each its share in order",
     )
     parser.add_argument(
         "--tolerance",
@@ -192,14 +197,14 @@ def main() -> int:
             "cpu_threads": args.threads,
         }
     )
-    log(f"loading the local model ({args.threads} thread(s))")
-    transcriber = LocalWhisperTranscriber(config)
-    reporter = ReportGenerator(())
-    runs = []
-    for k, entry in enumerate(entries, 1):
-        log(f"[{k}/{len(entries)}] {entry['file']}")
-        transcript, metrics, seconds = run_clip(args.corpus / entry["file"], transcriber, reporter)
-        runs.append((entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds))
+    log(f"{len(entries)} clips, {args.processes} process(es) of {args.threads} thread(s)")
+    decoded = run_corpus(
+        [args.corpus / entry["file"] for entry in entries], config, processes=args.processes
+    )
+    runs = [
+        (entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds)
+        for entry, (transcript, metrics, seconds) in zip(entries, decoded, strict=True)
+    ]
     evaluation = evaluate([r[3] for r in runs], args.tolerance)
     log(table(evaluation))
     args.results_dir.mkdir(parents=True, exist_ok=True)

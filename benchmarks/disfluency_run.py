@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import ctranslate2
 
-from deployments.local_whisper import LocalWhisperTranscriber
+from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.report_generator import ReportGenerator
 from fluently.settings import PipelineSettings
 from pipelines.audio import decode
@@ -34,8 +37,9 @@ def run_clip(
     async def transcribe_chunk(audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         return await asyncio.to_thread(transcriber.transcribe, audio, options)
 
-    # Disfluent speech often sends whisper into its temperature fallback, which samples:
-    # a fixed seed per clip makes a rerun give the same transcripts.
+    # Disfluent speech often sends whisper into its temperature fallback, which samples.
+    # CTranslate2 seeds a thread's generator once, at its first sampling, from the seed set
+    # then: with it fixed, the same clips decoded in the same order give the same transcripts.
     ctranslate2.set_random_seed(0)
     started = time.perf_counter()
     audio = decode(path)
@@ -58,3 +62,31 @@ def run_clip(
         language="en",
     )
     return transcript, report.metrics, time.perf_counter() - started
+
+
+Run = tuple[Transcript, dict[str, Any], float]
+
+
+def run_corpus(
+    paths: Sequence[Path], config: LocalWhisperConfig, *, processes: int = 1
+) -> list[Run]:
+    """``run_clip`` for every file of ``paths``, results in their order.
+
+    With ``processes`` above 1 the files are dealt out in fixed shares (every n-th file), each
+    share decoded in order by a process of its own with its own model: the per-clip analysis
+    around the model (VAD, levels, repeats, the report) runs on one core, so two processes keep
+    two cores busy, and a rerun decodes each clip after the same ones as before, with the same
+    sampling state, as one process does.
+    """
+    if processes <= 1:
+        return _run_share(list(paths), config)
+    shares = [list(paths[i::processes]) for i in range(processes)]
+    with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
+        done = [f.result() for f in [pool.submit(_run_share, s, config) for s in shares]]
+    return [done[k % processes][k // processes] for k in range(len(paths))]
+
+
+def _run_share(paths: Sequence[Path], config: LocalWhisperConfig) -> list[Run]:
+    transcriber = LocalWhisperTranscriber(config)
+    reporter = ReportGenerator(chat_clients=())
+    return [run_clip(path, transcriber, reporter) for path in paths]

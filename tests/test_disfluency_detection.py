@@ -16,9 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.disfluency_eval import ClipResult, Evaluation, evaluate
-from benchmarks.disfluency_run import run_clip
-from deployments.local_whisper import LocalWhisperTranscriber
-from deployments.report_generator import ReportGenerator
+from benchmarks.disfluency_run import run_corpus
 from tests.fidelity import serve_config
 from tests.support import FIXTURES
 
@@ -47,13 +45,11 @@ timing and acoustic evidence)."""
 
 @pytest.fixture(scope="module")
 def evaluation() -> Iterator[Evaluation]:
-    transcriber = LocalWhisperTranscriber(serve_config().model_copy(update={"cpu_threads": 2}))
-    reporter = ReportGenerator(chat_clients=())
-    clips = []
-    for entry in json.loads((CORPUS / "truth.json").read_text())["clips"]:
-        _, metrics, _ = run_clip(CORPUS / entry["file"], transcriber, reporter)
-        clips.append(ClipResult.from_run(entry, metrics))
-    yield evaluate(clips)
+    """Two processes of one thread each, half the clips each (``run_corpus``)."""
+    entries = json.loads((CORPUS / "truth.json").read_text())["clips"]
+    config = serve_config().model_copy(update={"cpu_threads": 1})
+    runs = run_corpus([CORPUS / e["file"] for e in entries], config, processes=2)
+    yield evaluate([ClipResult.from_run(e, m) for e, (_, m, _) in zip(entries, runs, strict=True)])
 
 
 def test_fluent_speech_gets_no_events(evaluation: Evaluation) -> None:
