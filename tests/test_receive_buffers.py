@@ -113,15 +113,20 @@ class FakeProxy:
         return pickle.dumps(batch)
 
 
+def fetching_from(
+    fake: FakeProxy,
+) -> tuple[BoundedASGIReceiveProxy, asyncio.Task[Any]]:
+    """The replica's bounded ``receive`` for one request, fetching from ``fake`` in a task."""
+    receive = BoundedASGIReceiveProxy(SCOPE, NO_METADATA, fake.receive_asgi_messages, limit=LIMIT)
+    return receive, asyncio.create_task(receive.fetch_until_disconnect())
+
+
 class TestTheReplicasReceive:
     async def test_the_proxy_is_asked_for_more_only_once_the_app_has_read_below_the_bound(
         self,
     ) -> None:
         fake = FakeProxy(pieces=12, per_answer=2)
-        receive = BoundedASGIReceiveProxy(
-            SCOPE, NO_METADATA, fake.receive_asgi_messages, limit=LIMIT
-        )
-        fetching = asyncio.create_task(receive.fetch_until_disconnect())
+        receive, fetching = fetching_from(fake)
         await settle()
         assert fake.answers == 2
         assert receive.queue.body_bytes == 4 * PIECE
@@ -140,10 +145,7 @@ class TestTheReplicasReceive:
 
     async def test_a_request_that_ends_while_the_replica_waits_ends_its_fetching(self) -> None:
         fake = FakeProxy(pieces=12, per_answer=4)
-        receive = BoundedASGIReceiveProxy(
-            SCOPE, NO_METADATA, fake.receive_asgi_messages, limit=LIMIT
-        )
-        fetching = asyncio.create_task(receive.fetch_until_disconnect())
+        _, fetching = fetching_from(fake)
         await settle()
         assert fake.answers == 1
         fetching.cancel()
