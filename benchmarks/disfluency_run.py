@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ctranslate2
 
@@ -65,25 +66,35 @@ def run_clip(
 
 
 Run = tuple[Transcript, dict[str, Any], float]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def run_corpus(
     paths: Sequence[Path], config: LocalWhisperConfig, *, processes: int = 1
 ) -> list[Run]:
-    """``run_clip`` for every file of ``paths``, results in their order.
+    """``run_clip`` for every file of ``paths``, results in their order, in ``processes``
+    processes (``map_in_shares``)."""
+    return map_in_shares(partial(_run_share, config=config), list(paths), processes)
 
-    With ``processes`` above 1 the files are dealt out in fixed shares (every n-th file), each
-    share decoded in order by a process of its own with its own model: the per-clip analysis
-    around the model (VAD, levels, repeats, the report) runs on one core, so two processes keep
-    two cores busy, and a rerun decodes each clip after the same ones as before, with the same
-    sampling state, as one process does.
+
+def map_in_shares(
+    run_share: Callable[[list[T]], list[R]], items: Sequence[T], processes: int
+) -> list[R]:
+    """``run_share`` over ``items`` dealt out in fixed shares (every n-th item), each share run
+    in order by a spawned process of its own; the results come back in the items' order.
+
+    The per-clip analysis around the model (VAD, levels, repeats, the report) runs on one core,
+    so two processes keep two cores busy; and a rerun decodes each item after the same ones as
+    before, with the same sampling state, as one process does. ``run_share`` must be picklable
+    (a module-level function, or a ``partial`` of one).
     """
     if processes <= 1:
-        return _run_share(list(paths), config)
-    shares = [list(paths[i::processes]) for i in range(processes)]
+        return run_share(list(items))
+    shares = [list(items[i::processes]) for i in range(processes)]
     with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
-        done = [f.result() for f in [pool.submit(_run_share, s, config) for s in shares]]
-    return [done[k % processes][k // processes] for k in range(len(paths))]
+        done = list(pool.map(run_share, shares))
+    return [done[k % processes][k // processes] for k in range(len(items))]
 
 
 def _run_share(paths: Sequence[Path], config: LocalWhisperConfig) -> list[Run]:

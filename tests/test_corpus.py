@@ -11,12 +11,11 @@ The 10-minute recording goes through the real Serve deployments in ``test_record
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 
 import pytest
 
+from benchmarks.disfluency_run import map_in_shares
 from deployments.local_whisper import LocalWhisperTranscriber
 from pipelines.audio import decode
 from pipelines.coverage import Sound
@@ -59,13 +58,9 @@ threads left a core idle."""
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, Pair]:
-    """Every short file, raw and through the platform path, in ``PROCESSES`` fixed shares (every
-    n-th file), each decoded in order: a rerun gives each file the same sampling state."""
-    shares = [SHORT[i::PROCESSES] for i in range(PROCESSES)]
-    with ProcessPoolExecutor(PROCESSES, mp_context=get_context("spawn")) as pool:
-        pairs = [pair for share in pool.map(pairs_of, shares) for pair in share]
-    names = [name for share in shares for name in share]
-    return dict(zip(names, pairs, strict=True))
+    """Every short file, raw and through the platform path, in ``PROCESSES`` fixed shares
+    (``map_in_shares``): a rerun gives each file the same sampling state."""
+    return dict(zip(SHORT, map_in_shares(pairs_of, SHORT, PROCESSES), strict=True))
 
 
 def pairs_of(names: list[str]) -> list[Pair]:
