@@ -43,10 +43,12 @@ since only the file part counts against the size limit."""
 _MAX_CONTENT_TYPE_CHARS = 128
 """The width of ``audio_recordings.content_type``."""
 _MULTIPART_OVERHEAD = 64 * 1024
-_BATCH_BYTES = 1024 * 1024
-"""Body bytes gathered before a thread parses, hashes and writes them: a few milliseconds of
-work per hop, so the hops cost nothing next to it, and the size limit is enforced to within
-this much while the body streams."""
+_BATCH_BYTES = 256 * 1024
+"""Body bytes gathered before a thread parses, hashes and writes them: about a millisecond of
+work per hop, so the hops cost little next to it, and the size limit is enforced to within
+this much while the body streams. Each batch is copied a few times on its way (gathered, handed
+over, sliced by the parser), and the allocator keeps some of that: a 200 MB upload grew plain
+uvicorn by 3.8 MB in two runs with 256 KiB batches, 6.6 MB with 1 MiB (``benchmarks/memory.py``)."""
 _BREAKING = frozenset({"Cc", "Zl", "Zp"})
 """Unicode categories dropped from file names: control characters, line and paragraph breaks."""
 _DIRECTION_CONTROLS = frozenset(
