@@ -122,6 +122,21 @@ class TestUploadValidation:
         assert bad_type.json()["error"]["code"] == "invalid_report_type"
         assert stored_state(superuser_conninfo, settings) == before
 
+    async def test_a_misspelt_field_is_refused_not_ignored(
+        self, limited_client: httpx.AsyncClient, settings: Settings, superuser_conninfo: str
+    ) -> None:
+        """``report_langauge=pt`` would otherwise give an English report without a word."""
+        headers = await signup(limited_client)
+        before = stored_state(superuser_conninfo, settings)
+        response = await upload(
+            limited_client, headers, FIXTURES / "jfk.opus", report_langauge="pt"
+        )
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "unknown_field"
+        assert "'report_langauge'" in error["message"] and "report_language" in error["message"]
+        assert stored_state(superuser_conninfo, settings) == before
+
 
 def with_providers(settings: Settings, fake: FakeProviders, *providers: str) -> Settings:
     """``settings`` with Groq and/or Azure OpenAI enabled, pointed at the loopback fake."""

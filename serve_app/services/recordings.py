@@ -49,7 +49,23 @@ def _choice(value: str | None, enum: type[ReportType] | type[ReportLanguage], na
         ) from None
 
 
+UPLOAD_FIELDS = frozenset(
+    {"language", "report_type", "report_language", "client_id", "recorded_at", "task"}
+)
+"""The form fields ``POST /audio_recordings`` takes beside ``file``."""
+
+
 def validate_fields(fields: dict[str, str]) -> dict[str, str]:
+    """The processing options of an upload's ``fields``; 422 ``unknown_field`` for a field the
+    route does not take, as unknown JSON fields and query parameters are refused: a misspelt
+    ``report_langauge=pt`` must not quietly give an English report."""
+    unknown = sorted(set(fields) - UPLOAD_FIELDS)
+    if unknown:
+        raise UnprocessableEntity(
+            f"unknown form field(s): {', '.join(repr(u) for u in unknown)}; "
+            f"this route takes: file, {', '.join(sorted(UPLOAD_FIELDS))}",
+            code="unknown_field",
+        )
     return {
         "language": parse_language(fields.get("language")) or "en",
         "report_type": _choice(fields.get("report_type"), ReportType, "report_type"),
