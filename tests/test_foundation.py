@@ -17,6 +17,7 @@ from fluently.logging import JsonFormatter
 from fluently.settings import Settings
 from serve_app.app import create_app
 from serve_app.metrics import REGISTRY
+from serve_app.services.recordings import UPLOAD_FIELDS
 
 ALL_TENANT_TABLES = ("tenants", *TENANT_TABLES)
 APPEND_ONLY_TABLES = ("audit_events",)
@@ -232,15 +233,9 @@ class TestHealth:
 
         upload = multipart("/audio_recordings")
         assert upload["required"] == ["file"]
-        assert {
-            "file",
-            "language",
-            "report_type",
-            "report_language",
-            "client_id",
-            "recorded_at",
-            "task",
-        } == set(upload["properties"])
+        # What the service takes is what the schema documents, and nothing else.
+        assert {"file", *UPLOAD_FIELDS} == set(upload["properties"])
+        assert upload["additionalProperties"] is False
         assert "picture_description" in upload["properties"]["task"]["enum"]
         assert "comprehensive" in upload["properties"]["report_type"]["enum"]
         openai = multipart("/v1/audio/transcriptions")

@@ -48,6 +48,7 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
         }
     },
     openapi_extra=multipart_body(
+        closed=True,
         language={
             "type": "string",
             "default": "en",
