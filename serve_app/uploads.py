@@ -57,16 +57,20 @@ _DIRECTION_CONTROLS = frozenset(
 """Bidirectional-text controls: they make "report\u202egpm.exe" read as "reportexe.mpg"."""
 
 
-def multipart_body(*, closed: bool = False, **fields: dict[str, Any]) -> dict[str, Any]:
+def multipart_body(**fields: dict[str, Any]) -> dict[str, Any]:
     """``openapi_extra`` documenting a multipart body: a required binary ``file`` and
-    ``fields`` (JSON schemas), and no other field when ``closed`` (the route refuses them).
-    The routes read the body themselves (``receive_upload``), so FastAPI cannot derive this
-    from their signatures."""
+    ``fields`` (JSON schemas). The routes read the body themselves (``receive_upload``), so
+    FastAPI cannot derive this from their signatures."""
     properties = {"file": {"type": "string", "format": "binary"}, **fields}
-    schema: dict[str, Any] = {"type": "object", "required": ["file"], "properties": properties}
-    if closed:
-        schema["additionalProperties"] = False
+    schema = {"type": "object", "required": ["file"], "properties": properties}
     return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def closed_multipart_body(**fields: dict[str, Any]) -> dict[str, Any]:
+    """``multipart_body`` for a route that refuses any other field."""
+    body = multipart_body(**fields)
+    body["requestBody"]["content"]["multipart/form-data"]["schema"]["additionalProperties"] = False
+    return body
 
 
 @dataclass

@@ -268,6 +268,10 @@ class TestProcessing:
             f"/audio_recordings/{recording_id}", headers={**headers, "If-None-Match": etag}
         )
         assert cached.status_code == 304
+        weakened = await api.get(  # as a compressing proxy passes it on
+            f"/audio_recordings/{recording_id}", headers={**headers, "If-None-Match": f"W/{etag}"}
+        )
+        assert weakened.status_code == 304
 
         exports = {
             fmt: await api.get(

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from serve_app.deps import AuditDep, CurrentViewer, TenantSession
+from serve_app.etags import matches
 from serve_app.schemas import (
     AnnotationIn,
     AnnotationOut,
@@ -40,7 +41,7 @@ async def get_annotation(
     what ``PUT`` needs in ``If-Match``; ``If-None-Match`` gives 304 while it is current."""
     annotation = await service.current(session, viewer=viewer, recording_id=recording_id)
     tag = service.etag(annotation)
-    if service.matches(request.headers.get("if-none-match"), tag):
+    if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag})
     return _json(AnnotationOut.of(annotation), tag)
 

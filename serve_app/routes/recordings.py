@@ -27,12 +27,13 @@ from serve_app.deps import (
     StateDep,
     TenantSession,
 )
+from serve_app.etags import matches
 from serve_app.openapi import file_responses, text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
 from serve_app.services.audit import Action
 from serve_app.services.recordings import RecordingProgress
-from serve_app.uploads import multipart_body, receive_upload
+from serve_app.uploads import closed_multipart_body, receive_upload
 
 router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
 
@@ -47,8 +48,7 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
             "in the clinic did): that recording"
         }
     },
-    openapi_extra=multipart_body(
-        closed=True,
+    openapi_extra=closed_multipart_body(
         language={
             "type": "string",
             "default": "en",
@@ -133,7 +133,7 @@ async def get_recording(
     )
     body = out.model_dump_json().encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     # Audited when the content is sent; a 304 sends nothing new.
     await auditor.record_by(

@@ -23,6 +23,7 @@ from fluently.errors import BadRequest, Conflict, FluentlyError, UnprocessableEn
 from pipelines.metrics import MetricsSettings
 from pipelines.review import InvalidAnnotation, ReviewedEvent, review
 from pipelines.types import Segment
+from serve_app.etags import matches
 from serve_app.services.recordings import get_recording
 
 
@@ -39,15 +40,6 @@ class PreconditionRequired(FluentlyError):
 def etag(annotation: Annotation) -> str:
     """A strong tag naming the version: a version never changes once a review follows it."""
     return f'"{annotation.recording_id}-v{annotation.version}"'
-
-
-def matches(header: str | None, tag: str) -> bool:
-    """Whether an ``If-Match`` or ``If-None-Match`` value names ``tag``. ``W/`` is ignored:
-    a proxy that compresses a response may weaken its tag, and the version is what counts."""
-    if header is None:
-        return False
-    candidates = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in candidates or tag in candidates
 
 
 async def current(session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID) -> Annotation:
