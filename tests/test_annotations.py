@@ -135,11 +135,14 @@ class TestReadAnnotation:
         assert body["metrics"]["percent_syllables_stuttered"] == 25.0
 
     async def test_if_none_match_is_304_while_current(
-        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
+        self, client: httpx.AsyncClient, sessions: Sessions, clinic: Clinic, recording: uuid.UUID
     ) -> None:
         tag = (await read(client, clinic.admin, recording)).headers["etag"]
         headers = {**clinic.admin.auth, "If-None-Match": tag}
         assert (await client.get(url(recording), headers=headers)).status_code == 304
+        # The words were sent once: one entry, none for the 304.
+        [entry] = await audit_rows(sessions, clinic.admin, Action.annotation_read, recording)
+        assert (entry.target_type, entry.details) == ("recording", {"version": 1})
 
 
 class TestReviewAnnotation:

@@ -204,6 +204,21 @@ class TestAuditedActions:
         assert hidden.status_code == 404
         assert await entries(visitor, other, "recording_read") == []
 
+    async def test_a_recording_deleted_by_its_uploader_not_by_an_outsider(
+        self, visitor: httpx.AsyncClient, sessions: Sessions, storage: StorageProvider
+    ) -> None:
+        admin = await sign_up(visitor)
+        recording_id = await stored_recording(sessions, storage, admin, FIXTURES / "jfk.opus")
+        other = await sign_up(visitor)
+        refused = await visitor.delete(f"/audio_recordings/{recording_id}", headers=other.auth)
+        assert refused.status_code == 404
+        assert await entries(visitor, other, "recording_deleted") == []
+        deleted = await visitor.delete(f"/audio_recordings/{recording_id}", headers=admin.auth)
+        assert deleted.status_code == 204
+        [entry] = await entries(visitor, admin, "recording_deleted")
+        assert (entry["target_type"], entry["target_id"]) == ("recording", recording_id)
+        assert entry["actor_id"] == admin.user["id"]
+
     async def test_a_transcript_exported(
         self,
         visitor: httpx.AsyncClient,

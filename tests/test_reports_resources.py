@@ -151,6 +151,15 @@ class TestRequestReport:
         )
         assert (body["type"], body["language"]) == ("comprehensive", "de")
         assert body["requested_by"] == clinic.admin.user["id"]
+        [entry] = await audit_rows(
+            sessions, clinic.admin, Action.report_requested, uuid.UUID(body["id"])
+        )
+        assert entry.actor_id == uuid.UUID(clinic.admin.user["id"])
+        assert entry.details == {
+            "recording_id": str(recording),
+            "type": "comprehensive",
+            "language": "de",
+        }
         (job,) = await report_jobs(sessions, clinic.admin, recording)
         # A trace context may ride along (``traceparent``) when tracing records spans.
         payload = {k: v for k, v in job.payload.items() if k != "traceparent"}

@@ -35,7 +35,11 @@ def _json(out: AnnotationOut, tag: str) -> Response:
 
 @router.get("/{recording_id}/annotation", response_model=AnnotationOut, responses=_ERRORS)
 async def get_annotation(
-    recording_id: uuid.UUID, request: Request, viewer: CurrentViewer, session: TenantSession
+    recording_id: uuid.UUID,
+    request: Request,
+    viewer: CurrentViewer,
+    session: TenantSession,
+    auditor: AuditDep,
 ) -> Response:
     """The latest version: words, events and the metrics computed from them. Its ``ETag`` is
     what ``PUT`` needs in ``If-Match``; ``If-None-Match`` gives 304 while it is current."""
@@ -43,6 +47,15 @@ async def get_annotation(
     tag = service.etag(annotation)
     if matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag})
+    # Audited when the words are sent, as a recording's are; a 304 sends nothing new.
+    await auditor.record_by(
+        session,
+        viewer,
+        action=Action.annotation_read,
+        target_type="recording",
+        target_id=recording_id,
+        details={"version": annotation.version},
+    )
     return _json(AnnotationOut.of(annotation), tag)
 
 

@@ -148,10 +148,21 @@ async def get_recording(
 
 @router.delete("/{recording_id}", status_code=204)
 async def delete_recording(
-    recording_id: uuid.UUID, viewer: CurrentViewer, state: StateDep, session: TenantSession
+    recording_id: uuid.UUID,
+    viewer: CurrentViewer,
+    state: StateDep,
+    session: TenantSession,
+    auditor: AuditDep,
 ) -> Response:
     """Delete the recording, its transcript, report, queued work and stored audio."""
     await service.delete(session, viewer=viewer, recording_id=recording_id, storage=state.storage)
+    await auditor.record_by(
+        session,
+        viewer,
+        action=Action.recording_deleted,
+        target_type="recording",
+        target_id=recording_id,
+    )
     return Response(status_code=204)
 
 

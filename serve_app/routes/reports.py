@@ -37,6 +37,7 @@ async def request_report(
     viewer: CurrentViewer,
     state: StateDep,
     session: TenantSession,
+    auditor: AuditDep,
 ) -> JSONResponse:
     """Write a report from the latest annotation (a clinician's review once there is one), in
     any type and language, without transcribing again. Poll ``Location`` until ``ready``."""
@@ -47,6 +48,18 @@ async def request_report(
         report_type=body.type,
         language=body.language,
         settings=state.settings,
+    )
+    await auditor.record_by(
+        session,
+        viewer,
+        action=Action.report_requested,
+        target_type="report",
+        target_id=report.id,
+        details={
+            "recording_id": str(recording_id),
+            "type": report.type,
+            "language": report.language,
+        },
     )
     return JSONResponse(
         ReportOut.of(report).model_dump(mode="json"),
