@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from db.repositories.audit import Action
 from db.session import Sessions
 from fluently.storage import StorageProvider
 from tests.seeded_audio import stored_recording
@@ -248,3 +250,12 @@ class TestAuditedActions:
         [entry] = await entries(visitor, admin, "transcript_exported")
         assert entry["target_id"] == recording_id
         assert entry["details"] == {"format": "srt"}
+
+
+def test_the_consoles_action_filter_offers_every_action() -> None:
+    """The audit page's ``action`` choices are written out in the console; a new action must
+    be offered there too (``job_retried`` once was not)."""
+    page = (FIXTURES.parents[1] / "web" / "src" / "pages" / "AuditLog.tsx").read_text()
+    offered = re.findall(r'"(\w+)"', page.split("const ACTIONS = [", 1)[1].split("];", 1)[0])
+    assert len(offered) == len(set(offered))
+    assert set(offered) == {a.value for a in Action}

@@ -12,6 +12,7 @@ const ACTIONS = [
   "refresh_token_reused",
   "user_created",
   "recording_read",
+  "recording_deleted",
   "audio_read",
   "transcript_exported",
   "client_created",
@@ -21,10 +22,13 @@ const ACTIONS = [
   "client_unassigned",
   "client_exported",
   "client_erased",
+  "annotation_read",
   "annotation_changed",
+  "report_requested",
   "report_read",
   "tenant_updated",
   "audio_retention_applied",
+  "job_retried",
 ];
 
 export function AuditLog() {
