@@ -20,6 +20,7 @@ from pipelines.report import (
     ReportLanguage,
     ReportType,
     build_llm_prompt,
+    check_numbers,
     parse_narrative,
     render_markdown,
     template_narrative,
@@ -100,7 +101,8 @@ class ReportGenerator:
         report_type: ReportType,
         language: ReportLanguage,
     ) -> tuple[Narrative, str]:
-        """The first valid LLM narrative and its client's name, else the template's."""
+        """The first valid LLM narrative whose numbers are the metrics' (``check_numbers``),
+        and its client's name; else the template's."""
         if self._chat_clients:
             system, user = build_llm_prompt(
                 metrics=metrics,
@@ -111,7 +113,8 @@ class ReportGenerator:
             for client in self._chat_clients:
                 try:
                     reply = client.complete_json(system=system, user=user)
-                    return parse_narrative(reply), client.name
+                    narrative = parse_narrative(reply)
+                    return check_numbers(narrative, metrics.to_dict(), language), client.name
                 except (BackendUnavailable, BackendRejected, ValueError) as exc:
                     log.warning(
                         "report narrative from %s unusable (%s: %s); falling back",

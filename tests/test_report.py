@@ -22,6 +22,7 @@ from pipelines.report import (
     render_markdown,
     template_narrative,
 )
+from pipelines.report.llm_numbers import unsupported_numbers
 from pipelines.report.texts import check_texts, texts
 from pipelines.types import Segment, Transcript, Word
 
@@ -419,6 +420,41 @@ class TestParseNarrative:
         assert narrative.recommendations == ["bold advice"]
 
 
+def narrative_of(summary: str, *observations: str) -> Narrative:
+    return Narrative(summary=summary, observations=list(observations), recommendations=[])
+
+
+class TestNarrativeNumbers:
+    """The sample's metrics: %SS 11.11, 5 disfluencies, 10 s, 136.71 syllables per minute."""
+
+    @pytest.mark.parametrize(
+        ("language", "text"),
+        [
+            ("en", "A %SS of 11.1% over 10 s, 5 disfluencies, 137 syllables per minute."),
+            ("en", "11.11 stuttered syllables per 100 syllables, 2 of them SLD, in 0.17 minutes."),
+            ("en", "Re-assess with the SSI-4 on the 2nd visit; 5 events were listed."),
+            ("de", "Ein %SS von 11,1 % bei 136,7 Silben pro Minute."),
+            ("fr", "Un %SS de 11,1 % et 136,71 syllabes par minute."),
+            ("pt", "Taxa de 137 sílabas por minuto e 11.1 % (escrito à inglesa)."),
+        ],
+    )
+    def test_the_metrics_numbers_rounded_as_written_pass(self, language: str, text: str) -> None:
+        assert unsupported_numbers(narrative_of(text), sample_metrics().to_dict(), language) == []
+
+    @pytest.mark.parametrize(
+        ("text", "invented"),
+        [
+            ("A %SS of 7.5% suggests mild stuttering.", ["7.5"]),
+            ("About 30 disfluencies per minute.", ["30"]),  # recomputed: 37.97
+            ("11.2% of syllables were stuttered.", ["11.2"]),  # 11.11 is 11.1
+            ("Speech lasted 1,500 seconds.", ["1,500"]),
+        ],
+    )
+    def test_invented_or_recomputed_numbers_are_named(self, text: str, invented: list[str]) -> None:
+        metrics = sample_metrics().to_dict()
+        assert unsupported_numbers(narrative_of("Fine.", text), metrics, "en") == invented
+
+
 class TestReportGenerator:
     def generate(
         self, *clients: ChatClient, language: str = "en", text: str = ""
@@ -459,6 +495,13 @@ class TestReportGenerator:
         report = self.generate(down, refusing, working)
         assert report["generator"] == "azure:backup"
         assert [len(c.prompts) for c in (down, refusing, working)] == [1, 1, 1]
+
+    def test_a_narrative_with_an_invented_number_falls_through(self) -> None:
+        """The table says 11.1 %; a narrative saying 4.2 % is not shown beside it."""
+        inventing = ScriptedChat("groq:llama", llm_reply("A %SS of 4.2% is mild.", [], []))
+        honest = ScriptedChat("azure:gpt", llm_reply("A %SS of 11.1% over 10 s.", [], []))
+        assert self.generate(inventing, honest)["generator"] == "azure:gpt"
+        assert self.generate(inventing)["generator"] == "template"
 
     def test_invalid_json_falls_back_to_the_template(self) -> None:
         report = self.generate(ScriptedChat("groq:llama", "Sure! Here is your report: ..."))
