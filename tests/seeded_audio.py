@@ -8,6 +8,7 @@ left alone. Tests import from here and from tests/support.py only.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,10 +36,12 @@ async def stored_recording(
     status: RecordingStatus = RecordingStatus.processed,
     created_at: datetime | None = None,
     queued_job: bool = False,
+    sha256_of_audio: bool = False,
 ) -> str:
     """A recording of ``account``'s whose audio is ``audio``'s bytes, stored as an upload stores
     it. ``queued_job`` adds a processing job that no worker may claim for a day (it stands for
-    queued work that must go with the recording)."""
+    queued work that must go with the recording). Its ``sha256`` is random, so uploading
+    ``audio`` makes another recording, unless ``sha256_of_audio``."""
     tenant_id = tenant_of(account)
     recording_id = uuid.uuid4()
     key = f"{tenant_id}/{recording_id}"
@@ -51,7 +54,7 @@ async def stored_recording(
         filename=audio.name,
         content_type="application/octet-stream",
         storage_key=key,
-        sha256=uuid.uuid4().hex * 2,
+        sha256=_sha256(audio) if sha256_of_audio else uuid.uuid4().hex * 2,
         size_bytes=_size(audio),
         duration_s=11.0,
         codec="opus",
@@ -88,6 +91,10 @@ async def stored_recording(
 
 def _size(path: Path) -> int:
     return path.stat().st_size
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 async def storage_key(sessions: Sessions, account: Account, recording_id: str) -> str:

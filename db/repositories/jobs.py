@@ -161,6 +161,29 @@ async def fail(
     return JobStatus.dead if dead else JobStatus.queued
 
 
+async def requeue_dead_process(session: AsyncSession, *, recording_id: uuid.UUID) -> Job | None:
+    """``requeue_dead`` for the dead processing job of a recording; None when it has none."""
+    result = await session.execute(
+        update(Job)
+        .where(
+            Job.recording_id == recording_id,
+            Job.kind == PROCESS_RECORDING,
+            Job.status == JobStatus.dead.value,
+        )
+        .values(
+            status=JobStatus.queued.value,
+            attempts=0,
+            run_at=func.now(),
+            locked_by=None,
+            lease_expires_at=None,
+            updated_at=func.now(),
+        )
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalars().first()
+
+
 async def mark_dead(session: AsyncSession, *, job_id: int, error: str) -> None:
     await session.execute(
         update(Job)

@@ -252,6 +252,15 @@ async def requeue_failed(session: AsyncSession, *, recording_id: uuid.UUID) -> N
     )
 
 
+async def restore_audio(session: AsyncSession, *, recording_id: uuid.UUID) -> None:
+    """The recording's audio is stored again (the same bytes, uploaded again)."""
+    await session.execute(
+        update(AudioRecording)
+        .where(AudioRecording.id == recording_id)
+        .values(audio_deleted_at=None)
+    )
+
+
 async def mark_failed(session: AsyncSession, *, recording_id: uuid.UUID, error: str) -> None:
     await session.execute(
         update(AudioRecording)

@@ -85,7 +85,7 @@ async def upload_recording(
     async with receive_upload(
         request, tmp_dir=settings.data_dir / "tmp", max_bytes=settings.upload.max_bytes
     ) as upload:
-        recording, created = await service.accept_upload(
+        recording, queued = await service.accept_upload(
             session,
             viewer=viewer,
             upload=upload,
@@ -96,7 +96,7 @@ async def upload_recording(
     body = RecordingAccepted(recording_id=recording.id, status=recording.status)
     return JSONResponse(
         body.model_dump(mode="json"),
-        status_code=202 if created else 200,
+        status_code=202 if queued else 200,
         headers={"Location": f"/audio_recordings/{recording.id}"},
     )
 

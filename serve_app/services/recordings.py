@@ -90,11 +90,14 @@ async def accept_upload(
     storage: StorageProvider,
     languages: TranscriptionLanguages,
 ) -> tuple[AudioRecording, bool]:
-    """Store a new recording and enqueue its processing; ``(recording, created)``.
+    """Store a new recording and enqueue its processing; ``(recording, queued)``: ``queued``
+    when this upload started processing.
 
     Bytes the caller already uploaded give back that recording; an admin is also given a
     recording of the same bytes by anyone in the tenant (all of which they may read). A member
-    is never given another user's recording: they get a new one of their own.
+    is never given another user's recording: they get a new one of their own. Given back, the
+    upload is a retry: its options must not say otherwise (``_same_options``), and a recording
+    that failed is processed again (``_process_again``).
     """
     options = validate_fields(upload.fields)
     about = await clients.session_fields(
@@ -105,7 +108,13 @@ async def accept_upload(
         raise UnprocessableEntity("the file is empty", code="empty_file")
     existing = await recordings.find_visible_by_sha256(session, viewer=viewer, sha256=upload.sha256)
     if existing is not None:
-        return existing, False
+        _same_options(existing, upload.fields, options, about)
+        if existing.status != RecordingStatus.failed.value:
+            return existing, False
+        await _process_again(
+            session, existing, viewer=viewer, upload=upload, storage=storage, settings=settings
+        )
+        return existing, True
     try:
         info = await asyncio.to_thread(
             probe, upload.path, max_duration_s=settings.upload.max_duration_s
@@ -164,6 +173,62 @@ async def accept_upload(
         extra={"recording_id": str(recording_id), "duration_s": info.duration_s},
     )
     return recording, True
+
+
+def _same_options(
+    existing: AudioRecording,
+    fields: dict[str, str],
+    options: dict[str, str],
+    about: clients.SessionFields,
+) -> None:
+    """409 ``duplicate_recording`` when an upload of bytes already stored sets an option to
+    something else than that recording has: handing it back would silently drop what was
+    asked (another client, another report language). Options the upload leaves out are not
+    compared: a retry need not repeat them; nor is ``recorded_at``, which a client fills with
+    "now" by default, so a retry from a reloaded form sends another one."""
+    asked: dict[str, object] = {**options, "client_id": about.client_id, "task": about.task}
+    differing = [
+        name
+        for name in sorted(asked)
+        if fields.get(name) and asked[name] != getattr(existing, name)
+    ]
+    if differing:
+        raise Conflict(
+            f"these bytes are already recording {existing.id}, whose "
+            + ", ".join(f"{name} is {getattr(existing, name)}" for name in differing)
+            + "; a report of another type or language is POST "
+            f"/audio_recordings/{existing.id}/reports, and another client's session needs its "
+            "own recording",
+            code="duplicate_recording",
+        )
+
+
+async def _process_again(
+    session: AsyncSession,
+    recording: AudioRecording,
+    *,
+    viewer: Viewer,
+    upload: ReceivedUpload,
+    storage: StorageProvider,
+    settings: Settings,
+) -> None:
+    """A failed recording uploaded again is processed again, as an admin's retry of its dead
+    job would; audio that retention removed meanwhile is stored again from the upload."""
+    if recording.audio_deleted_at is not None:
+        await asyncio.to_thread(storage.put_file, recording.storage_key, upload.path)
+        await recordings.restore_audio(session, recording_id=recording.id)
+    if await jobs.requeue_dead_process(session, recording_id=recording.id) is None:
+        await jobs.enqueue(
+            session,
+            tenant_id=viewer.tenant_id,
+            recording_id=recording.id,
+            kind=jobs.PROCESS_RECORDING,
+            queue=processing_queue(recording.duration_s or 0.0, settings=settings.jobs),
+            max_attempts=settings.jobs.max_attempts,
+        )
+    await recordings.requeue_failed(session, recording_id=recording.id)
+    await session.refresh(recording)
+    log.info("failed recording uploaded again", extra={"recording_id": str(recording.id)})
 
 
 @dataclass(frozen=True, slots=True)
