@@ -216,6 +216,33 @@ class TestReviewAnnotation:
         retimed = next(e for e in saved["events"] if e["type"] == "block")
         assert retimed["start"] == 2.0
 
+    async def test_the_transcript_carries_the_reviewed_words(
+        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
+    ) -> None:
+        """Exports and the recording's ``transcript`` follow the review, as its metrics do."""
+        machine = (
+            await client.get(url(recording, "/transcript"), headers=clinic.admin.auth)
+        ).json()
+        assert "reviewed_version" not in machine
+        first = await read(client, clinic.admin, recording)
+        body = edit(first.json())
+        body["segments"][1]["words"][3]["word"] = "tomorrow"
+        saved = await put(client, clinic.admin, recording, body, first.headers["etag"])
+        assert saved.status_code == 200, saved.text
+        reviewed = (
+            await client.get(url(recording, "/transcript"), headers=clinic.admin.auth)
+        ).json()
+        assert reviewed["reviewed_version"] == 2
+        assert reviewed["text"].endswith("to go home tomorrow")
+        assert reviewed["segments"] == saved.json()["segments"]
+        assert (reviewed["backend"], reviewed["model"]) == (machine["backend"], machine["model"])
+        srt = await client.get(
+            url(recording, "/transcript"), params={"format": "srt"}, headers=clinic.admin.auth
+        )
+        assert "tomorrow" in srt.text
+        detail = (await client.get(url(recording, ""), headers=clinic.admin.auth)).json()
+        assert detail["transcript"] == reviewed
+
     async def test_the_automatic_version_is_kept(
         self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
     ) -> None:

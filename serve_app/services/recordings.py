@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AudioRecording, Queue, RecordingStatus
+from db.repositories import annotations as annotation_versions
 from db.repositories import jobs, recordings
 from db.repositories.recordings import RecordingDetail, Viewer
 from db.session import Sessions, tenant_session
@@ -271,16 +273,48 @@ async def get_detail(
     detail = await recordings.get_detail(session, viewer=viewer, recording_id=recording_id)
     if detail is None:
         raise NotFound("recording not found")
-    return detail
+    return dataclasses.replace(
+        detail, transcript=await _as_reviewed(session, recording_id, detail.transcript)
+    )
 
 
 async def get_transcript(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> dict[str, Any]:
-    """The transcript as stored (``Transcript.to_dict``'s shape); 404 unless visible, 409
-    ``transcript_not_ready`` until the pipeline has stored it."""
+    """The transcript (``Transcript.to_dict``'s shape, words as reviewed: ``_as_reviewed``);
+    404 unless visible, 409 ``transcript_not_ready`` until the pipeline has stored it."""
     await get_recording(session, viewer=viewer, recording_id=recording_id)
-    return _ready(await recordings.transcript_of(session, recording_id=recording_id), "transcript")
+    return _ready(await reviewed_transcript(session, recording_id=recording_id), "transcript")
+
+
+async def reviewed_transcript(
+    session: AsyncSession, *, recording_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The stored transcript with the latest review's words (``_as_reviewed``); call it for a
+    recording the viewer may see."""
+    stored = await recordings.transcript_of(session, recording_id=recording_id)
+    return await _as_reviewed(session, recording_id, stored)
+
+
+async def _as_reviewed(
+    session: AsyncSession, recording_id: uuid.UUID, transcript: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``transcript`` with the words of the latest review, when a clinician has reviewed it:
+    the words they corrected are the record, as the metrics already are (version 1 is the
+    pipeline's own). ``reviewed_version`` names that version; everything else (backend,
+    model, coverage) stays what the pipeline stored."""
+    if transcript is None:
+        return None
+    latest = await annotation_versions.latest(session, recording_id=recording_id)
+    if latest is None or latest.version == 1:
+        return transcript
+    text = " ".join(" ".join(str(s.get("text", "")) for s in latest.segments).split())
+    return {
+        **transcript,
+        "text": text,
+        "segments": latest.segments,
+        "reviewed_version": latest.version,
+    }
 
 
 async def get_report(
