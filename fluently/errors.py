@@ -44,6 +44,14 @@ class Conflict(FluentlyError):
     status_code = 409
     code = "conflict"
 
+    def __init__(self, message: str, *, code: str | None = None, location: str | None = None):
+        super().__init__(message, code=code)
+        self.location = location
+        """The resource the request conflicts with (sent as ``Location``), when there is one."""
+
+    def headers(self) -> dict[str, str]:
+        return {"Location": self.location} if self.location else {}
+
 
 class Gone(FluentlyError):
     status_code = 410

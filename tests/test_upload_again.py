@@ -49,6 +49,7 @@ async def test_a_retry_gets_the_recording_back_and_other_options_are_refused(
     message = other.json()["error"]["message"]
     assert recording_id in message and "report_language is en" in message
     assert f"/audio_recordings/{recording_id}/reports" in message
+    assert other.headers["location"] == f"/audio_recordings/{recording_id}"
     assert counts(superuser_conninfo, settings) == before
 
 

@@ -183,7 +183,8 @@ def _same_options(
     options: dict[str, str],
     about: clients.SessionFields,
 ) -> None:
-    """409 ``duplicate_recording`` when an upload of bytes already stored sets an option to
+    """409 ``duplicate_recording`` (``Location``: that recording) when an upload of bytes already
+    stored sets an option to
     something else than that recording has: handing it back would silently drop what was
     asked (another client, another report language). Options the upload leaves out are not
     compared: a retry need not repeat them; nor is ``recorded_at``, which a client fills with
@@ -202,6 +203,7 @@ def _same_options(
             f"/audio_recordings/{existing.id}/reports, and another client's session needs its "
             "own recording",
             code="duplicate_recording",
+            location=f"/audio_recordings/{existing.id}",
         )
 
 

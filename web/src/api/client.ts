@@ -35,6 +35,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The resource the request conflicts with (`Location` of a 409), when the API names one. */
+    readonly location: string | null = null,
   ) {
     super(message);
     this.name = "ApiError";
@@ -64,7 +66,8 @@ async function toApiError(response: Response): Promise<ApiError> {
   try {
     const body = (await response.json()) as { error?: { code?: string; message?: string } };
     if (body.error?.message) {
-      return new ApiError(response.status, body.error.code ?? "error", body.error.message);
+      const location = response.headers.get("Location");
+      return new ApiError(response.status, body.error.code ?? "error", body.error.message, location);
     }
   } catch {
     // Not the API's JSON error (a proxy's page): fall through to the status line.

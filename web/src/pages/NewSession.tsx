@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { errorMessage, everyPage } from "../api/client";
+import { ApiError, errorMessage, everyPage } from "../api/client";
 import {
   REPORT_LANGUAGES,
   SESSION_TASKS,
@@ -14,6 +14,12 @@ import { StatusBadge } from "../components/StatusBadge";
 import { ErrorNote, Show } from "../components/Status";
 import { label } from "../format";
 import { useLoad } from "../hooks";
+
+/** The recording id a `duplicate_recording` refusal points to (its `Location`), else null. */
+function duplicateOf(failure: unknown): string | null {
+  if (!(failure instanceof ApiError) || failure.code !== "duplicate_recording") return null;
+  return failure.location?.match(/\/audio_recordings\/([^/?#]+)$/)?.[1] ?? null;
+}
 
 function localNow(): string {
   const now = new Date();
@@ -35,6 +41,8 @@ export function NewSession() {
   const [recorded, setRecorded] = useState<Blob | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The session these bytes already are, when the API refused them as a duplicate.
+  const [existing, setExisting] = useState<string | null>(null);
   const [recordingId, setRecordingId] = useState<string | null>(null);
 
   const audio = source === "upload" ? file : recorded;
@@ -47,6 +55,7 @@ export function NewSession() {
     }
     setBusy(true);
     setError(null);
+    setExisting(null);
     try {
       const accepted = await api.upload({
         file: audio,
@@ -58,7 +67,15 @@ export function NewSession() {
       });
       setRecordingId(accepted.recording_id);
     } catch (failure) {
-      setError(errorMessage(failure));
+      const duplicate = duplicateOf(failure);
+      setExisting(duplicate);
+      setError(
+        duplicate
+          ? "This audio file is already a session, with another client, task or report " +
+              "language. Open that session to read it or ask for another report; a different " +
+              "session needs its own recording."
+          : errorMessage(failure),
+      );
     } finally {
       setBusy(false);
     }
@@ -178,6 +195,11 @@ export function NewSession() {
           )}
         </fieldset>
         {error && <ErrorNote message={error} />}
+        {existing && (
+          <p className="wide">
+            <Link to={`/app/recordings/${existing}`}>Open that session</Link>
+          </p>
+        )}
         <div className="wide">
           <button type="submit" className="primary" disabled={busy || !audio || !clientId}>
             {busy ? "Uploading…" : "Upload and analyse"}

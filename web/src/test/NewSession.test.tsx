@@ -85,4 +85,25 @@ describe("a new session", () => {
     );
     expect(screen.getByRole("heading", { name: "New session" })).toBeVisible();
   });
+
+  it("links to the session the same audio already is when the API refuses a duplicate", async () => {
+    const { api } = fakeApi(
+      routes({
+        "POST /audio_recordings": () =>
+          apiError(409, "duplicate_recording", "these bytes are already recording r7, whose client_id is c2", {
+            Location: "/audio_recordings/r7",
+          }),
+      }),
+    );
+    renderAt("/app/sessions/new?client=c1", api);
+    expect(await screen.findByLabelText("Client")).toHaveValue("c1");
+    await userEvent.click(screen.getByLabelText("Upload a file"));
+    await userEvent.upload(screen.getByLabelText("Audio file"), new File(["x"], "again.wav", { type: "audio/wav" }));
+    await userEvent.click(screen.getByRole("button", { name: "Upload and analyse" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("already a session");
+    expect(screen.getByRole("link", { name: "Open that session" })).toHaveAttribute(
+      "href",
+      "/app/recordings/r7",
+    );
+  });
 });

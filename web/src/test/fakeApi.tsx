@@ -26,8 +26,15 @@ export function audio(bytes = 64, type = "audio/ogg"): Response {
   return new Response(new Uint8Array(bytes), { status: 200, headers: { "Content-Type": type } });
 }
 
-export function apiError(status: number, code: string, message: string): Response {
-  return json({ error: { code, message } }, status);
+export function apiError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const response = json({ error: { code, message } }, status);
+  for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  return response;
 }
 
 export const ADMIN = {
