@@ -53,8 +53,11 @@ async def test_a_retry_gets_the_recording_back_and_other_options_are_refused(
     assert counts(superuser_conninfo, settings) == before
 
 
-async def dead_job(sessions: Sessions, account: Account, recording_id: str) -> None:
-    """The processing job of a recording that failed: dead, after its attempts."""
+async def failed_recording(sessions: Sessions, storage: StorageProvider, account: Account) -> str:
+    """A recording of ``AUDIO``'s bytes whose processing failed: its job is dead."""
+    recording_id = await stored_recording(
+        sessions, storage, account, AUDIO, status=RecordingStatus.failed, sha256_of_audio=True
+    )
     tenant_id = TenantId(uuid.UUID(account.user["tenant_id"]))
     async with tenant_session(sessions, tenant_id) as session:
         job = await jobs.enqueue(
@@ -65,6 +68,7 @@ async def dead_job(sessions: Sessions, account: Account, recording_id: str) -> N
             max_attempts=1,
         )
         await jobs.mark_dead(session, job_id=job.id, error="KeyError: the test's")
+    return recording_id
 
 
 def job_and_recording(superuser_conninfo: str, recording_id: str) -> tuple[object, ...]:
@@ -86,10 +90,7 @@ async def test_a_failed_recording_uploaded_again_is_processed_again(
     settings: Settings,
 ) -> None:
     account = await sign_up(client)
-    recording_id = await stored_recording(
-        sessions, storage, account, AUDIO, status=RecordingStatus.failed, sha256_of_audio=True
-    )
-    await dead_job(sessions, account, recording_id)
+    recording_id = await failed_recording(sessions, storage, account)
     before = counts(superuser_conninfo, settings)
     again = await upload(client, account.auth, AUDIO)
     assert again.status_code == 202, again.text
@@ -107,10 +108,7 @@ async def test_audio_that_retention_removed_is_stored_again(
     superuser_conninfo: str,
 ) -> None:
     account = await sign_up(client)
-    recording_id = await stored_recording(
-        sessions, storage, account, AUDIO, status=RecordingStatus.failed, sha256_of_audio=True
-    )
-    await dead_job(sessions, account, recording_id)
+    recording_id = await failed_recording(sessions, storage, account)
     key = await storage_key(sessions, account, recording_id)
     storage.delete(key)
     with psycopg.connect(superuser_conninfo) as conn:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import Job, JobStatus, Queue
 from db.repositories.pages import newest_first
@@ -161,29 +162,6 @@ async def fail(
     return JobStatus.dead if dead else JobStatus.queued
 
 
-async def requeue_dead_process(session: AsyncSession, *, recording_id: uuid.UUID) -> Job | None:
-    """``requeue_dead`` for the dead processing job of a recording; None when it has none."""
-    result = await session.execute(
-        update(Job)
-        .where(
-            Job.recording_id == recording_id,
-            Job.kind == PROCESS_RECORDING,
-            Job.status == JobStatus.dead.value,
-        )
-        .values(
-            status=JobStatus.queued.value,
-            attempts=0,
-            run_at=func.now(),
-            locked_by=None,
-            lease_expires_at=None,
-            updated_at=func.now(),
-        )
-        .returning(Job)
-        .execution_options(populate_existing=True)
-    )
-    return result.scalars().first()
-
-
 async def mark_dead(session: AsyncSession, *, job_id: int, error: str) -> None:
     await session.execute(
         update(Job)
@@ -222,9 +200,20 @@ async def requeue_dead(session: AsyncSession, *, tenant_id: TenantId, job_id: in
     Conditional on ``status = 'dead'`` in one statement, so two retries at once queue it once.
     ``last_error`` stays: it says why the job died until a new attempt replaces it.
     """
+    return await _requeue_dead(session, Job.id == job_id, Job.tenant_id == tenant_id)
+
+
+async def requeue_dead_process(session: AsyncSession, *, recording_id: uuid.UUID) -> Job | None:
+    """``requeue_dead`` for the dead processing job of a recording; None when it has none."""
+    return await _requeue_dead(
+        session, Job.recording_id == recording_id, Job.kind == PROCESS_RECORDING
+    )
+
+
+async def _requeue_dead(session: AsyncSession, *where: ColumnElement[bool]) -> Job | None:
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.tenant_id == tenant_id, Job.status == JobStatus.dead.value)
+        .where(*where, Job.status == JobStatus.dead.value)
         .values(
             status=JobStatus.queued.value,
             attempts=0,
@@ -236,4 +225,4 @@ async def requeue_dead(session: AsyncSession, *, tenant_id: TenantId, job_id: in
         .returning(Job)
         .execution_options(populate_existing=True)
     )
-    return result.scalar_one_or_none()
+    return result.scalars().first()
