@@ -198,7 +198,7 @@ def _same_options(
     if differing:
         raise Conflict(
             f"these bytes are already recording {existing.id}, whose "
-            + ", ".join(f"{name} is {getattr(existing, name)}" for name in differing)
+            + ", ".join(f"{name} is {getattr(existing, name) or 'not set'}" for name in differing)
             + "; a report of another type or language is POST "
             f"/audio_recordings/{existing.id}/reports, and another client's session needs its "
             "own recording",
