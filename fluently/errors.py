@@ -44,7 +44,9 @@ class Conflict(FluentlyError):
     status_code = 409
     code = "conflict"
 
-    def __init__(self, message: str, *, code: str | None = None, location: str | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, location: str | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.location = location
         """The resource the request conflicts with (sent as ``Location``), when there is one."""

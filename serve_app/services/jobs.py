@@ -57,12 +57,21 @@ async def list_jobs(
     )
 
 
+async def revive_its_work(session: AsyncSession, job: Job) -> None:
+    """What a dead ``job``'s death marked failed goes back to pending with it, now that it is
+    queued again (the recording it processes, the report it writes): clients see the work is
+    waiting again, and the job does not skip it."""
+    if job.kind == jobs.PROCESS_RECORDING and job.recording_id is not None:
+        await recordings.requeue_failed(session, recording_id=job.recording_id)
+    elif job.kind == reports.GENERATE_REPORT and "report_id" in job.payload:
+        await reports.requeue_failed(session, report_id=uuid.UUID(str(job.payload["report_id"])))
+
+
 async def retry_job(session: AsyncSession, *, admin: Viewer, auditor: Auditor, job_id: int) -> Job:
     """Queue a dead job again with its attempts reset; 404 unless it is the clinic's, 409
     ``job_not_dead`` while it is queued, running or done.
 
-    What its death marked failed goes back to pending with it (the recording it processes, the
-    report it writes), so clients see the work is waiting again and the job does not skip it.
+    What its death marked failed goes back to pending with it (``revive_its_work``).
     """
     job = await jobs.requeue_dead(session, tenant_id=admin.tenant_id, job_id=job_id)
     if job is None:
@@ -72,10 +81,7 @@ async def retry_job(session: AsyncSession, *, admin: Viewer, auditor: Auditor, j
         raise Conflict(
             f"only dead jobs can be retried; this one is {found.status}", code="job_not_dead"
         )
-    if job.kind == jobs.PROCESS_RECORDING and job.recording_id is not None:
-        await recordings.requeue_failed(session, recording_id=job.recording_id)
-    elif job.kind == reports.GENERATE_REPORT and "report_id" in job.payload:
-        await reports.requeue_failed(session, report_id=uuid.UUID(str(job.payload["report_id"])))
+    await revive_its_work(session, job)
     await auditor.record_by(
         session,
         admin,

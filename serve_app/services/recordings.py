@@ -33,6 +33,7 @@ from pipelines.report import ReportLanguage, ReportType
 from serve_app.events import RecordingEvents
 from serve_app.services import clients, cursors
 from serve_app.services.audio import refused
+from serve_app.services.jobs import revive_its_work
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
 
@@ -113,10 +114,8 @@ async def accept_upload(
         _same_options(existing, upload.fields, options, about)
         if existing.status != RecordingStatus.failed.value:
             return existing, False
-        await _process_again(
-            session, existing, viewer=viewer, upload=upload, storage=storage, settings=settings
-        )
-        return existing, True
+        queued = await _process_again(session, existing, upload=upload, storage=storage)
+        return existing, queued
     try:
         info = await asyncio.to_thread(
             probe, upload.path, max_duration_s=settings.upload.max_duration_s
@@ -184,11 +183,10 @@ def _same_options(
     about: clients.SessionFields,
 ) -> None:
     """409 ``duplicate_recording`` (``Location``: that recording) when an upload of bytes already
-    stored sets an option to
-    something else than that recording has: handing it back would silently drop what was
-    asked (another client, another report language). Options the upload leaves out are not
-    compared: a retry need not repeat them; nor is ``recorded_at``, which a client fills with
-    "now" by default, so a retry from a reloaded form sends another one."""
+    stored sets an option to something else than that recording has: handing it back would
+    silently drop what was asked (another client, another report language). Options the upload
+    leaves out are not compared: a retry need not repeat them; nor is ``recorded_at``, which a
+    client fills with "now" by default, so a retry from a reloaded form sends another one."""
     asked: dict[str, object] = {**options, "client_id": about.client_id, "task": about.task}
     differing = [
         name
@@ -211,28 +209,22 @@ async def _process_again(
     session: AsyncSession,
     recording: AudioRecording,
     *,
-    viewer: Viewer,
     upload: ReceivedUpload,
     storage: StorageProvider,
-    settings: Settings,
-) -> None:
+) -> bool:
     """A failed recording uploaded again is processed again, as an admin's retry of its dead
-    job would; audio that retention removed meanwhile is stored again from the upload."""
+    job would (``revive_its_work``); audio that retention removed meanwhile is stored again
+    from the upload. False, and nothing changed, when it has no dead job to queue."""
+    job = await jobs.requeue_dead_process(session, recording_id=recording.id)
+    if job is None:
+        return False
+    await revive_its_work(session, job)
     if recording.audio_deleted_at is not None:
         await asyncio.to_thread(storage.put_file, recording.storage_key, upload.path)
         await recordings.restore_audio(session, recording_id=recording.id)
-    if await jobs.requeue_dead_process(session, recording_id=recording.id) is None:
-        await jobs.enqueue(
-            session,
-            tenant_id=viewer.tenant_id,
-            recording_id=recording.id,
-            kind=jobs.PROCESS_RECORDING,
-            queue=processing_queue(recording.duration_s or 0.0, settings=settings.jobs),
-            max_attempts=settings.jobs.max_attempts,
-        )
-    await recordings.requeue_failed(session, recording_id=recording.id)
     await session.refresh(recording)
     log.info("failed recording uploaded again", extra={"recording_id": str(recording.id)})
+    return True
 
 
 @dataclass(frozen=True, slots=True)
