@@ -111,11 +111,8 @@ class ReportJob:
             stored = await recordings.transcript_of(session, recording_id=report.recording_id)
             if annotation is None or stored is None:
                 raise LookupError(f"annotation version {version} or its transcript is missing")
-            segments = tuple(Segment.from_dict(s) for s in annotation.segments)
-            transcript = dataclasses.replace(
-                Transcript.from_dict(stored),
-                segments=segments,
-                text=" ".join(" ".join(s.text for s in segments).split()),
+            transcript = Transcript.from_dict(stored).with_segments(
+                [Segment.from_dict(s) for s in annotation.segments]
             )
             return _Source(
                 report_type=report.type,

@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from pipelines.chunking import Chunk
-from pipelines.types import ChunkTranscript, Segment, Transcript, Word
+from pipelines.types import ChunkTranscript, Segment, Transcript, Word, joined_text
 
 MIXED = "mixed"
 """``backend`` / ``model`` of a transcript whose chunks disagree (e.g. after a fallback)."""
@@ -63,7 +63,7 @@ def merge_chunks(chunks: Sequence[Chunk], results: Sequence[ChunkTranscript]) ->
             if merged is not None:
                 segments.append(merged)
     return Transcript(
-        text=" ".join(" ".join(s.text for s in segments).split()),
+        text=joined_text(s.text for s in segments),
         language=Counter(r.language for _, r in pairs).most_common(1)[0][0],
         backend=_common(r.backend for _, r in pairs),
         model=_common(r.model for _, r in pairs),

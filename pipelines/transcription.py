@@ -162,7 +162,7 @@ async def _covered(
         kept, dropped = without_unvoiced_segments(retry, speech, voiced)
         segments, gained = splice(segments, window, kept, gaps, speech)
         added, removed = added + gained, removed + dropped
-    repaired = replace(transcript, segments=tuple(segments), text=_text(segments))
+    repaired = transcript.with_segments(segments)
     if windows:
         repaired = refine_word_times(repaired, voiced)
     left = uncovered_speech(speech, repaired.words())
@@ -220,7 +220,3 @@ async def _nothing() -> list[Repeat]:
 
 def _words(segments: Sequence[Segment]) -> list[Word]:
     return [w for s in segments for w in s.words]
-
-
-def _text(segments: Sequence[Segment]) -> str:
-    return " ".join(" ".join(s.text for s in segments).split())

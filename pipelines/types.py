@@ -6,8 +6,8 @@ relative to the whole recording.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -101,6 +101,11 @@ class Segment:
         )
 
 
+def joined_text(texts: Iterable[str]) -> str:
+    """Segment texts as one transcript text: joined by single spaces, no space at either end."""
+    return " ".join(" ".join(texts).split())
+
+
 @dataclass(frozen=True, slots=True)
 class TranscriptionOptions:
     """What a caller asks of a backend for one piece of audio."""
@@ -151,6 +156,11 @@ class Transcript:
 
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]
+
+    def with_segments(self, segments: Sequence[Segment]) -> Transcript:
+        """This transcript with other ``segments`` (a repair, a clinician's review), its
+        ``text`` rebuilt from them."""
+        return replace(self, segments=tuple(segments), text=joined_text(s.text for s in segments))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -74,6 +74,21 @@ async def latest(session: AsyncSession, *, recording_id: uuid.UUID) -> Annotatio
     return result.scalar_one_or_none()
 
 
+async def latest_review(
+    session: AsyncSession, *, recording_id: uuid.UUID
+) -> tuple[int, list[dict[str, Any]]] | None:
+    """(version, segments) of the newest version a clinician saved (2 onward); None while the
+    pipeline's own version 1 is the latest, without reading its words."""
+    result = await session.execute(
+        select(Annotation.version, Annotation.segments)
+        .where(Annotation.recording_id == recording_id, Annotation.version > 1)
+        .order_by(Annotation.version.desc())
+        .limit(1)
+    )
+    row = result.one_or_none()
+    return None if row is None else (row.version, row.segments)
+
+
 async def get_version(
     session: AsyncSession, *, recording_id: uuid.UUID, version: int
 ) -> Annotation | None:

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Annotation, AudioRecording, Client, Report
-from db.repositories import client_data
+from db.repositories import client_data, recordings
 from db.repositories.recordings import Viewer
 from db.session import Sessions, TenantId, tenant_session
 from fluently.errors import Forbidden
@@ -43,7 +43,7 @@ from pipelines import exports
 from pipelines.types import Transcript
 from serve_app.services.audit import Action, Auditor
 from serve_app.services.clients import visible_client
-from serve_app.services.recordings import reviewed_transcript
+from serve_app.services.recordings import with_review
 from serve_app.services.zip_stream import Member, ZipStream
 
 log = get_logger("client_data")
@@ -205,12 +205,17 @@ async def _read_session(
         )
         if recording is None:
             return None
+        annotations = list(
+            await client_data.annotation_versions(session, recording_id=recording_id)
+        )
+        stored = await recordings.transcript_of(session, recording_id=recording_id)
+        # The latest version (oldest first) is the transcript's words once a clinician saved it.
+        latest = annotations[-1] if annotations else None
+        review = (latest.version, latest.segments) if latest and latest.version > 1 else None
         return _Session(
             recording=recording,
-            transcript=await reviewed_transcript(session, recording_id=recording_id),
-            annotations=list(
-                await client_data.annotation_versions(session, recording_id=recording_id)
-            ),
+            transcript=None if stored is None else with_review(stored, review),
+            annotations=annotations,
             reports=list(await client_data.reports(session, recording_id=recording_id)),
         )
 

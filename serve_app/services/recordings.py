@@ -30,6 +30,7 @@ from fluently.storage import StorageProvider
 from pipelines.audio import InvalidAudio, probe
 from pipelines.media_types import HEAD_BYTES, media_type
 from pipelines.report import ReportLanguage, ReportType
+from pipelines.types import joined_text
 from serve_app.events import RecordingEvents
 from serve_app.services import clients, cursors
 from serve_app.services.audio import refused
@@ -268,46 +269,47 @@ async def get_detail(
     if detail is None:
         raise NotFound("recording not found")
     return dataclasses.replace(
-        detail, transcript=await _as_reviewed(session, recording_id, detail.transcript)
+        detail, transcript=await _reviewed(session, recording_id, detail.transcript)
     )
 
 
 async def get_transcript(
     session: AsyncSession, *, viewer: Viewer, recording_id: uuid.UUID
 ) -> dict[str, Any]:
-    """The transcript (``Transcript.to_dict``'s shape, words as reviewed: ``_as_reviewed``);
+    """The transcript (``Transcript.to_dict``'s shape, words as reviewed: ``with_review``);
     404 unless visible, 409 ``transcript_not_ready`` until the pipeline has stored it."""
     await get_recording(session, viewer=viewer, recording_id=recording_id)
-    return _ready(await reviewed_transcript(session, recording_id=recording_id), "transcript")
-
-
-async def reviewed_transcript(
-    session: AsyncSession, *, recording_id: uuid.UUID
-) -> dict[str, Any] | None:
-    """The stored transcript with the latest review's words (``_as_reviewed``); call it for a
-    recording the viewer may see."""
     stored = await recordings.transcript_of(session, recording_id=recording_id)
-    return await _as_reviewed(session, recording_id, stored)
+    return _ready(await _reviewed(session, recording_id, stored), "transcript")
 
 
-async def _as_reviewed(
+async def _reviewed(
     session: AsyncSession, recording_id: uuid.UUID, transcript: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """``transcript`` with the words of the latest review, when a clinician has reviewed it:
-    the words they corrected are the record, as the metrics already are (version 1 is the
-    pipeline's own). ``reviewed_version`` names that version; everything else (backend,
-    model, coverage) stays what the pipeline stored."""
+    """``with_review`` of the recording's latest review, read only once there is a transcript
+    (a recording still processing is polled often)."""
     if transcript is None:
         return None
-    latest = await annotation_versions.latest(session, recording_id=recording_id)
-    if latest is None or latest.version == 1:
+    return with_review(
+        transcript, await annotation_versions.latest_review(session, recording_id=recording_id)
+    )
+
+
+def with_review(
+    transcript: dict[str, Any], review: tuple[int, list[dict[str, Any]]] | None
+) -> dict[str, Any]:
+    """``transcript`` with the words of ``review`` (version, segments), the latest version a
+    clinician saved: the words they corrected are the record, as the metrics already are.
+    ``reviewed_version`` names it; everything else (backend, model, coverage) stays what the
+    pipeline stored. Unchanged without a review."""
+    if review is None:
         return transcript
-    text = " ".join(" ".join(str(s.get("text", "")) for s in latest.segments).split())
+    version, segments = review
     return {
         **transcript,
-        "text": text,
-        "segments": latest.segments,
-        "reviewed_version": latest.version,
+        "text": joined_text(str(s["text"]) for s in segments),
+        "segments": segments,
+        "reviewed_version": version,
     }
 
 
