@@ -37,12 +37,13 @@ def unsupported_numbers(
 ) -> list[str]:
     """The numbers written in ``narrative`` that no figure of ``metrics`` supports."""
     allowed = supported_values(metrics)
+    conventions = _conventions(language)
     texts = [narrative.summary, *narrative.observations, *narrative.recommendations]
     return [
         token
         for text in texts
         for token in _NUMBER.findall(text)
-        if not any(_close(v, decimals, allowed) for v, decimals in _readings(token, language))
+        if not any(_close(v, decimals, allowed) for v, decimals in _readings(token, conventions))
     ]
 
 
@@ -54,7 +55,7 @@ def supported_values(metrics: Mapping[str, Any]) -> list[float]:
         values.add(value)
         if key.endswith("_s"):
             values.add(value / 60)
-    return sorted(values)
+    return list(values)
 
 
 def _leaves(value: Any, key: str) -> Iterator[tuple[str, float]]:
@@ -73,14 +74,14 @@ def _leaves(value: Any, key: str) -> Iterator[tuple[str, float]]:
             yield from _leaves(item, key)
 
 
-def _readings(token: str, language: ReportLanguage) -> Iterator[tuple[float, int]]:
-    """``token`` as a number, with the decimals it shows: read the report language's way,
-    then English's, then with the separators the other way round."""
-    conventions = {
-        (get_group_symbol(language), get_decimal_symbol(language)),
-        (",", "."),
-        (".", ","),
-    }
+def _conventions(language: ReportLanguage) -> set[tuple[str, str]]:
+    """(group, decimal) separators a number may be written with: the report language's,
+    English's, and the two the other way round."""
+    return {(get_group_symbol(language), get_decimal_symbol(language)), (",", "."), (".", ",")}
+
+
+def _readings(token: str, conventions: set[tuple[str, str]]) -> Iterator[tuple[float, int]]:
+    """``token`` as a number under each of the ``conventions``, with the decimals it shows."""
     for group, decimal in conventions:
         # French groups with a narrow no-break space; a no-break space is as good.
         groups = {group, "\u00a0", "\u202f"} if group.isspace() else {group}
