@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from fastapi import FastAPI
 
 from fluently.settings import Settings
@@ -168,3 +169,13 @@ async def wait_processed(
             return body
         await asyncio.sleep(1)
     raise AssertionError(f"recording {recording_id} not done in {timeout_s}s: {body}")
+
+
+def stored_state(superuser_conninfo: str, settings: Settings) -> tuple[int, int]:
+    """(recording rows in the whole database, audio files on disk): what a refused upload must
+    leave as it was."""
+    with psycopg.connect(superuser_conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
+    files = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
+    assert row is not None
+    return int(row[0]), len(files)

@@ -11,7 +11,6 @@ types at 0.6) is higher, and the benchmark's table in the README says how far th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -44,12 +43,12 @@ timing and acoustic evidence)."""
 
 
 @pytest.fixture(scope="module")
-def evaluation() -> Iterator[Evaluation]:
+def evaluation() -> Evaluation:
     """Two processes of one thread each, half the clips each (``run_corpus``)."""
     entries = json.loads((CORPUS / "truth.json").read_text())["clips"]
     config = serve_config().model_copy(update={"cpu_threads": 1})
     runs = run_corpus([CORPUS / e["file"] for e in entries], config, processes=2)
-    yield evaluate([ClipResult.from_run(e, m) for e, (_, m, _) in zip(entries, runs, strict=True)])
+    return evaluate([ClipResult.from_run(e, m) for e, (_, m, _) in zip(entries, runs, strict=True)])
 
 
 def test_fluent_speech_gets_no_events(evaluation: Evaluation) -> None:

@@ -36,18 +36,10 @@ from tests.support import (
     SHARED_AUDIO,
     app_client,
     signup,
+    stored_state,
     upload,
     wait_processed,
 )
-
-
-def stored_state(superuser_conninfo: str, settings: Settings) -> tuple[int, int]:
-    """(recording rows in the whole database, audio files on disk)."""
-    with psycopg.connect(superuser_conninfo) as conn:
-        row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
-    files = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
-    assert row is not None
-    return int(row[0]), len(files)
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,9 @@ from db.session import Sessions, TenantId, tenant_session
 from fluently.settings import Settings
 from fluently.storage import StorageProvider
 from tests.seeded_audio import storage_key, stored_recording
-from tests.support import FIXTURES, Account, error_code, sign_up, upload
+from tests.support import FIXTURES, Account, error_code, sign_up, stored_state, upload
 
 AUDIO = FIXTURES / "jfk.opus"
-
-
-def counts(superuser_conninfo: str, settings: Settings) -> tuple[int, int]:
-    """(recording rows in the whole database, audio files on disk)."""
-    with psycopg.connect(superuser_conninfo) as conn:
-        row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
-    assert row is not None
-    return int(row[0]), sum(1 for p in (settings.data_dir / "audio").rglob("*") if p.is_file())
 
 
 async def test_a_retry_gets_the_recording_back_and_other_options_are_refused(
@@ -42,7 +34,7 @@ async def test_a_retry_gets_the_recording_back_and_other_options_are_refused(
     ):
         again = await upload(client, account.auth, AUDIO, **same)
         assert (again.status_code, again.json()["recording_id"]) == (200, recording_id), same
-    before = counts(superuser_conninfo, settings)
+    before = stored_state(superuser_conninfo, settings)
     other = await upload(client, account.auth, AUDIO, report_language="pt", task="reading")
     assert other.status_code == 409
     assert error_code(other) == "duplicate_recording"
@@ -50,7 +42,7 @@ async def test_a_retry_gets_the_recording_back_and_other_options_are_refused(
     assert recording_id in message and "report_language is en" in message
     assert f"/audio_recordings/{recording_id}/reports" in message
     assert other.headers["location"] == f"/audio_recordings/{recording_id}"
-    assert counts(superuser_conninfo, settings) == before
+    assert stored_state(superuser_conninfo, settings) == before
 
 
 async def failed_recording(sessions: Sessions, storage: StorageProvider, account: Account) -> str:
@@ -91,14 +83,14 @@ async def test_a_failed_recording_uploaded_again_is_processed_again(
 ) -> None:
     account = await sign_up(client)
     recording_id = await failed_recording(sessions, storage, account)
-    before = counts(superuser_conninfo, settings)
+    before = stored_state(superuser_conninfo, settings)
     again = await upload(client, account.auth, AUDIO)
     assert again.status_code == 202, again.text
     assert again.json() == {"recording_id": recording_id, "status": "pending"}
     status, attempts, error, _ = job_and_recording(superuser_conninfo, recording_id)
     # A worker of the session's platform may already have claimed it.
     assert status != "dead" and error is None, (status, attempts)
-    assert counts(superuser_conninfo, settings) == before
+    assert stored_state(superuser_conninfo, settings) == before
 
 
 async def test_audio_that_retention_removed_is_stored_again(

@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
 import pytest
 from fastapi import FastAPI
 
@@ -37,6 +36,7 @@ from tests.support import (
     log_in,
     sign_up,
     signup,
+    stored_state,
     upload,
 )
 
@@ -133,17 +133,13 @@ def leftovers(superuser_conninfo: str, settings: Settings) -> tuple[int, int, in
     """(recording rows in the whole database, stored audio files, temporary upload files).
 
     Jobs' working folders share ``tmp`` and come and go as other tests' recordings process."""
-    with psycopg.connect(superuser_conninfo) as conn:
-        row = conn.execute("SELECT count(*) FROM audio_recordings").fetchone()
-    assert row is not None
-    audio = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
     tmp = settings.data_dir / "tmp"
     temporary = (
         [p for p in tmp.iterdir() if not p.name.startswith(JOB_WORKDIR_PREFIX)]
         if tmp.exists()
         else []
     )
-    return int(row[0]), len(audio), len(temporary)
+    return (*stored_state(superuser_conninfo, settings), len(temporary))
 
 
 class _Unreachable:
