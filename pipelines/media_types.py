@@ -15,7 +15,9 @@ UNKNOWN = "application/octet-stream"
 
 def media_type(head: bytes) -> str:
     """The media type of a file that starts with ``head`` (its first ``HEAD_BYTES``)."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        # RF64 (EBU Tech 3306) and BW64 (ITU-R BS.2088): WAVE past 4 GiB, as field recorders
+        # and broadcast tools write it.
         return "audio/wav"
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return "audio/aiff"

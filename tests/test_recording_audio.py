@@ -214,3 +214,10 @@ class TestMediaTypes:
     def test_the_type_comes_from_the_first_bytes(self, fixture: str, expected: str) -> None:
         with (FIXTURES / fixture).open("rb") as f:
             assert media_type(f.read(HEAD_BYTES)) == expected
+
+    @pytest.mark.parametrize("magic", [b"RF64", b"BW64"])
+    def test_a_wave_file_past_4_gib_is_wav(self, magic: bytes) -> None:
+        """RF64 and BW64 keep WAVE's layout with another first chunk id (and its size
+        0xFFFFFFFF, the real one in a ds64 chunk)."""
+        head = magic + b"\xff\xff\xff\xffWAVEds64" + bytes(HEAD_BYTES - 16)
+        assert media_type(head) == "audio/wav"
