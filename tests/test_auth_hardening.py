@@ -177,7 +177,8 @@ class TestLoginLimits:
             assert all(w >= max_s for w in waits[1:])
             status, took = await attempt(PASSWORD)
             assert status == 200, "the owner is slowed, never locked out"
-            assert max_s <= took < 3.0, "the wait stops growing at login_slowdown_max_s"
+            # Uncapped, this wait would be 4.0 s; the margin under it is for a busy machine.
+            assert max_s <= took < 3.5, "the wait stops growing at login_slowdown_max_s"
 
     async def test_successful_logins_count_toward_no_account_limit(
         self, settings: Settings

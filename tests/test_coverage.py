@@ -7,6 +7,7 @@ transcriber that loses a sentence or closes with a made-up one in silence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -244,12 +245,18 @@ async def test_a_recording_read_from_disk_gives_the_same_transcript_a_few_chunks
         lose=(10.0, 20.0), closing=True, starts_with=decode(path)[:SAMPLE_RATE]
     )
     out, most_out = 0, 0
+    two_out = asyncio.Event()
 
     async def counted(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         nonlocal out, most_out
         out += 1
         most_out = max(most_out, out)
-        await asyncio.sleep(0.01)
+        if out == 2:
+            two_out.set()
+        # Held until a second piece is out as well, however slowly the reads finish on a busy
+        # machine (a fixed sleep raced them); if none comes, most_out stays 1 and fails below.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(two_out.wait(), timeout=10)
         out -= 1
         return await scripted_transcribe(samples, options)
 

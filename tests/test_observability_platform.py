@@ -38,7 +38,7 @@ def ray_export(platform: Platform) -> str:
         host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip  # noqa: S104
         host = f"[{host}]" if ":" in host else host
         with contextlib.suppress(httpx.HTTPError):
-            response = httpx.get(f"http://{host}:{port}/metrics", timeout=3)
+            response = httpx.get(f"http://{host}:{port}/metrics", timeout=10)
             if response.status_code == 200 and "# TYPE ray_" in response.text:
                 found.append(response.text)
     assert found, f"Ray's metrics export is on none of {ports}"

@@ -415,29 +415,32 @@ class TestDurability:
     ) -> None:
         """Jobs queued while the platform is down run when it comes back; SSE sees it all."""
         platform.stop()
-        headers = await signup(client)
-        queued = []
-        for name in ("jfk.ogg", "jfk.webm"):
-            response = await upload(client, headers, FIXTURES / name)
-            assert response.status_code == 202
-            queued.append(response.json()["recording_id"])
-        broken = (await upload(client, headers, FIXTURES / "jfk.m4a")).json()["recording_id"]
-        for path in (settings.data_dir / "audio").rglob(broken):
-            path.unlink()
+        try:
+            headers = await signup(client)
+            queued = []
+            for name in ("jfk.ogg", "jfk.webm"):
+                response = await upload(client, headers, FIXTURES / name)
+                assert response.status_code == 202
+                queued.append(response.json()["recording_id"])
+            broken = (await upload(client, headers, FIXTURES / "jfk.m4a")).json()["recording_id"]
+            for path in (settings.data_dir / "audio").rglob(broken):
+                path.unlink()
 
-        async def follow(recording_id: str) -> list[dict[str, Any]]:
-            events = []
-            async with client.stream(
-                "GET", f"/audio_recordings/{recording_id}/events", headers=headers
-            ) as stream:
-                async for line in stream.aiter_lines():
-                    if line.startswith("data:"):
-                        events.append(json.loads(line[5:]))
-            return events
+            async def follow(recording_id: str) -> list[dict[str, Any]]:
+                events = []
+                async with client.stream(
+                    "GET", f"/audio_recordings/{recording_id}/events", headers=headers
+                ) as stream:
+                    async for line in stream.aiter_lines():
+                        if line.startswith("data:"):
+                            events.append(json.loads(line[5:]))
+                return events
 
-        listener = asyncio.create_task(follow(queued[0]))
-        await asyncio.sleep(1)
-        await asyncio.to_thread(platform.start)
+            listener = asyncio.create_task(follow(queued[0]))
+            await asyncio.sleep(1)
+        finally:
+            # Up again even when a step above failed: the session's later tests need it.
+            await asyncio.to_thread(platform.start)
         async with httpx.AsyncClient(base_url=platform.url, timeout=60) as api:
             for recording_id in queued:
                 body = await wait_processed(api, headers, recording_id)

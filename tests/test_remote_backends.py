@@ -331,7 +331,8 @@ class TestFallbackTranscriber:
 
         assert transcript.backend == "azure"
         assert len(fake.groq.audio_requests) == 2
-        assert time.monotonic() - started < 15
+        # Groq's answers would take 30 s; the margin under that is for tiny.en on a busy machine.
+        assert time.monotonic() - started < 25
 
     def test_rejection_by_groq_moves_on_without_retrying_groq(
         self, fake: FakeProviders, jfk: AudioArray
