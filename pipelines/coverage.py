@@ -3,9 +3,10 @@
 Whisper can end a 30 s window early and move on, losing the rest of it (batched decoding has no
 timestamp to seek back to), and any backend can come back with nothing for audio that is plainly
 speech. So the words of a transcript are checked against where the audio is voiced (Silero VAD,
-bundled with faster-whisper): each voiced stretch that no word covers is transcribed again on
-its own and its words are spliced in; a retry replaces the words held in its window only when
-its own words cover more of the window's voiced audio (a decoder loop standing in for speech).
+bundled with faster-whisper, and long voiced sounds it doubted: ``with_doubted_speech``): each
+voiced stretch that no word covers is transcribed again on its own and its words are spliced
+in; a retry replaces the words held in its window only when its own words cover more of the
+window's voiced audio (a decoder loop standing in for speech).
 The one thing removed outright is a segment none of whose words lies on voiced audio (whisper's
 "Thank you." in trailing silence), so a speaker's repetitions or a last sentence can never be
 taken for a hallucination. Short sounds no word covers are kept as evidence for the disfluency
@@ -34,7 +35,7 @@ from pipelines.types import (
     Word,
     audio_source,
 )
-from pipelines.vad import speech_probabilities, speech_timestamps
+from pipelines.vad import WINDOW, speech_probabilities, speech_timestamps
 
 SPEECH_VAD = VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
 """Tighter than faster-whisper's defaults (2 s, 400 ms), so a voiced stretch means speech."""
@@ -46,6 +47,10 @@ sentence over all of it. A prolonged sound longer than this is only decoded agai
 comes back once and is not added twice)."""
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
+DOUBTED_PROBABILITY = SPEECH_VAD.threshold / 2
+"""A Silero score from which a long voiced sound no word covers is speech it doubted."""
+DOUBTED_S = 0.2
+"""How long Silero must score a sound at least ``DOUBTED_PROBABILITY``, on end."""
 REPAIR_PAD_S = 0.5
 """Context decoded either side of an uncovered stretch; words there are the ones already held."""
 REPAIR_MAX_S = 28.0
@@ -128,14 +133,28 @@ class Coverage:
         }
 
 
-def speech_spans(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
-    """Where ``audio`` is voiced, by Silero VAD (read a block at a time: ``pipelines.vad``)."""
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """Where Silero VAD heard speech, and its probability for every ``WINDOW`` of the audio."""
+
+    spans: list[Span]
+    probabilities: np.ndarray
+
+
+def silero_speech(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> Speech:
+    """Silero VAD over ``audio``, read a block at a time (``pipelines.vad``)."""
     source = audio_source(audio)
     probabilities = speech_probabilities(source)
-    return [
+    spans = [
         (span["start"] / sample_rate, span["end"] / sample_rate)
         for span in speech_timestamps(probabilities, source.samples, SPEECH_VAD, sample_rate)
     ]
+    return Speech(spans=spans, probabilities=probabilities)
+
+
+def speech_spans(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
+    """Where ``audio`` is voiced, by Silero VAD."""
+    return silero_speech(audio, sample_rate=sample_rate).spans
 
 
 def unworded_sounds(
@@ -194,6 +213,39 @@ def _bands(samples: AudioArray, sample_rate: int) -> np.ndarray:
     edges = np.geomspace(100, 7000, 21)
     energy = [spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in pairwise(edges)]
     return np.log10(np.asarray(energy) + 1e-10)
+
+
+def with_doubted_speech(
+    heard: Speech, sounds: Sequence[Sound], *, sample_rate: int = SAMPLE_RATE
+) -> list[Span]:
+    """Silero's speech spans and the sounds it doubted: no word covers them, they last at least
+    ``MIN_UNCOVERED_S``, are voiced rather than noise-like, do not run on into the next word
+    (a drawn-out onset, which the detectors read from the sound itself), and Silero scored
+    them at least ``DOUBTED_PROBABILITY`` for ``DOUBTED_S`` on end.
+
+    Silero's score hangs on what came before: after a minute of digital silence it puts JFK's
+    quiet "ask not" at 0.25-0.44 against its threshold of 0.5, and whisper, choosing what to
+    decode by the same model, loses it too. Music scores under 0.25 but for a window or two."""
+    doubted = [
+        (float(s.start), float(s.end))
+        for s in sounds
+        if s.end - s.start >= MIN_UNCOVERED_S
+        and not s.noisy
+        and not s.flows_on
+        and _longest_run(heard.probabilities, (s.start, s.end), sample_rate) >= DOUBTED_S
+    ]
+    return _union([*heard.spans, *doubted]) if doubted else list(heard.spans)
+
+
+def _longest_run(probabilities: np.ndarray, span: Span, sample_rate: int) -> float:
+    """Seconds of the longest run of VAD windows in ``span`` scored ``DOUBTED_PROBABILITY`` or
+    more."""
+    first = int(span[0] * sample_rate / WINDOW)
+    last = int(np.ceil(span[1] * sample_rate / WINDOW))
+    above = np.concatenate(([0], probabilities[first:last] >= DOUBTED_PROBABILITY, [0]))
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    longest = int(np.max(edges[1::2] - edges[::2])) if len(edges) else 0
+    return longest * WINDOW / sample_rate
 
 
 def uncovered_speech(

@@ -19,11 +19,13 @@ from pipelines.alignment import refine_word_times, voiced_frames
 from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
+    Speech,
     repair_windows,
-    speech_spans,
+    silero_speech,
     splice,
     uncovered_speech,
     unworded_sounds,
+    with_doubted_speech,
     without_unvoiced_segments,
 )
 from pipelines.merge import merge_chunks
@@ -86,7 +88,7 @@ async def transcribe_chunked(
     # elsewhere: frame levels for trimming word times, Silero VAD for the coverage check.
     voicing = asyncio.ensure_future(asyncio.to_thread(voiced_frames, audio))
     speech = (
-        asyncio.ensure_future(asyncio.to_thread(speech_spans, audio))
+        asyncio.ensure_future(asyncio.to_thread(silero_speech, audio))
         if options.word_timestamps
         else None
     )
@@ -143,7 +145,7 @@ async def _covered(
     transcript: Transcript,
     audio: AudioSource,
     voiced: np.ndarray,
-    speech: list[Span],
+    vad: Speech,
     options: TranscriptionOptions,
     send: SendSpan,
     send_samples: SendSamples,
@@ -153,7 +155,9 @@ async def _covered(
     duration = audio.samples / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
-    segments, removed = without_unvoiced_segments(transcript.segments, speech, voiced)
+    segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, voiced)
+    unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
+    speech = with_doubted_speech(vad, unworded)
     gaps = uncovered_speech(speech, _words(segments))
     windows = repair_windows(gaps, duration, segments)
     found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))

@@ -16,13 +16,17 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from pipelines.audio import decode, decode_to_file
 from pipelines.coverage import (
+    DOUBTED_S,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
     SPEECH_VAD,
+    Sound,
+    Speech,
     repair_windows,
     speech_spans,
     splice,
     uncovered_speech,
+    with_doubted_speech,
     without_unvoiced_segments,
 )
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
@@ -35,7 +39,7 @@ from pipelines.types import (
     TranscriptionOptions,
 )
 from pipelines.types import Word as W
-from pipelines.vad import speech_probabilities, speech_timestamps
+from pipelines.vad import WINDOW, speech_probabilities, speech_timestamps
 from tests.support import FIXTURES
 
 ONE_CHUNK = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0}
@@ -65,6 +69,38 @@ class TestUncoveredSpeech:
 
     def test_no_words_at_all_leaves_every_span_uncovered(self) -> None:
         assert uncovered_speech([(1.0, 3.0), (4.0, 9.0)], []) == [(1.0, 3.0), (4.0, 9.0)]
+
+
+def heard(spans: list[tuple[float, float]], doubted: list[tuple[float, float, float]]) -> Speech:
+    """Silero's ``spans``, with ``(start, end, probability)`` scores over 10 s, 0.01 elsewhere."""
+    probabilities = np.full(10 * SAMPLE_RATE // WINDOW, 0.01, dtype=np.float32)
+    for start, end, probability in [*((a, b, 0.9) for a, b in spans), *doubted]:
+        probabilities[int(start * SAMPLE_RATE / WINDOW) : int(end * SAMPLE_RATE / WINDOW)] = (
+            probability
+        )
+    return Speech(spans=spans, probabilities=probabilities)
+
+
+class TestDoubtedSpeech:
+    def test_a_long_voiced_sound_silero_doubted_is_speech_to_check(self) -> None:
+        speech = heard([(0.0, 2.0), (6.0, 9.0)], [(3.0, 3.5, 0.4)])  # "ask not" scored 0.4
+        lost = Sound(2.3, 5.7, noisy=False)
+        assert with_doubted_speech(speech, [lost]) == [(0.0, 2.0), (2.3, 5.7), (6.0, 9.0)]
+        speech = heard([(0.0, 2.0), (6.0, 9.0)], [(2.2, 2.6, 0.3)])
+        touching = Sound(1.5, 3.0, noisy=False)
+        assert with_doubted_speech(speech, [touching]) == [(0.0, 3.0), (6.0, 9.0)]
+
+    def test_sounds_silero_rejected_breaths_fillers_and_drawn_out_onsets_are_not(self) -> None:
+        speech = heard([(0.0, 2.0)], [(3.0, 4.5, 0.4), (5.0, 5.4, 0.4), (7.0, 8.2, 0.4)])
+        sounds = [
+            Sound(3.0, 4.5, noisy=True),  # a breath or a fricative
+            Sound(5.0, 5.0 + MIN_UNCOVERED_S / 2, noisy=False),  # a filler: evidence only
+            Sound(7.0, 8.2, noisy=False, flows_on=True),  # "mmmm|aybe": a prolongation
+        ]
+        assert with_doubted_speech(speech, sounds) == [(0.0, 2.0)]
+        # Music: voiced, long, and scored above the bar for a window or two at most.
+        music = heard([(0.0, 2.0)], [(3.0, 3.0 + DOUBTED_S / 2, 0.4)])
+        assert with_doubted_speech(music, [Sound(2.5, 9.5, noisy=False)]) == [(0.0, 2.0)]
 
 
 class TestRepairWindows:

