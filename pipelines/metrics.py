@@ -254,8 +254,9 @@ class FluencyMetrics:
     """Syllables spoken, counted as for %SS (see ``compute_metrics``)."""
     words_per_minute: float
     syllables_per_minute: float | None
+    """None where syllables are not counted (``language``) or nothing was said."""
     articulation_rate: float | None
-    """Syllables per second of speech time."""
+    """Syllables per second of speech time; None likewise."""
     pause_count: int
     mean_pause_s: float
     long_pause_count: int
@@ -268,9 +269,12 @@ class FluencyMetrics:
     stuttering_like_disfluencies: int
     other_disfluencies: int
     sld_per_100_syllables: float | None
+    """None where syllables are not counted or nothing was said, as %SS."""
     stuttered_syllables: int
     """Distinct words a stuttering-like disfluency targets: the numerator of %SS."""
     percent_syllables_stuttered: float | None
+    """None where syllables are not counted (``language``) or nothing was said: no number
+    rather than a 0 that reads as fluent speech."""
     counts_by_type: dict[str, int]
     settings: MetricsSettings = field(default_factory=MetricsSettings)
     language: str = "en"
@@ -631,7 +635,7 @@ def _tally(
         # rate", e.g. Andrews & Ingham 1971); leading and trailing silence is the recording's,
         # not the speaker's, so it is left out.
         words_per_minute=_per_minute(len(tokens), span),
-        syllables_per_minute=_per_minute(counted_syllables, span),
+        syllables_per_minute=None if span <= 0 else _per_minute(counted_syllables, span),
         # Articulation rate: syllables per second with pauses of pause_min_s or more removed
         # (Goldman-Eisler 1968; Tsao & Weismer 1997).
         articulation_rate=_ratio(counted_syllables, speech_time),
@@ -669,15 +673,20 @@ def _per_minute(count: int | None, seconds: float) -> float | None:
 
 
 def _ratio(count: int | None, seconds: float) -> float | None:
-    if count is None:
+    """``count`` per second; None where there is no time to divide by (no speech): a rate of
+    0 would read as a measurement."""
+    if count is None or seconds <= 0:
         return None
-    return count / seconds if seconds > 0 else 0.0
+    return count / seconds
 
 
 def _per_100(events: int, syllables: int | None) -> float | None:
-    if syllables is None:
+    """``events`` per 100 syllables; None without syllables (not counted in this language, or
+    no speech): "0 %SS" for a recording with nothing said would read as fluent speech, and put
+    a fluent session on the client's progress chart."""
+    if not syllables:
         return None
-    return 100.0 * events / syllables if syllables else 0.0
+    return 100.0 * events / syllables
 
 
 def _tokens(words: Sequence[Word]) -> list[_Token]:

@@ -32,23 +32,24 @@ def events(metrics: FluencyMetrics) -> list[tuple[str, str | None, str, bool]]:
     return [(e.type, e.subtype, e.text, e.stuttering_like) for e in metrics.disfluencies]
 
 
-def assert_all_finite_zero_rates(metrics: FluencyMetrics) -> None:
+def assert_nothing_measured(metrics: FluencyMetrics) -> None:
+    """Counts of nothing are 0; a rate over syllables or speech time that were never produced
+    is no number (null), not a 0 that reads as fluent speech; nothing is NaN or infinite."""
     data = metrics.to_dict()
-    json.dumps(data, allow_nan=False)  # no NaN or infinity anywhere
+    json.dumps(data, allow_nan=False)
+    for key in ("words_per_minute", "mean_pause_s", "disfluencies_per_minute"):
+        assert data[key] == 0.0, key
     for key in (
-        "words_per_minute",
         "syllables_per_minute",
         "articulation_rate",
-        "mean_pause_s",
-        "disfluencies_per_minute",
         "sld_per_100_syllables",
         "percent_syllables_stuttered",
     ):
-        assert data[key] == 0.0, key
+        assert data[key] is None, key
 
 
 class TestEdgeCases:
-    def test_empty_transcript_is_all_zeros(self) -> None:
+    def test_empty_transcript_measures_nothing(self) -> None:
         metrics = compute_metrics([], 0.0)
         assert metrics.word_count == 0
         assert metrics.syllable_count == 0
@@ -60,14 +61,14 @@ class TestEdgeCases:
             "prolongation": 0,
             "block": 0,
         }
-        assert_all_finite_zero_rates(metrics)
+        assert_nothing_measured(metrics)
 
     def test_all_silence_keeps_the_duration_and_nothing_else(self) -> None:
         metrics = compute_metrics([], 30.0)
         assert metrics.duration_s == 30.0
         assert metrics.speaking_span_s == 0.0
         assert metrics.pause_count == 0
-        assert_all_finite_zero_rates(metrics)
+        assert_nothing_measured(metrics)
 
     def test_one_word(self) -> None:
         metrics = compute_metrics(timed(("Hello.", 1.0, 1.5)), 3.0)
@@ -80,10 +81,15 @@ class TestEdgeCases:
         assert metrics.pause_count == 0
         assert metrics.disfluencies == ()
 
-    def test_one_word_without_duration_has_zero_rates(self) -> None:
+    def test_one_word_without_duration_has_no_rate_over_time(self) -> None:
         metrics = compute_metrics(timed(("so", 2.0, 2.0)), 4.0)
         assert metrics.word_count == 1
-        assert_all_finite_zero_rates(metrics)
+        data = metrics.to_dict()
+        json.dumps(data, allow_nan=False)
+        assert data["syllables_per_minute"] is None and data["articulation_rate"] is None
+        assert data["words_per_minute"] == 0.0
+        # One syllable was said, and not stuttered: that is a measurement.
+        assert data["percent_syllables_stuttered"] == 0.0
 
     def test_words_out_of_order_are_read_in_time_order(self) -> None:
         in_order = spoken("my my name is Sam")

@@ -334,6 +334,9 @@ class TestProcessing:
         body = await wait_processed(api, headers, response.json()["recording_id"])
         assert body["status"] == "processed"
         assert body["transcript"]["text"].strip() == ""
+        # Nothing said, nothing measured: no "0 %SS" that would read as fluent speech.
+        assert body["metrics"]["word_count"] == 0
+        assert body["metrics"]["percent_syllables_stuttered"] is None
 
     async def test_pagination_is_newest_first_by_cursor(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)
