@@ -156,6 +156,7 @@ async def _covered(
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
     segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, voiced)
+    # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)
     gaps = uncovered_speech(speech, _words(segments))
@@ -170,8 +171,11 @@ async def _covered(
     if windows:
         repaired = refine_word_times(repaired, voiced)
     left = uncovered_speech(speech, repaired.words())
-    # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
-    sounds = await asyncio.to_thread(unworded_sounds, audio, voiced, repaired.words())
+    sounds = (
+        await asyncio.to_thread(unworded_sounds, audio, voiced, repaired.words())
+        if windows
+        else unworded  # no repair: the same words, so the same sounds
+    )
     english = (repaired.language or options.language or "").split("-")[0] == "en"
     repeats = asyncio.ensure_future(
         asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
