@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, audio_source
+from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, audio_source, runs
 
 _FRAME_S = 0.03
 """Short-time energy frame: shorter than a pause, longer than a pitch period."""
@@ -101,7 +101,6 @@ def _quietest_sample(window: AudioArray, sample_rate: int) -> int:
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     """First and last index of the longest run of True in ``mask`` (which has at least one)."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = runs(mask)
     longest = int(np.argmax(ends - starts))
     return int(starts[longest]), int(ends[longest]) - 1

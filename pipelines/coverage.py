@@ -34,6 +34,7 @@ from pipelines.types import (
     Span,
     Word,
     audio_source,
+    runs,
 )
 from pipelines.vad import WINDOW, speech_probabilities, speech_timestamps
 
@@ -171,9 +172,8 @@ def unworded_sounds(
     outside = voiced.copy()
     for word in words:
         outside[int(word.start / FRAME_S) : int(np.ceil(word.end / FRAME_S))] = False
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], outside.astype(np.int8), [0]))))
     sounds: list[Sound] = []
-    for first, last in zip(edges[::2], edges[1::2], strict=True):
+    for first, last in zip(*runs(outside), strict=True):
         start, end = first * FRAME_S, last * FRAME_S
         if end - start < MIN_SOUND_S:
             continue
@@ -242,10 +242,8 @@ def _longest_run(probabilities: np.ndarray, span: Span, sample_rate: int) -> flo
     more."""
     first = int(span[0] * sample_rate / WINDOW)
     last = int(np.ceil(span[1] * sample_rate / WINDOW))
-    above = np.concatenate(([0], probabilities[first:last] >= DOUBTED_PROBABILITY, [0]))
-    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-    longest = int(np.max(edges[1::2] - edges[::2])) if len(edges) else 0
-    return longest * WINDOW / sample_rate
+    starts, ends = runs(probabilities[first:last] >= DOUBTED_PROBABILITY)
+    return int(np.max(ends - starts, initial=0)) * WINDOW / sample_rate
 
 
 def uncovered_speech(

@@ -101,6 +101,12 @@ class Segment:
         )
 
 
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``mask`` is True, as runs: their first indices and the indices just past them."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return edges[::2], edges[1::2]
+
+
 def joined_text(texts: Iterable[str]) -> str:
     """Segment texts as one transcript text: joined by single spaces, no space at either end."""
     return " ".join(" ".join(texts).split())
