@@ -153,11 +153,6 @@ def silero_speech(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_
     return Speech(spans=spans, probabilities=probabilities)
 
 
-def speech_spans(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> list[Span]:
-    """Where ``audio`` is voiced, by Silero VAD."""
-    return silero_speech(audio, sample_rate=sample_rate).spans
-
-
 def unworded_sounds(
     audio: AudioArray | AudioSource,
     voiced: np.ndarray,

@@ -23,7 +23,7 @@ from pipelines.coverage import (
     Sound,
     Speech,
     repair_windows,
-    speech_spans,
+    silero_speech,
     splice,
     uncovered_speech,
     with_doubted_speech,
@@ -247,7 +247,7 @@ class TestSpeechReadBlockByBlock:
         for audio in (ten_minutes, ten_minutes[: 512 * 10_000], ten_minutes[:12_345]):
             expected = get_speech_timestamps(audio, SPEECH_VAD, sampling_rate=SAMPLE_RATE)
             assert len(expected) > 0
-            assert speech_spans(audio) == [
+            assert silero_speech(audio).spans == [
                 (s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in expected
             ]
 

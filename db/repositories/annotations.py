@@ -77,11 +77,11 @@ async def latest(session: AsyncSession, *, recording_id: uuid.UUID) -> Annotatio
 async def latest_review(
     session: AsyncSession, *, recording_id: uuid.UUID
 ) -> tuple[int, list[dict[str, Any]]] | None:
-    """(version, segments) of the newest version a clinician saved (2 onward); None while the
-    pipeline's own version 1 is the latest, without reading its words."""
+    """(version, segments) of the newest version a clinician saved; None while the pipeline's
+    own (``AUTOMATIC_VERSION``) is the latest, without reading its words."""
     result = await session.execute(
         select(Annotation.version, Annotation.segments)
-        .where(Annotation.recording_id == recording_id, Annotation.version > 1)
+        .where(Annotation.recording_id == recording_id, Annotation.version > AUTOMATIC_VERSION)
         .order_by(Annotation.version.desc())
         .limit(1)
     )

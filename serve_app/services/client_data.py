@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Annotation, AudioRecording, Client, Report
 from db.repositories import client_data, recordings
+from db.repositories.annotations import AUTOMATIC_VERSION
 from db.repositories.recordings import Viewer
 from db.session import Sessions, TenantId, tenant_session
 from fluently.errors import Forbidden
@@ -211,7 +212,11 @@ async def _read_session(
         stored = await recordings.transcript_of(session, recording_id=recording_id)
         # The latest version (oldest first) is the transcript's words once a clinician saved it.
         latest = annotations[-1] if annotations else None
-        review = (latest.version, latest.segments) if latest and latest.version > 1 else None
+        review = (
+            (latest.version, latest.segments)
+            if latest is not None and latest.version > AUTOMATIC_VERSION
+            else None
+        )
         return _Session(
             recording=recording,
             transcript=None if stored is None else with_review(stored, review),
