@@ -8,6 +8,9 @@ import unicodedata
 _FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
 """Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
 Only single words match: backchannels such as "uh-huh", "mm-hmm" and "mhm" mean yes."""
+_HUM = re.compile(r"^(?:h*m{2,}|h+m+)$")
+"""The fillers that are a held nasal (mm, mmm, hmm): also how whisper writes a drawn-out "m",
+"n", "v" or "w" at the start of a word."""
 
 
 def normalise(raw: str) -> str:
@@ -19,3 +22,8 @@ def normalise(raw: str) -> str:
 def is_filler(raw: str) -> bool:
     """Whether a transcribed word is a filled pause."""
     return bool(_FILLER.match(normalise(raw)))
+
+
+def is_hum(raw: str) -> bool:
+    """Whether a transcribed word is a held nasal ("mmm", "hmm")."""
+    return bool(_HUM.match(normalise(raw)))

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound
-from pipelines.fillers import is_filler, normalise
+from pipelines.fillers import is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import (
@@ -108,7 +108,15 @@ after "the," any subject, determiner, modal or question word does ("can you pass
 you"); after "she," a modal may finish it ("she, um, could come"), so only a new subject or
 determiner counts ("I think she, I know she"); after "on," a determiner or object finishes it
 ("on, uh, the table"), so only a subject or modal counts. Modals ("we should,") and "to" are
-not here: "yes we can," and "if you want to," end phrases by ellipsis."""
+not here: "yes we can," and "if you want to," end phrases by ellipsis; a subject and modal
+alone ("we should,") are, when a new clause follows (``_MODAL_RESTARTS``)."""
+
+_MODAL_RESTARTS = _SUBJECTS | {"let's"}
+"""Words that, after a clause of only a subject and a modal ("we should,"), begin a new clause:
+the modal's verb was never said ("we should, let's order pizza"). Not "you" ("we could, you
+know, wait") nor a subject saying what it thinks (``_ASIDES``)."""
+_ASIDES = frozenset("think guess mean suppose believe hope reckon know".split())
+"""Verbs of an aside after a subject ("we should, I think, leave"): not a new clause."""
 
 _INTRODUCERS = frozenset(
     "in on at after before during near along across behind beside by from with without since"
@@ -153,7 +161,10 @@ class MetricsSettings:
     drawn out (a prolongation); further away it is a sound of its own."""
     prolonged_onset_ratio: float = 2.0
     """With a drawn-out onset heard, a word (onset included) this many times the speaker's
-    duration per syllable is a prolongation."""
+    duration per syllable is a prolongation..."""
+    prolonged_onset_min_s: float = 0.6
+    """...when the whole lasts at least this long. Shorter than ``prolongation_min_s``: the
+    sound is heard running on into the word, not read off whisper's word times."""
     filler_sound_s: float = 0.35
     """A voiced sound outside the words at least this long, attached to no word, is a filled
     pause whisper wrote no word for."""
@@ -466,6 +477,7 @@ def compute_metrics(
     heard = _find_heard_repetitions(tokens, repeats, baseline, found)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
+    _hums_of_prolongations(tokens, settings, found)
     _find_blocks(tokens, settings, found)
     _find_second_pass_fillers(fillers, found)
     return _tally(
@@ -754,10 +766,12 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
 def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> None:
     """Fillers whisper wrote only when prompted with fillers, where it first wrote a word it was
     unsure of (``pipelines.second_pass``): interjections. Found last: one inside another event
-    (a stutter, a drawn-out sound, a restart) is the prompt read into that disfluency, which is
-    already counted."""
+    (its middle within it: a stutter, a drawn-out sound, a restart) is the prompt read into that
+    disfluency, which is already counted; one that only reaches into an event is whisper's loose
+    timing of a filler before it ("uh we we we" with "Um" laid over the first "we")."""
     for filler in fillers:
-        if found.overlaps(filler.start, filler.end, slack_s=_HEARD_SLACK_S):
+        middle = (filler.start + filler.end) / 2
+        if found.overlaps(middle, middle, slack_s=_HEARD_SLACK_S):
             continue
         found.event(
             DisfluencyEvent(
@@ -791,6 +805,7 @@ def _find_repetitions_and_revisions(
             or _cut_off_revision(tokens, content, pos, settings, found)
             or _restart_revision(tokens, content, norms, pos, settings, found)
             or _abandoned_revision(tokens, content, pos, settings, found)
+            or _asked_again_revision(tokens, content, pos, settings, found)
             or 1
         )
         pos += steps
@@ -1066,14 +1081,66 @@ def _abandoned_revision(
     """
     i = content[pos]
     restarts = _RESTARTS_AFTER.get(tokens[i].norm)
+    if restarts is None and _subject_and_modal_only(tokens, content, pos):
+        restarts = _MODAL_RESTARTS
     if restarts is None or pos + 1 >= len(content) or tokens[i].sentence_end:
         return 0
     restart = content[pos + 1]
     if tokens[restart].norm not in restarts or not _broken_after(tokens, i, restart):
         return 0
+    if restarts is _MODAL_RESTARTS and _is_aside(tokens, content, pos + 1):
+        return 0
     first = min(_same_clause_before(tokens, content, pos, settings, found), default=pos)
     found.add(tokens, content[first], i, "revision", confidence=_CONFIDENCE["restart_after_comma"])
     return 1
+
+
+def _asked_again_revision(
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    pos: int,
+    settings: MetricsSettings,
+    found: _Found,
+) -> int:
+    """A question broken off after a comma and asked again with another modal: "can you pass
+    me, could you hand me the salt", "will you tell, would you tell her".
+
+    The clause opens with a modal and its subject, ends on a comma, dash or filler within
+    ``max_phrase_words`` words, and the next clause opens with a different modal and the same
+    subject. A question asked twice the same way ("can you hear me, can you see me") is a
+    parallel, not this.
+    """
+    opens = pos == 0 or tokens[content[pos - 1]].clause_end
+    if not opens or pos + 1 >= len(content):
+        return 0
+    modal, subject = (tokens[content[pos + k]].norm for k in (0, 1))
+    if modal not in _MODALS or subject not in _SUBJECTS | {"you", "it"}:
+        return 0
+    for last in range(pos + 1, min(pos + settings.max_phrase_words, len(content) - 2)):
+        i, restart = content[last], content[last + 1]
+        if tokens[i].sentence_end:
+            return 0
+        if _broken_after(tokens, i, restart):
+            again = (tokens[restart].norm, tokens[content[last + 2]].norm)
+            if again[0] in _MODALS - {modal} and again[1] == subject:
+                found.add(tokens, content[pos], i, "revision", confidence=_CONFIDENCE["restart"])
+                return last - pos + 1
+            return 0
+    return 0
+
+
+def _subject_and_modal_only(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:
+    """Whether the word at ``pos`` is a modal whose clause holds only a subject before it."""
+    if pos < 1 or tokens[content[pos]].norm not in _MODALS:
+        return False
+    subject = content[pos - 1]
+    opens = pos < 2 or tokens[content[pos - 2]].clause_end
+    return opens and tokens[subject].norm in _SUBJECTS and not tokens[subject].clause_end
+
+
+def _is_aside(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:
+    """Whether the words from ``pos`` are a subject and a verb of thinking ("I think")."""
+    return pos + 1 < len(content) and tokens[content[pos + 1]].norm in _ASIDES
 
 
 def _same_clause_before(
@@ -1151,8 +1218,8 @@ def _find_sounds(
 
     A sound that runs on unchanged into a word ("mmmm" + "maybe", whisper's "Maybe" starting late;
     ``Sound.flows_on``) is that word's onset drawn out when the whole, onset included, lasts
-    ``prolonged_onset_ratio``
-    times the speaker's duration per syllable: a prolongation (SLD). A voiced sound of at least
+    ``prolonged_onset_min_s`` and ``prolonged_onset_ratio`` times the speaker's duration per
+    syllable: a prolongation (SLD). A voiced sound of at least
     ``filler_sound_s`` attached to no word is a filled pause (an interjection); a noise-like one
     (a breath) is nothing. Returns the words found prolonged.
     """
@@ -1169,7 +1236,7 @@ def _find_sounds(
             if (
                 not token.filler
                 and following not in found.in_repetition_or_revision
-                and span >= settings.prolongation_min_s
+                and span >= settings.prolonged_onset_min_s
                 and span / found.syllables(token.raw) >= settings.prolonged_onset_ratio * baseline
             ):
                 found.event(
@@ -1216,8 +1283,10 @@ def _find_heard_repetitions(
     A repeat overlapping a repetition or revision already found from the words is that one.
     Its type comes from the unit and the words under it: a unit that starts the next word
     ("buh buh brother", ``Repeat.continues``) and lasts about a syllable is a part-word
-    repetition of that word; one spanning two or more written words and more than a syllable is
-    a phrase; otherwise the first word under it was said again whole. Part-word and
+    repetition of that word; one spanning two or more written words is a phrase when it lasts
+    more than a syllable, or a syllable or more with two different words written in its last
+    copy (whisper writes "so we so we walked" as "so we walked", both words in the copy it
+    kept); otherwise the first word under it was said again whole. Part-word and
     one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). Returns the
     words the repetitions took.
     """
@@ -1233,12 +1302,20 @@ def _find_heard_repetitions(
         ]
         after = next((i for i, t in enumerate(tokens) if t.end > repeat.end and not t.filler), None)
         one_syllable = repeat.unit_s <= _ONE_SYLLABLE * baseline
+        last_copy = repeat.end - repeat.unit_s
+        in_last_copy = {
+            tokens[i].norm
+            for i in under
+            if last_copy - _HEARD_SLACK_S <= (tokens[i].start + tokens[i].end) / 2 <= repeat.end
+        }
         subtype: RepetitionKind
         if repeat.continues and one_syllable and after is not None:
             subtype, target = "part_word", after
             first = tokens[target].norm[:1]
             text = f"{first}- " * repeat.copies + tokens[target].raw
-        elif len({tokens[i].norm for i in under}) >= 2 and not one_syllable:
+        elif len({tokens[i].norm for i in under}) >= 2 and (
+            not one_syllable or (len(in_last_copy) >= 2 and repeat.unit_s >= baseline)
+        ):
             subtype, target = "phrase", under[0]
             text = " ".join([" ".join(tokens[i].raw for i in under)] * repeat.copies)
         else:
@@ -1301,6 +1378,26 @@ def _find_prolongations(
                 confidence=_CONFIDENCE["long_word"],
                 evidence=("timing",),
             )
+
+
+def _hums_of_prolongations(
+    tokens: Sequence[_Token], settings: MetricsSettings, found: _Found
+) -> None:
+    """A hum written against a prolongation ("the mmm, kitchen" over "vvvvegetables") is that
+    drawn-out sound, which whisper heard as a nasal: one disfluency, not an interjection too.
+    Its interjection goes; a hum ``onset_attach_s`` or more away from any stays one."""
+    slack = settings.onset_attach_s
+    prolongations = [e for e in found.events if e.type == "prolongation"]
+    hums = {
+        (t.start, t.end)
+        for t in tokens
+        if t.filler
+        and is_hum(t.raw)
+        and any(p.start - slack < t.end and t.start < p.end + slack for p in prolongations)
+    }
+    found.events = [
+        e for e in found.events if e.type != "interjection" or (e.start, e.end) not in hums
+    ]
 
 
 def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:

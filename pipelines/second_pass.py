@@ -112,7 +112,12 @@ def supported_fillers(
             for w in first
         ) or any(start < k.end + NEARBY_FILLER_S and k.start < end + NEARBY_FILLER_S for k in kept):
             continue
-        under = [w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S]
+        # The word under the filler's middle, when there is one, is the one it stands for;
+        # a sure word there is the prompt copied, whatever unsure word is near.
+        middle = (start + end) / 2
+        under = [w for w in first if w.start <= middle <= w.end] or [
+            w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
+        ]
         if under:
             supported = any(w.probability < SUSPECT_PROBABILITY for w in under)
         else:

@@ -23,22 +23,23 @@ pytestmark = pytest.mark.model
 
 CORPUS = FIXTURES / "disfluency"
 RECALL_FLOORS = {
-    "prolongation": 0.5,
+    "prolongation": 0.65,
     "block": 0.6,
-    "repetition:phrase": 0.55,
+    "repetition:phrase": 0.65,
     "repetition:part_word": 0.55,
-    "repetition:whole_word": 0.55,
+    "repetition:whole_word": 0.65,
     "interjection": 0.5,
-    "revision": 0.35,
+    "revision": 0.5,
 }
-"""Measured on this machine: 0.64, 0.73, 0.73, 0.73, 0.82, 0.67, 0.45 (the three repetition
+"""Measured on this machine: 0.82, 0.73, 0.82, 0.73, 0.82, 0.67, 0.64 (the three repetition
 kinds were 0.64, 0.36 and 0.27 before repetitions were also heard in the audio, interjections
 0.42 before the second pass, revisions 0.27 before phrases broken off on a word no phrase ends
-on)."""
-PRECISION_FLOOR = 0.75
-"""Measured: 0.84 over every type."""
-RECALL_FLOOR = 0.55
-"""Measured: 0.68 over every type (0.47 before repetitions heard in the audio, 0.38 before
+on and 0.45 before modal restarts, prolongations 0.64 before a shorter onset heard running on
+into its word counted)."""
+PRECISION_FLOOR = 0.8
+"""Measured: 0.91 over every type (0.84 before hums against a prolongation were that sound)."""
+RECALL_FLOOR = 0.6
+"""Measured: 0.74 over every type (0.47 before repetitions heard in the audio, 0.38 before
 timing and acoustic evidence)."""
 
 
@@ -67,7 +68,7 @@ def test_detection_holds_its_floors(evaluation: Evaluation) -> None:
 
 
 def test_percent_ss_is_close_on_most_clips(evaluation: Evaluation) -> None:
-    """Within ±1.5 points of the truth on 52 of 59 clips here (41 before repetitions heard in
+    """Within ±1.5 points of the truth on 53 of 59 clips here (41 before repetitions heard in
     the audio)."""
     summary = evaluation.percent_ss_summary()
-    assert summary["within_goal"] >= 45, summary
+    assert summary["within_goal"] >= 47, summary

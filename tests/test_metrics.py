@@ -269,6 +269,16 @@ class TestRevisions:
             ("the cat sat on, uh, the mat", None),
             ("I went to the, um, store", None),
             ("we were at the. The party was fun", None),
+            ("we should, let's order pizza tonight", "we should,"),
+            ("and she could, she had to stay", "she could,"),
+            ("we should, I think, leave early", None),
+            ("we could, you know, wait", None),
+            ("yes we can, and we will", None),
+            # A question asked again with another modal.
+            ("can you ask me, could you hand me the salt", "can you ask me,"),
+            ("will you tell, um, would you tell her", "will you tell,"),
+            ("can you hear me, can you see me", None),
+            ("can you come? Could you bring a cake", None),
         ],
     )
     def test_a_phrase_abandoned_on_a_word_no_phrase_ends_on(
@@ -413,6 +423,40 @@ class TestSoundsWithoutWords:
         event = metrics.disfluencies[0]
         assert (event.start, event.evidence) == (0.43, ("timing", "acoustic"))
         assert metrics.stuttered_syllables == 1
+
+    def test_a_short_onset_heard_running_into_its_word_is_enough(self) -> None:
+        # "the wwwwash": whisper's "So," took the start of the "w", so the sound it left and
+        # "wash" last 0.68 s together, under the 0.8 s a word alone needs, over 0.6 s.
+        words = timed(
+            *((w, i * 0.25, i * 0.25 + 0.2) for i, w in enumerate("dinner is ready".split())),
+            ("So,", 1.3, 1.74),
+            ("wash", 2.18, 2.42),
+            *((w, 2.42 + i * 0.25, 2.62 + i * 0.25) for i, w in enumerate("your hands".split())),
+        )
+        sound = Sound(1.74, 2.18, noisy=False, flows_on=True)
+        metrics = compute_metrics(words, 4.0, sounds=[sound])
+        assert events(metrics) == [("prolongation", None, "wash", True)]
+        shorter = Sound(1.95, 2.18, noisy=False, flows_on=True)  # 0.47 s with "wash"
+        assert compute_metrics(words, 4.0, sounds=[shorter]).disfluencies == ()
+
+    def test_a_hum_written_against_a_prolongation_is_that_sound(self) -> None:
+        # "the vvvvegetables" written "the mmm, kitchenels": the drawn-out "v" is one event.
+        words = timed(
+            *((w, i * 0.25, i * 0.25 + 0.2) for i, w in enumerate("let's order pizza".split())),
+            ("the", 1.14, 1.46),
+            ("mmm,", 1.46, 1.76),
+            ("kitchenels", 1.92, 2.3),
+            ("can", 2.3, 2.5),
+        )
+        sound = Sound(0.8, 1.14, noisy=False, flows_on=True)
+        metrics = compute_metrics(words, 3.0, sounds=[sound])
+        assert events(metrics) == [("prolongation", None, "the", True)]
+        # Without the prolongation, or away from it, the hum is a filler.
+        assert events(compute_metrics(words, 3.0)) == [("interjection", None, "mmm,", False)]
+        apart = [*words[:4], *timed(("mmm,", 1.8, 2.1), ("kitchen", 2.2, 2.5))]
+        assert ("interjection", None, "mmm,", False) in events(
+            compute_metrics(apart, 3.0, sounds=[sound])
+        )
 
     def test_a_voiced_sound_between_words_is_a_filled_pause_to_review(self) -> None:
         words = spoken("I think we should leave before the traffic gets bad")

@@ -126,6 +126,23 @@ class TestHeardRepetitions:
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "phrase", "so we so we", False)]
 
+    def test_two_words_written_in_one_short_copy_are_a_phrase(self) -> None:
+        # "so we so we walked" written "so we walked", both words laid in the last copy: the
+        # unit is short enough for a syllable at this pace, but it holds two words.
+        words = timed(
+            *((w, i * 0.25, i * 0.25 + 0.2) for i, w in enumerate("the bus was crowded".split())),
+            ("so", 1.52, 1.58),
+            ("we", 1.58, 1.94),
+            *((w, 1.94 + i * 0.25, 2.14 + i * 0.25) for i, w in enumerate("walked the".split())),
+        )
+        repeat = Repeat(start=1.3, unit_s=0.31, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 3.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "phrase", "so we so we", False)]
+        # A syllable-long unit with two of whisper's squeezed words in it is still a word.
+        short = Repeat(start=1.4, unit_s=0.12, copies=2, distance=0.01, continues=False)
+        squeezed = [*words[:4], *timed(("the", 1.5, 1.54), ("end", 1.54, 1.62), ("now", 1.9, 2.1))]
+        assert events(compute_metrics(squeezed, 3.0, repeats=[short]))[0][1] == "whole_word"
+
     def test_a_loose_match_is_listed_to_review(self) -> None:
         repeat = Repeat(start=0.3, unit_s=0.15, copies=3, distance=CLOSE + 0.01, continues=False)
         metrics = compute_metrics(WORDS, 3.0, repeats=[repeat])

@@ -84,6 +84,13 @@ class TestSupportedFillers:
         second = [word("So,", 0.0, 0.4), word("um,", 0.45, 0.5, 0.01), word("the", 0.5, 0.6)]
         assert supported_fillers(first, second, ALL_VOICED) == []
 
+    def test_a_filler_inside_a_confident_word_is_the_prompt_copied(self) -> None:
+        # The unsure word is near enough for whisper's loose times, but the filler lies on
+        # the sure one ("celebrate. Thank you." with a hallucinated, unsure "Thank").
+        first = [word("celebrate.", 4.72, 5.1), word("Thank", 5.1, 5.26, 0.03)]
+        second = [word("celebrate,", 4.72, 5.06), word("um.", 5.06, 5.08, 0.01)]
+        assert supported_fillers(first, second, ALL_VOICED) == []
+
     def test_a_filler_the_first_pass_wrote_is_not_found_again(self) -> None:
         first = [word("Umm,", 0.0, 0.5, 0.3), word("I", 0.6, 0.7, 0.4)]
         second = [word("Um,", 0.0, 0.5, 0.01), word("I", 0.6, 0.7)]
@@ -172,3 +179,15 @@ class TestMetrics:
         [event] = metrics.disfluencies
         assert (event.type, event.text, event.evidence) == ("interjection", "uh", ("second_pass",))
         assert not event.stuttering_like
+
+    def test_a_filler_inside_another_event_is_that_event_read_again(self) -> None:
+        # "We, we, we, we later": whisper's first "We," took the "uh" before the stutter too.
+        words = [word(w, 0.38 + 0.2 * i, 0.56 + 0.2 * i) for i, w in enumerate("we we we".split())]
+        words.append(word("later", 1.0, 1.3))
+        before = HeardFiller(start=0.0, end=0.56, text="Um")  # its middle before the event
+        inside = HeardFiller(start=0.62, end=0.7, text="uh")  # its middle in it
+        metrics = compute_metrics(words, 2.0, fillers=[before, inside])
+        assert [(e.type, e.text) for e in metrics.disfluencies] == [
+            ("interjection", "Um"),
+            ("repetition", "we we we"),
+        ]
