@@ -26,6 +26,7 @@ from faster_whisper.vad import VadOptions
 from pipelines.alignment import FRAME_S
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
+from pipelines.syllables import estimate_syllables
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
@@ -45,7 +46,13 @@ WORD_SLACK_S = 0.3
 WORD_MAX_S = 1.5
 """A word covers at most this much audio: whisper sometimes stretches the word before a lost
 sentence over all of it. A prolonged sound longer than this is only decoded again (its word
-comes back once and is not added twice)."""
+comes back once and is not added twice)..."""
+WORD_S_PER_SYLLABLE = 0.35
+"""...and at most this much per syllable (``estimate_syllables``), at least ``WORD_MIN_S``:
+at the end of a recording whisper laid "pencils" over 2.0 s, "did" after it, and lost "Helen
+bring to the concert" under the two; 1.5 s of cover left 0.4 s of that speech uncovered, too
+little to decode again. Slow speech takes about 0.3 s a syllable."""
+WORD_MIN_S = 0.5
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
 DOUBTED_PROBABILITY = SPEECH_VAD.threshold / 2
@@ -246,12 +253,18 @@ def uncovered_speech(
 ) -> list[Span]:
     """The parts of ``speech`` at least ``min_s`` long that no word covers."""
     covered = _union(
-        (w.start - WORD_SLACK_S, min(w.end, w.start + WORD_MAX_S) + WORD_SLACK_S) for w in words
+        (w.start - WORD_SLACK_S, min(w.end, w.start + _longest_cover(w)) + WORD_SLACK_S)
+        for w in words
     )
     gaps: list[Span] = []
     for start, end in speech:
         gaps += [(a, b) for a, b in _subtract((start, end), covered) if b - a >= min_s]
     return gaps
+
+
+def _longest_cover(word: Word) -> float:
+    """How much audio ``word`` may cover (``WORD_MAX_S``, ``WORD_S_PER_SYLLABLE``)."""
+    return min(WORD_MAX_S, max(WORD_MIN_S, WORD_S_PER_SYLLABLE * estimate_syllables(word.word)))
 
 
 def repair_windows(
@@ -294,11 +307,19 @@ def _widened(window: Span, segments: Sequence[Segment], duration: float) -> Span
 def without_unvoiced_segments(
     segments: Sequence[Segment], speech: Sequence[Span], voiced: np.ndarray
 ) -> tuple[list[Segment], int]:
-    """``segments`` minus those none of whose words lies on voiced audio: neither on VAD
+    """``segments`` minus those most of whose words lie off voiced audio: neither on VAD
     speech nor on a frame above the silence level (``voiced``, from ``voiced_frames``); two
-    tests, so speech that one of them misses is never taken for a hallucination."""
+    tests, so speech that one of them misses is never taken for a hallucination.
+
+    Not only segments with no word on voice: in the silence after a short recording whisper
+    goes on with its prompt ("Okay, here's what I'm going to do, so I'm going to take a look
+    at this, and …"), the first word on the last voiced frame and the other 37 at the end of
+    the audio, none of them lasting a frame. A real segment whose times whisper squeezed like
+    that leaves its voiced audio without words, which the coverage check decodes again."""
     kept = [
-        s for s in segments if not s.words or any(_on_voice(w, speech, voiced) for w in s.words)
+        s
+        for s in segments
+        if 2 * sum(_on_voice(w, speech, voiced) for w in s.words) >= len(s.words)
     ]
     return kept, len(segments) - len(kept)
 

@@ -65,7 +65,16 @@ class TestUncoveredSpeech:
     def test_a_word_stretched_over_lost_speech_covers_only_a_word(self) -> None:
         # Whisper gives the word before a lost sentence all of its time.
         words = [W("so", 0.0, 8.0)]
-        assert uncovered_speech([(0.0, 8.0)], words) == [pytest.approx((1.8, 8.0))]
+        assert uncovered_speech([(0.0, 8.0)], words) == [pytest.approx((0.8, 8.0))]
+
+    def test_a_word_covers_what_its_syllables_take(self) -> None:
+        # At the end of a recording "pencils" got 2.0 s, and "Helen bring to the concert"
+        # went under it: two syllables cover 0.7 s (and the usual slack), not 1.5 s.
+        words = [W("many", 135.7, 136.2), W("pencils", 136.2, 138.3), W("did", 138.8, 138.8)]
+        assert uncovered_speech([(135.7, 138.5)], words) == [pytest.approx((137.2, 138.5))]
+        # A long word may take its time, up to 1.5 s.
+        long = [W("extraordinary", 0.0, 1.6), W("so", 1.6, 1.8)]
+        assert uncovered_speech([(0.0, 1.8)], long) == []
 
     def test_no_words_at_all_leaves_every_span_uncovered(self) -> None:
         assert uncovered_speech([(1.0, 3.0), (4.0, 9.0)], []) == [(1.0, 3.0), (4.0, 9.0)]
@@ -156,6 +165,18 @@ class TestUnvoicedSegments:
         made_up = segment(W("Thank", 8.0, 8.1), W("you.", 8.1, 8.2))
         kept, removed = without_unvoiced_segments([speechy, loud, made_up], [(0.4, 1.0)], voiced)
         assert kept == [speechy, loud] and removed == 1
+
+    def test_a_prompt_run_on_into_the_silence_after_the_speech_goes(self) -> None:
+        voiced = np.zeros(250, dtype=bool)
+        voiced[15:188] = True  # speech from 0.3 s to 3.76 s, silence to 5 s
+        said = segment(W("so", 2.68, 2.76), W("bring", 2.76, 3.0), W("snacks.", 3.34, 3.62))
+        run_on = segment(
+            W("Okay,", 3.74, 3.76),
+            *(W(w, 4.98, 4.98) for w in "here's what I'm going to do, so I'm going".split()),
+        )
+        mistimed = segment(W("bring", 2.76, 3.0), W("some", 4.98, 4.98))  # one of two on voice
+        kept, removed = without_unvoiced_segments([said, run_on, mistimed], [(0.2, 3.86)], voiced)
+        assert kept == [said, mistimed] and removed == 1
 
     def test_a_word_hung_on_the_last_voiced_frame_is_not_speech(self) -> None:
         voiced = np.zeros(500, dtype=bool)
