@@ -1284,9 +1284,10 @@ def _find_heard_repetitions(
     Its type comes from the unit and the words under it: a unit that starts the next word
     ("buh buh brother", ``Repeat.continues``) and lasts about a syllable is a part-word
     repetition of that word; one spanning two or more written words is a phrase when it lasts
-    more than a syllable, or a syllable or more with two different words written in its last
-    copy (whisper writes "so we so we walked" as "so we walked", both words in the copy it
-    kept); otherwise the first word under it was said again whole. Part-word and
+    more than a syllable, or a syllable or more with two different words written wholly inside
+    it (whisper writes "so we so we walked" as "so we walked", "I think I think the" as "I
+    think the", the phrase once over its copies); otherwise the first word under it was said
+    again whole. Part-word and
     one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). Returns the
     words the repetitions took.
     """
@@ -1302,11 +1303,11 @@ def _find_heard_repetitions(
         ]
         after = next((i for i, t in enumerate(tokens) if t.end > repeat.end and not t.filler), None)
         one_syllable = repeat.unit_s <= _ONE_SYLLABLE * baseline
-        last_copy = repeat.end - repeat.unit_s
-        in_last_copy = {
+        inside = {
             tokens[i].norm
             for i in under
-            if last_copy - _HEARD_SLACK_S <= (tokens[i].start + tokens[i].end) / 2 <= repeat.end
+            if tokens[i].start >= repeat.start - _HEARD_SLACK_S
+            and tokens[i].end <= repeat.end + _HEARD_SLACK_S
         }
         subtype: RepetitionKind
         if repeat.continues and one_syllable and after is not None:
@@ -1314,7 +1315,7 @@ def _find_heard_repetitions(
             first = tokens[target].norm[:1]
             text = f"{first}- " * repeat.copies + tokens[target].raw
         elif len({tokens[i].norm for i in under}) >= 2 and (
-            not one_syllable or (len(in_last_copy) >= 2 and repeat.unit_s >= baseline)
+            not one_syllable or (len(inside) >= 2 and repeat.unit_s >= baseline)
         ):
             subtype, target = "phrase", under[0]
             text = " ".join([" ".join(tokens[i].raw for i in under)] * repeat.copies)

@@ -127,8 +127,8 @@ class TestHeardRepetitions:
         assert events(metrics) == [("repetition", "phrase", "so we so we", False)]
 
     def test_two_words_written_in_one_short_copy_are_a_phrase(self) -> None:
-        # "so we so we walked" written "so we walked", both words laid in the last copy: the
-        # unit is short enough for a syllable at this pace, but it holds two words.
+        # "so we so we walked" written "so we walked", both words inside the repeat: the unit
+        # is short enough for a syllable at this pace, but it holds two words.
         words = timed(
             *((w, i * 0.25, i * 0.25 + 0.2) for i, w in enumerate("the bus was crowded".split())),
             ("so", 1.52, 1.58),
