@@ -51,7 +51,8 @@ are both whisper's and loose)."""
 NEARBY_FILLER_S = 0.5
 """A first-pass filler this close already accounts for a second-pass one."""
 MIN_VOICED = 0.3
-"""Share of voiced frames around a filler that falls between first-pass words."""
+"""Share of voiced frames a filler needs under it, and around it (``ROOM_S`` either side) when
+it falls between first-pass words."""
 PACK_S = 28.0
 """Suspect stretches are decoded together, packed into one whisper window of up to this long
 (whisper encodes 30 s whatever it is given: one 2 s stretch alone costs the same encoder pass
@@ -121,11 +122,18 @@ def supported_fillers(
         if under:
             supported = any(w.probability < SUSPECT_PROBABILITY for w in under)
         else:
-            frames = voiced[int((start - ROOM_S) / FRAME_S) : int((end + ROOM_S) / FRAME_S) + 1]
-            supported = bool(len(frames)) and float(np.mean(frames)) >= MIN_VOICED
-        if supported:
+            supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
+        # And it is said: a filler laid on the silence after the speech (an unsure closing
+        # word near it) is the prompt read into nothing.
+        if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
             kept.append(HeardFiller(start=start, end=end, text=word.word.strip(" ,.?!")))
     return kept
+
+
+def _voiced_share(voiced: np.ndarray, start: float, end: float) -> float:
+    """The share of ``voiced`` frames from ``start`` to ``end`` (0 where there are none)."""
+    frames = voiced[max(0, int(start / FRAME_S)) : int(end / FRAME_S) + 1]
+    return float(np.mean(frames)) if len(frames) else 0.0
 
 
 async def second_pass(

@@ -83,10 +83,17 @@ def test_silence_gives_no_text(transcriber: LocalWhisperTranscriber) -> None:
 
 
 def test_every_upload_format_gives_the_same_text(transcriber: LocalWhisperTranscriber) -> None:
-    expected = NORMALISE(text_of(transcriber.transcribe(decode(JFK), OPTIONS)))
+    """Each container and codec decodes to the same speech: the same words give or take two of
+    the decoder's own (with GENERIC kernels on an AVX-512 AMD EPYC the 44.1 kHz stereo WAV got
+    a closing "Thank you." that the FLAC did not), and no word of the speech lost that the
+    FLAC kept."""
+    expected = text_of(transcriber.transcribe(decode(JFK), OPTIONS))
+    words = len(NORMALISE(expected)[0])
+    lost = fidelity(JFK_TEXT, expected).deletions
     for name in JFK_FORMATS:
-        got = NORMALISE(text_of(transcriber.transcribe(decode(FIXTURES / name), OPTIONS)))
-        assert got == expected, name
+        got = text_of(transcriber.transcribe(decode(FIXTURES / name), OPTIONS))
+        assert wer(expected, got) <= 2 / words, (name, got)
+        assert fidelity(JFK_TEXT, got).deletions <= lost, (name, got)
 
 
 def chunked(transcriber: LocalWhisperTranscriber, audio: AudioArray) -> Transcript:

@@ -91,6 +91,16 @@ class TestSupportedFillers:
         second = [word("celebrate,", 4.72, 5.06), word("um.", 5.06, 5.08, 0.01)]
         assert supported_fillers(first, second, ALL_VOICED) == []
 
+    def test_a_filler_on_the_silence_after_the_speech_is_not_said(self) -> None:
+        # "... pick up the runner." (unsure) and the prompt's "Um" laid after it, on silence.
+        voiced = np.zeros(1000, dtype=bool)
+        voiced[: round(3.7 / FRAME_S)] = True
+        first = [word("up", 2.89, 3.21), word("runner.", 3.37, 3.63, 0.4)]
+        second = [*first, word("Um", 3.71, 4.13, 0.01)]
+        assert supported_fillers(first, second, voiced) == []
+        inside = [*first[:1], word("um,", 3.3, 3.4, 0.01), first[1]]
+        assert [f.text for f in supported_fillers(first, inside, voiced)] == ["um"]
+
     def test_a_filler_the_first_pass_wrote_is_not_found_again(self) -> None:
         first = [word("Umm,", 0.0, 0.5, 0.3), word("I", 0.6, 0.7, 0.4)]
         second = [word("Um,", 0.0, 0.5, 0.01), word("I", 0.6, 0.7)]
