@@ -117,6 +117,8 @@ the modal's verb was never said ("we should, let's order pizza"). Not "you" ("we
 know, wait") nor a subject saying what it thinks (``_ASIDES``)."""
 _ASIDES = frozenset("think guess mean suppose believe hope reckon know".split())
 """Verbs of an aside after a subject ("we should, I think, leave"): not a new clause."""
+_ASKED = _SUBJECTS | {"you", "it"}
+"""Who a question asks about, after its modal ("can you", "will it")."""
 
 _INTRODUCERS = frozenset(
     "in on at after before during near along across behind beside by from with without since"
@@ -1081,14 +1083,15 @@ def _abandoned_revision(
     """
     i = content[pos]
     restarts = _RESTARTS_AFTER.get(tokens[i].norm)
-    if restarts is None and _subject_and_modal_only(tokens, content, pos):
+    after_modal = restarts is None and _subject_and_modal_only(tokens, content, pos)
+    if after_modal:
         restarts = _MODAL_RESTARTS
     if restarts is None or pos + 1 >= len(content) or tokens[i].sentence_end:
         return 0
     restart = content[pos + 1]
     if tokens[restart].norm not in restarts or not _broken_after(tokens, i, restart):
         return 0
-    if restarts is _MODAL_RESTARTS and _is_aside(tokens, content, pos + 1):
+    if after_modal and _is_aside(tokens, content, pos + 1):
         return 0
     first = min(_same_clause_before(tokens, content, pos, settings, found), default=pos)
     found.add(tokens, content[first], i, "revision", confidence=_CONFIDENCE["restart_after_comma"])
@@ -1114,7 +1117,7 @@ def _asked_again_revision(
     if not opens or pos + 1 >= len(content):
         return 0
     modal, subject = (tokens[content[pos + k]].norm for k in (0, 1))
-    if modal not in _MODALS or subject not in _SUBJECTS | {"you", "it"}:
+    if modal not in _MODALS or subject not in _ASKED:
         return 0
     for last in range(pos + 1, min(pos + settings.max_phrase_words, len(content) - 2)):
         i, restart = content[last], content[last + 1]
