@@ -380,6 +380,8 @@ class _Token:
     clause_end: bool
     sentence_end: bool
     """A full stop, question or exclamation mark after it (an ellipsis is a hesitation)."""
+    probability: float = 1.0
+    """Whisper's probability for the word (1 for a word a clinician wrote)."""
 
 
 @dataclass(slots=True)
@@ -480,6 +482,7 @@ def compute_metrics(
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _hums_of_prolongations(tokens, settings, found)
+    _loose_repeats_of_prolongations(found)
     _find_blocks(tokens, settings, found)
     _find_second_pass_fillers(fillers, found)
     return _tally(
@@ -724,6 +727,7 @@ def _tokens(words: Sequence[Word]) -> list[_Token]:
                 cut=tail.endswith(_CUT_MARKS),
                 clause_end=tail.endswith(_CLAUSE_ENDS),
                 sentence_end=_ends_sentence(tail),
+                probability=word.probability,
             )
         )
     return tokens
@@ -1275,6 +1279,12 @@ _HEARD_SLACK_S = 0.1
 """A word belongs to a heard repetition when its middle is this close to the repeat's span."""
 _ONE_SYLLABLE = 1.5
 """A unit up to this many times the speaker's duration per syllable is one syllable."""
+_GUESSED = 0.2
+"""Whisper's probability below which a word written over a heard syllable is a guess at a
+sound, not a word it heard ("puh puh people" written "pop -up email", "pop" at 0.08)."""
+_HEARD_WORD = 0.55
+"""Probability from which whisper heard the word itself: every word over the unit this sure
+is a word said again ("did did it" written "Did it", 0.60 and 0.98)."""
 
 
 def _find_heard_repetitions(
@@ -1284,15 +1294,17 @@ def _find_heard_repetitions(
 
     Whisper writes "I I I want" as "I want": the audio holds the copies, the transcript one.
     A repeat overlapping a repetition or revision already found from the words is that one.
-    Its type comes from the unit and the words under it: a unit that starts the next word
-    ("buh buh brother", ``Repeat.continues``) and lasts about a syllable is a part-word
-    repetition of that word; one spanning two or more written words is a phrase when it lasts
-    more than a syllable, or a syllable or more with two different words written wholly inside
-    it (whisper writes "so we so we walked" as "so we walked", "I think I think the" as "I
-    think the", the phrase once over its copies); otherwise the first word under it was said
-    again whole. Part-word and
-    one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). Returns the
-    words the repetitions took.
+    Its type comes from the unit and the words under it: a unit of about a syllable that starts
+    the next word is a part-word repetition of that word. It starts the next word when it sounds
+    like that word's start ("buh buh brother", ``Repeat.continues``) and whisper was not sure of
+    the words it wrote over it (``_HEARD_WORD``: "it it it takes" sounds like the "it" after
+    it), or when whisper only guessed a word there (``_GUESSED``: "puh puh people" written "pop
+    -up email", the vowels too unlike to match). A unit spanning two or more written words is
+    a phrase when it lasts more than a syllable, or a syllable or more with two different words
+    written wholly inside it (whisper writes "so we so we walked" as "so we walked", "I think I
+    think the" as "I think the", the phrase once over its copies); otherwise the first word
+    under it was said again whole. Part-word and one-syllable whole-word repetitions are
+    stuttering-like (Yairi & Ambrose). Returns the words the repetitions took.
     """
     taken: set[int] = set()
     for repeat in repeats:
@@ -1312,8 +1324,12 @@ def _find_heard_repetitions(
             if tokens[i].start >= repeat.start - _HEARD_SLACK_S
             and tokens[i].end <= repeat.end + _HEARD_SLACK_S
         }
+        least = min((tokens[i].probability for i in under), default=None)
+        heard_word = least is not None and least >= _HEARD_WORD
+        guessed = least is not None and least < _GUESSED
+        starts_next = (repeat.continues and not heard_word) or guessed
         subtype: RepetitionKind
-        if repeat.continues and one_syllable and after is not None:
+        if starts_next and one_syllable and after is not None:
             subtype, target = "part_word", after
             first = tokens[target].norm[:1]
             text = f"{first}- " * repeat.copies + tokens[target].raw
@@ -1346,9 +1362,10 @@ def _find_heard_repetitions(
             ),
             target if stuttering else None,
         )
-        span = [*under, target]
-        found.in_repetition_or_revision.update(range(min(span), max(span) + 1))
-        taken.update(span)
+        if close:  # a looser match leaves its words to the other detectors (below)
+            span = [*under, target]
+            found.in_repetition_or_revision.update(range(min(span), max(span) + 1))
+            taken.update(span)
     return taken
 
 
@@ -1401,6 +1418,20 @@ def _hums_of_prolongations(
     }
     found.events = [
         e for e in found.events if e.type != "interjection" or (e.start, e.end) not in hums
+    ]
+
+
+def _loose_repeats_of_prolongations(found: _Found) -> None:
+    """A repetition heard only loosely (to review) over a prolongation is the drawn-out sound
+    matching itself ("mmmmy" written "my", heard as "my my"): the prolongation stays, alone."""
+    prolongations = [e for e in found.events if e.type == "prolongation"]
+    found.events = [
+        e
+        for e in found.events
+        if e.type != "repetition"
+        or e.evidence != ("acoustic",)
+        or e.confidence >= found.review_below
+        or not any(p.start < e.end and e.start < p.end for p in prolongations)
     ]
 
 

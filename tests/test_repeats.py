@@ -7,13 +7,15 @@ How well it does on the labelled corpus is ``tests/test_disfluency_detection.py`
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from pipelines.audio import decode
 from pipelines.metrics import compute_metrics
 from pipelines.repeats import CLOSE, Repeat, repeated_units
-from pipelines.types import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray, Word
 from tests.support import FIXTURES
 from tests.test_metrics import events, timed
 
@@ -120,6 +122,31 @@ class TestHeardRepetitions:
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "part_word", "b- b- brother", True)]
 
+    def test_a_syllable_whisper_wrote_as_a_word_it_guessed_starts_the_next_word(self) -> None:
+        # "the puh puh people" written "the pop people": the first sounds of the copies and of
+        # the word after them differ in their vowel, so they do not match (continues=False),
+        # but whisper's word over the copies is a guess at a sound, not a word it heard.
+        words = [
+            Word(" the", 0.0, 0.2, 0.9),
+            Word(" pop", 0.25, 0.6, 0.08),
+            Word(" people", 0.7, 1.1, 0.9),
+        ]
+        repeat = Repeat(start=0.25, unit_s=0.2, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "part_word", "p- p- people", True)]
+        # The same copies under a word whisper heard are that word said again.
+        sure = [words[0], replace(words[1], probability=0.6), words[2]]
+        [event] = compute_metrics(sure, 2.0, repeats=[repeat]).disfluencies
+        assert (event.subtype, event.text) == ("whole_word", "pop pop")
+
+    def test_a_unit_like_the_next_sound_over_a_word_whisper_heard_is_that_word(self) -> None:
+        # "it it it takes": the copies sound like the start of "it" that follows, but whisper
+        # heard a word over them, and was sure of it.
+        words = [Word(" it", 0.3, 0.62, 0.9), Word(" takes", 0.7, 1.0, 0.95)]
+        repeat = Repeat(start=0.3, unit_s=0.12, copies=3, distance=0.01, continues=True)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "whole_word", "it it it", True)]
+
     def test_a_unit_spanning_words_is_a_phrase(self) -> None:
         words = timed(("so", 0.0, 0.2), ("we", 0.25, 0.4), ("walked", 0.95, 1.3), ("on", 1.35, 1.5))
         repeat = Repeat(start=0.0, unit_s=0.45, copies=2, distance=0.01, continues=False)
@@ -149,6 +176,23 @@ class TestHeardRepetitions:
         assert metrics.disfluencies == ()
         assert [e.text for e in metrics.to_review] == ["I I I"]
         assert metrics.stuttered_syllables == 0
+
+    def test_a_loose_match_inside_a_drawn_out_word_is_that_sound(self) -> None:
+        # "I found mmmmy glasses" written "my" over the whole hum, which matched itself loosely.
+        words = timed(
+            *((w, i * 0.25, i * 0.25 + 0.22) for i, w in enumerate("I finally found".split())),
+            ("my", 0.75, 1.65),
+            *((w, 1.7 + i * 0.25, 1.92 + i * 0.25) for i, w in enumerate("glasses on it".split())),
+        )
+        repeat = Repeat(start=0.9, unit_s=0.12, copies=2, distance=CLOSE + 0.01, continues=False)
+        metrics = compute_metrics(words, 3.0, repeats=[repeat])
+        assert [(e.type, e.text) for e in metrics.disfluencies] == [("prolongation", "my")]
+        assert metrics.to_review == ()
+        # A close match there is a repetition, and the word is not prolonged as well.
+        close = replace(repeat, distance=CLOSE)
+        assert events(compute_metrics(words, 3.0, repeats=[close])) == [
+            ("repetition", "whole_word", "my my", True)
+        ]
 
     def test_a_repetition_the_words_show_is_not_counted_twice(self) -> None:
         words = timed(("my", 0.3, 0.45), ("my", 0.5, 0.65), ("name", 0.7, 1.0))
