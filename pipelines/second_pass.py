@@ -3,7 +3,8 @@
 At natural pace whisper's language model turns a short filler into a word it finds likelier:
 "So uh the meeting" comes back "So I'm a meeting", "erm the keys" as "I'm looking". The word it
 wrote instead is one it was unsure of. Each stretch around such a word (probability below
-``SUSPECT_PROBABILITY``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again
+``SUSPECT_PROBABILITY``, or below ``LOOKALIKE_PROBABILITY`` for a word whisper writes for a
+filler, ``LOOKALIKES``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again
 with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its prompt looks like, so
 now it writes the filler it heard. The stretches are laid end to end, a short silence between,
 and decoded a whisper window at a time (``packed``): a few calls per recording, not one each.
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.alignment import FRAME_S
-from pipelines.fillers import is_filler
+from pipelines.fillers import is_filler, normalise
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
@@ -43,6 +44,12 @@ FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, 
 a repeated word in the prompt gets copied into fluent speech."""
 SUSPECT_PROBABILITY = 0.5
 """A first-pass word below this probability may be a filler written as a word."""
+LOOKALIKES = frozenset({"i'm"})
+"""Words whisper writes for a filler it took for speech ("um we walked" -> "I'm reworked",
+"go um swimming" -> "go, I'm swimming"): suspects up to ``LOOKALIKE_PROBABILITY``."""
+LOOKALIKE_PROBABILITY = 0.6
+"""Below this a lookalike is a suspect (0.52 and 0.55 for the two fillers above; whisper's
+"I'm" where no one said it or "um" in the fluent long recordings: 0.43 and 0.66-0.86)."""
 SUSPECT_CONTEXT_S = 1.0
 """Audio decoded either side of a suspect word, so whisper hears it in its phrase."""
 ROOM_S = 0.2
@@ -86,7 +93,7 @@ def suspect_windows(words: Sequence[Word], duration_s: float) -> list[Span]:
     """Stretches around first-pass words whisper was unsure of, joined where they touch."""
     windows: list[Span] = []
     for word in words:
-        if word.probability >= SUSPECT_PROBABILITY or is_filler(word.word):
+        if not _unsure(word):
             continue
         start = max(0.0, word.start - SUSPECT_CONTEXT_S)
         end = min(duration_s, word.end + SUSPECT_CONTEXT_S)
@@ -120,7 +127,7 @@ def supported_fillers(
             w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
         ]
         if under:
-            supported = any(w.probability < SUSPECT_PROBABILITY for w in under)
+            supported = any(_unsure(w) for w in under)
         else:
             supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
         # And it is said: a filler laid on the silence after the speech (an unsure closing
@@ -128,6 +135,14 @@ def supported_fillers(
         if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
             kept.append(HeardFiller(start=start, end=end, text=word.word.strip(" ,.?!")))
     return kept
+
+
+def _unsure(word: Word) -> bool:
+    """Whether whisper may have written ``word`` for a filler (a suspect)."""
+    if is_filler(word.word):
+        return False
+    lookalike = normalise(word.word) in LOOKALIKES
+    return word.probability < (LOOKALIKE_PROBABILITY if lookalike else SUSPECT_PROBABILITY)
 
 
 def _voiced_share(voiced: np.ndarray, start: float, end: float) -> float:

@@ -17,6 +17,7 @@ from pipelines.fillers import is_filler
 from pipelines.metrics import compute_metrics
 from pipelines.second_pass import (
     FILLER_PROMPT,
+    LOOKALIKE_PROBABILITY,
     PACK_GAP_S,
     SUSPECT_CONTEXT_S,
     HeardFiller,
@@ -67,6 +68,16 @@ class TestSuspectWindows:
             (5.0 - SUSPECT_CONTEXT_S, 5.3 + SUSPECT_CONTEXT_S),
         ]
 
+    def test_a_filler_lookalike_is_a_suspect_up_to_its_own_probability(self) -> None:
+        # "After lunch um we walked" written "After lunch, I'm reworked", "I'm" at 0.52.
+        unsure = [word("lunch,", 0.74, 1.04), word("I'm", 1.08, 1.26, 0.52), word("we", 1.3, 1.5)]
+        window = (1.08 - SUSPECT_CONTEXT_S, 1.26 + SUSPECT_CONTEXT_S)
+        assert suspect_windows(unsure, 3.0) == [window]
+        sure = [*unsure[:1], word("I'm", 1.08, 1.26, LOOKALIKE_PROBABILITY), *unsure[2:]]
+        assert suspect_windows(sure, 3.0) == []
+        # Other words need the ordinary threshold.
+        assert suspect_windows([word("we", 1.08, 1.26, 0.52)], 3.0) == []
+
     def test_confident_speech_sends_nothing(self) -> None:
         assert suspect_windows([word("fine", 0.0, 0.3), word("thanks", 0.3, 0.6)], 1.0) == []
 
@@ -78,6 +89,11 @@ class TestSupportedFillers:
         assert supported_fillers(first, second, ALL_VOICED) == [
             HeardFiller(start=0.8, end=0.8 + FRAME_S, text="uh")
         ]
+
+    def test_a_filler_over_a_lookalike_is_kept(self) -> None:
+        first = [word("lunch,", 0.74, 1.04), word("I'm", 1.08, 1.26, 0.52), word("we", 1.3, 1.5)]
+        second = [word("lunch,", 0.74, 1.04), word("um,", 1.1, 1.2, 0.01), word("we", 1.3, 1.5)]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["um"]
 
     def test_a_filler_over_confident_words_is_the_prompt_copied(self) -> None:
         first = [word("So", 0.0, 0.4), word("the", 0.45, 0.6), word("meeting", 0.6, 0.9)]
