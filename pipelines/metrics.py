@@ -1284,7 +1284,7 @@ _GUESSED = 0.2
 sound, not a word it heard ("puh puh people" written "pop -up email", "pop" at 0.08)."""
 _HEARD_WORD = 0.55
 """Probability from which whisper heard the word itself: every word over the unit this sure
-is a word said again ("did did it" written "Did it", 0.60 and 0.98)."""
+is a word said again ("it it it takes" written "Did it take", 0.60 and 0.98)."""
 
 
 def _find_heard_repetitions(
@@ -1297,14 +1297,16 @@ def _find_heard_repetitions(
     Its type comes from the unit and the words under it: a unit of about a syllable that starts
     the next word is a part-word repetition of that word. It starts the next word when it sounds
     like that word's start ("buh buh brother", ``Repeat.continues``) and whisper was not sure of
-    the words it wrote over it (``_HEARD_WORD``: "it it it takes" sounds like the "it" after
-    it), or when whisper only guessed a word there (``_GUESSED``: "puh puh people" written "pop
-    -up email", the vowels too unlike to match). A unit spanning two or more written words is
-    a phrase when it lasts more than a syllable, or a syllable or more with two different words
-    written wholly inside it (whisper writes "so we so we walked" as "so we walked", "I think I
-    think the" as "I think the", the phrase once over its copies); otherwise the first word
-    under it was said again whole. Part-word and one-syllable whole-word repetitions are
-    stuttering-like (Yairi & Ambrose). Returns the words the repetitions took.
+    the words it wrote over it (``_HEARD_WORD``: in "it it it takes" two copies are heard and
+    the third "it" starts like them), or when whisper only guessed a word there (``_GUESSED``:
+    "puh puh people" written "pop -up email", the vowels too unlike to match). A unit spanning
+    two or more written words is a phrase when it lasts more than a syllable, or a syllable or
+    more with two different words written wholly inside it (whisper writes "so we so we walked"
+    as "so we walked", "I think I think the" as "I think the", the phrase once over its
+    copies); otherwise the first word under it was said again whole. Part-word and one-syllable
+    whole-word repetitions are stuttering-like (Yairi & Ambrose). A repeat matched only loosely
+    (to review) takes no words from the other detectors. Returns the words the repetitions
+    took.
     """
     taken: set[int] = set()
     for repeat in repeats:
