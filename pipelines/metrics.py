@@ -1334,7 +1334,8 @@ def _find_heard_repetitions(
         if starts_next and one_syllable and after is not None:
             subtype, target = "part_word", after
             first = tokens[target].norm[:1]
-            text = f"{first}- " * repeat.copies + tokens[target].raw
+            # Whisper may have split the word it guessed ("pop -up"): no dash before it here.
+            text = f"{first}- " * repeat.copies + tokens[target].raw.lstrip("".join(_CUT_MARKS))
         elif len({tokens[i].norm for i in under}) >= 2 and (
             not one_syllable or (len(inside) >= 2 and repeat.unit_s >= baseline)
         ):

@@ -138,6 +138,10 @@ class TestHeardRepetitions:
         sure = [words[0], replace(words[1], probability=0.6), words[2]]
         [event] = compute_metrics(sure, 2.0, repeats=[repeat]).disfluencies
         assert (event.subtype, event.text) == ("whole_word", "pop pop")
+        # Whisper's split guess ("pop -up email"): the word after the copies is "-up".
+        split = [words[0], Word(" pop", 0.25, 0.5, 0.08), Word(" -up", 0.5, 0.7, 0.5), words[2]]
+        [event] = compute_metrics(split, 2.0, repeats=[repeat]).disfluencies
+        assert (event.subtype, event.text) == ("part_word", "u- u- up")
 
     def test_a_unit_like_the_next_sound_over_a_word_whisper_heard_is_that_word(self) -> None:
         # "it it it takes": the copies sound like the start of "it" that follows, but whisper
