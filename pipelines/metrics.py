@@ -380,7 +380,7 @@ class _Token:
     clause_end: bool
     sentence_end: bool
     """A full stop, question or exclamation mark after it (an ellipsis is a hesitation)."""
-    probability: float = 1.0
+    probability: float
     """Whisper's probability for the word (1 for a word a clinician wrote)."""
 
 
@@ -481,8 +481,7 @@ def compute_metrics(
     heard = _find_heard_repetitions(tokens, repeats, baseline, found)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
-    _hums_of_prolongations(tokens, settings, found)
-    _loose_repeats_of_prolongations(found)
+    _drop_what_prolongations_were_taken_for(tokens, settings, found)
     _find_blocks(tokens, settings, found)
     _find_second_pass_fillers(fillers, found)
     return _tally(
@@ -739,12 +738,9 @@ def _ends_sentence(text: str) -> bool:
 
 def _with_trailing(token: _Token, punctuation: str) -> _Token:
     """A token followed by a stand-alone punctuation mark takes on its meaning."""
-    return _Token(
+    return replace(
+        token,
         raw=token.raw + punctuation,
-        norm=token.norm,
-        start=token.start,
-        end=token.end,
-        filler=token.filler,
         cut=token.cut or punctuation.endswith(_CUT_MARKS),
         clause_end=token.clause_end or punctuation.endswith(_CLAUSE_ENDS),
         sentence_end=token.sentence_end or _ends_sentence(punctuation),
@@ -1404,37 +1400,35 @@ def _find_prolongations(
             )
 
 
-def _hums_of_prolongations(
+def _drop_what_prolongations_were_taken_for(
     tokens: Sequence[_Token], settings: MetricsSettings, found: _Found
 ) -> None:
-    """A hum written against a prolongation ("the mmm, kitchen" over "vvvvegetables") is that
-    drawn-out sound, which whisper heard as a nasal: one disfluency, not an interjection too.
-    Its interjection goes; a hum ``onset_attach_s`` or more away from any stays one."""
-    slack = settings.onset_attach_s
-    prolongations = [e for e in found.events if e.type == "prolongation"]
+    """A drawn-out sound is one disfluency, the prolongation; what else it was read as goes:
+
+    - a hum written against it ("the mmm, kitchen" over "vvvvegetables"), which whisper heard
+      as a nasal, is not an interjection too; a hum ``onset_attach_s`` or more away from every
+      prolongation stays one;
+    - a repetition heard only loosely (to review) over it is the sound matching itself
+      ("mmmmy" written "my", heard as "my my")."""
+
+    def on_prolongation(start: float, end: float, slack_s: float = 0.0) -> bool:
+        return found.overlaps(start, end, types={"prolongation"}, slack_s=slack_s)
+
     hums = {
         (t.start, t.end)
         for t in tokens
-        if t.filler
-        and is_hum(t.raw)
-        and any(p.start - slack < t.end and t.start < p.end + slack for p in prolongations)
+        if t.filler and is_hum(t.raw) and on_prolongation(t.start, t.end, settings.onset_attach_s)
     }
-    found.events = [
-        e for e in found.events if e.type != "interjection" or (e.start, e.end) not in hums
-    ]
-
-
-def _loose_repeats_of_prolongations(found: _Found) -> None:
-    """A repetition heard only loosely (to review) over a prolongation is the drawn-out sound
-    matching itself ("mmmmy" written "my", heard as "my my"): the prolongation stays, alone."""
-    prolongations = [e for e in found.events if e.type == "prolongation"]
     found.events = [
         e
         for e in found.events
-        if e.type != "repetition"
-        or e.evidence != ("acoustic",)
-        or e.confidence >= found.review_below
-        or not any(p.start < e.end and e.start < p.end for p in prolongations)
+        if not (e.type == "interjection" and (e.start, e.end) in hums)
+        and not (
+            e.type == "repetition"
+            and e.evidence == ("acoustic",)
+            and e.confidence < found.review_below
+            and on_prolongation(e.start, e.end)
+        )
     ]
 
 

@@ -142,6 +142,10 @@ class TestHeardRepetitions:
         split = [words[0], Word(" pop", 0.25, 0.5, 0.08), Word(" -up", 0.5, 0.7, 0.5), words[2]]
         [event] = compute_metrics(split, 2.0, repeats=[repeat]).disfluencies
         assert (event.subtype, event.text) == ("part_word", "u- u- up")
+        # A comma whisper wrote as a word of its own folds into the guess, which stays one.
+        comma = [*words[:2], Word(",", 0.6, 0.6, 0.9), words[2]]
+        [event] = compute_metrics(comma, 2.0, repeats=[repeat]).disfluencies
+        assert event.subtype == "part_word"
 
     def test_a_unit_like_the_next_sound_over_a_word_whisper_heard_is_that_word(self) -> None:
         # "it it it takes": the copies sound like the start of "it" that follows, but whisper
