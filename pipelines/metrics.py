@@ -67,6 +67,7 @@ _CONFIDENCE = {
     "second_pass_filler": 0.65,
     "long_word": 0.65,
     "restart_after_comma": 0.6,
+    "heard_repeat_doubted": 0.6,
     "unworded_sound": 0.5,
     "heard_repeat_loose": 0.5,
     "parallel_after_comma": 0.5,
@@ -75,11 +76,11 @@ _CONFIDENCE = {
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
 like a prolongation; two stretches of audio that sound alike back to back are a repetition
 whisper did not write, though now and then two different syllables ("to lo") sound alike, and
-less alike ones as often are; parallel lists ("we saw lions, we saw tigers") read like
-restarts after a comma. Two clauses that differ in one inner word after a comma ("the dog ran,
-the cat ran") are as often parallel as restarted ("I think she, I know she"), and a sound no
-word covers is as often whisper's loose word timing as a filler: those fall below
-``MetricsSettings.review_below``, listed "to review", not counted."""
+less alike ones as often are, unless whisper doubted its words there too; parallel lists ("we
+saw lions, we saw tigers") read like restarts after a comma. Two clauses that differ in one
+inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
+restarted, and a sound no word covers is as often whisper's loose word timing as a filler:
+those fall below ``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
     " those to of in on at by for from with as and or but so if then than not no do did is are"
@@ -1042,6 +1043,9 @@ def _restart_revision(
     one word ("I think she, I know she", "send me the, forward me the"), with a comma, dash,
     ellipsis or filler between them. Parallel lists ("we saw lions, we saw tigers") look the
     same in text and are counted too; a sentence end between them is not a break of this kind.
+    After a comma alone, a changed inner word ("the dog ran, the cat ran") counts only when the
+    clause goes on after B ("I told him, I asked him to call"): the first version was given up
+    for the second. Where B ends its clause too, the two are as often parallel: to review.
     """
     for n in range(settings.max_phrase_words, 1, -1):
         first, second = norms[pos : pos + n], norms[pos + n : pos + 2 * n]
@@ -1058,13 +1062,27 @@ def _restart_revision(
                 confidence = _CONFIDENCE["restart"]
             elif _after_an_introduction(tokens, content[pos]):
                 confidence = _CONFIDENCE["parallel_after_comma"]
-            elif first[-1] != second[-1] or first[-1] in _RESTARTS_AFTER:
+            elif (
+                first[-1] != second[-1]
+                or first[-1] in _RESTARTS_AFTER
+                or _goes_on_after(tokens, content, pos + 2 * n - 1)
+            ):
                 confidence = _CONFIDENCE["restart_after_comma"]
             else:
                 confidence = _CONFIDENCE["parallel_after_comma"]
             found.add(tokens, content[pos], last, "revision", confidence=confidence)
             return n
     return 0
+
+
+def _goes_on_after(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:
+    """Whether the clause goes on past ``content[pos]``, with no break after it."""
+    last = content[pos]
+    return (
+        pos + 1 < len(content)
+        and not tokens[last].clause_end
+        and not _broken_after(tokens, last, content[pos + 1])
+    )
 
 
 def _abandoned_revision(
@@ -1240,7 +1258,8 @@ def _find_sounds(
                 not token.filler
                 and following not in found.in_repetition_or_revision
                 and span >= settings.prolonged_onset_min_s
-                and span / found.syllables(token.raw) >= settings.prolonged_onset_ratio * baseline
+                and span - (found.syllables(token.raw) - 1) * baseline
+                >= settings.prolonged_onset_ratio * baseline
             ):
                 found.event(
                     DisfluencyEvent(
@@ -1301,8 +1320,9 @@ def _find_heard_repetitions(
     as "so we walked", "I think I think the" as "I think the", the phrase once over its
     copies); otherwise the first word under it was said again whole. Part-word and one-syllable
     whole-word repetitions are stuttering-like (Yairi & Ambrose). A repeat matched only loosely
-    (to review) takes no words from the other detectors. Returns the words the repetitions
-    took.
+    is to review, unless whisper doubted every word it wrote over it too (below ``_HEARD_WORD``:
+    "you you should" written "You should", 0.54): two weak signs that agree count. A loose
+    match takes no words from the other detectors. Returns the words the repetitions took.
     """
     taken: set[int] = set()
     for repeat in repeats:
@@ -1348,6 +1368,10 @@ def _find_heard_repetitions(
             subtype == "whole_word" and found.syllables(tokens[target].raw) == 1
         )
         close = repeat.distance <= CLOSE
+        doubted = least is not None and not heard_word
+        strength = (
+            "heard_repeat" if close else "heard_repeat_doubted" if doubted else "heard_repeat_loose"
+        )
         found.event(
             DisfluencyEvent(
                 type="repetition",
@@ -1356,7 +1380,7 @@ def _find_heard_repetitions(
                 end=repeat.end,
                 subtype=subtype,
                 stuttering_like=stuttering,
-                confidence=_CONFIDENCE["heard_repeat" if close else "heard_repeat_loose"],
+                confidence=_CONFIDENCE[strength],
                 evidence=("acoustic",),
             ),
             target if stuttering else None,
@@ -1408,8 +1432,8 @@ def _drop_what_prolongations_were_taken_for(
     - a hum written against it ("the mmm, kitchen" over "vvvvegetables"), which whisper heard
       as a nasal, is not an interjection too; a hum ``onset_attach_s`` or more away from every
       prolongation stays one;
-    - a repetition heard only loosely (to review) over it is the sound matching itself
-      ("mmmmy" written "my", heard as "my my")."""
+    - a repetition heard only loosely over it (to review, or counted for whisper's doubt) is the
+      sound matching itself ("mmmmy" written "my", heard as "my my")."""
 
     def on_prolongation(start: float, end: float, slack_s: float = 0.0) -> bool:
         return found.overlaps(start, end, types={"prolongation"}, slack_s=slack_s)
@@ -1426,7 +1450,7 @@ def _drop_what_prolongations_were_taken_for(
         and not (
             e.type == "repetition"
             and e.evidence == ("acoustic",)
-            and e.confidence < found.review_below
+            and e.confidence < _CONFIDENCE["heard_repeat"]
             and on_prolongation(e.start, e.end)
         )
     ]

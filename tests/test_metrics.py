@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -228,11 +229,30 @@ class TestRevisions:
         metrics = compute_metrics(spoken("I went um I go home"), 5.0)
         assert ("revision", None, "I went", False) in events(metrics)
 
-    def test_a_restart_changing_an_inner_word_is_to_review_after_a_comma(self) -> None:
-        # As often parallel clauses ("the dog ran, the cat ran") as a restart.
-        metrics = compute_metrics(spoken("the dog ran, the cat ran away"), 5.0)
+    @pytest.mark.parametrize(
+        "text", ["the dog ran, the cat ran.", "the dog ran, the cat ran, and the bird flew"]
+    )
+    def test_a_restart_changing_an_inner_word_is_to_review_when_it_ends_there(
+        self, text: str
+    ) -> None:
+        # Parallel clauses ("the dog ran, the cat ran") as often as a restart.
+        metrics = compute_metrics(spoken(text), 5.0)
         assert metrics.disfluencies == ()
         assert [(e.type, e.text) for e in metrics.to_review] == [("revision", "the dog ran,")]
+
+    @pytest.mark.parametrize(
+        ("text", "abandoned"),
+        [
+            ("I told him, I asked him to call the plumber", "I told him,"),
+            ("the blue one, the green one is cheaper", "the blue one,"),
+        ],
+    )
+    def test_a_restart_changing_an_inner_word_counts_when_the_clause_goes_on(
+        self, text: str, abandoned: str
+    ) -> None:
+        # The second version carries on where the first stopped: the first was given up.
+        metrics = compute_metrics(spoken(text), 5.0)
+        assert events(metrics) == [("revision", None, abandoned, False)]
 
     @pytest.mark.parametrize(
         "text",
@@ -438,6 +458,22 @@ class TestSoundsWithoutWords:
         assert events(metrics) == [("prolongation", None, "wash", True)]
         shorter = Sound(1.95, 2.18, noisy=False, flows_on=True)  # 0.47 s with "wash"
         assert compute_metrics(words, 4.0, sounds=[shorter]).disfluencies == ()
+
+    def test_only_the_first_syllable_of_a_longer_word_is_drawn_out(self) -> None:
+        # "rrrreally good coffee": the sound and "Really" last 0.91 s, 0.46 s a syllable over
+        # both, under twice the speaker's 0.25 s; but the second syllable takes its usual time,
+        # so the first lasts 0.66 s.
+        words = timed(
+            ("Really", 0.91, 1.51),
+            *((w, 1.55 + i * 0.25, 1.8 + i * 0.25) for i, w in enumerate("good coffee is".split())),
+            *((w, 2.3 + i * 0.25, 2.55 + i * 0.25) for i, w in enumerate("hard to find".split())),
+        )
+        sound = Sound(0.6, 0.9, noisy=False, flows_on=True)
+        metrics = compute_metrics(words, 4.0, sounds=[sound])
+        assert events(metrics) == [("prolongation", None, "Really", True)]
+        # The same time over a longer word leaves its first syllable too little.
+        longer = [replace(words[0], word=" Usually"), *words[1:]]
+        assert compute_metrics(longer, 4.0, sounds=[sound]).disfluencies == ()
 
     def test_a_hum_written_against_a_prolongation_is_that_sound(self) -> None:
         # "the vvvvegetables" written "the mmm, kitchenels": the drawn-out "v" is one event.

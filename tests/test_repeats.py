@@ -185,6 +185,21 @@ class TestHeardRepetitions:
         assert [e.text for e in metrics.to_review] == ["I I I"]
         assert metrics.stuttered_syllables == 0
 
+    def test_a_loose_match_where_whisper_doubted_its_words_counts(self) -> None:
+        # "you you should" written "You should" at 0.54 each: the audio's copies match only
+        # loosely, but whisper doubted every word it wrote over them too.
+        words = [Word(" You", 0.3, 0.58, 0.54), Word(" should", 0.58, 0.86, 0.54)]
+        words += timed(
+            *((w, 0.9 + i * 0.25, 1.12 + i * 0.25) for i, w in enumerate("try it".split()))
+        )
+        repeat = Repeat(start=0.3, unit_s=0.1, copies=2, distance=CLOSE + 0.01, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "whole_word", "You You", True)]
+        assert metrics.disfluencies[0].confidence < 0.65  # less sure than a close match
+        # One word under the copies that whisper was sure of, and it is to review again.
+        sure = [replace(words[0], probability=0.6), *words[1:]]
+        assert compute_metrics(sure, 2.0, repeats=[repeat]).disfluencies == ()
+
     def test_a_loose_match_inside_a_drawn_out_word_is_that_sound(self) -> None:
         # "I found mmmmy glasses" written "my" over the whole hum, which matched itself loosely.
         words = timed(
