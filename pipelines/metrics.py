@@ -1239,8 +1239,10 @@ def _find_sounds(
 
     A sound that runs on unchanged into a word ("mmmm" + "maybe", whisper's "Maybe" starting late;
     ``Sound.flows_on``) is that word's onset drawn out when the whole, onset included, lasts
-    ``prolonged_onset_min_s`` and ``prolonged_onset_ratio`` times the speaker's duration per
-    syllable: a prolongation (SLD). A voiced sound of at least
+    ``prolonged_onset_min_s`` and its first syllable ``prolonged_onset_ratio`` times the
+    speaker's duration per syllable: a prolongation (SLD). A filler written where the sound
+    ends is whisper writing the sound on ("uuuusually" -> "Umm, usually"): sound and filler are
+    then the onset of the word after them. A voiced sound of at least
     ``filler_sound_s`` attached to no word is a filled pause (an interjection); a noise-like one
     (a breath) is nothing. Returns the words found prolonged.
     """
@@ -1252,15 +1254,29 @@ def _find_sounds(
             following is not None and tokens[following].start - sound.end <= settings.onset_attach_s
         )
         if sound.flows_on and following is not None and attached:
-            token = tokens[following]
-            span = token.end - sound.start
+            if tokens[following].filler:
+                # Whisper wrote the drawn-out sound on as a filler ("uuuusually" -> "Umm,
+                # usually"): sound and filler are the onset of the word after them.
+                filler = tokens[following]
+                onset = filler.end - sound.start
+                following = next(
+                    (
+                        i
+                        for i in range(following, len(tokens))
+                        if not tokens[i].filler and tokens[i].start - filler.end <= _WRITTEN_ON_S
+                    ),
+                    None,
+                )
+            else:  # the onset is the first syllable: the rest take the speaker's usual time
+                syllables = found.syllables(tokens[following].raw)
+                onset = tokens[following].end - sound.start - (syllables - 1) * baseline
             if (
-                not token.filler
+                following is not None
                 and following not in found.in_repetition_or_revision
-                and span >= settings.prolonged_onset_min_s
-                and span - (found.syllables(token.raw) - 1) * baseline
-                >= settings.prolonged_onset_ratio * baseline
+                and tokens[following].end - sound.start >= settings.prolonged_onset_min_s
+                and onset >= settings.prolonged_onset_ratio * baseline
             ):
+                token = tokens[following]
                 found.event(
                     DisfluencyEvent(
                         type="prolongation",
@@ -1290,6 +1306,9 @@ def _find_sounds(
     return prolonged
 
 
+_WRITTEN_ON_S = 0.3
+"""Longest gap between a filler whisper wrote on a drawn-out sound and the word that sound
+starts: whisper's times around it are loose (0.12 s and 0.26 s measured), a pause is longer."""
 _HEARD_SLACK_S = 0.1
 """A word belongs to a heard repetition when its middle is this close to the repeat's span."""
 _ONE_SYLLABLE = 1.5
@@ -1430,23 +1449,27 @@ def _drop_what_prolongations_were_taken_for(
     """A drawn-out sound is one disfluency, the prolongation; what else it was read as goes:
 
     - a hum written against it ("the mmm, kitchen" over "vvvvegetables"), which whisper heard
-      as a nasal, is not an interjection too; a hum ``onset_attach_s`` or more away from every
-      prolongation stays one;
+      as a nasal, or any filler written inside it ("Umm, usually" over "uuuusually"), is not an
+      interjection too; a hum ``onset_attach_s`` or more away from every prolongation stays one;
     - a repetition heard only loosely over it (to review, or counted for whisper's doubt) is the
       sound matching itself ("mmmmy" written "my", heard as "my my")."""
 
     def on_prolongation(start: float, end: float, slack_s: float = 0.0) -> bool:
         return found.overlaps(start, end, types={"prolongation"}, slack_s=slack_s)
 
-    hums = {
+    written_on = {
         (t.start, t.end)
         for t in tokens
-        if t.filler and is_hum(t.raw) and on_prolongation(t.start, t.end, settings.onset_attach_s)
+        if t.filler
+        and (
+            (is_hum(t.raw) and on_prolongation(t.start, t.end, settings.onset_attach_s))
+            or _inside_prolongation(t, found)
+        )
     }
     found.events = [
         e
         for e in found.events
-        if not (e.type == "interjection" and (e.start, e.end) in hums)
+        if not (e.type == "interjection" and (e.start, e.end) in written_on)
         and not (
             e.type == "repetition"
             and e.evidence == ("acoustic",)
@@ -1454,6 +1477,15 @@ def _drop_what_prolongations_were_taken_for(
             and on_prolongation(e.start, e.end)
         )
     ]
+
+
+def _inside_prolongation(token: _Token, found: _Found) -> bool:
+    """Whether ``token`` lies wholly inside a prolongation's span (written on the drawn-out
+    sound)."""
+    return any(
+        e.type == "prolongation" and e.start <= token.start and token.end <= e.end
+        for e in found.events
+    )
 
 
 def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:

@@ -475,6 +475,26 @@ class TestSoundsWithoutWords:
         longer = [replace(words[0], word=" Usually"), *words[1:]]
         assert compute_metrics(longer, 4.0, sounds=[sound]).disfluencies == ()
 
+    def test_a_filler_whisper_wrote_on_a_drawn_out_sound_is_that_sound(self) -> None:
+        # "uuuusually I take the bus" written "Umm, usually": whisper left the start of the
+        # sound without a word and wrote the rest of it as a filler.
+        words = timed(
+            ("Umm,", 0.7, 1.22),
+            ("usually", 1.48, 1.52),
+            *((w, 1.55 + i * 0.25, 1.8 + i * 0.25) for i, w in enumerate("I take the".split())),
+            *((w, 2.3 + i * 0.25, 2.55 + i * 0.25) for i, w in enumerate("early bus".split())),
+        )
+        sound = Sound(0.32, 0.7, noisy=False, flows_on=True)
+        metrics = compute_metrics(words, 3.0, sounds=[sound])
+        assert events(metrics) == [("prolongation", None, "usually", True)]
+        assert (metrics.disfluencies[0].start, metrics.disfluencies[0].end) == (0.32, 1.52)
+        # Without the sound running into it, or with a pause after it, the filler is one.
+        assert events(compute_metrics(words, 3.0)) == [("interjection", None, "Umm,", False)]
+        paused = [words[0], *timed(("usually", 1.6, 2.0), ("I", 2.05, 2.2))]
+        assert ("interjection", None, "Umm,", False) in events(
+            compute_metrics(paused, 3.0, sounds=[sound])
+        )
+
     def test_a_hum_written_against_a_prolongation_is_that_sound(self) -> None:
         # "the vvvvegetables" written "the mmm, kitchenels": the drawn-out "v" is one event.
         words = timed(
