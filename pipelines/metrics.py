@@ -96,8 +96,13 @@ _OPENERS = (
     | _MODALS
     | frozenset("you it there let's what why how when where who".split())
 )
+_ARTICLES_AND_POSSESSIVES = frozenset("a an the my your our their".split())
+_OBJECTS = frozenset("me it them us him".split())
+"""A word and one of these after a broken-off article or possessive ("put it on the, leave it
+by the door", "pass the, give me the salt") is a verb and its object, a new phrase: a noun
+phrase does not go on so. Not "her" or "you", which may start a noun phrase or an aside."""
 _RESTARTS_AFTER = {
-    **dict.fromkeys("a an the my your our their".split(), _OPENERS),
+    **dict.fromkeys(_ARTICLES_AND_POSSESSIVES, _OPENERS),
     **dict.fromkeys(_SUBJECTS, _OPENERS - _MODALS - {"it", "you", "there"}),
     **dict.fromkeys(
         "of in on at by for from with into about".split(), _SUBJECTS | _MODALS | {"let's"}
@@ -1107,7 +1112,13 @@ def _abandoned_revision(
     if restarts is None or pos + 1 >= len(content) or tokens[i].sentence_end:
         return 0
     restart = content[pos + 1]
-    if tokens[restart].norm not in restarts or not _broken_after(tokens, i, restart):
+    verb_and_object = (
+        tokens[i].norm in _ARTICLES_AND_POSSESSIVES
+        and pos + 2 < len(content)
+        and tokens[content[pos + 2]].norm in _OBJECTS
+    )
+    opens = tokens[restart].norm in restarts or verb_and_object
+    if not opens or not _broken_after(tokens, i, restart):
         return 0
     if after_modal and _is_aside(tokens, content, pos + 1):
         return 0

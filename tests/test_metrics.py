@@ -271,6 +271,13 @@ class TestRevisions:
         metrics = compute_metrics(spoken("I bought a red, a blue jacket"), 5.0)
         assert events(metrics) == [("revision", None, "a red,", False)]
 
+    def test_a_verb_and_its_object_after_a_broken_off_article_is_a_restart(self) -> None:
+        metrics = compute_metrics(spoken("put it on the, leave it by the front door"), 5.0)
+        assert events(metrics) == [("revision", None, "put it on the,", False)]
+        # A noun after the break finishes the phrase.
+        metrics = compute_metrics(spoken("put it on the, uh, table by the door"), 5.0)
+        assert events(metrics) == [("interjection", None, "uh,", False)]
+
     def test_a_restart_broken_off_on_a_word_no_phrase_ends_on_counts(self) -> None:
         # "she," cannot end a clause: the first one was abandoned, not a parallel clause.
         metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
