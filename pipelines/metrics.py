@@ -1264,28 +1264,17 @@ def _find_sounds(
         attached = (
             following is not None and tokens[following].start - sound.end <= settings.onset_attach_s
         )
-        if sound.flows_on and following is not None and attached:
-            if tokens[following].filler:
-                # Whisper wrote the drawn-out sound on as a filler ("uuuusually" -> "Umm,
-                # usually"): sound and filler are the onset of the word after them.
-                filler = tokens[following]
-                onset = filler.end - sound.start
-                following = next(
-                    (
-                        i
-                        for i in range(following, len(tokens))
-                        if not tokens[i].filler and tokens[i].start - filler.end <= _WRITTEN_ON_S
-                    ),
-                    None,
-                )
-            else:  # the onset is the first syllable: the rest take the speaker's usual time
-                syllables = found.syllables(tokens[following].raw)
-                onset = tokens[following].end - sound.start - (syllables - 1) * baseline
+        onset = (
+            _drawn_out_onset(tokens, following, sound, baseline, found)
+            if sound.flows_on and following is not None and attached
+            else None
+        )
+        if onset is not None:
+            following, onset_s = onset
             if (
-                following is not None
-                and following not in found.in_repetition_or_revision
+                following not in found.in_repetition_or_revision
                 and tokens[following].end - sound.start >= settings.prolonged_onset_min_s
-                and onset >= settings.prolonged_onset_ratio * baseline
+                and onset_s >= settings.prolonged_onset_ratio * baseline
             ):
                 token = tokens[following]
                 found.event(
@@ -1315,6 +1304,22 @@ def _find_sounds(
                 None,
             )
     return prolonged
+
+
+def _drawn_out_onset(
+    tokens: Sequence[_Token], following: int, sound: Sound, baseline: float, found: _Found
+) -> tuple[int, float] | None:
+    """The word whose onset ``sound`` runs on into, and how long that onset lasts: the sound
+    and the word's first syllable (the word less the speaker's usual time for each other
+    syllable); or, where whisper wrote the sound on as a filler ("uuuusually" -> "Umm,
+    usually"), the sound and the filler, before the word within ``_WRITTEN_ON_S`` after it."""
+    token = tokens[following]
+    if not token.filler:
+        return following, token.end - sound.start - (found.syllables(token.raw) - 1) * baseline
+    word = next((i for i in range(following, len(tokens)) if not tokens[i].filler), None)
+    if word is None or tokens[word].start - token.end > _WRITTEN_ON_S:
+        return None
+    return word, token.end - sound.start
 
 
 _WRITTEN_ON_S = 0.3
