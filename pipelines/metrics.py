@@ -1384,6 +1384,8 @@ def _find_heard_repetitions(
         subtype: RepetitionKind
         if starts_next and one_syllable and after is not None:
             subtype, target = "part_word", after
+            if (written := _word_after_written_copies(tokens, after, repeat)) is not None:
+                target = written
             first = tokens[target].norm[:1]
             # Whisper may have split the word it guessed ("pop -up"): no dash before it here.
             text = f"{first}- " * repeat.copies + tokens[target].raw.lstrip("".join(_CUT_MARKS))
@@ -1407,24 +1409,55 @@ def _find_heard_repetitions(
         strength = (
             "heard_repeat" if close else "heard_repeat_doubted" if doubted else "heard_repeat_loose"
         )
-        found.event(
-            DisfluencyEvent(
-                type="repetition",
-                text=text,
-                start=repeat.start,
-                end=repeat.end,
-                subtype=subtype,
-                stuttering_like=stuttering,
-                confidence=_CONFIDENCE[strength],
-                evidence=("acoustic",),
-            ),
-            target if stuttering else None,
+        # The event holds the copies and the word it names (``_placed`` reads its words from
+        # its span): "c- c- car" over whisper's "cooker car", "my my" over a "my" whisper
+        # stretched past the copies.
+        event = DisfluencyEvent(
+            type="repetition",
+            text=text,
+            start=min(repeat.start, tokens[target].start),
+            end=max(repeat.end, tokens[target].end),
+            subtype=subtype,
+            stuttering_like=stuttering,
+            confidence=_CONFIDENCE[strength],
+            evidence=("acoustic",),
         )
+        if event.confidence >= found.review_below:
+            _count_as_placed(tokens, event, found)
+        else:
+            found.event(event, None)
         if close:  # a looser match leaves its words to the other detectors (below)
             span = [*under, target]
             found.in_repetition_or_revision.update(range(min(span), max(span) + 1))
             taken.update(span)
     return taken
+
+
+def _count_as_placed(tokens: Sequence[_Token], event: DisfluencyEvent, found: _Found) -> None:
+    """Record a counted event whose words whisper did not write as it was said (a heard
+    repetition), counting its words as ``count_events`` will from its span once a clinician
+    confirms it (``_placed``): the target stuttered, the other words of a stuttering-like
+    repetition no syllables, so a confirmed report keeps the numbers."""
+    placed, target, silent = _placed(tokens, event, found.syllables)
+    found.event(placed, target if placed.stuttering_like else None)
+    if placed.stuttering_like and target is not None:
+        found.syllable_overrides.update(dict.fromkeys(silent, 0))
+        found.syllable_overrides[target] = found.syllables(_last_part(tokens[target]))
+
+
+def _word_after_written_copies(tokens: Sequence[_Token], after: int, repeat: Repeat) -> int | None:
+    """The word a heard part-word repetition starts when whisper wrote the copies as a word it
+    only guessed (``_GUESSED``), over them, before it: "kuh kuh car" written "cooker car"
+    (0.06), "puh puh package" "proper package". None when ``after`` is not such a guess."""
+    guess = tokens[after]
+    middle = (guess.start + guess.end) / 2
+    over_copies = repeat.start - _HEARD_SLACK_S <= middle <= repeat.end + _HEARD_SLACK_S
+    if guess.probability >= _GUESSED or not over_copies:
+        return None
+    word = next((i for i in range(after + 1, len(tokens)) if not tokens[i].filler), None)
+    if word is None or tokens[word].start - guess.end > _HEARD_SLACK_S:
+        return None
+    return word
 
 
 def _find_prolongations(

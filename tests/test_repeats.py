@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.audio import decode
-from pipelines.metrics import compute_metrics
+from pipelines.metrics import compute_metrics, count_events
 from pipelines.repeats import CLOSE, Repeat, repeated_units
 from pipelines.types import SAMPLE_RATE, AudioArray, Word
 from tests.support import FIXTURES
@@ -147,6 +147,25 @@ class TestHeardRepetitions:
         [event] = compute_metrics(comma, 2.0, repeats=[repeat]).disfluencies
         assert event.subtype == "part_word"
 
+    def test_copies_whisper_wrote_as_a_guess_are_no_syllable_of_the_word_they_start(self) -> None:
+        # "my kuh kuh car needs new tyres" written "My cooker car": "cooker" (0.06) is the
+        # copies written as a word; the repetition is of "car", and "cooker" adds no syllable.
+        words = [Word(" My", 0.3, 0.6, 0.52), Word(" cooker", 0.6, 0.9, 0.06)]
+        words += timed(
+            *(
+                (w, 0.9 + i * 0.3, 1.18 + i * 0.3)
+                for i, w in enumerate("car needs new tyres".split())
+            )
+        )
+        repeat = Repeat(start=0.51, unit_s=0.18, copies=2, distance=0.02, continues=True)
+        metrics = compute_metrics(words, 3.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "part_word", "c- c- car", True)]
+        assert metrics.syllable_count == 5  # my car needs new tyres
+        assert metrics.stuttered_syllables == 1
+        # A clinician confirming the event gets the same numbers from its span.
+        confirmed = count_events(words, metrics.disfluencies, 3.0)
+        assert (confirmed.syllable_count, confirmed.stuttered_syllables) == (5, 1)
+
     def test_a_unit_like_the_next_sound_over_a_word_whisper_heard_is_that_word(self) -> None:
         # "it it it takes": the copies sound like the start of "it" that follows, but whisper
         # heard a word over them, and was sure of it.
@@ -213,9 +232,11 @@ class TestHeardRepetitions:
         assert metrics.to_review == ()
         # A close match there is a repetition, and the word is not prolonged as well.
         close = replace(repeat, distance=CLOSE)
-        assert events(compute_metrics(words, 3.0, repeats=[close])) == [
-            ("repetition", "whole_word", "my my", True)
-        ]
+        metrics = compute_metrics(words, 3.0, repeats=[close])
+        assert events(metrics) == [("repetition", "whole_word", "my my", True)]
+        # The event holds the word whisper stretched past the copies, so confirming it keeps
+        # the word stuttered.
+        assert count_events(words, metrics.disfluencies, 3.0).stuttered_syllables == 1
 
     def test_a_repetition_the_words_show_is_not_counted_twice(self) -> None:
         words = timed(("my", 0.3, 0.45), ("my", 0.5, 0.65), ("name", 0.7, 1.0))
