@@ -488,6 +488,7 @@ def compute_metrics(
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _drop_what_prolongations_were_taken_for(tokens, settings, found)
+    _count_heard_repetitions(tokens, found)
     _find_blocks(tokens, settings, found)
     _find_second_pass_fillers(fillers, found)
     return _tally(
@@ -1316,10 +1317,8 @@ def _drawn_out_onset(
     token = tokens[following]
     if not token.filler:
         return following, token.end - sound.start - (found.syllables(token.raw) - 1) * baseline
-    word = next((i for i in range(following, len(tokens)) if not tokens[i].filler), None)
-    if word is None or tokens[word].start - token.end > _WRITTEN_ON_S:
-        return None
-    return word, token.end - sound.start
+    word = _word_after(tokens, following, _WRITTEN_ON_S)
+    return None if word is None else (word, token.end - sound.start)
 
 
 _WRITTEN_ON_S = 0.3
@@ -1422,10 +1421,7 @@ def _find_heard_repetitions(
             confidence=_CONFIDENCE[strength],
             evidence=("acoustic",),
         )
-        if event.confidence >= found.review_below:
-            _count_as_placed(tokens, event, found)
-        else:
-            found.event(event, None)
+        found.event(event, None)  # its words are counted later (_count_heard_repetitions)
         if close:  # a looser match leaves its words to the other detectors (below)
             span = [*under, target]
             found.in_repetition_or_revision.update(range(min(span), max(span) + 1))
@@ -1433,16 +1429,35 @@ def _find_heard_repetitions(
     return taken
 
 
-def _count_as_placed(tokens: Sequence[_Token], event: DisfluencyEvent, found: _Found) -> None:
-    """Record a counted event whose words whisper did not write as it was said (a heard
-    repetition), counting its words as ``count_events`` will from its span once a clinician
-    confirms it (``_placed``): the target stuttered, the other words of a stuttering-like
-    repetition no syllables, so a confirmed report keeps the numbers."""
-    placed, target, silent = _placed(tokens, event, found.syllables)
-    found.event(placed, target if placed.stuttering_like else None)
-    if placed.stuttering_like and target is not None:
-        found.syllable_overrides.update(dict.fromkeys(silent, 0))
-        found.syllable_overrides[target] = found.syllables(_last_part(tokens[target]))
+def _count_heard_repetitions(tokens: Sequence[_Token], found: _Found) -> None:
+    """Count the words of each counted heard repetition as ``count_events`` will from its span
+    once a clinician confirms it (``_placed``): the target stuttered, the other words of a
+    stuttering-like repetition no syllables, so a confirmed report keeps the numbers. Whisper
+    did not write these as they were said, so their words are read from the span, and only
+    after ``_drop_what_prolongations_were_taken_for``: a dropped one counts nothing."""
+    for k, event in enumerate(found.events):
+        if not _heard_repetition(event) or event.confidence < found.review_below:
+            continue
+        placed, target, silent = _placed(tokens, event, found.syllables)
+        found.events[k] = placed
+        if placed.stuttering_like and target is not None:
+            found.stuttered_tokens.add(target)
+            found.syllable_overrides.update(dict.fromkeys(silent, 0))
+            found.syllable_overrides[target] = found.syllables(_last_part(tokens[target]))
+
+
+def _heard_repetition(event: DisfluencyEvent) -> bool:
+    """Whether ``event`` is a repetition heard in the audio only (``_find_heard_repetitions``)."""
+    return event.type == "repetition" and event.evidence == ("acoustic",)
+
+
+def _word_after(tokens: Sequence[_Token], index: int, within_s: float) -> int | None:
+    """The first word after ``tokens[index]`` that is not a filler, when it starts within
+    ``within_s`` of that token's end."""
+    word = next((i for i in range(index + 1, len(tokens)) if not tokens[i].filler), None)
+    if word is None or tokens[word].start - tokens[index].end > within_s:
+        return None
+    return word
 
 
 def _word_after_written_copies(tokens: Sequence[_Token], after: int, repeat: Repeat) -> int | None:
@@ -1454,10 +1469,7 @@ def _word_after_written_copies(tokens: Sequence[_Token], after: int, repeat: Rep
     over_copies = repeat.start - _HEARD_SLACK_S <= middle <= repeat.end + _HEARD_SLACK_S
     if guess.probability >= _GUESSED or not over_copies:
         return None
-    word = next((i for i in range(after + 1, len(tokens)) if not tokens[i].filler), None)
-    if word is None or tokens[word].start - guess.end > _HEARD_SLACK_S:
-        return None
-    return word
+    return _word_after(tokens, after, _HEARD_SLACK_S)
 
 
 def _find_prolongations(
@@ -1520,8 +1532,7 @@ def _drop_what_prolongations_were_taken_for(
         for e in found.events
         if not (e.type == "interjection" and (e.start, e.end) in written_on)
         and not (
-            e.type == "repetition"
-            and e.evidence == ("acoustic",)
+            _heard_repetition(e)
             and e.confidence < _CONFIDENCE["heard_repeat"]
             and on_prolongation(e.start, e.end)
         )
