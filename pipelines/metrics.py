@@ -556,12 +556,15 @@ def _placed(
     a stuttering-like repetition that add no syllables.
 
     The event's words are those whose middle lies in its span. The target is the word a
-    detector would name: the first of a whole-word repetition ("I I I"), the last of anything
-    else (the word the fragments of "b- b- but" start, the prolonged word), or, when the span
-    holds no word (a block is a silence), the word that follows it. Stuttering-like (Yairi &
+    detector would name: the first of a whole-word repetition ("I I I"; one only heard, the
+    word said again: ``_word_said_again``), the last of anything else (the word the fragments
+    of "b- b- but" start, the prolonged word), or, when the span holds no word (a block is a
+    silence), the word that follows it. Stuttering-like (Yairi &
     Ambrose): prolongations, blocks, part-word repetitions and whole-word repetitions of a
     one-syllable word. The iterations of such a repetition, fillers aside, count as one
-    syllable of its target ("b- b- but" and "I I I" add one syllable each).
+    syllable of its target ("b- b- but" and "I I I" add one syllable each); in one only heard,
+    another word whisper was sure of is a word said beside the copies, not one of them
+    (``_heard_beside``).
     """
     inside = [
         i
@@ -570,9 +573,12 @@ def _placed(
         <= (t.start + t.end) / 2
         <= event.end + _GIVEN_TIME_SLACK_S
     ]
+    heard = _heard_repetition(event)
     if inside:
         whole_word = event.type == "repetition" and event.subtype == "whole_word"
         target: int | None = inside[0] if whole_word else inside[-1]
+        if whole_word and heard:
+            target = _word_said_again(tokens, inside, event.end)
     else:
         target = next(
             (i for i, t in enumerate(tokens) if t.start >= event.end - _GIVEN_TIME_SLACK_S), None
@@ -587,7 +593,13 @@ def _placed(
         stuttering_like = False
     silent = []
     if stuttering_like and event.type == "repetition":
-        silent = [i for i in inside if i != target and not tokens[i].filler]
+        silent = [
+            i
+            for i in inside
+            if i != target
+            and not tokens[i].filler
+            and not (heard and target is not None and _heard_beside(tokens[i], tokens[target]))
+        ]
     text = event.text or " ".join(tokens[i].raw for i in inside)
     if not text and target is not None:
         text = tokens[target].raw
@@ -1331,6 +1343,11 @@ _ONE_SYLLABLE = 1.5
 _GUESSED = 0.2
 """Whisper's probability below which a word written over a heard syllable is a guess at a
 sound, not a word it heard ("puh puh people" written "pop -up email", "pop" at 0.08)."""
+_SURE_WORD = 0.65
+"""Probability from which a word whisper wrote inside a heard repetition is one it heard there
+(``_word_said_again``, ``_heard_beside``): 0.68-0.74 and 0.93-0.96 for "to the" over "to the
+the", 0.55-0.59 for its "mama" over "buh buh", 0.60 for "Did" over "it it" ("it it it takes"
+written "Did it take")."""
 _HEARD_WORD = 0.55
 """Probability from which whisper heard the word itself: every word over the unit this sure
 is a word said again ("it it it takes" written "Did it take", 0.60 and 0.98)."""
@@ -1395,7 +1412,7 @@ def _find_heard_repetitions(
             text = " ".join([" ".join(tokens[i].raw for i in under)] * repeat.copies)
         else:
             subtype = "whole_word"
-            target_or_none = under[0] if under else after
+            target_or_none = _word_said_again(tokens, under, repeat.end) if under else after
             if target_or_none is None:
                 continue
             target = target_or_none
@@ -1449,6 +1466,25 @@ def _count_heard_repetitions(tokens: Sequence[_Token], found: _Found) -> None:
 def _heard_repetition(event: DisfluencyEvent) -> bool:
     """Whether ``event`` is a repetition heard in the audio only (``_find_heard_repetitions``)."""
     return event.type == "repetition" and event.evidence == ("acoustic",)
+
+
+def _word_said_again(tokens: Sequence[_Token], words: Sequence[int], end: float) -> int:
+    """Which of ``words``, those under a heard whole-word repetition ending at ``end``, was
+    said again. Whisper writes that word once, over the end of the copies: the word ending
+    nearest ``end`` when whisper was sure of it (``_SURE_WORD``), else the first ("go to the
+    the store" written "go to the store": "the", 0.96, not "to", which whisper's times lay
+    over the first copy). An unsure word there may be whisper's guess at the copies ("buh buh
+    brother" written "mama run"), so the first word stays."""
+    last = min(words, key=lambda i: abs(tokens[i].end - end))
+    return last if tokens[last].probability >= _SURE_WORD else words[0]
+
+
+def _heard_beside(token: _Token, target: _Token) -> bool:
+    """Whether ``token``, a word inside a heard repetition of ``target``, is a word of its
+    own: whisper was sure of it (``_SURE_WORD``) and it is not the target again. Whisper's
+    times are loose, so a neighbour's middle can fall among the copies ("to" in "go to the
+    the store"); it keeps its syllables."""
+    return token.probability >= _SURE_WORD and token.norm != target.norm
 
 
 def _word_after(tokens: Sequence[_Token], index: int, within_s: float) -> int | None:

@@ -174,6 +174,33 @@ class TestHeardRepetitions:
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "whole_word", "it it it", True)]
 
+    def test_the_word_said_again_is_the_sure_one_over_the_end_of_the_copies(self) -> None:
+        # "go to the the store" written "go to the store": whisper's times lay "to" over the
+        # first copy and "the" over the last. The word said again is "the", and "to", a word
+        # whisper was sure of, keeps its syllable.
+        words = [
+            Word(" go", 1.26, 1.48, 0.99),
+            Word(" to", 1.48, 1.66, 0.68),
+            Word(" the", 1.66, 1.78, 0.93),
+            Word(" store.", 1.78, 2.3, 0.9),
+        ]
+        repeat = Repeat(start=1.51, unit_s=0.11, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 3.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "whole_word", "the the", True)]
+        assert metrics.syllable_count == 4  # go to the store
+        assert metrics.stuttered_syllables == 1
+        confirmed = count_events(words, metrics.disfluencies, 3.0)
+        assert (confirmed.syllable_count, confirmed.stuttered_syllables) == (4, 1)
+        # A word whisper was unsure of over the end may be its guess at the copies ("buh buh
+        # brother" written "My mama"): the first word stays the one said again, and the guess
+        # adds no syllable.
+        guessed = [Word(" My", 0.32, 0.6, 0.59), Word(" mama", 0.6, 0.86, 0.56)]
+        guessed += timed(("likes", 0.9, 1.2), ("tea", 1.25, 1.5))
+        copies = Repeat(start=0.5, unit_s=0.15, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(guessed, 2.0, repeats=[copies])
+        assert events(metrics) == [("repetition", "whole_word", "My My", True)]
+        assert metrics.syllable_count == 3  # my likes tea
+
     def test_a_unit_spanning_words_is_a_phrase(self) -> None:
         words = timed(("so", 0.0, 0.2), ("we", 0.25, 0.4), ("walked", 0.95, 1.3), ("on", 1.35, 1.5))
         repeat = Repeat(start=0.0, unit_s=0.45, copies=2, distance=0.01, continues=False)
