@@ -36,7 +36,6 @@ start-of-transcript sequence. A window's new tokens may take the rest of ``_MAX_
 _TOKENS_FOR_ANY_WINDOW = 24
 """New tokens allowed on top of ``max_tokens_per_s``: timestamps and punctuation of a short
 window."""
-_SENTENCE_END = (".", "?", "!", "。", "？", "！")
 
 
 class LocalWhisperConfig(BaseModel):
@@ -172,7 +171,7 @@ class LocalWhisperTranscriber:
                 vad_parameters={"min_silence_duration_ms": VadOptions().min_silence_duration_ms},
                 **decoding,
             )
-            segments = [piece for s in lazy for piece in _sentences(_segment(s))]
+            segments = [piece for s in lazy for piece in _segment(s).sentences()]
         else:
             # One window is one batch: sequential decoding costs the same and, unlike a
             # batch, can seek past a window that whisper ended early.
@@ -184,24 +183,6 @@ class LocalWhisperTranscriber:
             backend=self.name,
             model=self._model_name,
         )
-
-
-def _sentences(segment: Segment) -> list[Segment]:
-    """Split a segment at the words that end a sentence.
-
-    Batched decoding gives one segment per window of up to 30 s; subtitles and
-    ``verbose_json`` want sentence-sized ones, as sequential decoding gives. Without word
-    times there is nothing to split by.
-    """
-    pieces: list[list[Word]] = [[]]
-    for word in segment.words:
-        pieces[-1].append(word)
-        if word.word.endswith(_SENTENCE_END):
-            pieces.append([])
-    pieces = [p for p in pieces if p]
-    if len(pieces) <= 1:
-        return [segment]
-    return [Segment.from_words(p) for p in pieces]
 
 
 def _segment(segment: WhisperSegment) -> Segment:

@@ -7,7 +7,7 @@ bundled with faster-whisper, and long voiced sounds it doubted: ``with_doubted_s
 voiced stretch that no word covers is transcribed again on its own and its words are spliced
 in; a retry replaces the words held in its window only when its own words cover more of the
 window's voiced audio (a decoder loop standing in for speech).
-The one thing removed outright is a segment none of whose words lies on voiced audio (whisper's
+The one thing removed outright is a sentence most of whose words lie off voiced audio (whisper's
 "Thank you." in trailing silence), so a speaker's repetitions or a last sentence can never be
 taken for a hallucination. Short sounds no word covers are kept as evidence for the disfluency
 detectors (``Sound``).
@@ -41,6 +41,13 @@ from pipelines.vad import WINDOW, speech_probabilities, speech_timestamps
 
 SPEECH_VAD = VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)
 """Tighter than faster-whisper's defaults (2 s, 400 ms), so a voiced stretch means speech."""
+MIN_VOICED_PER_SYLLABLE_S = 0.05
+"""Voiced audio a sentence needs under it per syllable: a quarter of what the fastest speech
+takes (about 0.2 s a syllable at 190 words a minute, most of it voiced), so loose word times
+never cost a real sentence."""
+TIMED_SYLLABLES = 3
+"""Sentences from this many syllables are held to ``MIN_VOICED_PER_SYLLABLE_S``; a shorter one
+("Okay.") may be timed shorter than it was said."""
 WORD_SLACK_S = 0.3
 """Word times are off by up to this much; speech this close to a word counts as covered."""
 WORD_MAX_S = 1.5
@@ -114,7 +121,7 @@ class Coverage:
     unrecovered_s: float
     """Voiced audio still without words afterwards (noise, or speech no backend could read)."""
     removed_segments: int = 0
-    """Segments dropped because none of their words lies on voiced audio."""
+    """Sentences dropped because most of their words lie off voiced audio."""
     unrecovered: tuple[Span, ...] = field(default=())
     sounds: tuple[Sound, ...] = field(default=())
     """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
@@ -307,21 +314,46 @@ def _widened(window: Span, segments: Sequence[Segment], duration: float) -> Span
 def without_unvoiced_segments(
     segments: Sequence[Segment], speech: Sequence[Span], voiced: np.ndarray
 ) -> tuple[list[Segment], int]:
-    """``segments`` minus those most of whose words lie off voiced audio: neither on VAD
-    speech nor on a frame above the silence level (``voiced``, from ``voiced_frames``); two
-    tests, so speech that one of them misses is never taken for a hallucination.
+    """``segments`` minus the sentences most of whose words lie off voiced audio: neither on
+    VAD speech nor on a frame above the silence level (``voiced``, from ``voiced_frames``);
+    two tests, so speech that one of them misses is never taken for a hallucination. Returns
+    the segments left and how many sentences went.
 
-    Not only segments with no word on voice: in the silence after a short recording whisper
+    Not only sentences with no word on voice: in the silence after a short recording whisper
     goes on with its prompt ("Okay, here's what I'm going to do, so I'm going to take a look
     at this, and …"), the first word on the last voiced frame and the other 37 at the end of
-    the audio, none of them lasting a frame. A real segment whose times whisper squeezed like
-    that leaves its voiced audio without words, which the coverage check decodes again."""
-    kept = [
-        s
-        for s in segments
-        if 2 * sum(_on_voice(w, speech, voiced) for w in s.words) >= len(s.words)
-    ]
-    return kept, len(segments) - len(kept)
+    the audio, none of them lasting a frame. Sentence by sentence, since whisper may add one
+    to the segment of a real one ("…we should probably leave. We'll see if we can leave.",
+    the second over the last 0.22 s of voiced audio and the silence after it, its words at
+    0.02-0.18 probability): a sentence of a few syllables also goes when the voiced audio
+    under it is too short to say them (``MIN_VOICED_PER_SYLLABLE_S``). A real sentence whose
+    times whisper squeezed like that leaves its voiced audio without words, which the
+    coverage check decodes again."""
+    kept: list[Segment] = []
+    removed = 0
+    for segment in segments:
+        sentences = segment.sentences()
+        said = [s for s in sentences if _said(s, speech, voiced)]
+        removed += len(sentences) - len(said)
+        if len(said) == len(sentences):
+            kept.append(segment)
+        elif said:
+            kept.append(Segment.from_words([w for s in said for w in s.words]))
+    return kept, removed
+
+
+def _said(sentence: Segment, speech: Sequence[Span], voiced: np.ndarray) -> bool:
+    """Whether ``sentence`` (words and times) may have been said where whisper put it: most
+    of its words on voiced audio, and, from ``TIMED_SYLLABLES`` on, enough voiced audio
+    under it for its syllables."""
+    words = sentence.words
+    if 2 * sum(_on_voice(w, speech, voiced) for w in words) < len(words):
+        return False
+    syllables = sum(estimate_syllables(w.word) for w in words)
+    if syllables < TIMED_SYLLABLES:
+        return True
+    first, last = int(words[0].start / FRAME_S), int(np.ceil(words[-1].end / FRAME_S))
+    return float(np.sum(voiced[first:last])) * FRAME_S >= MIN_VOICED_PER_SYLLABLE_S * syllables
 
 
 def _on_voice(word: Word, speech: Sequence[Span], voiced: np.ndarray) -> bool:

@@ -66,6 +66,10 @@ class Word:
         }
 
 
+_SENTENCE_END = (".", "?", "!", "。", "？", "！")
+"""What a word that ends a sentence ends with."""
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     start: float
@@ -82,6 +86,23 @@ class Segment:
             text=" ".join(w.word for w in words),
             words=tuple(words),
         )
+
+    def sentences(self) -> list[Segment]:
+        """This segment split at the words that end a sentence (itself when it is one).
+
+        Batched decoding gives one segment per window of up to 30 s; subtitles and
+        ``verbose_json`` want sentence-sized ones, as sequential decoding gives. Without word
+        times there is nothing to split by.
+        """
+        pieces: list[list[Word]] = [[]]
+        for word in self.words:
+            pieces[-1].append(word)
+            if word.word.endswith(_SENTENCE_END):
+                pieces.append([])
+        pieces = [p for p in pieces if p]
+        if len(pieces) <= 1:
+            return [self]
+        return [Segment.from_words(p) for p in pieces]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -178,6 +178,21 @@ class TestUnvoicedSegments:
         kept, removed = without_unvoiced_segments([said, run_on, mistimed], [(0.2, 3.86)], voiced)
         assert kept == [said, mistimed] and removed == 1
 
+    def test_a_sentence_made_up_after_a_real_one_in_its_segment_goes(self) -> None:
+        # "…we should probably leave. We'll see if we can leave.": one segment, the second
+        # sentence in the silence after the speech. The first stays, as it was written.
+        voiced = np.zeros(200, dtype=bool)
+        voiced[15:159] = True  # speech from 0.3 s to 3.18 s, silence to 4 s
+        said = [W("we", 1.94, 2.0), W("should", 2.0, 2.26), W("leave.", 2.7, 3.18)]
+        made_up = [W("We'll", 3.18, 3.34), W("see", 3.34, 3.34), W("if", 3.34, 3.58)]
+        made_up += [W(w, 3.58, 3.58) for w in ("we", "can", "leave.")]
+        kept, removed = without_unvoiced_segments([segment(*said, *made_up)], [(0.3, 3.2)], voiced)
+        assert [w.word for s in kept for w in s.words] == ["we", "should", "leave."]
+        assert kept[0].text == "we should leave." and removed == 1
+        # A segment all of whose sentences are said is kept as whisper wrote it.
+        two = segment(*said, W("Okay.", 3.0, 3.1))
+        assert without_unvoiced_segments([two], [(0.3, 3.2)], voiced) == ([two], 0)
+
     def test_a_word_hung_on_the_last_voiced_frame_is_not_speech(self) -> None:
         voiced = np.zeros(500, dtype=bool)
         voiced[0:240] = True  # speech until 4.8 s
