@@ -121,8 +121,9 @@ def supported_fillers(
         ) or any(start < k.end + NEARBY_FILLER_S and k.start < end + NEARBY_FILLER_S for k in kept):
             continue
         # The word under the filler's middle, when there is one, is the one it stands for;
-        # a sure word there is the prompt copied, whatever unsure word is near.
-        middle = (start + end) / 2
+        # a sure word there is the prompt copied, whatever unsure word is near. A filler
+        # whisper gave no time lies between the two words it touches: either may be it.
+        middle = (word.start + word.end) / 2
         under = [w for w in first if w.start <= middle <= w.end] or [
             w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
         ]

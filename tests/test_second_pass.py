@@ -90,6 +90,20 @@ class TestSupportedFillers:
             HeardFiller(start=0.8, end=0.8 + FRAME_S, text="uh")
         ]
 
+    def test_a_filler_given_no_time_between_an_unsure_word_and_a_sure_one_is_kept(self) -> None:
+        # "So uh the meeting" written "So on the meeting" ("on" 0.11): the second pass's "um"
+        # has no length, at the end of "on" and the start of "the" (0.75). Either may be it.
+        first = [
+            word("So", 0.38, 0.67, 0.47),
+            word("on", 0.67, 0.81, 0.11),
+            word("the", 0.81, 0.97),
+        ]
+        second = [word("So,", 0.38, 0.8), word("um,", 0.81, 0.81, 0.01), word("the", 0.81, 0.97)]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["um"]
+        # Beside two words whisper was sure of, it is the prompt copied.
+        sure = [first[0], word("on", 0.67, 0.81, 0.9), first[2]]
+        assert supported_fillers(sure, second, ALL_VOICED) == []
+
     def test_a_filler_over_a_lookalike_is_kept(self) -> None:
         first = [word("lunch,", 0.74, 1.04), word("I'm", 1.08, 1.26, 0.52), word("we", 1.3, 1.5)]
         second = [word("lunch,", 0.74, 1.04), word("um,", 1.1, 1.2, 0.01), word("we", 1.3, 1.5)]
