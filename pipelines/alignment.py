@@ -36,6 +36,12 @@ INNER_SILENCE_S = 0.6
 """A silent run this long inside a word's span ends the word: a pause, not part of a word."""
 
 
+def frames(start: float, end: float) -> slice:
+    """The ``FRAME_S`` frames from ``start`` to ``end`` seconds: from the frame ``start`` falls
+    in up to and including the one ``end`` falls in, for indexing ``voiced_frames``."""
+    return slice(int(start / FRAME_S), int(np.ceil(end / FRAME_S)))
+
+
 def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A boolean per ``FRAME_S`` frame: True where the signal is above the silence level."""
     source = audio_source(audio)

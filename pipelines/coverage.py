@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from faster_whisper.vad import VadOptions
 
-from pipelines.alignment import FRAME_S
+from pipelines.alignment import FRAME_S, frames
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import estimate_syllables
@@ -180,7 +180,7 @@ def unworded_sounds(
     source = audio_source(audio)
     outside = voiced.copy()
     for word in words:
-        outside[int(word.start / FRAME_S) : int(np.ceil(word.end / FRAME_S))] = False
+        outside[frames(word.start, word.end)] = False
     sounds: list[Sound] = []
     for first, last in zip(*runs(outside), strict=True):
         start, end = first * FRAME_S, last * FRAME_S
@@ -352,8 +352,8 @@ def _said(sentence: Segment, speech: Sequence[Span], voiced: np.ndarray) -> bool
     syllables = sum(estimate_syllables(w.word) for w in words)
     if syllables < TIMED_SYLLABLES:
         return True
-    first, last = int(words[0].start / FRAME_S), int(np.ceil(words[-1].end / FRAME_S))
-    return float(np.sum(voiced[first:last])) * FRAME_S >= MIN_VOICED_PER_SYLLABLE_S * syllables
+    voiced_s = float(np.sum(voiced[frames(words[0].start, words[-1].end)])) * FRAME_S
+    return voiced_s >= MIN_VOICED_PER_SYLLABLE_S * syllables
 
 
 def _on_voice(word: Word, speech: Sequence[Span], voiced: np.ndarray) -> bool:
@@ -362,8 +362,7 @@ def _on_voice(word: Word, speech: Sequence[Span], voiced: np.ndarray) -> bool:
     Whisper hangs a made-up closing word on the last voiced frame ("Thank" from the end of
     the speech into the silence after it); neither test accepts that.
     """
-    first, last = int(word.start / FRAME_S), int(np.ceil(word.end / FRAME_S))
-    if voiced[first:last].any():
+    if voiced[frames(word.start, word.end)].any():
         return True
     inside = sum(max(0.0, min(b, word.end) - max(a, word.start)) for a, b in speech)
     if word.end > word.start:
