@@ -24,6 +24,7 @@ import numpy as np
 from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S, frames
+from pipelines.fillers import normalise
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import estimate_syllables
@@ -77,6 +78,12 @@ MIN_SOUND_S = 0.3
 disfluency detectors: a filler or a prolonged onset that whisper wrote no word for."""
 FLOW_S = 0.08
 """Audio compared either side of where a sound ends, to tell whether it runs on unchanged."""
+COPY_WORDS = 6
+"""A run of this many words that a repair wrote and the first pass also wrote beside the repaired
+window is one sentence written twice (``without_misplaced_copies``); a speaker's own phrase
+repetitions are shorter ("I want to, I want to")."""
+COPY_NEAR_S = 30.0
+"""How far from a repaired window the first pass's copy may lie: one Whisper window."""
 FLOWS_ON = 0.7
 """Correlation of the band spectra either side above which a sound runs on into what follows:
 a drawn-out onset ("mmmm|aybe", "ssss|o"), not a filler before a different sound ("uh|the")."""
@@ -122,6 +129,9 @@ class Coverage:
     """Voiced audio still without words afterwards (noise, or speech no backend could read)."""
     removed_segments: int = 0
     """Sentences dropped because most of their words lie off voiced audio."""
+    misplaced_words: int = 0
+    """Words the first pass laid over the wrong audio, found because a repair wrote them where
+    they were said (``without_misplaced_copies``); that audio is decoded again."""
     unrecovered: tuple[Span, ...] = field(default=())
     sounds: tuple[Sound, ...] = field(default=())
     """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
@@ -140,6 +150,7 @@ class Coverage:
             "words_recovered": self.words_recovered,
             "unrecovered_s": round(self.unrecovered_s, 3),
             "removed_segments": self.removed_segments,
+            "misplaced_words": self.misplaced_words,
             "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
             "sounds": [sound.to_dict() for sound in self.sounds],
             "repeats": [repeat.to_dict() for repeat in self.repeats],
@@ -370,6 +381,74 @@ def _on_voice(word: Word, speech: Sequence[Span], voiced: np.ndarray) -> bool:
     return any(a <= word.start <= b for a, b in speech)
 
 
+def without_misplaced_copies(
+    segments: Sequence[Segment], window: Span, found: Sequence[Segment]
+) -> tuple[list[Segment], list[Span]]:
+    """``segments`` without the sentences outside ``window`` but within ``COPY_NEAR_S`` of it
+    that its retry ``found`` also wrote, word for word: whole sentences, at least
+    ``COPY_WORDS`` words in all. Returns the segments left and where the copies lay.
+
+    A batched window that whisper ended early keeps the words it did write, but word alignment
+    can lay them over the wrong part of the window: on a lecture, "The pilot felt confused the
+    day before yesterday, so we decided to learn a few words on Spanish." landed 20 s late, over
+    "…airport arrived. Everyone was delighted. Excuse me, is this the way…", and the audio where
+    it was said had no words. The repair of that audio writes the sentence where it was said;
+    the copy hides the speech under it, which the caller decodes again once the copy is gone. A
+    retry decodes only its own audio with no previous text, so it cannot have taken the words
+    from the first pass: of the two copies, the first pass's is the one out of place. Whole
+    sentences only: a phrase said twice ("to learn a few words on Spanish" in two different
+    sentences) is not a copy.
+    """
+    retry = [normalise(w.word) for s in found for w in s.words]
+    flat = [(i, j, w) for i, s in enumerate(segments) for j, w in enumerate(s.words)]
+    middles = [_middle(w) for _, _, w in flat]
+    sides = (
+        [k for k, m in enumerate(middles) if window[0] - COPY_NEAR_S <= m < window[0]],
+        [k for k, m in enumerate(middles) if window[1] <= m < window[1] + COPY_NEAR_S],
+    )
+    copies: list[list[int]] = []
+    for side in sides:
+        texts = [normalise(flat[k][2].word) for k in side]
+        for first, last in _common_runs(texts, retry):
+            run = side[first:last]
+            starts = [n for n, k in enumerate(run) if k == 0 or flat[k - 1][2].ends_sentence]
+            ends = [n for n, k in enumerate(run) if flat[k][2].ends_sentence]
+            if starts and ends and ends[-1] + 1 - starts[0] >= COPY_WORDS:
+                copies.append(run[starts[0] : ends[-1] + 1])
+    copied = {flat[k][:2] for run in copies for k in run}
+    kept: list[Segment] = []
+    for i, segment in enumerate(segments):
+        if not any((i, j) in copied for j in range(len(segment.words))):
+            kept.append(segment)
+            continue
+        pieces: list[list[Word]] = [[]]
+        for j, word in enumerate(segment.words):
+            if (i, j) not in copied:
+                pieces[-1].append(word)
+            elif pieces[-1]:
+                pieces.append([])
+        kept += [Segment.from_words(piece) for piece in pieces if piece]
+    return kept, [(flat[run[0]][2].start, flat[run[-1]][2].end) for run in copies]
+
+
+def _common_runs(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """Maximal runs ``a[first:last]`` that occur, word for word, somewhere in ``b``."""
+    longest = [0] * len(a)
+    previous = [0] * (len(b) + 1)
+    for i, word in enumerate(a):
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b):
+            if word == other:
+                current[j + 1] = previous[j] + 1
+        longest[i] = max(current)
+        previous = current
+    runs: list[tuple[int, int]] = []
+    for i, length in enumerate(longest):
+        if length and (i + 1 == len(a) or longest[i + 1] <= length):
+            runs.append((i + 1 - length, i + 1))
+    return runs
+
+
 def splice(
     segments: Sequence[Segment],
     window: Span,
@@ -420,7 +499,11 @@ def splice(
 
 
 def _inside(word: Word, span: Span) -> bool:
-    return span[0] <= (word.start + word.end) / 2 < span[1]
+    return span[0] <= _middle(word) < span[1]
+
+
+def _middle(word: Word) -> float:
+    return (word.start + word.end) / 2
 
 
 def _intersect(spans: Sequence[Span], window: Span) -> list[Span]:

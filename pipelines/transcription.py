@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -26,6 +26,7 @@ from pipelines.coverage import (
     uncovered_speech,
     unworded_sounds,
     with_doubted_speech,
+    without_misplaced_copies,
     without_unvoiced_segments,
 )
 from pipelines.merge import merge_chunks
@@ -160,13 +161,16 @@ async def _covered(
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)
     gaps = uncovered_speech(speech, _words(segments))
-    windows = repair_windows(gaps, duration, segments)
-    found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))
-    added = 0
-    for window, retry in zip(windows, found, strict=True):
-        kept, dropped = without_unvoiced_segments(retry, speech, voiced)
-        segments, gained = splice(segments, window, kept, gaps, speech)
-        added, removed = added + gained, removed + dropped
+    done = await _repaired(segments, gaps, speech, voiced, duration, options, send)
+    segments, windows = done.segments, done.windows
+    added, removed = done.added - done.misplaced, removed + done.removed
+    if done.misplaced:
+        # The audio under a removed copy is without words now: decode it too, once, however
+        # short (a word beside it may cover most of it by ``uncovered_speech``'s measure).
+        more = sorted([*uncovered_speech(speech, _words(segments)), *done.copies])
+        again = await _repaired(segments, more, speech, voiced, duration, options, send, once=True)
+        segments, windows = again.segments, windows + again.windows
+        added, removed = added + again.added, removed + again.removed
     repaired = transcript.with_segments(segments)
     if windows:
         repaired = refine_word_times(repaired, voiced)
@@ -192,6 +196,7 @@ async def _covered(
         words_recovered=added,
         unrecovered_s=sum(end - start for start, end in left),
         removed_segments=removed,
+        misplaced_words=done.misplaced,
         unrecovered=tuple(left),
         sounds=tuple(sounds),
         repeats=tuple(await repeats),
@@ -199,6 +204,47 @@ async def _covered(
         fillers=heard.fillers,
     )
     return replace(repaired, coverage=coverage.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class _Repairs:
+    segments: list[Segment]
+    windows: list[Span]
+    added: int
+    removed: int
+    misplaced: int
+    """Words taken out as copies (``without_misplaced_copies``)..."""
+    copies: list[Span]
+    """...and where they lay."""
+
+
+async def _repaired(
+    segments: list[Segment],
+    gaps: Sequence[Span],
+    speech: Sequence[Span],
+    voiced: np.ndarray,
+    duration: float,
+    options: TranscriptionOptions,
+    send: SendSpan,
+    *,
+    once: bool = False,
+) -> _Repairs:
+    """``segments`` with ``gaps`` transcribed again and spliced in. Unless ``once``, the first
+    pass's copies of what a repair wrote are taken out (``without_misplaced_copies``): the
+    caller then decodes the audio they were laid over."""
+    windows = repair_windows(gaps, duration, segments)
+    found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))
+    added = removed = misplaced = 0
+    copies: list[Span] = []
+    for window, retry in zip(windows, found, strict=True):
+        kept, dropped = without_unvoiced_segments(retry, speech, voiced)
+        if not once:
+            held = len(_words(segments))
+            segments, placed = without_misplaced_copies(segments, window, kept)
+            misplaced, copies = misplaced + held - len(_words(segments)), copies + placed
+        segments, gained = splice(segments, window, kept, gaps, speech)
+        added, removed = added + gained, removed + dropped
+    return _Repairs(segments, windows, added, removed, misplaced, copies)
 
 
 async def _transcribe_span(

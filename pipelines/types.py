@@ -57,6 +57,10 @@ class Word:
     end: float
     probability: float = 1.0
 
+    @property
+    def ends_sentence(self) -> bool:
+        return self.word.endswith(_SENTENCE_END)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "word": self.word,
@@ -97,7 +101,7 @@ class Segment:
         pieces: list[list[Word]] = [[]]
         for word in self.words:
             pieces[-1].append(word)
-            if word.word.endswith(_SENTENCE_END):
+            if word.ends_sentence:
                 pieces.append([])
         pieces = [p for p in pieces if p]
         if len(pieces) <= 1:

@@ -16,6 +16,8 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from pipelines.audio import decode, decode_to_file
 from pipelines.coverage import (
+    COPY_NEAR_S,
+    COPY_WORDS,
     DOUBTED_S,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
@@ -27,6 +29,7 @@ from pipelines.coverage import (
     splice,
     uncovered_speech,
     with_doubted_speech,
+    without_misplaced_copies,
     without_unvoiced_segments,
 )
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
@@ -156,6 +159,45 @@ class TestSplice:
         assert gained == 20 - 6
 
 
+class TestMisplacedCopies:
+    """A sentence the first pass laid over the wrong audio, found by a repair where it was said."""
+
+    SENTENCE = "The pilot felt confused the day before, so we decided to leave.".split()
+
+    def said_at(self, start: float, words: list[str]) -> list[W]:
+        return [W(w, start + i * 0.3, start + i * 0.3 + 0.25) for i, w in enumerate(words)]
+
+    def test_the_first_pass_copy_of_a_repaired_sentence_goes(self) -> None:
+        window = (10.0, 20.0)
+        found = [segment(*self.said_at(12.0, ["Then", *self.SENTENCE]))]
+        before = segment(*self.said_at(5.0, "It was late.".split()))
+        copy = self.said_at(21.0, self.SENTENCE)
+        after = self.said_at(25.0, "Excuse me.".split())
+        kept, copies = without_misplaced_copies([before, segment(*copy, *after)], window, found)
+        assert [w.word for s in kept for w in s.words] == ["It", "was", "late.", "Excuse", "me."]
+        assert copies == [(copy[0].start, copy[-1].end)]
+
+    def test_a_phrase_said_again_inside_another_sentence_stays(self) -> None:
+        window = (10.0, 20.0)
+        found = [segment(*self.said_at(12.0, self.SENTENCE))]
+        # The same eight words, but not a sentence of their own.
+        phrase = self.said_at(21.0, ["Still,", *self.SENTENCE[3:11], "again."])
+        held = [segment(*phrase)]
+        assert without_misplaced_copies(held, window, found) == (held, [])
+
+    def test_short_far_or_inside_the_window_is_not_a_copy(self) -> None:
+        window = (10.0, 20.0)
+        short = ["We", "left", "at", "six."]
+        assert len(short) < COPY_WORDS
+        found = [segment(*self.said_at(12.0, [*short, *self.SENTENCE]))]
+        for held in (
+            [segment(*self.said_at(21.0, short))],
+            [segment(*self.said_at(20.0 + COPY_NEAR_S + 1.0, self.SENTENCE))],
+            [segment(*self.said_at(14.0, self.SENTENCE))],  # the retry replaces these itself
+        ):
+            assert without_misplaced_copies(held, window, found) == (held, [])
+
+
 class TestUnvoicedSegments:
     def test_only_segments_on_neither_vad_speech_nor_energy_go(self) -> None:
         voiced = np.zeros(500, dtype=bool)  # 10 s of 20 ms frames
@@ -262,6 +304,54 @@ async def test_made_up_words_in_silence_go_and_real_ones_stay(speech: AudioArray
     words = [w.word for w in transcript.words()]
     assert "Thank" not in words and len(words) >= 40
     assert transcript.coverage["removed_segments"] >= 1
+
+
+async def test_a_sentence_laid_over_the_wrong_audio_is_put_back_and_that_audio_decoded(
+    speech: AudioArray,
+) -> None:
+    """The first call loses 10-20 s and writes its words over 20-30 s instead, as a batched
+    window that whisper ended early can come back. Every call names a word by where it lies in
+    the recording, so a repair writes the same words the first call misplaced."""
+    calls: list[float] = []
+    frame = SAMPLE_RATE // 2
+
+    def said(n: int) -> bool:
+        """Whether word ``n`` was said: one word every half second of the speech."""
+        return 0 <= n < 40 * 2
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        calls.append(len(samples) / SAMPLE_RATE)
+        offset = _offset_in(speech, samples)
+        words = []
+        for i in range(len(samples) // frame):
+            n = round((offset + i * frame) / frame)
+            if len(calls) == 1 and 20 <= n < 60:
+                n = n - 20 if n >= 40 else -1  # 10-20 s lost, its words laid over 20-30 s
+            if said(n):
+                name = f"w{n}." if n % 4 == 3 else f"w{n}"
+                words.append(W(name, i * 0.5 + 0.05, i * 0.5 + 0.45))
+        sentences = Segment.from_words(words).sentences() if words else []
+        return ChunkTranscript(tuple(sentences), "en", "fake", "fake-model")
+
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    names = [int(w.word.strip("w.")) for w in transcript.words()]
+    assert len(names) == len(set(names)), "no word twice"
+    assert names == sorted(names)
+    assert all(abs(w.start - int(w.word.strip("w.")) / 2) < 0.5 for w in transcript.words())
+    assert sum(20.0 <= w.start < 30.0 for w in transcript.words()) >= 10
+    assert transcript.coverage["misplaced_words"] >= COPY_WORDS
+    assert transcript.coverage["repairs"] >= 2
+
+
+def _offset_in(whole: AudioArray, part: AudioArray) -> int:
+    """Where ``part`` starts in ``whole``, in samples: found by its loudest samples, since a
+    piece of silence matches anywhere."""
+    loudest = int(np.argmax(np.abs(part)))
+    key = part[loudest : loudest + 256]
+    for start in np.flatnonzero(whole == key[0]):
+        if np.array_equal(whole[start : start + len(key)], key):
+            return int(start) - loudest
+    raise AssertionError("not a piece of the recording")
 
 
 async def test_without_word_times_nothing_is_checked(speech: AudioArray) -> None:
