@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_compression_ratio
 from pydantic import ValidationError
 
 from benchmarks.wer import NORMALISE, wer
@@ -183,6 +184,50 @@ def test_fillers_and_repetitions_are_kept(transcriber: LocalWhisperTranscriber) 
     assert NORMALISE(text) == [
         ["so", "um", "i", "wanted", "to", "tell", "you", "about", "uh", "my", "my", "weekend"]
     ]
+
+
+class _Generations:
+    """Stands in for the CTranslate2 model and records each ``generate``'s prompts and tokens."""
+
+    def __init__(self, model: object) -> None:
+        self._model = model
+        self.prompts: list[list[int]] = []
+        self.tokens: list[list[int]] = []
+
+    def generate(self, features: object, prompts: list[list[int]], **kwargs: object) -> object:
+        results = self._model.generate(features, prompts, **kwargs)  # type: ignore[attr-defined]
+        self.prompts += prompts
+        self.tokens += [r.sequences_ids[0] for r in results]
+        return results
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._model, name)
+
+
+@pytest.mark.parametrize("in_context", [True, False])
+def test_each_batched_window_is_prompted_with_the_text_of_the_one_before(in_context: bool) -> None:
+    """With ``batched_context``, as in sequential decoding: the initial prompt, then the
+    previous window's text, so a name heard a window earlier is written alike again. Without
+    it (the default) every window gets the same prompt."""
+    config = LocalWhisperConfig(cpu_threads=2, batched_context=in_context)
+    transcriber = LocalWhisperTranscriber(config)
+    generations = _Generations(transcriber._whisper.model)
+    transcriber._whisper.model = generations
+    audio = decode(FIXTURES / "speech_10min.opus")[: round(100 * SAMPLE_RATE)]
+    result = transcriber.transcribe(audio, OPTIONS)
+    assert len(generations.prompts) >= 4 and len(result.segments) >= 15
+    tokenizer = Tokenizer(transcriber._whisper.hf_tokenizer, False, "transcribe", "en")
+    assert config.initial_prompt is not None
+    initial = tokenizer.encode(config.initial_prompt)
+    tail = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    first = generations.prompts[0]
+    assert first == [tokenizer.sot_prev, *initial, *tail]
+    for before, prompt in zip(generations.tokens[:-1], generations.prompts[1:], strict=True):
+        said = [t for t in before if t < tokenizer.eot]
+        if not in_context or get_compression_ratio(tokenizer.decode(said)) > 2.4:
+            assert prompt == first  # nothing passed on; after a window that looped, nothing
+        else:
+            assert prompt == [tokenizer.sot_prev, *(initial + said)[-223:], *tail]
 
 
 def test_sequential_decoding_and_an_explicit_model_path() -> None:
