@@ -167,8 +167,8 @@ async def _covered(
     if done.misplaced:
         # The audio under a removed copy is without words now: decode it too, once, however
         # short (a word beside it may cover most of it by ``uncovered_speech``'s measure).
-        more = sorted([*uncovered_speech(speech, _words(segments)), *done.copies])
-        again = await _repaired(segments, more, speech, voiced, duration, options, send, once=True)
+        laid = sorted(done.copies)
+        again = await _repaired(segments, laid, speech, voiced, duration, options, send, once=True)
         segments, windows = again.segments, windows + again.windows
         added, removed = added + again.added, removed + again.removed
     repaired = transcript.with_segments(segments)
