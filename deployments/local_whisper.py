@@ -67,7 +67,7 @@ class LocalWhisperConfig(BaseModel):
     batched_context: bool = False
     """Batched windows are encoded together but decoded one after another, each prompted with
     the text of the window before, as sequential decoding does: on the long corpus pooled WER
-    12.7 % → 12.1 % (raw sequential 13.2 %), for 25-30 % more decoding time, since CTranslate2
+    12.9 % → 12.1 % (raw sequential 13.2 %), for 25-30 % more decoding time, since CTranslate2
     then decodes one window at a time (README, "Tuning figures")."""
     vad_filter: bool = True
     """Skip silence with faster-whisper's bundled Silero VAD (an ONNX file in the wheel),
