@@ -213,9 +213,9 @@ def test_each_batched_window_is_prompted_with_the_text_of_the_one_before(in_cont
     transcriber = LocalWhisperTranscriber(config)
     generations = _Generations(transcriber._whisper.model)
     transcriber._whisper.model = generations
-    audio = decode(FIXTURES / "speech_10min.opus")[: round(100 * SAMPLE_RATE)]
+    audio = decode(FIXTURES / "speech_10min.opus")[: round(70 * SAMPLE_RATE)]
     result = transcriber.transcribe(audio, OPTIONS)
-    assert len(generations.prompts) >= 4 and len(result.segments) >= 15
+    assert len(generations.prompts) >= 3 and len(result.segments) >= 10
     tokenizer = Tokenizer(transcriber._whisper.hf_tokenizer, False, "transcribe", "en")
     assert config.initial_prompt is not None
     initial = tokenizer.encode(config.initial_prompt)
