@@ -168,7 +168,9 @@ async def _covered(
         # The audio under a removed copy is without words now: decode it too, once, however
         # short (a word beside it may cover most of it by ``uncovered_speech``'s measure).
         laid = sorted(done.copies)
-        again = await _repaired(segments, laid, speech, voiced, duration, options, send, once=True)
+        again = await _repaired(
+            segments, laid, speech, voiced, duration, options, send, take_out_copies=False
+        )
         segments, windows = again.segments, windows + again.windows
         added, removed = added + again.added, removed + again.removed
     repaired = transcript.with_segments(segments)
@@ -227,18 +229,18 @@ async def _repaired(
     options: TranscriptionOptions,
     send: SendSpan,
     *,
-    once: bool = False,
+    take_out_copies: bool = True,
 ) -> _Repairs:
-    """``segments`` with ``gaps`` transcribed again and spliced in. Unless ``once``, the first
-    pass's copies of what a repair wrote are taken out (``without_misplaced_copies``): the
-    caller then decodes the audio they were laid over."""
+    """``segments`` with ``gaps`` transcribed again and spliced in. With ``take_out_copies``
+    the first pass's copies of what a repair wrote are taken out (``without_misplaced_copies``):
+    the caller then decodes the audio they were laid over."""
     windows = repair_windows(gaps, duration, segments)
     found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))
     added = removed = misplaced = 0
     copies: list[Span] = []
     for window, retry in zip(windows, found, strict=True):
         kept, dropped = without_unvoiced_segments(retry, speech, voiced)
-        if not once:
+        if take_out_copies:
             held = len(_words(segments))
             segments, placed = without_misplaced_copies(segments, window, kept)
             misplaced, copies = misplaced + held - len(_words(segments)), copies + placed
