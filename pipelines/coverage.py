@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Any
 
@@ -409,8 +410,10 @@ def without_misplaced_copies(
     copies: list[list[int]] = []
     for side in sides:
         texts = [normalise(flat[k][2].word) for k in side]
-        for first, last in _common_runs(texts, retry):
-            run = side[first:last]
+        # Runs written alike in both, in order (the stdlib's longest-match alignment).
+        matcher = SequenceMatcher(None, texts, retry, autojunk=False)
+        for first, _, size in matcher.get_matching_blocks():
+            run = side[first : first + size]
             starts = [n for n, k in enumerate(run) if k == 0 or flat[k - 1][2].ends_sentence]
             ends = [n for n, k in enumerate(run) if flat[k][2].ends_sentence]
             if starts and ends and ends[-1] + 1 - starts[0] >= COPY_WORDS:
@@ -429,24 +432,6 @@ def without_misplaced_copies(
                 pieces.append([])
         kept += [Segment.from_words(piece) for piece in pieces if piece]
     return kept, [(flat[run[0]][2].start, flat[run[-1]][2].end) for run in copies]
-
-
-def _common_runs(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
-    """Maximal runs ``a[first:last]`` that occur, word for word, somewhere in ``b``."""
-    longest = [0] * len(a)
-    previous = [0] * (len(b) + 1)
-    for i, word in enumerate(a):
-        current = [0] * (len(b) + 1)
-        for j, other in enumerate(b):
-            if word == other:
-                current[j + 1] = previous[j] + 1
-        longest[i] = max(current)
-        previous = current
-    runs: list[tuple[int, int]] = []
-    for i, length in enumerate(longest):
-        if length and (i + 1 == len(a) or longest[i + 1] <= length):
-            runs.append((i + 1 - length, i + 1))
-    return runs
 
 
 def splice(
