@@ -111,7 +111,7 @@ def _attach_words(
     starts = [float(s["start"]) for s in raw_segments]
     buckets: list[list[Word]] = [[] for _ in raw_segments]
     for word in words:
-        index = bisect_right(starts, (word.start + word.end) / 2) - 1
+        index = bisect_right(starts, word.middle) - 1
         buckets[max(index, 0)].append(word)
     return tuple(
         Segment(

@@ -402,7 +402,7 @@ def without_misplaced_copies(
     """
     retry = [normalise(w.word) for s in found for w in s.words]
     flat = [(i, j, w) for i, s in enumerate(segments) for j, w in enumerate(s.words)]
-    middles = [_middle(w) for _, _, w in flat]
+    middles = [w.middle for _, _, w in flat]
     sides = (
         [k for k, m in enumerate(middles) if window[0] - COPY_NEAR_S <= m < window[0]],
         [k for k, m in enumerate(middles) if window[1] <= m < window[1] + COPY_NEAR_S],
@@ -484,11 +484,7 @@ def splice(
 
 
 def _inside(word: Word, span: Span) -> bool:
-    return span[0] <= _middle(word) < span[1]
-
-
-def _middle(word: Word) -> float:
-    return (word.start + word.end) / 2
+    return span[0] <= word.middle < span[1]
 
 
 def _intersect(spans: Sequence[Span], window: Span) -> list[Span]:

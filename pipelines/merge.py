@@ -44,7 +44,7 @@ def merge_chunks(chunks: Sequence[Chunk], results: Sequence[ChunkTranscript]) ->
     bounds = [-math.inf, *seams, math.inf]
     placed = [_placed_words(chunk, result) for chunk, result in pairs]
     keep = [
-        [low <= _middle(w) < high for _, w in words]
+        [low <= w.middle < high for _, w in words]
         for words, low, high in zip(placed, bounds, bounds[1:], strict=False)
     ]
     for i, seam in enumerate(seams):
@@ -95,8 +95,8 @@ def _reconcile_seam(
     chunk heard is kept wherever it was timed: whisper stretches a chunk's first word back
     into the silence before it, so its midpoint can fall before the seam.
     """
-    split_before = bisect_left([_middle(w) for _, w in before], seam)
-    split_after = bisect_left([_middle(w) for _, w in after], seam)
+    split_before = bisect_left([w.middle for _, w in before], seam)
+    split_after = bisect_left([w.middle for _, w in after], seam)
     if 0 < split_before and split_after < len(after):
         if _same_word(before[split_before - 1][1], after[split_after][1]):
             keep_after[split_after] = False
@@ -132,10 +132,6 @@ def _wordless(segment: Segment, offset: float, low: float, high: float) -> Segme
     if not text or not low <= (start + end) / 2 < high:
         return None
     return Segment(start=_t(start), end=_t(end), text=text)
-
-
-def _middle(word: Word) -> float:
-    return (word.start + word.end) / 2
 
 
 def _t(seconds: float) -> float:

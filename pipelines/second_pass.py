@@ -123,7 +123,7 @@ def supported_fillers(
         # The word under the filler's middle, when there is one, is the one it stands for;
         # a sure word there is the prompt copied, whatever unsure word is near. A filler
         # whisper gave no time lies between the two words it touches: either may be it.
-        middle = (word.start + word.end) / 2
+        middle = word.middle
         under = [w for w in first if w.start <= middle <= w.end] or [
             w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
         ]
@@ -168,7 +168,7 @@ async def second_pass(
     fillers: list[HeardFiller] = []
     for pack, heard in zip(packs, results, strict=True):
         for window, second in zip(pack, heard, strict=True):
-            first = [w for w in words if window[0] <= (w.start + w.end) / 2 <= window[1]]
+            first = [w for w in words if window[0] <= w.middle <= window[1]]
             fillers.extend(supported_fillers(first, second, voiced))
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
 
@@ -211,7 +211,7 @@ async def _decode(
     result = await send(read, options)
     heard: list[list[Word]] = [[] for _ in pack]
     for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
-        middle = (w.start + w.end) / 2 * SAMPLE_RATE
+        middle = w.middle * SAMPLE_RATE
         for i, ((start, end), offset) in enumerate(zip(spans, offsets, strict=True)):
             if offset <= middle <= offset + end - start:
                 shift = (start - offset) / SAMPLE_RATE

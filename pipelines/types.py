@@ -58,6 +58,12 @@ class Word:
     probability: float = 1.0
 
     @property
+    def middle(self) -> float:
+        """Where the word lies, by the middle of its span: what decides which window, chunk
+        or segment a word whose times straddle a border belongs to."""
+        return (self.start + self.end) / 2
+
+    @property
     def ends_sentence(self) -> bool:
         return self.word.endswith(_SENTENCE_END)
 
