@@ -15,7 +15,7 @@ detectors (``Sound``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import pairwise
@@ -341,16 +341,25 @@ def without_unvoiced_segments(
     under it is too short to say them (``MIN_VOICED_PER_SYLLABLE_S``). A real sentence whose
     times whisper squeezed like that leaves its voiced audio without words, which the
     coverage check decodes again."""
+    return _without_sentences(segments, lambda sentence: not _said(sentence, speech, voiced))
+
+
+def _without_sentences(
+    segments: Sequence[Segment], drop: Callable[[Segment], bool]
+) -> tuple[list[Segment], int]:
+    """``segments`` without their sentences (``Segment.sentences``) that ``drop`` picks: a
+    segment keeps its shape when none goes, and becomes the rest of its words when some do.
+    Returns the segments left and how many sentences went."""
     kept: list[Segment] = []
     removed = 0
     for segment in segments:
         sentences = segment.sentences()
-        said = [s for s in sentences if _said(s, speech, voiced)]
-        removed += len(sentences) - len(said)
-        if len(said) == len(sentences):
+        left = [s for s in sentences if not drop(s)]
+        removed += len(sentences) - len(left)
+        if len(left) == len(sentences):
             kept.append(segment)
-        elif said:
-            kept.append(Segment.from_words([w for s in said for w in s.words]))
+        elif left:
+            kept.append(Segment.from_words([w for s in left for w in s.words]))
     return kept, removed
 
 
@@ -401,37 +410,32 @@ def without_misplaced_copies(
     sentences) is not a copy.
     """
     retry = [normalise(w.word) for s in found for w in s.words]
-    flat = [(i, j, w) for i, s in enumerate(segments) for j, w in enumerate(s.words)]
-    middles = [w.middle for _, _, w in flat]
+    held = [w for s in segments for w in s.words]
     sides = (
-        [k for k, m in enumerate(middles) if window[0] - COPY_NEAR_S <= m < window[0]],
-        [k for k, m in enumerate(middles) if window[1] <= m < window[1] + COPY_NEAR_S],
+        [k for k, w in enumerate(held) if window[0] - COPY_NEAR_S <= w.middle < window[0]],
+        [k for k, w in enumerate(held) if window[1] <= w.middle < window[1] + COPY_NEAR_S],
     )
     copies: list[list[int]] = []
     for side in sides:
-        texts = [normalise(flat[k][2].word) for k in side]
+        texts = [normalise(held[k].word) for k in side]
         # Runs written alike in both, in order (the stdlib's longest-match alignment).
         matcher = SequenceMatcher(None, texts, retry, autojunk=False)
         for first, _, size in matcher.get_matching_blocks():
             run = side[first : first + size]
-            starts = [n for n, k in enumerate(run) if k == 0 or flat[k - 1][2].ends_sentence]
-            ends = [n for n, k in enumerate(run) if flat[k][2].ends_sentence]
+            starts = [n for n, k in enumerate(run) if k == 0 or held[k - 1].ends_sentence]
+            ends = [n for n, k in enumerate(run) if held[k].ends_sentence]
             if starts and ends and ends[-1] + 1 - starts[0] >= COPY_WORDS:
                 copies.append(run[starts[0] : ends[-1] + 1])
-    copied = {flat[k][:2] for run in copies for k in run}
-    kept: list[Segment] = []
-    for i, segment in enumerate(segments):
-        if not any((i, j) in copied for j in range(len(segment.words))):
-            kept.append(segment)
-            continue
-        pieces: list[list[Word]] = [[]]
-        for j, word in enumerate(segment.words):
-            if (i, j) not in copied:
-                pieces[-1].append(word)
-            elif pieces[-1]:
-                pieces.append([])
-        kept += [Segment.from_words(piece) for piece in pieces if piece]
-    return kept, [(flat[run[0]][2].start, flat[run[-1]][2].end) for run in copies]
+    # A copy runs from a sentence's start to a sentence's end: whole sentences go.
+    laid = [(held[run[0]].start, held[run[-1]].end) for run in copies]
+    kept, _ = _without_sentences(
+        segments,
+        lambda sentence: (
+            bool(sentence.words)
+            and any(all(span[0] <= w.middle <= span[1] for w in sentence.words) for span in laid)
+        ),
+    )
+    return kept, laid
 
 
 def splice(
