@@ -149,7 +149,6 @@ class LocalWhisperTranscriber:
             num_workers=config.num_workers,
             local_files_only=True,
         )
-        self._batched = config.batch_size > 0
 
     @property
     def name(self) -> str:
@@ -171,7 +170,7 @@ class LocalWhisperTranscriber:
         against the voiced audio (``pipelines.coverage``), whichever backend wrote it.
         """
         decoding = self._config.decoding(options, seconds=len(audio) / SAMPLE_RATE)
-        if self._batched and len(audio) > _WINDOW_S * SAMPLE_RATE:
+        if self._config.batch_size and len(audio) > _WINDOW_S * SAMPLE_RATE:
             # A pipeline per call: a context pipeline carries the text of its last window.
             pipeline = (
                 _InContext(self._whisper)
@@ -230,6 +229,7 @@ class _InContext(BatchedInferencePipeline):  # type: ignore[misc]  # faster-whis
         initial = tokenizer.encode(options.initial_prompt) if options.initial_prompt else []
         outputs = []
         for window in range(len(features)):
+            encoded_window = get_ctranslate2_storage(encoded[window : window + 1])
             prompt = self.model.get_prompt(
                 tokenizer,
                 previous_tokens=initial + self._previous,
@@ -237,13 +237,11 @@ class _InContext(BatchedInferencePipeline):  # type: ignore[misc]  # faster-whis
                 hotwords=options.hotwords,
             )
             if options.multilingual:
-                language = self.model.model.detect_language(
-                    get_ctranslate2_storage(encoded[window : window + 1])
-                )[0][0][0]
+                language = self.model.model.detect_language(encoded_window)[0][0][0]
                 prompt[prompt.index(tokenizer.language)] = tokenizer.tokenizer.token_to_id(language)
             new_tokens = options.max_new_tokens or self.model.max_length
             result = self.model.model.generate(
-                get_ctranslate2_storage(encoded[window : window + 1]),
+                encoded_window,
                 [prompt],
                 beam_size=options.beam_size,
                 patience=options.patience,
@@ -258,10 +256,12 @@ class _InContext(BatchedInferencePipeline):  # type: ignore[misc]  # faster-whis
                 no_repeat_ngram_size=options.no_repeat_ngram_size,
             )[0]
             tokens = result.sequences_ids[0]
-            text = tokenizer.decode([t for t in tokens if t < tokenizer.eot])
+            said = [t for t in tokens if t < tokenizer.eot]
             threshold = options.compression_ratio_threshold
-            looped = threshold is not None and get_compression_ratio(text) > threshold
-            self._previous = [] if looped else [t for t in tokens if t < tokenizer.eot]
+            looped = threshold is not None and (
+                get_compression_ratio(tokenizer.decode(said)) > threshold
+            )
+            self._previous = [] if looped else said
             outputs.append(
                 {
                     "avg_logprob": result.scores[0]
