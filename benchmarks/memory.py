@@ -25,12 +25,14 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import psutil
 from _common import (
@@ -48,9 +50,10 @@ from _common import (
 from ingress import plain_uvicorn
 
 from fluently.launcher import session_processes
+from pipelines.audio import decode
+from pipelines.types import SAMPLE_RATE
 
 SOURCE = FIXTURES / "speech_10min.opus"
-SOURCE_S = 600.0
 _TITLE = re.compile(
     r"ray::(?:ServeReplica:[^:\s]+:(?P<deployment>[A-Za-z]+)|(?P<actor>ProxyActor))"
 )
@@ -172,27 +175,48 @@ class Sampler:
 
 
 def looped_recording(minutes: float, directory: Path) -> Path:
-    """``SOURCE`` repeated to ``minutes`` (less 0.1 s: a stream copy ends on a packet, and 120
-    minutes must stay within the 2-hour limit), stream-copied (no re-encoding)."""
+    """``SOURCE`` repeated to ``minutes`` (less 0.1 s, so that 120 minutes stays within the
+    2-hour limit), its Opus packets copied (no re-encoding) with PyAV, the product's own codec
+    library: no ffmpeg needed."""
     path = directory / f"speech_{minutes:g}min.opus"
-    loops = int(-(-minutes * 60 // SOURCE_S))
-    _looped(loops, "-c", "copy", "-t", f"{minutes * 60 - 0.1:g}", str(path))
+    end_s = minutes * 60 - 0.1
+    with av.open(str(SOURCE)) as source, av.open(str(path), "w") as target:
+        audio = source.streams.audio[0]
+        copy = target.add_stream_from_template(audio)
+        assert audio.time_base is not None
+        offset = 0
+        while offset * audio.time_base < end_s:
+            source.seek(0)
+            last = offset
+            for packet in source.demux(audio):
+                if packet.pts is None or packet.dts is None:
+                    continue  # the demuxer's empty packet at the end of the stream
+                if (packet.pts + offset) * audio.time_base >= end_s:
+                    break
+                packet.pts += offset
+                packet.dts += offset
+                last = packet.pts + (packet.duration or 0)
+                packet.stream = copy
+                target.mux(packet)
+            offset = last
     return path
 
 
 def large_wav(megabytes: float, directory: Path) -> Path:
     """``SOURCE`` looped into a 16 kHz mono 16-bit WAV of about ``megabytes`` MB."""
     path = directory / f"upload_{megabytes:g}mb.wav"
-    seconds = megabytes * MB / 32_000
-    loops = int(-(-seconds // SOURCE_S))
-    _looped(loops, "-t", f"{seconds:g}", "-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le", str(path))
+    samples = (decode(SOURCE) * 32767).astype("<i2").tobytes()
+    size = int(megabytes * MB) // 2 * 2
+    with wave.open(str(path), "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(2)
+        target.setframerate(SAMPLE_RATE)
+        written = 0
+        while written < size:
+            piece = samples[: size - written]
+            target.writeframes(piece)
+            written += len(piece)
     return path
-
-
-def _looped(loops: int, *output: str) -> None:
-    """ffmpeg reading ``SOURCE`` ``loops`` times, writing with the ``output`` arguments."""
-    command = ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(SOURCE)]
-    subprocess.run([*command, *output], check=True)
 
 
 async def process_runs(

@@ -315,3 +315,37 @@ class TestRunningAtScale:
         assert parsed.url == "http://127.0.0.1:8000"
         # Every tenant it signs up comes from 127.0.0.1: stay within the per-address limit.
         assert parsed.clients + parsed.warmup <= AuthSettings().signup_limit_per_ip
+
+
+class TestImageSmoke:
+    """``deploy/kuberay/image_smoke.py`` runs a built image as the RayService would: it must
+    deploy the manifest's application and environment, not a variant of its own."""
+
+    smoke = _load_module(KUBERAY / "image_smoke.py", "kuberay_image_smoke")
+
+    def test_deploys_the_manifests_applications_with_only_the_proxy_moved(
+        self, cluster_serve_config: dict[str, Any]
+    ) -> None:
+        config = self.smoke.serve_config(48_123)
+        assert config["http_options"] == {
+            **cluster_serve_config["http_options"],
+            "host": "127.0.0.1",
+            "port": 48_123,
+        }
+        assert {k: v for k, v in config.items() if k != "http_options"} == {
+            k: v for k, v in cluster_serve_config.items() if k != "http_options"
+        }
+
+    def test_passes_the_manifests_environment_and_every_required_secret(
+        self, rayservice: dict[str, Any]
+    ) -> None:
+        env = self.smoke.container_env("postgresql://app", "postgresql://owner", jwt_secret="j")
+        head = next(_containers(rayservice))
+        for entry in head["env"]:
+            if "value" in entry and entry["name"] not in {
+                "ACTIVE_STORAGE_SERVICE",
+                "ALLOWED_HOSTS",
+            }:
+                assert env[entry["name"]] == entry["value"], entry["name"]
+        assert env["FLUENTLY_ENV"] == "production"
+        assert (env["DATABASE_URL"], env["JWT_SECRET"]) == ("postgresql://app", "j")
