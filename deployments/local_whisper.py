@@ -56,14 +56,17 @@ class LocalWhisperConfig(BaseModel):
     ``OMP_NUM_THREADS`` to that, but CTranslate2 takes its own count from here."""
     num_workers: int = Field(default=1, ge=1)
     """Calls that may run at once on this model (each with ``cpu_threads`` threads)."""
-    batch_size: int = Field(default=8, ge=0)
+    batch_size: int = Field(default=4, ge=0)
     """Above 0 (the default): ``BatchedInferencePipeline``, which cuts the audio at pauses into
     windows of up to 30 s and decodes up to this many together, each on its own (the prompt
     but not the previous window's text, unless ``batched_context``): faster than a sequential
     call (needs ``vad_filter``). Audio of one window or less (a coverage repair, a short
     recording) is decoded sequentially either way. 0: one sequential
     ``WhisperModel.transcribe``, each window conditioned on the one before, which costs more
-    but keeps that context (both measured in the README's "Tuning figures")."""
+    but keeps that context (both measured in the README's "Tuning figures"). A call's memory
+    grows with the windows decoded together: a 115 s chunk is 4 to 7 windows, and 4 keeps its
+    peak where a 4-window chunk puts it, in the same time on one thread (README, "Tuning
+    figures")."""
     batched_context: bool = False
     """Batched windows are encoded together but decoded one after another, each prompted with
     the text of the window before, as sequential decoding does: on the long corpus pooled WER
