@@ -198,6 +198,8 @@ def looped_recording(minutes: float, directory: Path) -> Path:
                 last = packet.pts + (packet.duration or 0)
                 packet.stream = copy
                 target.mux(packet)
+            if last == offset:
+                break  # the end fell before this pass's first packet
             offset = last
     return path
 
