@@ -23,14 +23,13 @@ printed). The container and the database are removed either way. Needs ``docker`
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
+import functools
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +39,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from db.embedded import EmbeddedPostgres  # noqa: E402 - after the repository is importable
+# After the repository is importable. The API calls are the benchmarks' (503s retried).
+from benchmarks._common import JFK, signup, upload, wait_processed  # noqa: E402
+from db.embedded import EmbeddedPostgres  # noqa: E402
+from fluently.launcher import NotReady, free_port, log_tail, require_ready  # noqa: E402
 
 MANIFEST = REPO / "deploy" / "kuberay" / "rayservice.yaml"
-RECORDING = REPO / "tests" / "fixtures" / "jfk.mp3"
 CONTAINER_CONFIG = "/tmp/serve_config.yaml"  # noqa: S108 - inside the container
 
 
@@ -59,7 +60,7 @@ def main() -> int:
         default=[],
         help="extra argument for `<engine> run`, repeatable (e.g. --engine-arg=--runtime=runc)",
     )
-    parser.add_argument("--recording", type=Path, default=RECORDING)
+    parser.add_argument("--recording", type=Path, default=JFK)
     parser.add_argument("--cpus", type=int, default=2, help="Ray's --num-cpus in the container")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for each wait")
     args = parser.parse_args()
@@ -83,27 +84,30 @@ def main() -> int:
             "&& sleep infinity"
         )
         env = container_env(urls.app, urls.admin, jwt_secret=secrets.token_hex(32))
+        # In the foreground, so that a container that exits ends the wait for /readyz at once.
         command = [
-            engine, "run", "--detach", "--name", name, "--network", "host", "--shm-size", "2g",
+            engine, "run", "--rm", "--name", name, "--network", "host", "--shm-size", "2g",
             "--volume", f"{config}:{CONTAINER_CONFIG}:ro",
             *(f"--env={key}={value}" for key, value in env.items()),
             *args.engine_arg, args.image, "bash", "-c", start,
         ]  # fmt: skip
+        log_path = Path(scratch) / "container.log"
+        url = f"http://127.0.0.1:{http_port}"
         ok = False
+        with log_path.open("wb") as log:
+            container = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            ok = exercise(f"http://127.0.0.1:{http_port}", args.recording, args.timeout)
-        except (
-            subprocess.CalledProcessError,
-            httpx.HTTPError,
-            TimeoutError,
-            RuntimeError,
-        ) as error:
-            print(f"failed: {error}", file=sys.stderr)
-        finally:
+            require_ready(url, container, log_path=log_path, timeout_s=args.timeout)
+            ok = asyncio.run(exercise(url, args.recording, args.timeout))
             if not ok:
-                subprocess.run([engine, "logs", "--tail", "60", name], check=False)
+                print(log_tail(log_path), file=sys.stderr)
+        except NotReady as error:  # its message ends with the container's log
+            print(f"failed: {error}", file=sys.stderr)
+        except (httpx.HTTPError, TimeoutError) as error:
+            print(f"failed: {error}\n{log_tail(log_path)}", file=sys.stderr)
+        finally:
             subprocess.run([engine, "rm", "--force", name], check=False, capture_output=True)
+            container.wait()
             database.stop()
     return 0 if ok else 1
 
@@ -128,7 +132,6 @@ def container_env(app_url: str, admin_url: str, *, jwt_secret: str) -> dict[str,
         "DATABASE_ADMIN_URL": admin_url,
         "JWT_SECRET": jwt_secret,
         "ACTIVE_STORAGE_SERVICE": "local",
-        "ALLOWED_HOSTS": '["127.0.0.1"]',
     }
 
 
@@ -139,75 +142,29 @@ def manifest_env() -> dict[str, str]:
     return {e["name"]: str(e["value"]) for e in entries if "value" in e}
 
 
+@functools.cache
 def rayservice() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())
     return document
 
 
-def exercise(url: str, recording: Path, timeout_s: float) -> bool:
-    """Ready, sign up, upload, wait for ``processed``; print what came back."""
-    with httpx.Client(base_url=url, timeout=60) as client:
-        ready = wait(lambda: _ready(client), timeout_s, "the platform to be ready")
-        print(f"ready: {json.dumps(ready)}")
-        email = f"smoke-{secrets.token_hex(4)}@example.com"
-        password = secrets.token_urlsafe(18)
-        signup = client.post(
-            "/auth/signup",
-            json={"tenant_name": "Image smoke", "email": email, "password": password},
-        )
-        signup.raise_for_status()
-        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-        with recording.open("rb") as audio:
-            created = client.post(
-                "/audio_recordings",
-                headers=headers,
-                files={"file": (recording.name, audio, "application/octet-stream")},
-            )
-        created.raise_for_status()
-        recording_id = created.json()["recording_id"]
-
-        def processed() -> dict[str, Any] | None:
-            body: dict[str, Any] = client.get(
-                f"/audio_recordings/{recording_id}", headers=headers
-            ).json()
-            if body["status"] == "failed":
-                raise RuntimeError(f"the recording failed: {body}")
-            return body if body["status"] == "processed" else None
-
-        body = wait(processed, timeout_s, "the recording to be processed")
-        transcript = client.get(
+async def exercise(url: str, recording: Path, timeout_s: float) -> bool:
+    """Sign up, upload, wait until the recording is done; print what came back."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        headers = await signup(client)
+        recording_id = await upload(client, headers, recording)
+        body = await wait_processed(client, headers, recording_id, timeout_s=timeout_s)
+        if body["status"] != "processed":
+            print(f"the recording failed: {body}", file=sys.stderr)
+            return False
+        transcript = await client.get(
             f"/audio_recordings/{recording_id}/transcript",
             params={"format": "json"},
             headers=headers,
-        ).json()
-        print(f"processed: {transcript.get('text')!r}")
-        return bool(body)
-
-
-def _ready(client: httpx.Client) -> dict[str, Any] | None:
-    try:
-        answer = client.get("/readyz")
-    except httpx.TransportError:
-        return None
-    body: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
-    return body or None
-
-
-def wait(probe: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(2)
-    raise TimeoutError(f"gave up waiting for {what} after {timeout_s:.0f} s")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+        )
+        transcript.raise_for_status()
+        print(f"processed: {transcript.json().get('text')!r}")
+        return True
 
 
 if __name__ == "__main__":
