@@ -256,7 +256,8 @@ class TwoNodePlatform:
         # (``fluently.launcher.start_serve``): replicas' gRPC on their node's address.
         config = yaml.safe_load(target.read_text())
         for application in config["applications"]:
-            application["runtime_env"] = {"worker_process_setup_hook": REPLICA_SETUP_HOOK}
+            runtime_env = application.setdefault("runtime_env", {})
+            runtime_env["worker_process_setup_hook"] = REPLICA_SETUP_HOOK
         target.write_text(yaml.safe_dump(config, sort_keys=False))
         return target
 
