@@ -1,4 +1,5 @@
-"""Every replica of the platform starts with glibc limited to two malloc arenas.
+"""Every replica of the platform starts with glibc limited to two malloc arenas, and the
+dispatcher with large blocks mapped apart from the heap.
 
 With glibc's default (up to eight arenas per core) a transcriber replica's memory between chunks
 grew with the hours of audio it had transcribed; ``serve_config.yaml`` sets ``MALLOC_ARENA_MAX``
@@ -30,3 +31,11 @@ def test_every_replica_process_started_with_two_arenas(platform: Platform) -> No
         assert replicas, f"no {deployment} replica found"
         for replica in replicas:
             assert replica.environ().get("MALLOC_ARENA_MAX") == "2", deployment
+
+
+def test_the_dispatcher_maps_large_blocks_as_well(platform: Platform) -> None:
+    """Its own ``runtime_env`` adds to the application's (both variables), not replaces it."""
+    (dispatcher,) = platform.processes("ServeReplica:fluently:Dispatcher")
+    environment = dispatcher.environ()
+    assert environment.get("MALLOC_MMAP_THRESHOLD_") == "1048576"
+    assert environment.get("MALLOC_ARENA_MAX") == "2"
