@@ -5,6 +5,7 @@ Request ids are taken from ``X-Request-ID`` or generated, put on every log line,
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -18,6 +19,9 @@ from serve_app.errors import error_response
 from serve_app.metrics import LATENCY, REQUESTS
 
 log = get_logger("http")
+CLIENT_CLOSED = 499
+"""Counted and logged for a request whose client went away before it was answered (nginx's
+code): Serve cancels it, and no server error happened."""
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -37,12 +41,12 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         tid_token = tenant_id_var.set(None)
         started = time.perf_counter()
-        status = 500
+        status, answered = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
             if self.echo and message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
@@ -51,6 +55,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            if not answered:
+                status = CLIENT_CLOSED
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -11,12 +12,17 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from db.models import TENANT_TABLES
 from fluently.logging import JsonFormatter
 from fluently.settings import Settings
 from serve_app.app import create_app
 from serve_app.metrics import REGISTRY
+from serve_app.middleware import RequestContextMiddleware
 from serve_app.services.recordings import UPLOAD_FIELDS
 
 ALL_TENANT_TABLES = ("tenants", *TENANT_TABLES)
@@ -292,6 +298,33 @@ class TestMetrics:
                 assert _counted("/healthz", "200") == before + 1
                 assert _counted("/audio_recordings", "401") >= 1
                 assert _counted("/healthz", "500") == 0
+
+    async def test_a_request_its_client_gave_up_on_is_not_a_server_error(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Serve cancels a request whose client disconnected: counted and logged as 499, and
+        the cancellation still reaches the caller."""
+        started = asyncio.Event()
+
+        async def slow(request: Request) -> Response:
+            started.set()
+            await asyncio.Event().wait()
+            return Response()
+
+        app = RequestContextMiddleware(Starlette(routes=[Route("/slow", slow)]), echo=False)
+        transport = httpx.ASGITransport(app=app)
+        with caplog.at_level(logging.INFO, logger="fluently.http"):
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                before = _counted("/slow", "499")
+                request = asyncio.create_task(c.get("/slow"))
+                await started.wait()
+                request.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await request
+        logged = [r for r in caplog.records if getattr(r, "path", None) == "/slow"]
+        assert [getattr(r, "status", None) for r in logged] == [499]
+        assert _counted("/slow", "499") == before + 1
+        assert _counted("/slow", "500") == 0
 
 
 def _counted(route: str, status: str) -> float:
