@@ -77,10 +77,17 @@ def write_serve_config(
 
 
 def serve_env(extra: Mapping[str, str], *, without: Collection[str] = ()) -> dict[str, str]:
-    """This process's environment less ``without``, plus ``extra``, with Ray's usage stats off."""
+    """This process's environment less ``without``, plus ``extra``, with Ray's usage stats off
+    and this Python's scripts directory first on ``PATH``: a Ray job submitted to the platform's
+    cluster (``ray job submit -- python benchmarks/load.py``) runs its entrypoint's ``python``
+    with the platform's packages, as it does in the image, without an activated environment."""
     env = {k: v for k, v in os.environ.items() if k not in without}
     env.update(extra)
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    scripts = str(SERVE.parent)
+    env["PATH"] = os.pathsep.join(
+        [scripts, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts)]
+    )
     return env
 
 
