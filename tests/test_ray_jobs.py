@@ -58,6 +58,9 @@ def test_the_load_benchmark_runs_as_a_ray_job_against_the_platform(platform: Pla
         if NO_AGENT not in output or time.monotonic() > deadline:
             break
         time.sleep(5)
+    # Ray's job agent listens on a fixed port (52365): another Ray on this machine (a `make
+    # run` left up) holds it, and this cluster's jobs then never find an agent.
+    assert NO_AGENT not in output, f"is another Ray running on this machine?\n{output}"
     assert result.returncode == 0, output
     # The job's log is the benchmark's: its JSON summary, after Ray's own lines.
     assert '"benchmark": "load"' in output, output
