@@ -19,13 +19,15 @@ ARG RAY_VERSION=2.60.0
 RUN apt-get update \
     && apt-get install -y --no-install-recommends wget \
     && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md constraints.txt /src/
 COPY fluently /src/fluently
 COPY serve_app /src/serve_app
 COPY deployments /src/deployments
 COPY pipelines /src/pipelines
 COPY db /src/db
-RUN pip install --no-cache-dir /src "ray[serve]==${RAY_VERSION}" && rm -rf /src
+# constraints.txt: the versions the test suite passed with (its Ray must be RAY_VERSION).
+RUN pip install --no-cache-dir -c /src/constraints.txt /src "ray[serve]==${RAY_VERSION}" \
+    && rm -rf /src
 COPY --from=console /web/dist /opt/fluently/console
 RUN useradd --create-home --uid 1000 fluently
 ENV FLUENTLY_ENV=production \

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install web web-test run test lint typecheck pytest fuzz migrate db-stop bench clean
+.PHONY: help install lock web web-test run test lint typecheck pytest fuzz migrate db-stop bench clean
 
 help:
 	@echo "make run        build the web console if it changed, start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
@@ -14,17 +14,25 @@ help:
 	@echo "make migrate    migrate the database to head"
 	@echo "make db-stop    stop the embedded Postgres left running by 'serve run'"
 	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make lock       re-pin constraints.txt to the newest releases pyproject.toml allows"
 	@echo "make clean      remove the virtual environment (data in .fluently/ is kept)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# constraints.txt pins every dependency to the versions the suite last passed with, so a fresh
+# clone (and the image) installs what was tested; `make lock` moves them to the newest releases
+# pyproject.toml allows.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade -o constraints.txt
 
 # The web console (web/): dependencies again when package-lock.json changes, a build when any
 # source does. Needs Node 20+ and npm; the built files (web/dist) are not committed.

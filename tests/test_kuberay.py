@@ -242,6 +242,10 @@ class TestImage:
         assert ray_version is not None
         assert rayservice["spec"]["rayClusterConfig"]["rayVersion"] == ray_version[1]
         assert '"ray[serve]==${RAY_VERSION}"' in dockerfile
+        # The image installs the versions the suite passed with: that Ray among them.
+        assert "-c /src/constraints.txt" in dockerfile
+        pinned = re.search(r"^ray==(\S+)$", (REPO / "constraints.txt").read_text(), re.MULTILINE)
+        assert pinned is not None and pinned[1] == ray_version[1]
 
     def test_python_311_and_node_20_with_the_console_where_the_platform_looks(
         self, dockerfile: str
