@@ -91,7 +91,8 @@ def main() -> int:
             *(f"--env={key}={value}" for key, value in env.items()),
             *args.engine_arg, args.image, "bash", "-c", start,
         ]  # fmt: skip
-        log_path = Path(scratch) / "container.log"
+        # Outside the scratch directory, so that the log a failure names is still there.
+        log_path = Path(tempfile.gettempdir()) / f"{name}.log"
         url = f"http://127.0.0.1:{http_port}"
         ok = False
         with log_path.open("wb") as log:
@@ -109,6 +110,10 @@ def main() -> int:
             subprocess.run([engine, "rm", "--force", name], check=False, capture_output=True)
             container.wait()
             database.stop()
+            if ok:
+                log_path.unlink()
+            else:
+                print(f"the container's whole log: {log_path}", file=sys.stderr)
     return 0 if ok else 1
 
 
