@@ -41,25 +41,27 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         tid_token = tenant_id_var.set(None)
         started = time.perf_counter()
-        status, answered = 500, False
+        status: int | None = None  # until the response starts
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, answered
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, answered = message["status"], True
-            if self.echo and message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message["headers"] = headers
+                status = message["status"]
+                if self.echo:
+                    headers = [
+                        (k, v) for k, v in message.get("headers", []) if k != b"x-request-id"
+                    ]
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except asyncio.CancelledError:
-            if not answered:
-                status = CLIENT_CLOSED
+            status = CLIENT_CLOSED if status is None else status
             raise
         finally:
+            status = 500 if status is None else status  # the app raised before answering
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
