@@ -30,8 +30,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-lock: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade uv
+lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade -o constraints.txt
 
 # The web console (web/): dependencies again when package-lock.json changes, a build when any

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,12 +21,14 @@ from typing import Any
 import httpx
 import psycopg
 from fastapi import FastAPI
+from packaging.utils import canonicalize_name
 
 from fluently.settings import Settings
 from serve_app.app import create_app
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints.txt"
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
     "ask what you can do for your country."
@@ -179,3 +182,9 @@ def stored_state(superuser_conninfo: str, settings: Settings) -> tuple[int, int]
     files = [p for p in (settings.data_dir / "audio").rglob("*") if p.is_file()]
     assert row is not None
     return int(row[0]), len(files)
+
+
+def pinned_versions() -> dict[str, str]:
+    """``constraints.txt``'s pins: each package's normalised name and its version."""
+    found = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", CONSTRAINTS.read_text(), re.MULTILINE)
+    return {canonicalize_name(name): version for name, version in found}

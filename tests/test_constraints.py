@@ -6,7 +6,6 @@ passed with; a dependency added to ``pyproject.toml`` without ``make lock`` woul
 
 from __future__ import annotations
 
-import re
 import tomllib
 from importlib import metadata
 
@@ -14,17 +13,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.platform import REPO
-
-
-def pins() -> dict[str, str]:
-    found = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", (REPO / "constraints.txt").read_text(), re.M)
-    return {canonicalize_name(name): version for name, version in found}
+from tests.support import pinned_versions
 
 
 def test_every_dependency_of_the_project_is_pinned() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     named = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
-    unpinned = [r for r in named if canonicalize_name(Requirement(r).name) not in pins()]
+    pins = pinned_versions()
+    unpinned = [r for r in named if canonicalize_name(Requirement(r).name) not in pins]
     assert unpinned == [], "run `make lock`"
 
 
@@ -32,7 +28,7 @@ def test_the_suite_runs_with_the_pinned_versions() -> None:
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     differ = {
         name: (version, installed[name])
-        for name, version in pins().items()
+        for name, version in pinned_versions().items()
         if name in installed and installed[name] != version
     }
     assert differ == {}, "reinstall (`make install`) or re-pin (`make lock`)"

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fluently.settings import AuthSettings, Environment, Settings, StorageService, UploadSettings
+from tests.support import pinned_versions
 
 REPO = Path(__file__).resolve().parents[1]
 KUBERAY = REPO / "deploy" / "kuberay"
@@ -244,8 +245,7 @@ class TestImage:
         assert '"ray[serve]==${RAY_VERSION}"' in dockerfile
         # The image installs the versions the suite passed with: that Ray among them.
         assert "-c /src/constraints.txt" in dockerfile
-        pinned = re.search(r"^ray==(\S+)$", (REPO / "constraints.txt").read_text(), re.MULTILINE)
-        assert pinned is not None and pinned[1] == ray_version[1]
+        assert pinned_versions()["ray"] == ray_version[1]
 
     def test_python_311_and_node_20_with_the_console_where_the_platform_looks(
         self, dockerfile: str
