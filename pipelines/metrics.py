@@ -1063,7 +1063,8 @@ def _restart_revision(
     same in text and are counted too; a sentence end between them is not a break of this kind.
     After a comma alone, a changed inner word ("the dog ran, the cat ran") counts only when the
     clause goes on after B ("I told him, I asked him to call"): the first version was given up
-    for the second. Where B ends its clause too, the two are as often parallel: to review.
+    for the second. Where B ends its clause too, the two are as often parallel: to review; so
+    are two items of a list, B followed by "and" or "or" ("some apples, some pears and bread").
     """
     for n in range(settings.max_phrase_words, 1, -1):
         first, second = norms[pos : pos + n], norms[pos + n : pos + 2 * n]
@@ -1078,7 +1079,9 @@ def _restart_revision(
             hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
             if hard:
                 confidence = _CONFIDENCE["restart"]
-            elif _after_an_introduction(tokens, content[pos]):
+            elif _after_an_introduction(tokens, content[pos]) or _listed(
+                tokens, content, pos + 2 * n - 1
+            ):
                 confidence = _CONFIDENCE["parallel_after_comma"]
             elif (
                 first[-1] != second[-1]
@@ -1100,6 +1103,20 @@ def _goes_on_after(tokens: Sequence[_Token], content: Sequence[int], pos: int) -
         pos + 1 < len(content)
         and not tokens[last].clause_end
         and not _broken_after(tokens, last, content[pos + 1])
+    )
+
+
+_COORDINATORS = frozenset({"and", "or", "nor"})
+"""Words that add the next item to a list."""
+
+
+def _listed(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:
+    """Whether ``content[pos]`` ends an item of a list: the next word, after a comma or not,
+    adds another item ("some apples, some pears and a loaf of bread", "…, some pears, or")."""
+    return (
+        pos + 1 < len(content)
+        and not tokens[content[pos]].sentence_end
+        and tokens[content[pos + 1]].norm in _COORDINATORS
     )
 
 

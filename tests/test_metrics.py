@@ -271,6 +271,24 @@ class TestRevisions:
         metrics = compute_metrics(spoken("I bought a red, a blue jacket"), 5.0)
         assert events(metrics) == [("revision", None, "a red,", False)]
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "I bought some apples, some pears and a loaf of bread",
+            "we can take the bus, the train, or a taxi home",
+            "she plays the violin, the cello and the piano",
+        ],
+    )
+    def test_items_of_a_list_are_to_review(self, text: str) -> None:
+        # Two items before "and" or "or" read like a phrase changed after a comma; in fluent
+        # speech they are a list far more often.
+        metrics = compute_metrics(spoken(text), 5.0)
+        assert metrics.disfluencies == ()
+        assert [e.type for e in metrics.to_review] == ["revision"]
+        # A restart that goes on without a list still counts.
+        metrics = compute_metrics(spoken("I bought a red, a blue jacket and a hat"), 5.0)
+        assert events(metrics) == [("revision", None, "a red,", False)]
+
     def test_a_verb_and_its_object_after_a_broken_off_article_is_a_restart(self) -> None:
         metrics = compute_metrics(spoken("put it on the, leave it by the front door"), 5.0)
         assert events(metrics) == [("revision", None, "put it on the,", False)]
