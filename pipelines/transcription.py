@@ -26,6 +26,7 @@ from pipelines.coverage import (
     uncovered_speech,
     unworded_sounds,
     with_doubted_speech,
+    without_echoes,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -157,6 +158,8 @@ async def _covered(
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
     segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, voiced)
+    segments, echoed = without_echoes(segments)
+    removed += echoed
     # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)

@@ -19,6 +19,8 @@ from pipelines.coverage import (
     COPY_NEAR_S,
     COPY_WORDS,
     DOUBTED_S,
+    ECHO_GAP_S,
+    ECHO_PROBABILITY,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
     SPEECH_VAD,
@@ -29,6 +31,7 @@ from pipelines.coverage import (
     splice,
     uncovered_speech,
     with_doubted_speech,
+    without_echoes,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -240,6 +243,31 @@ class TestUnvoicedSegments:
         voiced[0:240] = True  # speech until 4.8 s
         closing = segment(W("Thank", 4.82, 6.0), W("you", 6.0, 6.0))
         assert without_unvoiced_segments([closing], [(0.0, 4.9)], voiced) == ([], 1)
+
+
+class TestEchoes:
+    """A sentence whisper wrote again right after itself, where it was said once."""
+
+    def test_a_copy_whisper_ruled_out_goes(self) -> None:
+        said = segment(W("Yes.", 0.0, 0.24, 0.59))
+        echo = segment(W("Yes.", 0.24, 0.42, 0.07))
+        assert without_echoes([said, echo]) == ([said], 1)
+        # In one segment, and a copy of the end of the sentence before.
+        ends = [W("Okay,", 0.0, 0.3, 0.7), W("okay.", 0.3, 0.6, 0.8)]
+        kept, removed = without_echoes([segment(*ends, W("Okay.", 0.6, 0.62, 0.01))])
+        assert [w.word for s in kept for w in s.words] == ["Okay,", "okay."] and removed == 1
+
+    @pytest.mark.parametrize(
+        "again",
+        [
+            W("Yes.", 0.24, 0.42, ECHO_PROBABILITY),  # whisper heard something
+            W("Yes.", 0.24 + ECHO_GAP_S + 0.05, 0.6, 0.05),  # said again after a pause
+            W("Yeah.", 0.24, 0.42, 0.05),  # another word
+        ],
+    )
+    def test_a_word_said_again_stays(self, again: W) -> None:
+        held = [segment(W("Yes.", 0.0, 0.24, 0.59)), segment(again)]
+        assert without_echoes(held) == (held, 0)
 
 
 def scripted(

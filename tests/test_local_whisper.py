@@ -165,6 +165,33 @@ def test_stuttered_speech_is_kept(transcriber: LocalWhisperTranscriber) -> None:
     assert transcript.coverage["removed_segments"] == 0
 
 
+SHORT_ANSWERS = {
+    "once_yes_en-us": 1,
+    "once_yes_en-us+f4": 1,
+    "once_yes_en+m5": 1,
+    "once_okay_en+f3": 1,
+    "once_okay_en-gb": 1,
+    "once_okay_en+m5": 1,
+    "once_hello_en-us": 1,
+    "once_no_en+f3": 1,
+    "twice_no_en-us": 2,
+    "twice_yes_en+f3": 2,
+    "twice_thank_you_en-gb": 4,
+    "twice_okay_en+m5": 2,
+}
+"""``tests/fixtures/short_answers``: one word said once, or words said twice, and how many."""
+
+
+@pytest.mark.parametrize(("name", "said"), SHORT_ANSWERS.items())
+def test_a_short_answer_is_written_as_often_as_it_was_said(
+    transcriber: LocalWhisperTranscriber, name: str, said: int
+) -> None:
+    """tiny.en writes some one-word answers again after themselves ("Yes. Yes.", here raw on 4
+    of the 8 said once): a naming task's syllables would double. A word said twice stays twice."""
+    transcript = chunked(transcriber, decode(FIXTURES / "short_answers" / f"{name}.flac"))
+    assert len(transcript.words()) == said, transcript.text
+
+
 def test_segments_are_sentences(transcriber: LocalWhisperTranscriber) -> None:
     """Batched windows last up to 30 s; the segments (subtitle cues) are their sentences."""
     audio = decode(FIXTURES / "speech_10min.opus")[: round(60 * SAMPLE_RATE)]
