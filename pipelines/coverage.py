@@ -364,8 +364,10 @@ def without_echoes(segments: Sequence[Segment]) -> tuple[list[Segment], int]:
     it again ("No. No.") is heard saying it: whisper gives that copy its own time and a
     probability well above these."""
     sentences = [sentence for segment in segments for sentence in segment.sentences()]
-    echoes = {_key(after) for before, after in pairwise(sentences) if _echoes(before, after)}
-    return _without_sentences(segments, lambda sentence: _key(sentence) in echoes)
+    # Sentences are frozen values: ``_without_sentences`` splits the segments again, and the
+    # same words and times compare equal.
+    echoes = {after for before, after in pairwise(sentences) if _echoes(before, after)}
+    return _without_sentences(segments, lambda sentence: sentence in echoes)
 
 
 def _echoes(before: Segment, after: Segment) -> bool:
@@ -378,10 +380,6 @@ def _echoes(before: Segment, after: Segment) -> bool:
         and after.words[0].start - before.words[-1].end <= ECHO_GAP_S
         and all(w.probability < ECHO_PROBABILITY for w in after.words)
     )
-
-
-def _key(sentence: Segment) -> tuple[float, float, str]:
-    return sentence.start, sentence.end, sentence.text
 
 
 def _without_sentences(

@@ -90,6 +90,8 @@ _FUNCTION_WORDS = frozenset(
 _SUBJECTS = frozenset("i we they he she".split())
 _DETERMINERS = frozenset("a an the my your our their this that these those".split())
 _MODALS = frozenset("can could will would should shall may might must do does did".split())
+_COORDINATORS = frozenset("and or nor".split())
+"""Words that add the next item to a list."""
 _OPENERS = (
     _SUBJECTS
     | _DETERMINERS
@@ -1060,7 +1062,8 @@ def _restart_revision(
     Heuristic: words A then B of the same length (2..max_phrase_words) that differ in exactly
     one word ("I think she, I know she", "send me the, forward me the"), with a comma, dash,
     ellipsis or filler between them. Parallel lists ("we saw lions, we saw tigers") look the
-    same in text and are counted too; a sentence end between them is not a break of this kind.
+    same in text and are counted too, unless "and" or "or" follows (below); a sentence end
+    between them is not a break of this kind.
     After a comma alone, a changed inner word ("the dog ran, the cat ran") counts only when the
     clause goes on after B ("I told him, I asked him to call"): the first version was given up
     for the second. Where B ends its clause too, the two are as often parallel: to review; so
@@ -1104,10 +1107,6 @@ def _goes_on_after(tokens: Sequence[_Token], content: Sequence[int], pos: int) -
         and not tokens[last].clause_end
         and not _broken_after(tokens, last, content[pos + 1])
     )
-
-
-_COORDINATORS = frozenset({"and", "or", "nor"})
-"""Words that add the next item to a list."""
 
 
 def _listed(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:
