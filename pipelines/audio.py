@@ -45,6 +45,10 @@ class InvalidAudio(Exception):
         self.code: InvalidAudioCode = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[InvalidAudio], tuple[InvalidAudioCode, str]]:
+        # Pickled whole (a process pool, a Ray task): the default pickles ``args`` only.
+        return type(self), (self.code, self.message)
+
 
 @dataclass(frozen=True, slots=True)
 class AudioInfo:

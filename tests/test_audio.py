@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import av
@@ -95,6 +96,18 @@ def test_refuses_what_is_not_audio(name: str, code: str) -> None:
             read(FIXTURES / name)
         assert refused.value.code == code
         assert refused.value.message
+
+
+def test_a_refusal_crosses_a_process_boundary_whole() -> None:
+    """Pickled as a process pool or a Ray task sends it: code and message survive."""
+    with pytest.raises(InvalidAudio) as refused:
+        decode(FIXTURES / "png_image.wav")
+    copy = pickle.loads(pickle.dumps(refused.value))  # noqa: S301 (our own object)
+    assert (copy.code, copy.message, str(copy)) == (
+        refused.value.code,
+        refused.value.message,
+        str(refused.value),
+    )
 
 
 @pytest.mark.parametrize(
