@@ -68,6 +68,7 @@ class ReportGenerator:
             repeats=repeats,
             fillers=fillers,
             language=speech_language(transcript.language),
+            untranscribed=[(a, b) for a, b in transcript.coverage.get("unrecovered", ())],
         )
         return self.from_metrics(
             transcript=transcript, metrics=metrics, report_type=report_type, language=language

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
-from pipelines.coverage import Sound
+from pipelines.coverage import Sound, uncovered_speech
 from pipelines.fillers import is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
 from pipelines.second_pass import HeardFiller
@@ -29,7 +29,7 @@ from pipelines.syllables import (
     estimate_syllables,
     speech_language,
 )
-from pipelines.types import Word
+from pipelines.types import Span, Word
 
 DisfluencyType = Literal["interjection", "repetition", "revision", "prolongation", "block"]
 DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
@@ -181,6 +181,10 @@ class MetricsSettings:
     review_below: float = 0.6
     """Events less certain than this are listed "to review": shown, but not counted in %SS,
     SLD or the counts by type until a clinician confirms them."""
+    untranscribed_notice_share: float = 0.05
+    """Voiced audio without words (``FluencyMetrics.untranscribed``) from this share of the
+    speech up is worth a notice: the counts and rates may miss that much of it. Below, it is
+    breaths, noise and drawn-out sounds."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricsSettings:
@@ -300,10 +304,31 @@ class FluencyMetrics:
     settings: MetricsSettings = field(default_factory=MetricsSettings)
     language: str = "en"
     """The speech's language, whose rules counted the syllables."""
+    untranscribed: tuple[Span, ...] = ()
+    """Voiced audio of a second or more that no word covers, left after the coverage repairs
+    (``pipelines.coverage.uncovered_speech``): speech in another language, overlapping voices,
+    speech too unclear for the model, or noise. Nothing in it is counted."""
 
     @property
     def disfluency_count(self) -> int:
         return len(self.disfluencies)
+
+    @property
+    def untranscribed_s(self) -> float:
+        return sum(end - start for start, end in self.untranscribed)
+
+    @property
+    def untranscribed_share(self) -> float:
+        """Voiced audio without words as a share of it and the speech time together."""
+        heard = self.speech_time_s + self.untranscribed_s
+        return self.untranscribed_s / heard if heard > 0 else 0.0
+
+    @property
+    def untranscribed_notice(self) -> bool:
+        """Whether enough voiced audio has no words that the numbers may miss speech."""
+        return bool(self.untranscribed) and (
+            self.untranscribed_share >= self.settings.untranscribed_notice_share
+        )
 
     @property
     def syllables_supported(self) -> bool:
@@ -338,6 +363,10 @@ class FluencyMetrics:
             "stuttered_syllables": self.stuttered_syllables,
             "percent_syllables_stuttered": _rounded(self.percent_syllables_stuttered, 2),
             "counts_by_type": dict(self.counts_by_type),
+            "untranscribed_s": round(self.untranscribed_s, 3),
+            "untranscribed": [[round(a, 3), round(b, 3)] for a, b in self.untranscribed],
+            "untranscribed_share": round(self.untranscribed_share, 4),
+            "untranscribed_notice": self.untranscribed_notice,
             "settings": asdict(self.settings),
         }
 
@@ -369,6 +398,7 @@ class FluencyMetrics:
             counts_by_type=dict(data["counts_by_type"]),
             settings=MetricsSettings.from_dict(data.get("settings", {})),
             language=data["language"],
+            untranscribed=tuple((float(a), float(b)) for a, b in data.get("untranscribed", ())),
         )
 
 
@@ -464,6 +494,7 @@ def compute_metrics(
     language: str = "en",
     repeats: Sequence[Repeat] = (),
     fillers: Sequence[HeardFiller] = (),
+    untranscribed: Sequence[Span] = (),
 ) -> FluencyMetrics:
     """Fluency metrics for one recording from its transcript's words and its duration.
 
@@ -472,10 +503,11 @@ def compute_metrics(
     the speech's ("de", "pt-BR"; see ``speech_language``): its rules count the syllables.
     ``repeats`` are the stretches heard said again at once (``pipelines.repeats``): repetitions
     whisper wrote only once; ``fillers`` those a second decoding with a filler prompt wrote where
-    the first wrote another word (``pipelines.second_pass``). For a
-    language without them, every syllable figure is None; detection, which needs only word
-    lengths ("a one-syllable word repeated"), uses ``estimate_syllables`` and reports nothing
-    per syllable.
+    the first wrote another word (``pipelines.second_pass``); ``untranscribed`` the voiced audio
+    the coverage repairs left without words (the transcript's ``coverage.unrecovered``),
+    reported and counted nowhere. For a language without them, every syllable figure is None;
+    detection, which needs only word lengths ("a one-syllable word repeated"), uses
+    ``estimate_syllables`` and reports nothing per syllable.
     """
     settings = settings or MetricsSettings()
     tokens = _tokens(words)
@@ -502,6 +534,7 @@ def compute_metrics(
         duration_s=duration_s,
         settings=settings,
         language=language,
+        untranscribed=uncovered_speech(untranscribed, words),
     )
 
 
@@ -513,6 +546,7 @@ def count_events(
     *,
     to_review: Sequence[DisfluencyEvent] = (),
     language: str = "en",
+    untranscribed: Sequence[Span] = (),
 ) -> FluencyMetrics:
     """Fluency metrics for events as given (a clinician's review), not detected.
 
@@ -520,6 +554,8 @@ def count_events(
     event, this works out from the event's time span (``_placed``): the word it targets, whether
     it is stuttering-like, and which iterations add no syllables. ``to_review`` events are
     listed and not counted. A given ``stuttering_like`` is ignored: it follows from the type.
+    ``untranscribed`` is the automatic analysis's voiced audio without words: what the given
+    words now cover (a clinician wrote what was said there) is left out of it.
     """
     settings = settings or MetricsSettings()
     tokens = _tokens(words)
@@ -544,6 +580,7 @@ def count_events(
         duration_s=duration_s,
         settings=settings,
         language=language,
+        untranscribed=uncovered_speech(untranscribed, words),
     )
 
 
@@ -633,6 +670,7 @@ def _tally(
     duration_s: float,
     settings: MetricsSettings,
     language: str,
+    untranscribed: Sequence[Span],
 ) -> FluencyMetrics:
     """Every number of the report from the words and the events that count.
 
@@ -696,6 +734,7 @@ def _tally(
         counts_by_type=counts,
         settings=settings,
         language=language,
+        untranscribed=tuple(untranscribed),
     )
 
 

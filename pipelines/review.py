@@ -22,7 +22,7 @@ from pipelines.metrics import (
     RepetitionKind,
     count_events,
 )
-from pipelines.types import Segment
+from pipelines.types import Segment, Span
 
 END_SLACK_S = 0.05
 """How far past the recording's duration a time may lie: a container's stated duration and its
@@ -94,12 +94,15 @@ def review(
     limit_s: float | None = None,
     language: str,
     settings: MetricsSettings | None = None,
+    untranscribed: Sequence[Span] = (),
 ) -> Review:
     """Check the annotation and compute its metrics; raises ``InvalidAnnotation``.
 
     ``duration_s`` is what the metrics state as the recording's duration; no time may lie past
     ``limit_s`` (``duration_s`` unless given) by more than ``END_SLACK_S``. A segment with
     words takes its text and span from them, so a corrected word corrects the text.
+    ``untranscribed`` is the automatic analysis's voiced audio without words (the transcript's
+    ``coverage.unrecovered``); words the clinician wrote there take it out.
     """
     limit = (duration_s if limit_s is None else limit_s) + END_SLACK_S
     problems = [*_segment_problems(segments, limit), *_event_problems(events, limit)]
@@ -114,6 +117,7 @@ def review(
         settings,
         to_review=[_event(e) for e in events if e.to_review],
         language=language,
+        untranscribed=untranscribed,
     )
     stored = [{**e.to_dict(), "to_review": False} for e in metrics.disfluencies]
     stored += [{**e.to_dict(), "to_review": True} for e in metrics.to_review]

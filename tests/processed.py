@@ -8,8 +8,9 @@ Tests of review and reports import from here and from tests/support.py only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from db.models import AudioRecording, AuditEvent, RecordingStatus
 from db.repositories import audit, recordings
@@ -73,18 +74,28 @@ def _recording(account: Account, status: RecordingStatus) -> AudioRecording:
 
 
 async def seed_processed(
-    sessions: Sessions, account: Account, *, segments: Sequence[Segment] = SPEECH
+    sessions: Sessions,
+    account: Account,
+    *,
+    segments: Sequence[Segment] = SPEECH,
+    coverage: Mapping[str, Any] | None = None,
 ) -> uuid.UUID:
-    """A recording of ``account``'s, processed: its results stored as the job loop stores them."""
+    """A recording of ``account``'s, processed: its results stored as the job loop stores them.
+    ``coverage`` is the transcript's (``pipelines.coverage.Coverage.to_dict``), none by default.
+    """
     recording = _recording(account, RecordingStatus.processing)
     async with tenant_session(sessions, TenantId(recording.tenant_id)) as session:
         await recordings.create(session, recording=recording)
-    await store_again(sessions, account, recording.id, segments)
+    await store_again(sessions, account, recording.id, segments, coverage)
     return recording.id
 
 
 async def store_again(
-    sessions: Sessions, account: Account, recording_id: uuid.UUID, segments: Sequence[Segment]
+    sessions: Sessions,
+    account: Account,
+    recording_id: uuid.UUID,
+    segments: Sequence[Segment],
+    coverage: Mapping[str, Any] | None = None,
 ) -> None:
     """Store a processing run's results for the recording, as ``JobRecordingStore.finish``."""
     transcript = Transcript(
@@ -93,6 +104,7 @@ async def store_again(
         backend="seeded",
         model="seeded",
         segments=tuple(segments),
+        coverage=dict(coverage or {}),
     )
     report = ReportGenerator([]).generate(
         transcript=transcript,

@@ -145,6 +145,15 @@ class TestReadAnnotation:
         assert (entry.target_type, entry.details) == ("recording", {"version": 1})
 
 
+WORDLESS_STRETCH = (
+    Segment.from_words(
+        [Word("I", 0.0, 0.2), Word("want", 0.3, 0.6), Word("to", 0.7, 0.8), Word("go", 0.9, 1.1)]
+    ),
+    Segment.from_words([Word("home", 3.8, 4.2), Word("today.", 4.3, 4.8)]),
+)
+"""Speech with 1.5-3.5 s voiced and without words between its two sentences."""
+
+
 class TestReviewAnnotation:
     async def test_a_review_is_the_next_version_with_metrics_recomputed(
         self, client: httpx.AsyncClient, sessions: Sessions, clinic: Clinic, recording: uuid.UUID
@@ -215,6 +224,31 @@ class TestReviewAnnotation:
         assert metrics["counts_by_type"]["interjection"] == 0
         retimed = next(e for e in saved["events"] if e["type"] == "block")
         assert retimed["start"] == 2.0
+
+    async def test_words_written_over_voiced_audio_without_words_take_it_out(
+        self, client: httpx.AsyncClient, sessions: Sessions, clinic: Clinic
+    ) -> None:
+        """The automatic analysis lists 1.5-3.5 s as voiced and wordless; the clinician heard
+        "came back later" there and wrote it: the notice goes and the words count."""
+        recording = await seed_processed(
+            sessions,
+            clinic.admin,
+            segments=WORDLESS_STRETCH,
+            coverage={"unrecovered": [[1.5, 3.5]], "unrecovered_s": 2.0},
+        )
+        first = await read(client, clinic.admin, recording)
+        assert first.json()["metrics"]["untranscribed"] == [[1.5, 3.5]]
+        assert first.json()["metrics"]["untranscribed_notice"] is True
+        body = edit(first.json())
+        heard = Segment.from_words(
+            [Word("came", 1.6, 2.0), Word("back", 2.1, 2.5), Word("later", 2.6, 3.2)]
+        )
+        body["segments"].insert(1, heard.to_dict())
+        response = await put(client, clinic.admin, recording, body, first.headers["etag"])
+        assert response.status_code == 200, response.text
+        metrics = response.json()["metrics"]
+        assert metrics["untranscribed"] == [] and metrics["untranscribed_notice"] is False
+        assert metrics["word_count"] == 9
 
     async def test_the_transcript_carries_the_reviewed_words(
         self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -199,6 +200,7 @@ class TestRenderMarkdown:
             local(f"{metrics.sld_per_100_syllables:.1f}", language),
             PERCENT_SS[language],
             str(len(metrics.to_review)),
+            local("0.0 s", language),
             *(str(metrics.counts_by_type[k]) for k in metrics.counts_by_type),
         ]
         # "my" and "Bob" stuttered out of 18 syllables (fragments and the repeated "my" not
@@ -302,6 +304,110 @@ class TestRenderMarkdown:
                 )
             )
         )
+
+
+NOT_TRANSCRIBED = {
+    "en": "Not transcribed",
+    "pt": "Não transcrito",
+    "es": "Sin transcribir",
+    "fr": "Non transcrit",
+    "de": "Nicht transkribiert",
+}
+
+
+def with_unrecovered(transcript: Transcript, *spans: tuple[float, float]) -> Transcript:
+    """``transcript`` as the coverage check leaves it with ``spans`` voiced and still wordless."""
+    return replace(transcript, coverage={"unrecovered": [list(span) for span in spans]})
+
+
+class TestUntranscribedSpeech:
+    """Voiced audio the coverage repairs left without words is shown, never silently dropped."""
+
+    # I want to go [1.5-3.5 s: voiced, no words] home today.
+    SPEECH = Transcript(
+        text="I want to go home today.",
+        language="en",
+        backend="local",
+        model="tiny.en",
+        segments=(
+            Segment.from_words(
+                [Word(" I", 0.0, 0.2), Word(" want", 0.3, 0.6), Word(" to", 0.7, 0.8),
+                 Word(" go", 0.9, 1.1), Word(" home", 3.8, 4.2), Word(" today.", 4.3, 4.8)]
+            ),
+        ),
+    )  # fmt: skip
+
+    def report(self, transcript: Transcript, language: str = "en") -> dict[str, Any]:
+        return (
+            ReportGenerator([])
+            .generate(
+                transcript=transcript,
+                duration_s=5.0,
+                report_type="comprehensive",
+                language=language,
+            )
+            .to_dict()
+        )
+
+    @pytest.mark.parametrize("language", list(ReportLanguage))
+    def test_a_large_share_is_listed_under_its_own_heading(self, language: str) -> None:
+        report = self.report(with_unrecovered(self.SPEECH, (1.5, 3.5)), language)
+        metrics = report["metrics"]
+        assert metrics["untranscribed"] == [[1.5, 3.5]]
+        assert metrics["untranscribed_s"] == 2.0 and metrics["untranscribed_notice"] is True
+        lines = section(report["content_markdown"], NOT_TRANSCRIBED[language])
+        assert local("2.0 s", language) in lines[0]
+        assert lines[1:] == [f"- 00:01.5–00:03.5 ({local('2.0 s', language)})"]
+        assert texts(language)["rec.untranscribed"] in report["content_markdown"]
+        assert local("2.0 s", language) in table(report["content_markdown"]).values()
+
+    def test_the_notice_names_the_share_of_the_speech(self) -> None:
+        report = self.report(with_unrecovered(self.SPEECH, (1.5, 3.5)))
+        notice = section(report["content_markdown"], "Not transcribed")[0]
+        # 2.0 s beside 2.1 s of speech time (the 4.8 s span less the 2.7 s pause over it).
+        assert notice.startswith("2.0 s of audio that sounds like speech (49% of the speech")
+        assert report["metrics"]["untranscribed_share"] == pytest.approx(2.0 / 4.1, abs=1e-4)
+
+    def test_a_small_share_is_in_the_table_only(self) -> None:
+        long = transcript_of(" ".join(["so we walked on"] * 25))
+        report = self.report(with_unrecovered(long, (41.0, 42.2)))
+        assert report["metrics"]["untranscribed_s"] == 1.2
+        assert report["metrics"]["untranscribed_notice"] is False
+        assert "## Not transcribed" not in report["content_markdown"]
+        assert table(report["content_markdown"])["Voiced audio without words"] == "1.2 s"
+        assert texts("en")["rec.untranscribed"] not in report["content_markdown"]
+
+    def test_none_left_reads_zero(self) -> None:
+        report = self.report(self.SPEECH)
+        assert report["metrics"]["untranscribed"] == []
+        assert table(report["content_markdown"])["Voiced audio without words"] == "0.0 s"
+
+    @pytest.mark.parametrize("language", list(ReportLanguage))
+    def test_voiced_audio_without_a_single_word_is_not_called_silence(self, language: str) -> None:
+        wordless = Transcript(text="", language="en", backend="local", model="tiny.en", segments=())
+        report = self.report(with_unrecovered(wordless, (0.4, 4.6)), language)
+        markdown = report["content_markdown"]
+        summary = section(markdown, HEADINGS[language][3])[0]
+        assert summary == texts(language)["summary.no_words_voiced"].format(
+            duration=local("5.0", language), seconds=local("4.2", language)
+        )
+        assert section(markdown, NOT_TRANSCRIBED[language])[1:] == [
+            f"- 00:00.4–00:04.6 ({local('4.2 s', language)})"
+        ]
+
+    def test_the_llm_is_told_what_the_notice_means(self) -> None:
+        chat = ScriptedChat("groq:llama", llm_reply("Fine.", [], []))
+        report = ReportGenerator([chat]).generate(
+            transcript=with_unrecovered(self.SPEECH, (1.5, 3.5)),
+            duration_s=5.0,
+            report_type="comprehensive",
+            language="en",
+        )
+        system, user = chat.prompts[0]
+        assert "untranscribed_notice" in system
+        assert '"untranscribed_notice": true' in user
+        # The notice and the list are the report's, whatever the LLM writes.
+        assert section(report.content_markdown, "Not transcribed")[1] == "- 00:01.5–00:03.5 (2.0 s)"
 
 
 class TestTemplateNarrative:

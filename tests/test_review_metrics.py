@@ -197,11 +197,72 @@ class TestUnchangedReview:
         assert metrics.pause_count == 7
 
 
+class TestUntranscribed:
+    """Voiced audio the automatic analysis left without words, through a clinician's review."""
+
+    # I want to go [voiced, no words, 1.5-3.5 s] home today.
+    SPOKEN = timed(
+        ("I", 0.0, 0.2), ("want", 0.3, 0.6), ("to", 0.7, 0.8), ("go", 0.9, 1.1),
+        ("home", 3.8, 4.2), ("today", 4.3, 4.8),
+    )  # fmt: skip
+    LEFT = ((1.5, 3.5),)
+
+    def metrics(self, words: Sequence[Word]) -> FluencyMetrics:
+        return review(
+            [Segment.from_words(words)], [], duration_s=5.0, language="en", untranscribed=self.LEFT
+        ).metrics
+
+    def test_a_stretch_no_word_covers_stays_listed_and_noticed(self) -> None:
+        metrics = self.metrics(self.SPOKEN)
+        assert metrics.untranscribed == self.LEFT
+        assert metrics.untranscribed_s == pytest.approx(2.0)
+        assert metrics.untranscribed_notice
+        assert metrics.to_dict()["untranscribed"] == [[1.5, 3.5]]
+
+    def test_words_the_clinician_wrote_there_take_it_out(self) -> None:
+        written = timed(("came", 1.6, 2.0), ("back", 2.1, 2.5), ("later", 2.6, 3.2))
+        words = sorted([*self.SPOKEN, *written], key=lambda w: w.start)
+        metrics = self.metrics(words)
+        assert metrics.untranscribed == ()
+        assert not metrics.untranscribed_notice
+        assert metrics.word_count == 9
+
+    def test_a_word_covering_part_of_it_leaves_the_rest(self) -> None:
+        words = sorted([*self.SPOKEN, Word("came", 1.6, 2.0)], key=lambda w: w.start)
+        (left,) = self.metrics(words).untranscribed
+        assert left == pytest.approx((2.3, 3.5))  # "came" covers up to 0.5 s + 0.3 s slack
+
+    def test_a_second_of_it_in_a_long_sample_is_listed_without_a_notice(self) -> None:
+        words = spoken(" ".join(["so we walked on"] * 25))  # 35 s of speech
+        metrics = review(
+            [Segment.from_words(words)],
+            [],
+            duration_s=40.0,
+            language="en",
+            untranscribed=[(35.5, 36.7)],
+        ).metrics
+        assert metrics.untranscribed_s == pytest.approx(1.2)
+        assert metrics.untranscribed_share < MetricsSettings().untranscribed_notice_share
+        assert not metrics.untranscribed_notice
+
+
 class TestStoredMetrics:
     def test_metrics_read_back_from_json_render_the_same(self) -> None:
         metrics = reviewed(SESSION, [REPEATED_I, UM, BLOCK, PROLONGED_TODAY]).metrics
         stored = json.loads(json.dumps(metrics.to_dict()))
         assert FluencyMetrics.from_dict(stored).to_dict() == metrics.to_dict()
+
+    def test_untranscribed_audio_reads_back(self) -> None:
+        words = TestUntranscribed.SPOKEN
+        metrics = compute_metrics(words, 5.0, untranscribed=TestUntranscribed.LEFT)
+        stored = json.loads(json.dumps(metrics.to_dict()))
+        assert FluencyMetrics.from_dict(stored).to_dict() == metrics.to_dict()
+
+    def test_metrics_stored_before_untranscribed_audio_was_kept_read_back(self) -> None:
+        stored = compute_metrics(SESSION, 5.0).to_dict()
+        for key in ("untranscribed", "untranscribed_s", "untranscribed_share"):
+            del stored[key]
+        assert FluencyMetrics.from_dict(stored).untranscribed == ()
 
     def test_metrics_without_syllable_counting_read_back(self) -> None:
         metrics = compute_metrics(spoken("ich bin da"), 2.0, language="ja")

@@ -77,7 +77,10 @@ def build_llm_prompt(
         "5. A null figure was not computed (syllables are not counted in the speech's "
         "language): say it is not available; never estimate it.\n"
         f"6. Write every string in {language_name} ({language}), numbers as {language_name} "
-        "readers write them."
+        "readers write them.\n"
+        "7. When untranscribed_notice is true, untranscribed_s seconds of audio that sounds "
+        "like speech gave no words (another language, a second voice, unclear speech or "
+        "noise): say that every figure covers the transcribed speech only."
     )
     user = (
         f"Report type: {report_type}\nReport language: {language_name} ({language})\n\n"
@@ -92,4 +95,5 @@ def _prompt_metrics(metrics: FluencyMetrics) -> dict[str, Any]:
     data = metrics.to_dict()
     data["disfluencies"] = data["disfluencies"][:MAX_PROMPT_EVENTS]
     data["long_pauses"] = data["long_pauses"][:MAX_PROMPT_EVENTS]
+    data["untranscribed"] = data["untranscribed"][:MAX_PROMPT_EVENTS]
     return data

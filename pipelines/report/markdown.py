@@ -33,6 +33,18 @@ def render_markdown(
         "| --- | ---: |",
     ]
     lines += [f"| {label} | {value} |" for label, value in _metrics_rows(metrics, language)]
+    if metrics.untranscribed_notice:
+        lines += [
+            "",
+            f"## {t['heading.untranscribed']}",
+            "",
+            _untranscribed_notice(metrics, t, language),
+            "",
+        ]
+        lines += [
+            f"- {_timestamp(start)}–{_timestamp(end)} ({seconds_value(end - start, language)})"
+            for start, end in metrics.untranscribed
+        ]
     lines += ["", f"## {t['heading.disfluencies']}", ""]
     lines += [_event_line(e, t, language) for e in metrics.disfluencies] or [t["none"]]
     if metrics.to_review:
@@ -72,6 +84,7 @@ def _metrics_rows(metrics: FluencyMetrics, language: ReportLanguage) -> list[tup
         ("sld_per_100_syllables", number(metrics.sld_per_100_syllables, language, 1)),
         ("percent_syllables_stuttered", percent(metrics.percent_syllables_stuttered, language)),
         ("to_review_count", number(len(metrics.to_review), language)),
+        ("untranscribed_s", seconds_value(metrics.untranscribed_s, language)),
     ]
     thresholds = {
         "pause_count": settings.pause_min_s,
@@ -86,6 +99,13 @@ def _metrics_rows(metrics: FluencyMetrics, language: ReportLanguage) -> list[tup
         for kind in DISFLUENCY_TYPES
     ]
     return labelled
+
+
+def _untranscribed_notice(metrics: FluencyMetrics, t: Texts, language: ReportLanguage) -> str:
+    return t["notice.untranscribed"].format(
+        seconds=number(metrics.untranscribed_s, language, 1),
+        share=percent(100.0 * metrics.untranscribed_share, language, 0),
+    )
 
 
 def _capitalised(text: str) -> str:

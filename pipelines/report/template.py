@@ -25,6 +25,15 @@ def template_narrative(
     """A narrative written by rules from the metrics alone, used when no LLM answers."""
     t = texts(language)
     n = Numbers(language)
+    if metrics.word_count == 0 and metrics.untranscribed:
+        return Narrative(
+            summary=t["summary.no_words_voiced"].format(
+                duration=n.decimal(metrics.duration_s, 1),
+                seconds=n.decimal(metrics.untranscribed_s, 1),
+            ),
+            observations=[],
+            recommendations=[t["rec.untranscribed"], t["rec.no_speech"]],
+        )
     if metrics.word_count == 0:
         return Narrative(
             summary=t["summary.no_speech"].format(duration=n.decimal(metrics.duration_s, 1)),
@@ -34,7 +43,7 @@ def template_narrative(
     fluency = report_type in {ReportType.fluency_analysis, ReportType.comprehensive}
     patterns = report_type in {ReportType.speech_patterns, ReportType.comprehensive}
     observations: list[str] = []
-    recommendations: list[str] = []
+    recommendations: list[str] = [t["rec.untranscribed"]] if metrics.untranscribed_notice else []
     if fluency:
         observations += _fluency_observations(metrics, t, n)
     if patterns:

@@ -112,6 +112,10 @@ export type Metrics = Record<string, unknown> & {
   disfluencies_per_minute?: number;
   word_count?: number;
   duration_s?: number;
+  /** Voiced audio without words: [start, end] in seconds, and whether it deserves a notice. */
+  untranscribed?: [number, number][];
+  untranscribed_s?: number;
+  untranscribed_notice?: boolean;
 };
 
 export interface Recording {

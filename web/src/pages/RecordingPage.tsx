@@ -170,6 +170,7 @@ function Analysis({
   return (
     <>
       <MetricsSummary metrics={annotation.metrics} />
+      <Untranscribed metrics={annotation.metrics} onSeek={seek} />
       <p className="muted">
         Annotation version {annotation.version}
         {annotation.reviewed_at
@@ -378,6 +379,39 @@ function MetricsSummary({ metrics }: { metrics: Metrics }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/**
+ * Voiced audio the analysis left without words, when there is enough of it that the numbers
+ * may miss speech (the API's `untranscribed_notice`): each stretch plays from its start.
+ */
+function Untranscribed({ metrics, onSeek }: { metrics: Metrics; onSeek: Seek }) {
+  if (metrics.untranscribed_notice !== true) return null;
+  const stretches = metrics.untranscribed ?? [];
+  return (
+    <div className="warning" role="note" aria-label="Not transcribed">
+      <p>
+        {number(metrics.untranscribed_s)} s of audio that sounds like speech gave no words: speech
+        in another language, a second voice, speech too unclear for the model, or noise. Nothing
+        in it is counted, so the numbers cover the transcribed speech only. Listen to it before
+        relying on them:
+      </p>
+      <ul>
+        {stretches.map(([start, end]) => (
+          <li key={start}>
+            <button
+              type="button"
+              className="link"
+              aria-label={`Play the audio without words at ${seconds(start)}`}
+              onClick={() => onSeek(start)}
+            >
+              {seconds(start)}–{seconds(end)}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

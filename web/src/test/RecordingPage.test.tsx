@@ -54,6 +54,40 @@ describe("events in the transcript", () => {
   });
 });
 
+describe("voiced audio without words", () => {
+  /** The page for an annotation whose metrics list `stretches` without words. */
+  function showing(stretches: [number, number][], seconds: number, notice: boolean) {
+    const metrics = {
+      ...ANNOTATION.metrics,
+      untranscribed: stretches,
+      untranscribed_s: seconds,
+      untranscribed_notice: notice,
+    };
+    const annotation = () => json({ ...ANNOTATION, metrics }, 200, { ETag: '"r1-v1"' });
+    const { api } = fakeApi(
+      routes(undefined, { "GET /audio_recordings/r1/annotation": annotation }),
+    );
+    renderAt("/app/recordings/r1", api);
+  }
+
+  it("is noticed with each stretch playable when the API says it matters", async () => {
+    showing([[1.5, 3.5]], 2, true);
+    const note = await screen.findByRole("note", { name: "Not transcribed" });
+    expect(note).toHaveTextContent("2.0 s of audio that sounds like speech gave no words");
+    const player = (await screen.findByLabelText("Recording audio")) as HTMLAudioElement;
+    await userEvent.click(
+      within(note).getByRole("button", { name: "Play the audio without words at 0:01.5" }),
+    );
+    expect(player.currentTime).toBeCloseTo(1.5);
+  });
+
+  it("is not noticed when it is a small share of the speech", async () => {
+    showing([[1.5, 2.6]], 1.1, false);
+    await screen.findByLabelText("Transcript");
+    expect(screen.queryByRole("note", { name: "Not transcribed" })).not.toBeInTheDocument();
+  });
+});
+
 describe("the audio player", () => {
   it("plays the audio fetched with the token, from an object URL revoked on leaving", async () => {
     const { api, calls } = fakeApi(routes());
