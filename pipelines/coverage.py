@@ -315,6 +315,24 @@ def repair_windows(
     return pieces
 
 
+def undecoded_speech(gaps: Sequence[Span], window: Span, decoded: Sequence[Segment]) -> list[Span]:
+    """The parts of ``gaps`` (speech still without words) in ``window`` that lie after the last
+    word a repair decoded there, each at least ``MIN_UNCOVERED_S`` long.
+
+    Whisper can end a window's text early: after a stretch it cannot read (another language,
+    mumbling) it may write nothing more, and English said after it in the same window is never
+    decoded. Decoded again from where the words stop, it is. When the repair wrote no word at
+    all there is nothing to start from: the same audio would be decoded the same way."""
+    last = max((w.end for s in decoded for w in s.words), default=None)
+    if last is None:
+        return []
+    return [
+        (a, b)
+        for a, b in _intersect(gaps, (max(last, window[0]), window[1]))
+        if b - a >= MIN_UNCOVERED_S
+    ]
+
+
 def _widened(window: Span, segments: Sequence[Segment], duration: float) -> Span:
     start, end = window
     touching = [

@@ -24,6 +24,7 @@ from pipelines.coverage import (
     silero_speech,
     splice,
     uncovered_speech,
+    undecoded_speech,
     unworded_sounds,
     with_doubted_speech,
     without_echoes,
@@ -223,6 +224,11 @@ class _Repairs:
     """...and where they lay."""
 
 
+REPAIR_ROUNDS = 3
+"""Decodes of one repair: the first, and at most two more, each of the speech after where the
+one before stopped writing (``undecoded_speech``)."""
+
+
 async def _repaired(
     segments: list[Segment],
     gaps: Sequence[Span],
@@ -236,20 +242,57 @@ async def _repaired(
 ) -> _Repairs:
     """``segments`` with ``gaps`` transcribed again and spliced in. With ``take_out_copies``
     the first pass's copies of what a repair wrote are taken out (``without_misplaced_copies``):
-    the caller then decodes the audio they were laid over."""
+    the caller then decodes the audio they were laid over.
+
+    Speech still without words after the last word a repair wrote is decoded again on its own,
+    for up to ``REPAIR_ROUNDS`` in all: "English, then a sentence in German, then English"
+    decoded as one window comes back as the first English sentence alone."""
+    done = _Repairs(segments, [], 0, 0, 0, [])
     windows = repair_windows(gaps, duration, segments)
-    found = await asyncio.gather(*(_transcribe_span(window, options, send) for window in windows))
-    added = removed = misplaced = 0
-    copies: list[Span] = []
-    for window, retry in zip(windows, found, strict=True):
-        kept, dropped = without_unvoiced_segments(retry, speech, voiced)
-        if take_out_copies:
-            held = len(_words(segments))
-            segments, placed = without_misplaced_copies(segments, window, kept)
-            misplaced, copies = misplaced + held - len(_words(segments)), copies + placed
-        segments, gained = splice(segments, window, kept, gaps, speech)
-        added, removed = added + gained, removed + dropped
-    return _Repairs(segments, windows, added, removed, misplaced, copies)
+    for _ in range(REPAIR_ROUNDS):
+        found = await asyncio.gather(
+            *(_transcribe_span(window, options, send) for window in windows)
+        )
+        for window, retry in zip(windows, found, strict=True):
+            done = _spliced(done, window, retry, gaps, speech, voiced, take_out_copies)
+        left = uncovered_speech(speech, _words(done.segments))
+        gaps = [
+            piece
+            for window, retry in zip(windows, found, strict=True)
+            for piece in undecoded_speech(left, window, retry)
+        ]
+        # Not widened to the segments beside them: that would decode the same window again.
+        windows = repair_windows(gaps, duration)
+        if not windows:
+            break
+    return done
+
+
+def _spliced(
+    done: _Repairs,
+    window: Span,
+    retry: list[Segment],
+    gaps: Sequence[Span],
+    speech: Sequence[Span],
+    voiced: np.ndarray,
+    take_out_copies: bool,
+) -> _Repairs:
+    """``done`` with one repair window's transcript spliced in."""
+    segments, misplaced, copies = done.segments, done.misplaced, done.copies
+    kept, dropped = without_unvoiced_segments(retry, speech, voiced)
+    if take_out_copies:
+        held = len(_words(segments))
+        segments, placed = without_misplaced_copies(segments, window, kept)
+        misplaced, copies = misplaced + held - len(_words(segments)), copies + placed
+    segments, gained = splice(segments, window, kept, gaps, speech)
+    return _Repairs(
+        segments,
+        [*done.windows, window],
+        done.added + gained,
+        done.removed + dropped,
+        misplaced,
+        copies,
+    )
 
 
 async def _transcribe_span(

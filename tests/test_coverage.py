@@ -371,6 +371,55 @@ async def test_a_sentence_laid_over_the_wrong_audio_is_put_back_and_that_audio_d
     assert transcript.coverage["repairs"] >= 2
 
 
+async def test_speech_after_a_stretch_whisper_stops_at_is_decoded_from_there(
+    speech: AudioArray,
+) -> None:
+    """English, then 26-31 s that whisper cannot read (another language), then English to 40 s.
+    As whisper does, a call that reaches that stretch ends its text there, and one that starts
+    in it writes nothing for it and reads on. The first pass and the first repair (widened to
+    the sentence before) both stop at 26 s; the speech after it is decoded from where they
+    stopped, and only the unreadable stretch stays without words."""
+    unreadable = (26.0, 31.0)
+    frame = SAMPLE_RATE // 2
+    starts: list[float] = []
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        offset = _offset_in(speech, samples) / SAMPLE_RATE
+        starts.append(offset)
+        inside = unreadable[0] - 1.0 < offset < unreadable[1]
+        words = []
+        for i in range(len(samples) // frame):
+            at = offset + i * 0.5
+            if float(np.abs(samples[i * frame : (i + 1) * frame]).max()) <= 0.05:
+                continue
+            if unreadable[0] <= at < unreadable[1]:
+                if inside:
+                    continue
+                break
+            n = round(at * 2)
+            words.append(W(f"w{n}." if n % 4 == 3 else f"w{n}", i * 0.5 + 0.05, i * 0.5 + 0.45))
+        sentences = Segment.from_words(words).sentences() if words else []
+        return ChunkTranscript(tuple(sentences), "en", "fake", "fake-model")
+
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    times = [w.start for w in transcript.words()]
+    assert times == sorted(times)
+    loud = [
+        k * 0.5
+        for k in range(len(speech) // frame)
+        if float(np.abs(speech[k * frame : (k + 1) * frame]).max()) > 0.05
+    ]
+    after = [t for t in loud if t >= unreadable[1]]
+    assert len(after) >= 8
+    assert sum(t >= unreadable[1] for t in times) >= len(after) - 2
+    assert not any(unreadable[0] + 0.5 <= t < unreadable[1] - 0.5 for t in times)
+    assert all(
+        unreadable[0] - 1.0 <= a and b <= unreadable[1] + 1.0
+        for a, b in transcript.coverage["unrecovered"]
+    ), transcript.coverage["unrecovered"]
+    assert any(unreadable[0] - 1.0 < start < unreadable[1] for start in starts)
+
+
 def _offset_in(whole: AudioArray, part: AudioArray) -> int:
     """Where ``part`` starts in ``whole``, in samples: found by its loudest samples, since a
     piece of silence matches anywhere."""
