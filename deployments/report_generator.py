@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from deployments.chat import ChatClient
 from deployments.transcriber import BackendRejected, BackendUnavailable
 from fluently.logging import get_logger
-from pipelines.coverage import Sound
+from pipelines.coverage import Sound, unrecovered_spans
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.repeats import Repeat
 from pipelines.report import (
@@ -68,7 +68,7 @@ class ReportGenerator:
             repeats=repeats,
             fillers=fillers,
             language=speech_language(transcript.language),
-            untranscribed=[(a, b) for a, b in transcript.coverage.get("unrecovered", ())],
+            untranscribed=unrecovered_spans(transcript.coverage),
         )
         return self.from_metrics(
             transcript=transcript, metrics=metrics, report_type=report_type, language=language

@@ -15,7 +15,7 @@ detectors (``Sound``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import pairwise
@@ -164,6 +164,12 @@ class Coverage:
             "second_pass_windows": self.second_pass_windows,
             "fillers": [filler.to_dict() for filler in self.fillers],
         }
+
+
+def unrecovered_spans(coverage: Mapping[str, Any]) -> list[Span]:
+    """The ``unrecovered`` spans of a stored coverage (``Coverage.to_dict``); none when it has
+    none, as a transcript without word times or one stored before it was kept."""
+    return [(float(a), float(b)) for a, b in coverage.get("unrecovered", ())]
 
 
 @dataclass(frozen=True, slots=True)

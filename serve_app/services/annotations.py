@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +20,10 @@ from db.repositories import recordings
 from db.repositories.annotations import VersionSummary
 from db.repositories.recordings import Viewer
 from fluently.errors import BadRequest, Conflict, FluentlyError, UnprocessableEntity
+from pipelines.coverage import unrecovered_spans
 from pipelines.metrics import MetricsSettings
 from pipelines.review import InvalidAnnotation, ReviewedEvent, review
-from pipelines.types import Segment, Span
+from pipelines.types import Segment
 from serve_app.etags import matches
 from serve_app.services.recordings import get_recording
 
@@ -99,7 +99,7 @@ async def save_review(
             limit_s=max(duration_s, recording.duration_s or 0.0),
             language=(transcript or {}).get("language") or recording.language,
             settings=MetricsSettings.from_dict(latest.metrics.get("settings") or {}),
-            untranscribed=_unrecovered(transcript),
+            untranscribed=unrecovered_spans((transcript or {}).get("coverage") or {}),
         )
     except InvalidAnnotation as exc:
         raise UnprocessableEntity(str(exc), code="invalid_annotation") from exc
@@ -118,12 +118,6 @@ async def save_review(
     except IntegrityError as exc:
         raise _stale(latest) from exc
     return SavedReview(annotation=saved, previous_version=latest.version)
-
-
-def _unrecovered(transcript: dict[str, Any] | None) -> list[Span]:
-    """The voiced audio the automatic analysis left without words (none stored: none known)."""
-    coverage = (transcript or {}).get("coverage") or {}
-    return [(float(a), float(b)) for a, b in coverage.get("unrecovered", ())]
 
 
 def _stale(latest: Annotation) -> PreconditionFailed:
