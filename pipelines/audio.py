@@ -155,19 +155,58 @@ def _decoded(
     limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
     # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
     # work (to_ndarray, the copy) dominated decoding 10 minutes of Opus (3.2 s → 1.8 s).
+    two_channels = stream.codec_context.channels == 2
     resampler = av.AudioResampler(
-        format="flt", layout="mono", rate=sample_rate, frame_size=sample_rate, options=_MIXDOWN
+        format="fltp" if two_channels else "flt",
+        layout="stereo" if two_channels else "mono",
+        rate=sample_rate,
+        frame_size=sample_rate,
+        options=_MIXDOWN,
     )
+    mix = _StereoMixdown() if two_channels else None
+
+    def mono(resampled: AudioFrame) -> AudioArray:
+        planes: AudioArray = resampled.to_ndarray().astype(np.float32, copy=False)
+        return planes[0] if mix is None else mix(planes)
+
     decoded = 0
     for frame in _frames(_packets(container, stream), header_s):
         for resampled in resampler.resample(frame):
-            samples = resampled.to_ndarray()[0]
+            samples = mono(resampled)
             decoded += len(samples)
             yield samples
         if limit is not None and decoded > limit:
             raise _too_long(max_duration_s)
     for resampled in resampler.resample(None):
-        yield resampled.to_ndarray()[0]
+        yield mono(resampled)
+
+
+class _StereoMixdown:
+    """Two channels to their mean, block by block, with the second channel's polarity turned
+    round while the two are strongly opposed.
+
+    Dual-mono recordings with one channel wired out of phase (a miswired balanced cable, some
+    phone and camera microphones) carry the same speech as +x and -x: their plain mean, FFmpeg's
+    downmix included, is silence, and the recording would be transcribed as empty. A block whose
+    channels correlate below -``OPPOSED`` turns the second one round until a block correlates
+    above ``OPPOSED`` again; channels that carry different sounds (two speakers, room
+    ambience) correlate near 0 and are mixed as they are.
+    """
+
+    OPPOSED = 0.5
+
+    def __init__(self) -> None:
+        self._sign = 1.0
+
+    def __call__(self, planes: AudioArray) -> AudioArray:
+        left, right = planes[0], planes[1]
+        energy = float(np.dot(left, left)) * float(np.dot(right, right))
+        if energy > 0.0:
+            correlation = float(np.dot(left, right)) / float(np.sqrt(energy))
+            if correlation * self._sign < -self.OPPOSED:
+                self._sign = -self._sign
+        mixed: AudioArray = ((left + self._sign * right) * 0.5).astype(np.float32)
+        return mixed
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import wave
 from pathlib import Path
 
 import av
@@ -25,6 +26,7 @@ JFK_FORMATS = [
     (FIXTURES / "jfk.opus", "opus", 48_000, 2),
     (FIXTURES / "jfk.webm", "opus", 48_000, 2),
     (FIXTURES / "jfk_audio_only.mp4", "aac", 44_100, 2),
+    (FIXTURES / "jfk_out_of_phase.m4a", "aac", 44_100, 2),
 ]
 REFUSED = [
     ("empty.wav", "empty_file"),
@@ -68,6 +70,54 @@ def test_lossless_formats_decode_to_the_same_samples() -> None:
     wav = decode(FIXTURES / "jfk_44k_stereo.wav")
     assert len(flac) == len(wav)
     assert np.abs(flac - wav).max() < 1e-3
+
+
+def write_wav(path: Path, channels: list[np.ndarray], rate: int = SAMPLE_RATE) -> Path:
+    """A 16-bit PCM WAV of these channels (equal lengths, samples in [-1, 1])."""
+    pcm = (np.stack(channels, axis=1) * 32767).round().astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(len(channels))
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+
+
+def test_channels_out_of_phase_mix_down_to_the_speech() -> None:
+    """Dual mono with one channel's polarity inverted: the plain mean of the channels (FFmpeg's
+    downmix) is silence, -96 dB on this file; the speech comes back at its level."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    audio = decode(FIXTURES / "jfk_out_of_phase.m4a")
+    assert rms(audio) == pytest.approx(rms(speech), rel=0.05)
+    # AAC delays the signal by its priming samples: compare at the best lag.
+    lag = int(np.argmax(np.correlate(audio[:48_000], speech[:46_000], mode="valid")))
+    aligned = audio[lag : lag + len(speech)]
+    assert np.corrcoef(aligned, speech[: len(aligned)])[0, 1] > 0.99
+
+
+def test_a_channel_inverted_part_way_through_keeps_both_parts(tmp_path: Path) -> None:
+    """A cable swapped mid-recording: speech on both sides of the swap, at its level."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    half = len(speech) // 2
+    right = np.concatenate([speech[:half], -speech[half:]])
+    audio = decode(write_wav(tmp_path / "swapped.wav", [speech, right]))
+    for part in (slice(0, half), slice(half + SAMPLE_RATE, len(speech))):
+        assert rms(audio[part]) == pytest.approx(rms(speech[part]), rel=0.02)
+
+
+def test_channels_with_different_sounds_mix_to_their_mean(tmp_path: Path) -> None:
+    """Two speakers on two channels (or one channel silent): each is kept at half its level,
+    as before; nothing is turned round."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    other = speech[::-1].copy()
+    for right in (other, np.zeros_like(speech), -other):
+        audio = decode(write_wav(tmp_path / "two.wav", [speech, right]))
+        expected = (np.round(speech * 32767) + np.round(right * 32767)) / 2 / 32767
+        assert np.abs(audio - expected).max() < 1e-4
 
 
 def test_decodes_at_the_requested_rate() -> None:

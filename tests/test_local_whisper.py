@@ -35,6 +35,7 @@ JFK_FORMATS = [
     "jfk.opus",
     "jfk.webm",
     "jfk_audio_only.mp4",
+    "jfk_out_of_phase.m4a",
 ]
 OPTIONS = TranscriptionOptions()
 
