@@ -116,8 +116,20 @@ def test_channels_with_different_sounds_mix_to_their_mean(tmp_path: Path) -> Non
     other = speech[::-1].copy()
     for right in (other, np.zeros_like(speech), -other):
         audio = decode(write_wav(tmp_path / "two.wav", [speech, right]))
-        expected = (np.round(speech * 32767) + np.round(right * 32767)) / 2 / 32767
+        mean = (np.round(speech * 32767) + np.round(right * 32767)) / 2 / 32767
+        expected = decode(write_wav(tmp_path / "mean.wav", [mean]))
         assert np.abs(audio - expected).max() < 1e-4
+
+
+def test_a_dc_offset_is_removed(tmp_path: Path) -> None:
+    """An offset of 0.2 (a badly biased input) is gone and the speech is as it was: the levels
+    the checks read are the speech's. Speech without an offset is not touched."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    audio = decode(write_wav(tmp_path / "offset.wav", [0.7 * speech + 0.2]))
+    assert abs(float(np.mean(audio))) < 1e-3
+    assert np.abs(audio - 0.7 * speech).max() < 0.005
+    plain = decode(write_wav(tmp_path / "plain.wav", [0.7 * speech]))
+    assert np.abs(plain - 0.7 * speech).max() < 1e-4
 
 
 def test_decodes_at_the_requested_rate() -> None:
