@@ -66,6 +66,22 @@ class TestRepeatedUnits:
         assert len(found) == 2
         assert found[0].end <= found[1].start
 
+    @pytest.mark.parametrize(("start_s", "length_s"), [(1.8, 0.35), (6.0, 0.2), (9.3, 0.5)])
+    def test_copies_with_a_pause_between_are_found_over_a_noise_floor(
+        self, jfk: AudioArray, start_s: float, length_s: float
+    ) -> None:
+        """A word said again after a short pause ("I, I want"), recorded over a room's noise
+        (-50 dBFS, about 25 dB under the speech): the pauses hold different noise, which must
+        not keep the copies from matching."""
+        start, end = round(start_s * SAMPLE_RATE), round((start_s + length_s) * SAMPLE_RATE)
+        unit = np.concatenate([jfk[start:end], np.zeros(round(0.12 * SAMPLE_RATE), np.float32)])
+        audio = np.concatenate([jfk[:start], unit, unit, jfk[start:]])
+        rng = np.random.default_rng(7)
+        noisy = (audio + 0.003 * rng.standard_normal(len(audio))).astype(np.float32)
+        [repeat] = repeated_units(noisy)
+        assert repeat.start == pytest.approx(start_s, abs=0.1)
+        assert repeat.distance <= CLOSE
+
     @pytest.mark.parametrize("sound", ["silence", "digital_silence", "tone", "noise", "hum"])
     def test_steady_sound_is_no_repetition(self, sound: str) -> None:
         t = np.arange(5 * SAMPLE_RATE) / SAMPLE_RATE
