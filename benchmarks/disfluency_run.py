@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import ctranslate2
+import numpy as np
 
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.report_generator import ReportGenerator
@@ -30,9 +32,14 @@ from pipelines.types import (
 
 
 def run_clip(
-    path: Path, transcriber: LocalWhisperTranscriber, reporter: ReportGenerator
+    path: Path,
+    transcriber: LocalWhisperTranscriber,
+    reporter: ReportGenerator,
+    *,
+    noise_dbfs: float | None = None,
 ) -> tuple[Transcript, dict[str, Any], float]:
-    """The platform's transcript and metrics for one file, and the seconds they took."""
+    """The platform's transcript and metrics for one file, and the seconds they took; with
+    ``noise_dbfs``, over white noise of that RMS level (``with_noise``)."""
     pipeline = PipelineSettings()
 
     async def transcribe_chunk(audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
@@ -44,6 +51,8 @@ def run_clip(
     ctranslate2.set_random_seed(0)
     started = time.perf_counter()
     audio = decode(path)
+    if noise_dbfs is not None:
+        audio = with_noise(audio, noise_dbfs, seed=zlib.crc32(path.name.encode()))
     merged = asyncio.run(
         transcribe_chunked(
             audio,
@@ -65,17 +74,30 @@ def run_clip(
     return transcript, report.metrics, time.perf_counter() - started
 
 
+def with_noise(audio: AudioArray, dbfs: float, *, seed: int) -> AudioArray:
+    """``audio`` over Gaussian white noise whose RMS is ``dbfs`` dB of full scale, the same for
+    the same seed: a room's noise floor under the synthetic clips' digital silence."""
+    noise = np.random.default_rng(seed).standard_normal(len(audio)) * 10 ** (dbfs / 20)
+    noisy: AudioArray = (audio + noise).astype(np.float32)
+    return noisy
+
+
 Run = tuple[Transcript, dict[str, Any], float]
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def run_corpus(
-    paths: Sequence[Path], config: LocalWhisperConfig, *, processes: int = 1
+    paths: Sequence[Path],
+    config: LocalWhisperConfig,
+    *,
+    processes: int = 1,
+    noise_dbfs: float | None = None,
 ) -> list[Run]:
     """``run_clip`` for every file of ``paths``, results in their order, in ``processes``
     processes (``map_in_shares``)."""
-    return map_in_shares(partial(_run_share, config=config), list(paths), processes)
+    share = partial(_run_share, config=config, noise_dbfs=noise_dbfs)
+    return map_in_shares(share, list(paths), processes)
 
 
 def map_in_shares(
@@ -97,7 +119,9 @@ def map_in_shares(
     return [done[k % processes][k // processes] for k in range(len(items))]
 
 
-def _run_share(paths: Sequence[Path], config: LocalWhisperConfig) -> list[Run]:
+def _run_share(
+    paths: Sequence[Path], config: LocalWhisperConfig, noise_dbfs: float | None = None
+) -> list[Run]:
     transcriber = LocalWhisperTranscriber(config)
     reporter = ReportGenerator(chat_clients=())
-    return [run_clip(path, transcriber, reporter) for path in paths]
+    return [run_clip(path, transcriber, reporter, noise_dbfs=noise_dbfs) for path in paths]
