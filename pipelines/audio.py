@@ -211,7 +211,7 @@ class _StereoMixdown:
 
 DC_OFFSET = 0.01
 """A block (a second) whose mean is further from 0 than this (-40 dBFS) has a DC offset, which
-``_decoded`` subtracts. Speech's own second-long means stay under 0.005 (the 247 recordings in
+``_decoded`` subtracts. Speech's own second-long means stay under 0.005 (the 259 recordings in
 ``tests/fixtures`` and ``../shared/audio``), so a recording without an offset is not touched."""
 
 

@@ -217,7 +217,8 @@ def _loudness(audio: AudioArray) -> np.ndarray:
 
 
 def _log_mel(audio: AudioArray) -> np.ndarray:
-    """Log mel band energies of each frame, none below its band's noise floor (``NOISE_FLOOR``)."""
+    """Log mel band energies of each frame, none below its band's noise floor
+    (``NOISE_PERCENTILE``, ``NOISE_MARGIN_DB``)."""
     frames = _frames(audio) * np.hanning(_WINDOW).astype(np.float32)
     power = np.abs(np.fft.rfft(frames, n=_FFT)) ** 2
     spectra = np.log(power @ _mel_filters().T + 1e-6)
