@@ -29,7 +29,7 @@ from disfluency_eval import (
     Event,
     evaluate,
 )
-from disfluency_run import run_corpus
+from disfluency_run import Background, run_corpus
 from matplotlib.figure import Figure
 
 from deployments.local_whisper import LocalWhisperConfig
@@ -67,6 +67,12 @@ def parse_args() -> argparse.Namespace:
         type=float,
         help="add seeded white noise of this RMS level (dB of full scale, e.g. -55) to every "
         "clip: the clips' pauses are digital silence, a recording's are not",
+    )
+    parser.add_argument(
+        "--hum-db",
+        type=float,
+        help="add a 50 Hz mains hum (with its third harmonic) this many dB under each clip's "
+        "speech, e.g. 12",
     )
     add_config_args(parser, config_help="Serve config whose LocalTranscriber user_config is used")
     return parser.parse_args()
@@ -208,7 +214,7 @@ def main() -> int:
         [args.corpus / entry["file"] for entry in entries],
         config,
         processes=args.processes,
-        noise_dbfs=args.noise_dbfs,
+        background=Background(noise_dbfs=args.noise_dbfs, hum_db=args.hum_db),
     )
     runs = [
         (entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds)
@@ -224,6 +230,7 @@ def main() -> int:
         "local_transcriber": config.model_dump(mode="json", exclude={"initial_prompt"}),
         "corpus": str(args.corpus),
         "noise_dbfs": args.noise_dbfs,
+        "hum_db": args.hum_db,
         "clips": len(entries),
         "audio_s": round(sum(e["duration_s"] for e in entries), 1),
         "wall_s": round(sum(r[4] for r in runs), 1),

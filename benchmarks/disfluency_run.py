@@ -9,6 +9,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,10 +37,10 @@ def run_clip(
     transcriber: LocalWhisperTranscriber,
     reporter: ReportGenerator,
     *,
-    noise_dbfs: float | None = None,
+    background: Background | None = None,
 ) -> tuple[Transcript, dict[str, Any], float]:
     """The platform's transcript and metrics for one file, and the seconds they took; with
-    ``noise_dbfs``, over white noise of that RMS level (``with_noise``)."""
+    ``background`` under it."""
     pipeline = PipelineSettings()
 
     async def transcribe_chunk(audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
@@ -51,8 +52,8 @@ def run_clip(
     ctranslate2.set_random_seed(0)
     started = time.perf_counter()
     audio = decode(path)
-    if noise_dbfs is not None:
-        audio = with_noise(audio, noise_dbfs, seed=zlib.crc32(path.name.encode()))
+    if background is not None:
+        audio = background.under(audio, seed=zlib.crc32(path.name.encode()))
     merged = asyncio.run(
         transcribe_chunked(
             audio,
@@ -74,6 +75,40 @@ def run_clip(
     return transcript, report.metrics, time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Background:
+    """What a recording has under the speech and the synthetic clips do not: white noise of
+    RMS ``noise_dbfs`` dB of full scale, a mains hum ``hum_db`` dB under the clip's speech."""
+
+    noise_dbfs: float | None = None
+    hum_db: float | None = None
+
+    def under(self, audio: AudioArray, *, seed: int) -> AudioArray:
+        """``audio`` with this background (the noise the same for the same ``seed``)."""
+        if self.hum_db is not None:
+            audio = with_hum(audio, self.hum_db)
+        if self.noise_dbfs is not None:
+            audio = with_noise(audio, self.noise_dbfs, seed=seed)
+        return audio
+
+
+HUM_HZ = (50.0, 150.0)
+"""Mains at 50 Hz and its third harmonic: what a badly earthed lead picks up."""
+
+
+def with_hum(audio: AudioArray, db_under: float, hertz: Sequence[float] = HUM_HZ) -> AudioArray:
+    """``audio`` over a hum of tones at ``hertz`` (the n-th at 1/n the amplitude of the first)
+    whose RMS is ``db_under`` dB under that of the speech (the samples above -60 dBFS)."""
+    said = audio[np.abs(audio) > 1e-3].astype(np.float64)
+    if not said.size:
+        return audio
+    t = np.arange(len(audio)) / SAMPLE_RATE
+    hum = np.asarray(sum(np.sin(2 * np.pi * hz * t + n) / (n + 1) for n, hz in enumerate(hertz)))
+    level = float(np.sqrt(np.mean(said**2))) * 10 ** (-db_under / 20)
+    hummed: AudioArray = (audio + hum * level / float(np.sqrt(np.mean(hum**2)))).astype(np.float32)
+    return hummed
+
+
 def with_noise(audio: AudioArray, dbfs: float, *, seed: int) -> AudioArray:
     """``audio`` over Gaussian white noise whose RMS is ``dbfs`` dB of full scale, the same for
     the same seed: a room's noise floor under the synthetic clips' digital silence."""
@@ -92,11 +127,11 @@ def run_corpus(
     config: LocalWhisperConfig,
     *,
     processes: int = 1,
-    noise_dbfs: float | None = None,
+    background: Background | None = None,
 ) -> list[Run]:
     """``run_clip`` for every file of ``paths``, results in their order, in ``processes``
     processes (``map_in_shares``)."""
-    share = partial(_run_share, config=config, noise_dbfs=noise_dbfs)
+    share = partial(_run_share, config=config, background=background)
     return map_in_shares(share, list(paths), processes)
 
 
@@ -120,8 +155,8 @@ def map_in_shares(
 
 
 def _run_share(
-    paths: Sequence[Path], config: LocalWhisperConfig, noise_dbfs: float | None = None
+    paths: Sequence[Path], config: LocalWhisperConfig, background: Background | None = None
 ) -> list[Run]:
     transcriber = LocalWhisperTranscriber(config)
     reporter = ReportGenerator(chat_clients=())
-    return [run_clip(path, transcriber, reporter, noise_dbfs=noise_dbfs) for path in paths]
+    return [run_clip(path, transcriber, reporter, background=background) for path in paths]
