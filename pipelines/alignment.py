@@ -60,12 +60,9 @@ def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_
     if end == 0:
         return np.zeros(0, dtype=bool)
     step = frame * _BLOCK_FRAMES
-    levels = [
-        _levels(source.read(start, min(start + step, end)), frame, sample_rate)
-        for start in range(0, end, step)
-    ]
-    full = np.concatenate([f for f, _ in levels])
-    above_hum = np.concatenate([a for _, a in levels])
+    blocks = (source.read(start, min(start + step, end)) for start in range(0, end, step))
+    levels = [(_levels_db(b, frame), _levels_above_db(b, frame, sample_rate)) for b in blocks]
+    full, above_hum = (np.concatenate(parts) for parts in zip(*levels, strict=True))
     threshold, spread = _silence_level(full)
     hum_threshold, hum_spread = _silence_level(above_hum)
     if hum_spread >= spread + HUM_GAIN_DB:
@@ -79,11 +76,6 @@ def _silence_level(level: np.ndarray) -> tuple[float, float]:
     loud = float(np.percentile(level, 95))
     floor = max(float(np.percentile(level, 10)), loud - DYNAMIC_RANGE_DB)
     return floor + SILENCE_FRACTION * (loud - floor), loud - floor
-
-
-def _levels(samples: AudioArray, frame: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each whole ``frame``'s level in dB, full band and above ``HUM_CUTOFF_HZ``."""
-    return _levels_db(samples, frame), _levels_above_db(samples, frame, sample_rate)
 
 
 def _levels_db(samples: AudioArray, frame: int) -> np.ndarray:
