@@ -515,7 +515,7 @@ def compute_metrics(
     syllables = _syllable_counter(language)
     found = _Found(review_below=settings.review_below, syllables=syllables)
     _find_interjections(tokens, found)
-    _find_repetitions_and_revisions(tokens, settings, found)
+    _find_repetitions_and_revisions(tokens, settings, found, repeats)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
     heard = _find_heard_repetitions(tokens, repeats, baseline, found)
@@ -849,11 +849,15 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
 
 
 def _find_repetitions_and_revisions(
-    tokens: Sequence[_Token], settings: MetricsSettings, found: _Found
+    tokens: Sequence[_Token],
+    settings: MetricsSettings,
+    found: _Found,
+    repeats: Sequence[Repeat] = (),
 ) -> None:
     """Scan the words, fillers skipped, for repetitions first and then revisions.
 
-    Fillers are skipped so "my, um, my" is still a repetition of "my".
+    Fillers are skipped so "my, um, my" is still a repetition of "my". ``repeats`` (heard in
+    the audio) tell a word whisper wrote for each copy of a syllable from a word said again.
     """
     content = [i for i, t in enumerate(tokens) if not t.filler]
     norms = [tokens[i].norm for i in content]
@@ -862,7 +866,7 @@ def _find_repetitions_and_revisions(
         steps = (
             _in_word_repetition(tokens, content, pos, found)
             or _part_word_repetition(tokens, content, pos, found)
-            or _whole_word_repetition(tokens, content, pos, found)
+            or _whole_word_repetition(tokens, content, pos, found, repeats)
             or _phrase_repetition(tokens, content, norms, pos, settings, found)
             or _cut_off_revision(tokens, content, pos, settings, found)
             or _restart_revision(tokens, content, norms, pos, settings, found)
@@ -960,12 +964,18 @@ def _is_fragment(token: _Token) -> bool:
 
 
 def _whole_word_repetition(
-    tokens: Sequence[_Token], content: Sequence[int], pos: int, found: _Found
+    tokens: Sequence[_Token],
+    content: Sequence[int],
+    pos: int,
+    found: _Found,
+    repeats: Sequence[Repeat] = (),
 ) -> int:
     """The same word said again at once: "my my my", "I... I", but not "No. No.".
 
     Monosyllabic ones are SLD and count one syllable (Yairi & Ambrose); multisyllabic ones
-    ("because because") are other disfluencies and every iteration is counted.
+    ("because because") are other disfluencies and every iteration is counted. A word of two
+    or more syllables whose copies were heard as units too short to hold them
+    (``_heard_as_syllables``) is whisper's spelling of a first syllable said again.
     """
     word = tokens[content[pos]].norm
     end = pos + 1
@@ -981,6 +991,7 @@ def _whole_word_repetition(
     if end < len(content) and (
         _starts_like(word, tokens[content[end]].norm, found)
         or _syllable_said_again(word, end - pos, found)
+        or _heard_as_syllables(tokens[first], tokens[last], repeats, found)
     ):
         # "buh buh brother", "cut, cut, coffee": at natural pace whisper writes a repeated
         # first syllable as a word of its own; the word it starts is the stuttered one.
@@ -1033,6 +1044,23 @@ def _syllable_said_again(word: str, times: int, found: _Found) -> bool:
     kill". Speakers repeat short function words whole ("I I I", "the the"); a one-syllable
     content word three times or more is a repeated first syllable."""
     return times >= 3 and found.syllables(word) <= 2 and word not in _FUNCTION_WORDS
+
+
+_SYLLABLES_S = 0.25
+"""A heard unit this short holds one syllable: two take 0.3 s and more even at 6.5 syllables
+per second, faster than conversational speech."""
+
+
+def _heard_as_syllables(
+    first: _Token, last: _Token, repeats: Sequence[Repeat], found: _Found
+) -> bool:
+    """Whether a word of two or more syllables that whisper wrote again at once, from
+    ``first`` to ``last``, was heard as a unit of one syllable said again: "muh muh mother"
+    written "moment, moment", whose copies last 0.15 s each, is no word of two syllables said
+    twice."""
+    return found.syllables(first.norm) >= 2 and any(
+        r.unit_s <= _SYLLABLES_S and r.start < last.end and first.start < r.end for r in repeats
+    )
 
 
 def _phrase_repetition(

@@ -286,3 +286,28 @@ class TestHeardRepetitions:
         repeat = Repeat(start=0.3, unit_s=0.2, copies=2, distance=0.01, continues=False)
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "whole_word", "my my", True)]
+
+    def test_a_longer_word_written_for_each_copy_of_a_syllable_is_a_part_word_repetition(
+        self,
+    ) -> None:
+        # "her muh muh mother works" written "moment, moment, mother works": whisper wrote a
+        # two-syllable word for each copy heard, but each copy lasts 0.15 s, one syllable.
+        words = timed(
+            ("her", 0.0, 0.2),
+            ("moment,", 0.25, 0.4),
+            ("moment,", 0.4, 0.55),
+            ("mother", 0.6, 0.95),
+            ("works", 1.0, 1.3),
+        )
+        repeat = Repeat(start=0.25, unit_s=0.15, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "part_word", "moment, moment, mother", True)]
+        # The copies are no syllables of their own; "mother" is the stuttered one.
+        assert (metrics.syllable_count, metrics.stuttered_syllables) == (4, 1)
+        # Heard as units long enough for the word, it is the word said again.
+        whole = replace(repeat, unit_s=0.4)
+        [event] = compute_metrics(words, 2.0, repeats=[whole]).disfluencies
+        assert (event.subtype, event.stuttering_like) == ("whole_word", False)
+        # Without a repeat heard there, the words alone say nothing more.
+        [event] = compute_metrics(words, 2.0).disfluencies
+        assert event.subtype == "whole_word"
