@@ -852,7 +852,7 @@ def _find_repetitions_and_revisions(
     tokens: Sequence[_Token],
     settings: MetricsSettings,
     found: _Found,
-    repeats: Sequence[Repeat] = (),
+    repeats: Sequence[Repeat],
 ) -> None:
     """Scan the words, fillers skipped, for repetitions first and then revisions.
 
@@ -968,7 +968,7 @@ def _whole_word_repetition(
     content: Sequence[int],
     pos: int,
     found: _Found,
-    repeats: Sequence[Repeat] = (),
+    repeats: Sequence[Repeat],
 ) -> int:
     """The same word said again at once: "my my my", "I... I", but not "No. No.".
 
