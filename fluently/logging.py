@@ -30,8 +30,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or request_id_var.get()
-        tenant_id = getattr(record, "tenant_id", None) or tenant_id_var.get()
+        request_id = (
+            getattr(record, "request_id", None)
+            or getattr(record, _STAMPED_REQUEST_ID, None)
+            or request_id_var.get()
+        )
+        tenant_id = (
+            getattr(record, "tenant_id", None)
+            or getattr(record, _STAMPED_TENANT_ID, None)
+            or tenant_id_var.get()
+        )
         if request_id:
             entry["request_id"] = request_id
         if tenant_id:
@@ -44,6 +52,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_STAMPED_REQUEST_ID = "_fluently_request_id"
+_STAMPED_TENANT_ID = "_fluently_tenant_id"
+"""Where ``_stamp_context`` keeps the ids on a record: names no caller passes in ``extra``. A
+record that already had ``request_id`` could not take it from ``extra`` (``logging`` refuses to
+overwrite an attribute), and Ray Serve logs every request with its own ``request_id`` there:
+each replica request then ended in a ``KeyError`` from Serve's access log."""
+
+
 def _stamp_context() -> None:
     """Copy the request and tenant ids onto each record when it is made, not when formatted."""
     factory = logging.getLogRecordFactory()
@@ -52,8 +68,8 @@ def _stamp_context() -> None:
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
-        record.request_id = request_id_var.get()
-        record.tenant_id = tenant_id_var.get()
+        setattr(record, _STAMPED_REQUEST_ID, request_id_var.get())
+        setattr(record, _STAMPED_TENANT_ID, tenant_id_var.get())
         return record
 
     make_record._fluently = True  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db.models import TENANT_TABLES
-from fluently.logging import JsonFormatter
+from fluently.logging import JsonFormatter, configure_logging, request_id_var
 from fluently.settings import Settings
 from serve_app.app import create_app
 from serve_app.metrics import REGISTRY
@@ -270,6 +270,22 @@ class TestRequestLogs:
         lines = [json.loads(formatter.format(r)) for r in caplog.records]
         assert lines, "the request logged nothing"
         assert all(line["request_id"] == "req-42" for line in lines)
+
+    def test_a_library_may_pass_its_own_request_id(self, caplog: pytest.LogCaptureFixture) -> None:
+        """Ray Serve logs each replica request with ``extra={"request_id": ...}``; with our
+        record factory installed that raised ``KeyError`` inside every Serve request."""
+        configure_logging()
+        token = request_id_var.set("ours")
+        try:
+            serve = logging.getLogger("ray.serve")
+            with caplog.at_level(logging.INFO, logger="ray.serve"):
+                serve.info("CALL transcribe OK", extra={"request_id": "r1"})
+                serve.info("no id of its own")
+        finally:
+            request_id_var.reset(token)
+        theirs, ours = (json.loads(JsonFormatter().format(r)) for r in caplog.records)
+        assert theirs["request_id"] == "r1"
+        assert ours["request_id"] == "ours"
 
     async def test_a_request_id_is_generated_when_absent(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/healthz")
