@@ -28,16 +28,20 @@ DELETIONS = 0.01
 POOLED_WER = 0.02
 """Word error rate over the whole corpus beyond raw decoding's. Issue 10 asks for 1 point; the
 gap is batched decoding's (each window without the text before it) and moves with the CPU's
-kernels: +0.6 points under ``CT2_FORCE_CPU_ISA=GENERIC`` and +1.8 with AVX2 kernels on an
-AVX-512 AMD EPYC (raw 11.4 %, platform 13.2 %), where the noisy file alone went from 79 to 98
-errors."""
+kernels. On a 2-core AMD EPYC (Zen 4), 2026-12-04: -1.3 points with its own AVX2 kernels (raw
+14.8 %, platform 13.5 %) and -1.4 under ``CT2_FORCE_CPU_ISA=GENERIC``, where raw sequential
+decoding loses a 52-word run of ``run_on_sentence`` that the platform keeps; +1.2 under
+``AVX512`` (raw 12.3 %, platform 13.4 %), where raw keeps it. Earlier: +0.6 (GENERIC), +1.8
+(AVX2 on the same kind of machine, the noisy file alone going from 79 to 98 errors)."""
 FILE_WER = 0.06
 """Word error rate per file beyond raw decoding's. Looser than lost speech: batched windows are
 decoded without the previous window's text, and tiny.en's substitutions on a 300-word file
 move by several points with context alone (``slow_long_pauses``: raw sequential 4.5 %,
 the same decoding cut into two chunks 6.5 %, batched 8.4-8.8 %, none of it deletions;
 ``noise_20db`` on an AVX-512 AMD EPYC: raw 21.4 %, platform 26.6 %, with the same 3
-deletions)."""
+deletions). The largest gap on 2026-12-04, ``slow_long_pauses`` each time: +4.2 points with
+AVX2 kernels, +2.9 under GENERIC, +4.9 under AVX512 (with AVX2: 21 substitutions against raw's
+11, "shopping home" written "shopping comb" three times, 1 deletion against 0)."""
 LOST_RUN = 4
 """Consecutive reference words that the platform lost and raw decoding kept: a lost phrase."""
 
