@@ -77,13 +77,20 @@ def write_serve_config(
 
 
 def serve_env(extra: Mapping[str, str], *, without: Collection[str] = ()) -> dict[str, str]:
-    """This process's environment less ``without``, plus ``extra``, with Ray's usage stats off
-    and this Python's scripts directory first on ``PATH``: a Ray job submitted to the platform's
-    cluster (``ray job submit -- python benchmarks/load.py``) runs its entrypoint's ``python``
-    with the platform's packages, as it does in the image, without an activated environment."""
+    """This process's environment less ``without``, plus ``extra``, with Ray's usage stats off,
+    every replica's log line kept (``RAY_DEDUP_LOGS``) and this Python's scripts directory first
+    on ``PATH``: a Ray job submitted to the platform's cluster (``ray job submit -- python
+    benchmarks/load.py``) runs its entrypoint's ``python`` with the platform's packages, as it
+    does in the image, without an activated environment.
+
+    Ray's driver folds log lines that look alike, numbers aside, into "[repeated 9x across
+    cluster]": the ``chunk transcribed`` lines, each with its own ``audio_s`` and ``elapsed_s``,
+    and the request lines, each with its own id, were dropped from ``serve run``'s output. An
+    operator who wants Ray's folding back sets ``RAY_DEDUP_LOGS=1``."""
     env = {k: v for k, v in os.environ.items() if k not in without}
     env.update(extra)
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    env.setdefault("RAY_DEDUP_LOGS", "0")
     scripts = str(SERVE.parent)
     env["PATH"] = os.pathsep.join(
         [scripts, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts)]

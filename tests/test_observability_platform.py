@@ -14,6 +14,7 @@ import re
 import time
 
 import httpx
+import psutil
 import pytest
 
 from tests.platform import Platform
@@ -83,3 +84,12 @@ class TestRayMetricsExport:
         assert "ray_fluently_jobs{" in exposition, lines
         assert "ray_fluently_job_queue_wait_seconds_bucket" in exposition, lines
         assert reported, lines
+
+
+def test_the_platforms_output_keeps_every_replica_log_line(platform: Platform) -> None:
+    """Ray's driver folds log lines that differ only in their numbers into "[repeated 9x
+    across cluster]": each chunk's ``chunk transcribed`` line and each request's line were
+    lost from ``serve run``'s output. ``serve_env`` turns the folding off for ``serve run``."""
+    assert platform.process is not None
+    driver = psutil.Process(platform.process.pid)
+    assert driver.environ().get("RAY_DEDUP_LOGS") == "0"
