@@ -30,16 +30,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = (
-            getattr(record, "request_id", None)
-            or getattr(record, _STAMPED_REQUEST_ID, None)
-            or request_id_var.get()
-        )
-        tenant_id = (
-            getattr(record, "tenant_id", None)
-            or getattr(record, _STAMPED_TENANT_ID, None)
-            or tenant_id_var.get()
-        )
+        request_id = _context_id(record, "request_id", request_id_var)
+        tenant_id = _context_id(record, "tenant_id", tenant_id_var)
         if request_id:
             entry["request_id"] = request_id
         if tenant_id:
@@ -52,12 +44,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-_STAMPED_REQUEST_ID = "_fluently_request_id"
-_STAMPED_TENANT_ID = "_fluently_tenant_id"
-"""Where ``_stamp_context`` keeps the ids on a record: names no caller passes in ``extra``. A
-record that already had ``request_id`` could not take it from ``extra`` (``logging`` refuses to
-overwrite an attribute), and Ray Serve logs every request with its own ``request_id`` there:
-each replica request then ended in a ``KeyError`` from Serve's access log."""
+_STAMPED = "_fluently_"
+"""Prefix of the names under which ``_stamp_context`` keeps the ids on a record: names no caller
+passes in ``extra``. A record that already had ``request_id`` could not take it from ``extra``
+(``logging`` refuses to overwrite an attribute), and Ray Serve's access log passes its own
+``request_id`` there: the replica request then raised ``KeyError`` (seen in the Dispatcher's
+log during ``benchmarks/throughput.py``)."""
+
+
+def _context_id(record: logging.LogRecord, name: str, var: ContextVar[str | None]) -> Any:
+    """``name`` as the caller passed it in ``extra``, else as stamped when the record was made,
+    else as the context holds it now."""
+    return getattr(record, name, None) or getattr(record, _STAMPED + name, None) or var.get()
 
 
 def _stamp_context() -> None:
@@ -68,8 +66,8 @@ def _stamp_context() -> None:
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
-        setattr(record, _STAMPED_REQUEST_ID, request_id_var.get())
-        setattr(record, _STAMPED_TENANT_ID, tenant_id_var.get())
+        setattr(record, _STAMPED + "request_id", request_id_var.get())
+        setattr(record, _STAMPED + "tenant_id", tenant_id_var.get())
         return record
 
     make_record._fluently = True  # type: ignore[attr-defined]

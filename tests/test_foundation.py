@@ -272,8 +272,8 @@ class TestRequestLogs:
         assert all(line["request_id"] == "req-42" for line in lines)
 
     def test_a_library_may_pass_its_own_request_id(self, caplog: pytest.LogCaptureFixture) -> None:
-        """Ray Serve logs each replica request with ``extra={"request_id": ...}``; with our
-        record factory installed that raised ``KeyError`` inside every Serve request."""
+        """Ray Serve's access log passes ``extra={"request_id": ...}``; with our record
+        factory installed that raised ``KeyError`` inside the replica request."""
         configure_logging()
         token = request_id_var.set("ours")
         try:
