@@ -11,7 +11,10 @@ and decoded a whisper window at a time (``packed``): a few calls per recording, 
 A prompt also makes whisper copy fillers that were never said, so a filler from this pass is
 kept only where the first pass leaves room for it: over a word the first pass was unsure of, or
 over voiced audio no first-pass word covers, and with no filler already written nearby
-(``supported_fillers``). It becomes evidence for the interjection
+(``supported_fillers``). Whisper's word times are too loose to place a short filler by time alone
+("Well, um, I think", every word sure, has the second pass's "erm" within ``ROOM_S`` of three):
+a filler the two texts, aligned, put between two words both passes wrote stands for the voiced
+audio the first pass left between them. It becomes evidence for the interjection
 detector (``pipelines.metrics``), not a word of the transcript: the transcript stays what the
 first pass wrote.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
@@ -60,6 +64,9 @@ NEARBY_FILLER_S = 0.5
 MIN_VOICED = 0.3
 """Share of voiced frames a filler needs under it, and around it (``ROOM_S`` either side) when
 it falls between first-pass words."""
+MIN_GAP_S = 0.1
+"""A filler the second pass writes between two words both passes wrote stands for the audio
+between them in the first pass when it is at least this long and voiced (``MIN_VOICED``)."""
 PACK_S = 28.0
 """Suspect stretches are decoded together, packed into one whisper window of up to this long
 (whisper encodes 30 s whatever it is given: one 2 s stretch alone costs the same encoder pass
@@ -109,8 +116,11 @@ def supported_fillers(
 ) -> list[HeardFiller]:
     """The fillers of ``second`` the first pass leaves room for (module docstring)."""
     kept: list[HeardFiller] = []
-    for word in second:
-        if not is_filler(word.word):
+    after_kept = False  # whether the word before is a filler kept: "um, uh" is one pause
+    between = _between(first, second)
+    for j, word in enumerate(second):
+        if not is_filler(word.word) or after_kept:
+            after_kept = after_kept and is_filler(word.word)
             continue
         start, end = word.start, max(word.end, word.start + FRAME_S)
         if any(
@@ -118,7 +128,7 @@ def supported_fillers(
             and w.start < end + NEARBY_FILLER_S
             and start < w.end + NEARBY_FILLER_S
             for w in first
-        ) or any(start < k.end + NEARBY_FILLER_S and k.start < end + NEARBY_FILLER_S for k in kept):
+        ):
             continue
         # The word under the filler's middle, when there is one, is the one it stands for;
         # a sure word there is the prompt copied, whatever unsure word is near. A filler
@@ -128,14 +138,39 @@ def supported_fillers(
             w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
         ]
         if under:
-            supported = any(_unsure(w) for w in under)
+            supported = any(_unsure(w) for w in under) or (
+                j in between and _voiced_gap(*between[j], voiced)
+            )
         else:
             supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
         # And it is said: a filler laid on the silence after the speech (an unsure closing
         # word near it) is the prompt read into nothing.
         if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
             kept.append(HeardFiller(start=start, end=end, text=word.word.strip(" ,.?!")))
+            after_kept = True
     return kept
+
+
+def _between(first: Sequence[Word], second: Sequence[Word]) -> dict[int, tuple[Word, Word]]:
+    """For each word of ``second`` that the two passes' texts, aligned, put between two
+    first-pass words with nothing of the first pass in its place, those two words."""
+    matcher = SequenceMatcher(
+        None, [normalise(w.word) for w in first], [normalise(w.word) for w in second], False
+    )
+    return {
+        j: (first[i1 - 1], first[i1])
+        for tag, i1, _, j1, j2 in matcher.get_opcodes()
+        if tag == "insert" and 0 < i1 < len(first)
+        for j in range(j1, j2)
+    }
+
+
+def _voiced_gap(left: Word, right: Word, voiced: np.ndarray) -> bool:
+    """Whether the first pass left at least ``MIN_GAP_S`` of voiced audio between two words."""
+    return (
+        right.start - left.end >= MIN_GAP_S
+        and _voiced_share(voiced, left.end, right.start) >= MIN_VOICED
+    )
 
 
 def _unsure(word: Word) -> bool:

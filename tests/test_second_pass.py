@@ -136,6 +136,52 @@ class TestSupportedFillers:
         second = [word("Um,", 0.0, 0.5, 0.01), word("I", 0.6, 0.7)]
         assert supported_fillers(first, second, ALL_VOICED) == []
 
+    def test_a_filler_between_two_words_both_passes_wrote_stands_for_the_voiced_gap(
+        self,
+    ) -> None:
+        # "Well, um, I think" written "Well, I think" with every word sure: the second pass
+        # writes "erm" between "Well" and "I", timed over the end of "Well" and the start of
+        # "I" (whisper's loose times); the first pass left 0.2 s of voiced audio between them.
+        first = [word("Well,", 0.38, 0.7), word("I", 0.9, 0.9), word("think", 0.9, 1.26)]
+        second = [
+            word("Well,", 0.26, 0.68),
+            word("erm,", 0.62, 0.94, 0.44),
+            word("I", 1.02, 1.02),
+            word("think", 1.02, 1.3),
+        ]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["erm"]
+        # Silence between the two words: the pause is not a filler.
+        silent_gap = ALL_VOICED.copy()
+        silent_gap[round(0.7 / FRAME_S) : round(0.9 / FRAME_S) + 1] = False
+        assert supported_fillers(first, second, silent_gap) == []
+        # No room between them: the prompt copied into fluent speech.
+        close = [first[0], word("I", 0.74, 0.74), word("think", 0.74, 1.26)]
+        assert supported_fillers(close, second, ALL_VOICED) == []
+        # Where the second pass wrote other words around it, the alignment says nothing.
+        reworded = [second[0], second[1], word("we", 1.02, 1.1), word("thought", 1.1, 1.3)]
+        assert supported_fillers(first, reworded, ALL_VOICED) == []
+
+    def test_two_fillers_with_words_between_are_two_and_side_by_side_one(self) -> None:
+        # "think um we should uh leave": the fillers' times 0.4 s apart.
+        first = [
+            word("think", 0.0, 0.3),
+            word("that", 0.3, 0.5, 0.3),
+            word("we", 0.5, 0.6),
+            word("should", 0.6, 0.8),
+            word("a", 0.8, 0.9, 0.2),
+            word("leave", 0.9, 1.2),
+        ]
+        # The second pass writes a filler for each word the first was unsure of.
+        second = [
+            word("um," if w.word == "that" else "uh,", w.start, w.end, 0.1)
+            if w.probability < 0.5
+            else w
+            for w in first
+        ]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["um", "uh"]
+        side_by_side = [*second[:2], word("uh,", 0.45, 0.55, 0.1), *second[2:4]]
+        assert [f.text for f in supported_fillers(first, side_by_side, ALL_VOICED)] == ["um"]
+
     def test_between_words_only_on_voiced_audio(self) -> None:
         first = [word("noon,", 3.5, 3.9), word("but", 4.9, 5.2)]
         second = [word("noon,", 3.5, 3.9), word("um,", 4.3, 4.5, 0.01), word("but", 4.9, 5.2)]
