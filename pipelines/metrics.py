@@ -830,22 +830,42 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
     unsure of (``pipelines.second_pass``): interjections. Found last: one inside another event
     (its middle within it: a stutter, a drawn-out sound, a restart) is the prompt read into that
     disfluency, which is already counted; one that only reaches into an event is whisper's loose
-    timing of a filler before it ("uh we we we" with "Um" laid over the first "we")."""
+    timing of a filler before it ("uh we we we" with "Um" laid over the first "we"). One over
+    a sound no word covers, listed to review (``_find_sounds``), is that sound written: two
+    signs of one filler, one interjection counted."""
     for filler in fillers:
         middle = (filler.start + filler.end) / 2
-        if found.overlaps(middle, middle, slack_s=_HEARD_SLACK_S):
+        inside = [
+            k
+            for k, e in enumerate(found.events)
+            if e.start - _HEARD_SLACK_S < middle < e.end + _HEARD_SLACK_S
+        ]
+        sounds = [k for k in inside if _unworded_sound(found.events[k])]
+        if len(inside) > len(sounds):
             continue
-        found.event(
-            DisfluencyEvent(
-                type="interjection",
-                text=filler.text,
-                start=filler.start,
-                end=filler.end,
-                confidence=_CONFIDENCE["second_pass_filler"],
-                evidence=("second_pass",),
-            ),
-            None,
+        event = DisfluencyEvent(
+            type="interjection",
+            text=filler.text,
+            start=filler.start,
+            end=filler.end,
+            confidence=_CONFIDENCE["second_pass_filler"],
+            evidence=("second_pass",),
         )
+        if sounds:
+            sound = found.events[sounds[0]]
+            found.events[sounds[0]] = replace(
+                event,
+                start=min(sound.start, filler.start),
+                end=max(sound.end, filler.end),
+                evidence=(*sound.evidence, "second_pass"),
+            )
+        else:
+            found.event(event, None)
+
+
+def _unworded_sound(event: DisfluencyEvent) -> bool:
+    """Whether ``event`` is a voiced sound no word covers (``_find_sounds``), to review."""
+    return event.type == "interjection" and event.evidence == ("timing", "acoustic")
 
 
 def _find_repetitions_and_revisions(

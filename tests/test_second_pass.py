@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.alignment import FRAME_S
+from pipelines.coverage import Sound
 from pipelines.fillers import is_filler
 from pipelines.metrics import compute_metrics
 from pipelines.second_pass import (
@@ -277,3 +278,27 @@ class TestMetrics:
             ("interjection", "Um"),
             ("repetition", "we we we"),
         ]
+
+    def test_a_filler_over_a_sound_no_word_covers_is_that_sound_written(self) -> None:
+        # "go, go, um swimming" written "go, go, I'm swimming": 0.38 s of voiced sound between
+        # "go," and "I'm" is a filler to review; the second pass writes "um" at its end.
+        words = [
+            word("go,", 0.92, 1.26),
+            word("I'm", 1.64, 1.74, 0.55),
+            word("swimming", 1.74, 2.0),
+        ]
+        sound = Sound(start=1.26, end=1.64, noisy=False)
+        alone = compute_metrics(words, 3.0, sounds=[sound])
+        assert [(e.type, e.text) for e in alone.to_review] == [("interjection", "…")]
+        assert not alone.disfluencies
+        filler = HeardFiller(start=1.72, end=1.74, text="um")
+        both = compute_metrics(words, 3.0, sounds=[sound], fillers=[filler])
+        [event] = both.disfluencies
+        assert (event.type, event.text, event.start, event.end) == (
+            "interjection",
+            "um",
+            1.26,
+            1.74,
+        )
+        assert event.evidence == ("timing", "acoustic", "second_pass")
+        assert not both.to_review
