@@ -154,9 +154,8 @@ def supported_fillers(
 def _between(first: Sequence[Word], second: Sequence[Word]) -> dict[int, tuple[Word, Word]]:
     """For each word of ``second`` that the two passes' texts, aligned, put between two
     first-pass words with nothing of the first pass in its place, those two words."""
-    matcher = SequenceMatcher(
-        None, [normalise(w.word) for w in first], [normalise(w.word) for w in second], False
-    )
+    said = [normalise(w.word) for w in first]
+    matcher = SequenceMatcher(None, said, [normalise(w.word) for w in second], autojunk=False)
     return {
         j: (first[i1 - 1], first[i1])
         for tag, i1, _, j1, j2 in matcher.get_opcodes()
