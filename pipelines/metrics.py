@@ -472,12 +472,24 @@ class _Found:
     ) -> bool:
         """Whether an event found so far (of ``types``, default any) overlaps ``start``-``end``
         widened by ``slack_s`` either side."""
-        return any(
-            (types is None or e.type in types)
+        return bool(self.overlapping(start, end, types=types, slack_s=slack_s))
+
+    def overlapping(
+        self,
+        start: float,
+        end: float,
+        *,
+        types: set[DisfluencyType] | None = None,
+        slack_s: float = 0.0,
+    ) -> list[int]:
+        """The indices of the events ``overlaps`` looks for."""
+        return [
+            k
+            for k, e in enumerate(self.events)
+            if (types is None or e.type in types)
             and e.start - slack_s < end
             and start < e.end + slack_s
-            for e in self.events
-        )
+        ]
 
     def event(self, event: DisfluencyEvent, stuttered_token: int | None) -> None:
         """Record ``event``; only a confident one makes its word a stuttered syllable."""
@@ -835,11 +847,7 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
     signs of one filler, one interjection counted."""
     for filler in fillers:
         middle = (filler.start + filler.end) / 2
-        inside = [
-            k
-            for k, e in enumerate(found.events)
-            if e.start - _HEARD_SLACK_S < middle < e.end + _HEARD_SLACK_S
-        ]
+        inside = found.overlapping(middle, middle, slack_s=_HEARD_SLACK_S)
         sounds = [k for k in inside if _unworded_sound(found.events[k])]
         if len(inside) > len(sounds):
             continue
@@ -865,7 +873,7 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
 
 def _unworded_sound(event: DisfluencyEvent) -> bool:
     """Whether ``event`` is a voiced sound no word covers (``_find_sounds``), to review."""
-    return event.type == "interjection" and event.evidence == ("timing", "acoustic")
+    return event.type == "interjection" and event.evidence == _SOUND_EVIDENCE
 
 
 def _find_repetitions_and_revisions(
@@ -1355,6 +1363,11 @@ def _syllable_baseline(
     return settings.reference_syllable_s
 
 
+_SOUND_EVIDENCE: tuple[Evidence, ...] = ("timing", "acoustic")
+"""The evidence of a filled pause read from a sound no word covers (``_find_sounds``), by which
+``_find_second_pass_fillers`` knows one."""
+
+
 def _find_sounds(
     tokens: Sequence[_Token],
     sounds: Sequence[Sound],
@@ -1415,7 +1428,7 @@ def _find_sounds(
                     start=sound.start,
                     end=sound.end,
                     confidence=_CONFIDENCE["unworded_sound"],
-                    evidence=("timing", "acoustic"),
+                    evidence=_SOUND_EVIDENCE,
                 ),
                 None,
             )
