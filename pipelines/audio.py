@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -123,6 +124,49 @@ def decode_to_file(
             block.tofile(out)
             samples += len(block)
     return PcmFile(pcm_path, samples)
+
+
+MIN_TEMPO = 0.5
+"""The slowest ``stretched`` plays audio: FFmpeg's ``atempo`` limit for one filter."""
+_TEMPO_TAIL_S = 0.1
+"""Silence fed after the audio: ``atempo`` keeps back up to its last window (tens of ms)."""
+
+
+def stretched(samples: AudioArray, tempo: float, sample_rate: int = SAMPLE_RATE) -> AudioArray:
+    """``samples`` played at ``tempo`` times their speed (below 1 slower), the pitch kept.
+
+    FFmpeg's ``atempo`` filter (WSOLA: overlapping pieces of the waveform, each laid where it
+    best continues the last), through PyAV, which already decodes every upload: a second at
+    ``t`` comes back at about ``t / tempo`` (within tens of ms), and a little silence after.
+    """
+    if not MIN_TEMPO <= tempo <= 1 / MIN_TEMPO:
+        raise ValueError(f"tempo {tempo} is outside [{MIN_TEMPO}, {1 / MIN_TEMPO}]")
+    tail = np.zeros(round(_TEMPO_TAIL_S * sample_rate), dtype=np.float32)
+    block = np.concatenate([samples.astype(np.float32, copy=False), tail])
+    graph = av.filter.Graph()
+    source = graph.add_abuffer(
+        format="flt", sample_rate=sample_rate, layout="mono", time_base=Fraction(1, sample_rate)
+    )
+    atempo = graph.add("atempo", str(tempo))
+    sink = graph.add("abuffersink")
+    source.link_to(atempo)
+    atempo.link_to(sink)
+    graph.configure()
+    frame = AudioFrame.from_ndarray(block.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = sample_rate
+    frame.pts = 0
+    frame.time_base = Fraction(1, sample_rate)
+    graph.push(frame)
+    graph.push(None)  # the end: atempo flushes what it holds
+    pieces = []
+    while True:
+        try:
+            out = graph.pull()
+        except EOFError:
+            break
+        pieces.append(out.to_ndarray().reshape(-1))
+    result: AudioArray = np.concatenate(pieces).astype(np.float32, copy=False)
+    return result
 
 
 @dataclass(frozen=True, slots=True)

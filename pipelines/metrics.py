@@ -65,6 +65,7 @@ _CONFIDENCE = {
     "drawn_out_onset": 0.65,
     "heard_repeat": 0.65,
     "second_pass_filler": 0.65,
+    "second_pass_filler_guessed": 0.5,
     "long_word": 0.65,
     "restart_after_comma": 0.6,
     "heard_repeat_doubted": 0.6,
@@ -79,7 +80,8 @@ whisper did not write, though now and then two different syllables ("to lo") sou
 less alike ones as often are, unless whisper doubted its words there too; parallel lists ("we
 saw lions, we saw tigers") read like restarts after a comma. Two clauses that differ in one
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
-restarted, and a sound no word covers is as often whisper's loose word timing as a filler:
+restarted, a sound no word covers is as often whisper's loose word timing as a filler, and a
+filler the second pass wrote in a stretch it was guessing at is as often its prompt read in:
 those fall below ``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
@@ -844,7 +846,8 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
     disfluency, which is already counted; one that only reaches into an event is whisper's loose
     timing of a filler before it ("uh we we we" with "Um" laid over the first "we"). One over
     a sound no word covers, listed to review (``_find_sounds``), is that sound written: two
-    signs of one filler, one interjection counted."""
+    signs of one filler, one interjection counted. One in a stretch whisper was guessing at
+    (``HeardFiller.doubtful``) is listed to review."""
     for filler in fillers:
         middle = (filler.start + filler.end) / 2
         inside = found.overlapping(middle, middle, slack_s=_HEARD_SLACK_S)
@@ -856,13 +859,16 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
             text=filler.text,
             start=filler.start,
             end=filler.end,
-            confidence=_CONFIDENCE["second_pass_filler"],
+            confidence=_CONFIDENCE[
+                "second_pass_filler_guessed" if filler.doubtful else "second_pass_filler"
+            ],
             evidence=("second_pass",),
         )
         if sounds:
             sound = found.events[sounds[0]]
             found.events[sounds[0]] = replace(
                 event,
+                confidence=_CONFIDENCE["second_pass_filler"],
                 start=min(sound.start, filler.start),
                 end=max(sound.end, filler.end),
                 evidence=(*sound.evidence, "second_pass"),

@@ -4,19 +4,21 @@ At natural pace whisper's language model turns a short filler into a word it fin
 "So uh the meeting" comes back "So I'm a meeting", "erm the keys" as "I'm looking". The word it
 wrote instead is one it was unsure of. Each stretch around such a word (probability below
 ``SUSPECT_PROBABILITY``, or below ``LOOKALIKE_PROBABILITY`` for a word whisper writes for a
-filler, ``LOOKALIKES``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again
-with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its prompt looks like, so
-now it writes the filler it heard. The stretches are laid end to end, a short silence between,
-and decoded a whisper window at a time (``packed``): a few calls per recording, not one each.
+filler, ``LOOKALIKES``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again,
+slowed (``TEMPO``), with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its
+prompt looks like and keeps the fillers of slow speech, so now it writes the filler it heard.
+The stretches are laid end to end, a short silence between, and decoded a whisper window at a
+time (``packed``): a few calls per recording, not one each.
 A prompt also makes whisper copy fillers that were never said, so a filler from this pass is
 kept only where the first pass leaves room for it: over a word the first pass was unsure of, or
 over voiced audio no first-pass word covers, and with no filler already written nearby
 (``supported_fillers``). Whisper's word times are too loose to place a short filler by time alone
 ("Well, um, I think", every word sure, has the second pass's "erm" within ``ROOM_S`` of three):
 a filler the two texts, aligned, put between two words both passes wrote stands for the voiced
-audio the first pass left between them. It becomes evidence for the interjection
-detector (``pipelines.metrics``), not a word of the transcript: the transcript stays what the
-first pass wrote.
+audio the first pass left between them. A filler in a stretch whisper was guessing at (its
+other words unsure, ``WELL_READ``) is only listed to review. It becomes evidence for the
+interjection detector (``pipelines.metrics``), not a word of the transcript: the transcript
+stays what the first pass wrote.
 
 English only: the prompt and the filler spellings are English.
 """
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.alignment import FRAME_S
+from pipelines.audio import stretched
 from pipelines.fillers import is_filler, normalise
 from pipelines.types import (
     SAMPLE_RATE,
@@ -67,13 +70,29 @@ it falls between first-pass words."""
 MIN_GAP_S = 0.1
 """A filler the second pass writes between two words both passes wrote stands for the audio
 between them in the first pass when it is at least this long and voiced (``MIN_VOICED``)."""
-PACK_S = 28.0
+TEMPO = 0.75
+"""The suspect stretches are played to whisper at this speed, slowed with the pitch kept
+(``pipelines.audio.stretched``): tiny.en writes the fillers of slow speech and smooths those
+of natural pace away. Decoding labelled clips whole with the filler prompt, it wrote 13 of 34
+fillers at their own pace, 23 at 0.75 and 20 at 0.6, and none on 12 fluent clips at any
+(README, "Disfluency detection")."""
+PACK_S = 14.0
 """Suspect stretches are decoded together, packed into one whisper window of up to this long
-(whisper encodes 30 s whatever it is given: one 2 s stretch alone costs the same encoder pass
-as a full window, and decoding a 10-minute recording's 47 stretches one by one took three
-times as long as its first pass)."""
+(about 19 s once slowed to ``TEMPO``). Whisper encodes 30 s whatever it is given: one 2 s
+stretch alone costs the same encoder pass as a full window, and decoding a 10-minute
+recording's 47 stretches one by one took three times as long as its first pass. A longer pack
+costs more when whisper loops on it ("erm, erm, erm, …" to its token cap, then again at higher
+temperatures): ``conversation_no_tail``'s slowed stretches took 6.9-9.0 s of one thread packed
+into 21 s (3 calls, one looping), 5.3-5.9 s into 14 s (5 calls, none) and 7.4-7.8 s into 10 s
+(7 calls)."""
 PACK_GAP_S = 0.6
 """Silence between packed stretches: a pause, so whisper ends one phrase before the next."""
+
+
+WELL_READ = 0.6
+"""Mean probability of the second pass's other words in a stretch from which whisper read it
+well: below it whisper was guessing at the stretch, and a filler in a guess is as often its
+prompt read in (a filler is then listed to review, ``HeardFiller.doubtful``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +102,21 @@ class HeardFiller:
     start: float
     end: float
     text: str
+    reading: float = 1.0
+    """How sure whisper was of the rest of the stretch: its other words' mean probability."""
+
+    @property
+    def doubtful(self) -> bool:
+        """Whether whisper was guessing at the stretch around it (``WELL_READ``)."""
+        return self.reading < WELL_READ
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "text": self.text,
+            "reading": round(self.reading, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +149,8 @@ def supported_fillers(
     kept: list[HeardFiller] = []
     after_kept = False  # whether the word before is a filler kept: "um, uh" is one pause
     between = _between(first, second)
+    others = [w.probability for w in second if not is_filler(w.word)]
+    reading = float(np.mean(others)) if others else 0.0
     for j, word in enumerate(second):
         if not is_filler(word.word) or after_kept:
             after_kept = after_kept and is_filler(word.word)
@@ -146,7 +179,8 @@ def supported_fillers(
         # And it is said: a filler laid on the silence after the speech (an unsure closing
         # word near it) is the prompt read into nothing.
         if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
-            kept.append(HeardFiller(start=start, end=end, text=word.word.strip(" ,.?!")))
+            text = word.word.strip(" ,.?!")
+            kept.append(HeardFiller(start=start, end=end, text=text, reading=reading))
             after_kept = True
     return kept
 
@@ -193,8 +227,9 @@ async def second_pass(
     options: TranscriptionOptions,
     send: SendSamples,
 ) -> SecondPass:
-    """Decode the suspect stretches of ``audio`` again with ``FILLER_PROMPT``, packed into as
-    few whisper windows as they fit (through ``send``), and keep the supported fillers."""
+    """Decode the suspect stretches of ``audio`` again with ``FILLER_PROMPT``, slowed to
+    ``TEMPO`` and packed into as few whisper windows as they fit (through ``send``), and keep
+    the supported fillers."""
     windows = suspect_windows(words, audio.samples / SAMPLE_RATE)
     prompted = replace(options, prompt=FILLER_PROMPT, word_timestamps=True)
     packs = packed(windows)
@@ -240,15 +275,17 @@ async def _decode(
     def read() -> AudioArray:
         silence = np.zeros(gap, dtype=np.float32)
         pieces = [piece for start, end in spans for piece in (audio.read(start, end), silence)]
-        return np.concatenate(pieces[:-1]).astype(np.float32, copy=False)
+        return stretched(np.concatenate(pieces[:-1]), TEMPO)
 
     result = await send(read, options)
     heard: list[list[Word]] = [[] for _ in pack]
     for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
+        # Whisper's times are in the slowed audio: back to the packed audio's.
+        w = Word(w.word.strip(), w.start * TEMPO, w.end * TEMPO, w.probability)
         middle = w.middle * SAMPLE_RATE
         for i, ((start, end), offset) in enumerate(zip(spans, offsets, strict=True)):
             if offset <= middle <= offset + end - start:
                 shift = (start - offset) / SAMPLE_RATE
-                heard[i].append(Word(w.word.strip(), w.start + shift, w.end + shift, w.probability))
+                heard[i].append(replace(w, start=w.start + shift, end=w.end + shift))
                 break
     return heard

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import wave
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from deployments.transcriber import SAMPLE_RATE
-from pipelines.audio import InvalidAudio, decode, decode_to_file, probe
+from pipelines.audio import InvalidAudio, decode, decode_to_file, probe, stretched
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -226,3 +227,31 @@ def test_a_recording_decoded_to_a_file_is_refused_once_too_long(tmp_path: Path) 
     with pytest.raises(InvalidAudio) as refused:
         decode_to_file(FIXTURES / "jfk.webm", tmp_path / "audio.f32", max_duration_s=5.0)
     assert refused.value.code == "too_long"
+
+
+@pytest.mark.parametrize("tempo", [0.6, 0.75])
+def test_slowed_audio_keeps_its_pitch_and_the_order_of_its_sounds(tempo: float) -> None:
+    """``stretched``: a tone at its own pitch, bursts where the slower pace puts them."""
+    seconds = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 220 * seconds)).astype(np.float32)
+    bursts = np.zeros_like(tone)
+    rng = np.random.default_rng(0)
+    at = (0.5, 1.7, 3.2)
+    for t in at:
+        i = round(t * SAMPLE_RATE)
+        bursts[i : i + SAMPLE_RATE // 10] = 0.5 * rng.standard_normal(SAMPLE_RATE // 10)
+
+    slow = stretched(tone, tempo)
+    assert len(slow) / SAMPLE_RATE == pytest.approx(4 / tempo, abs=0.2)
+    spectrum = np.abs(np.fft.rfft(slow[SAMPLE_RATE : 3 * SAMPLE_RATE]))
+    assert np.argmax(spectrum) / 2 == pytest.approx(220, abs=2)  # 2 s: bins of 0.5 Hz
+
+    loud = np.abs(stretched(bursts, tempo)) > 0.01
+    onsets = [i / SAMPLE_RATE for i in range(1, len(loud)) if loud[i] and not loud[i - 1]]
+    firsts = [onsets[0]] + [b for a, b in itertools.pairwise(onsets) if b - a > 0.3]
+    assert firsts == pytest.approx([t / tempo for t in at], abs=0.08)
+
+
+def test_slowing_past_what_one_filter_does_is_refused() -> None:
+    with pytest.raises(ValueError, match="tempo"):
+        stretched(np.zeros(SAMPLE_RATE, dtype=np.float32), 0.2)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+import pipelines.second_pass as second_pass_module
 from pipelines.alignment import FRAME_S
+from pipelines.audio import stretched
 from pipelines.coverage import Sound
 from pipelines.fillers import is_filler
 from pipelines.metrics import compute_metrics
@@ -21,6 +24,8 @@ from pipelines.second_pass import (
     LOOKALIKE_PROBABILITY,
     PACK_GAP_S,
     SUSPECT_CONTEXT_S,
+    TEMPO,
+    WELL_READ,
     HeardFiller,
     packed,
     second_pass,
@@ -84,11 +89,24 @@ class TestSuspectWindows:
 
 
 class TestSupportedFillers:
+    def test_a_filler_keeps_how_sure_whisper_was_of_the_rest_of_its_stretch(self) -> None:
+        first = [word("So,", 0.0, 0.66), word("I'm", 0.72, 0.84, 0.39), word("a", 0.84, 0.98, 0.29)]
+        second = [
+            word("So,", 0.0, 0.66, 0.3),
+            word("uh,", 0.8, 0.8, 0.01),
+            word("the", 0.96, 0.96, 0.5),
+        ]
+        [filler] = supported_fillers(first, second, ALL_VOICED)
+        assert filler.reading == pytest.approx(0.4)  # "So," and "the"; not the filler itself
+        assert filler.doubtful
+        assert HeardFiller(**filler.to_dict()).doubtful  # as the transcript stores it
+        assert not HeardFiller(**{"start": 0.8, "end": 0.82, "text": "uh"}).doubtful  # older
+
     def test_a_filler_over_a_word_whisper_was_unsure_of_is_kept(self) -> None:
         first = [word("So,", 0.0, 0.66), word("I'm", 0.72, 0.84, 0.39), word("a", 0.84, 0.98, 0.29)]
         second = [word("So,", 0.0, 0.66), word("uh,", 0.8, 0.8, 0.01), word("the", 0.96, 0.96)]
         assert supported_fillers(first, second, ALL_VOICED) == [
-            HeardFiller(start=0.8, end=0.8 + FRAME_S, text="uh")
+            HeardFiller(start=0.8, end=0.8 + FRAME_S, text="uh", reading=0.95)
         ]
 
     def test_a_filler_given_no_time_between_an_unsure_word_and_a_sure_one_is_kept(self) -> None:
@@ -199,8 +217,10 @@ class TestSecondPass:
             read: Callable[[], AudioArray], options: TranscriptionOptions
         ) -> ChunkTranscript:
             sent.append((len(read()) / SAMPLE_RATE, options.prompt))
-            # Times relative to the window, which starts at 0.0 here.
-            words = (word("So,", 0.0, 0.66), word("uh,", 0.8, 0.8, 0.01), word("the", 0.96, 1.0))
+            # Times relative to the window, which starts at 0.0 here, in the slowed audio.
+            times = ((0.0, 0.66), (0.8, 0.8), (0.96, 1.0))
+            slow = [(a / TEMPO, b / TEMPO) for a, b in times]
+            words = (word("So,", *slow[0]), word("uh,", *slow[1], 0.01), word("the", *slow[2]))
             segment = Segment(start=0.0, end=1.0, text="So, uh, the", words=words)
             return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
 
@@ -209,12 +229,23 @@ class TestSecondPass:
         found = asyncio.run(
             second_pass(audio, first, ALL_VOICED, TranscriptionOptions(prompt="x"), send)
         )
-        assert sent == [(pytest.approx(0.98 + SUSPECT_CONTEXT_S), FILLER_PROMPT)]
+        # The stretch, slowed (and a little silence after it).
+        assert sent == [(pytest.approx((0.98 + SUSPECT_CONTEXT_S) / TEMPO, abs=0.2), FILLER_PROMPT)]
         assert [f.text for f in found.fillers] == ["uh"]
         assert len(found.windows) == 1
 
-    def test_stretches_are_packed_into_whisper_windows_and_their_words_sent_back(self) -> None:
-        """Each stretch's own samples, silence between; words come back in recording time."""
+    def test_stretches_are_packed_into_whisper_windows_and_their_words_sent_back(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each stretch's own samples, silence between, slowed; words come back in recording
+        time."""
+        packed_audio: list[AudioArray] = []
+
+        def slowed(samples: AudioArray, tempo: float) -> AudioArray:
+            packed_audio.append(samples)
+            return stretched(samples, tempo)
+
+        monkeypatch.setattr(second_pass_module, "stretched", slowed)
         ramp = np.arange(60 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE  # sample = its time
         audio = audio_source(ramp)
         first = [word("x", t, t + 0.2, 0.1) for t in (5.0, 20.0, 40.0, 55.0)] + [
@@ -230,18 +261,23 @@ class TestSecondPass:
         ) -> ChunkTranscript:
             samples = read()
             received.append(samples)
-            # An "um" 0.5 s into each stretch of the packed audio.
+            # An "um" 0.5 s into each stretch of the packed audio, in the slowed audio's time.
             step = 2.2 + PACK_GAP_S
-            words = tuple(word("um,", i * step + 0.5, i * step + 0.7, 0.01) for i in range(4))
+            words = tuple(
+                word("um,", (i * step + 0.5) / TEMPO, (i * step + 0.7) / TEMPO, 0.01)
+                for i in range(4)
+            )
             segment = Segment(start=0.0, end=4 * step, text="um", words=words)
             return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
 
         voiced = np.ones(round(60 / FRAME_S), dtype=bool)
         found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
-        [samples] = received
+        [samples] = packed_audio
         gap = round(PACK_GAP_S * SAMPLE_RATE)
         stretch = round(2.2 * SAMPLE_RATE)
         assert len(samples) == 4 * stretch + 3 * gap
+        [slow] = received
+        assert len(slow) / len(samples) == pytest.approx(1 / TEMPO, abs=0.05)
         for i, (start, _) in enumerate(windows):
             at = i * (stretch + gap)
             assert samples[at] == pytest.approx(start, abs=1e-3)
@@ -255,7 +291,8 @@ class TestSecondPass:
             [(10.0, 40.0)],
             [(50.0, 52.0)],
         ]
-        assert len(packed([(float(i), i + 2.0) for i in range(0, 300, 3)])) == 10
+        # 2 s stretches, 0.6 s apart: 5 fit in 14 s, 100 take 20 windows.
+        assert len(packed([(float(i), i + 2.0) for i in range(0, 300, 3)])) == 20
 
 
 class TestMetrics:
@@ -302,3 +339,19 @@ class TestMetrics:
         )
         assert event.evidence == ("timing", "acoustic", "second_pass")
         assert not both.to_review
+        # The sound is the second sign, however well whisper read the stretch.
+        guessed = replace(filler, reading=WELL_READ / 2)
+        again = compute_metrics(words, 3.0, sounds=[sound], fillers=[guessed])
+        assert [e.evidence for e in again.disfluencies] == [event.evidence]
+
+    def test_a_filler_in_a_stretch_whisper_was_guessing_at_is_listed_to_review(self) -> None:
+        # "The museum opens at ten" (fluent) read "Um, you'll be able to open that 10" by the
+        # second pass, its other words at 0.49 on average: the "Um" is listed, not counted.
+        words = [word("The", 0.3, 0.54, 0.33), word("museum", 0.54, 0.86, 0.31)]
+        guessed = HeardFiller(start=0.04, end=0.52, text="Um", reading=0.49)
+        metrics = compute_metrics(words, 2.0, fillers=[guessed])
+        assert not metrics.disfluencies
+        [event] = metrics.to_review
+        assert (event.type, event.text, event.evidence) == ("interjection", "Um", ("second_pass",))
+        read = compute_metrics(words, 2.0, fillers=[replace(guessed, reading=WELL_READ)])
+        assert [e.text for e in read.disfluencies] == ["Um"]
