@@ -854,13 +854,14 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
         sounds = [k for k in inside if _unworded_sound(found.events[k])]
         if len(inside) > len(sounds):
             continue
+        guessed = filler.doubtful and not sounds  # a sound under it is a second sign
         event = DisfluencyEvent(
             type="interjection",
             text=filler.text,
             start=filler.start,
             end=filler.end,
             confidence=_CONFIDENCE[
-                "second_pass_filler_guessed" if filler.doubtful else "second_pass_filler"
+                "second_pass_filler_guessed" if guessed else "second_pass_filler"
             ],
             evidence=("second_pass",),
         )
@@ -868,7 +869,6 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
             sound = found.events[sounds[0]]
             found.events[sounds[0]] = replace(
                 event,
-                confidence=_CONFIDENCE["second_pass_filler"],
                 start=min(sound.start, filler.start),
                 end=max(sound.end, filler.end),
                 evidence=(*sound.evidence, "second_pass"),
