@@ -211,6 +211,7 @@ def main() -> int:
         platform_side["chunks"] = served[path][0].chunks
         platform_side["backend"] = served[path][0].backend
         ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
+        raw_walls, platform_walls = [r.wall_s for r in raw[path]], [r.wall_s for r in served[path]]
         platform_side["coverage"] = served[path][0].coverage
         for speed in (raw_side, batched_side, platform_side):
             speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
@@ -222,6 +223,13 @@ def main() -> int:
                 "raw_batched": batched_side,
                 "platform": platform_side,
                 "platform_over_raw": round(ratio, 3),
+                # Each side's slowest run against the other's fastest: with --repeat, how far
+                # the ratio moves with the runs' own spread (a second-pass pack whisper loops
+                # on, the machine's load), which one median hides.
+                "platform_over_raw_range": [
+                    round(min(raw_walls) / max(platform_walls), 3),
+                    round(max(raw_walls) / min(platform_walls), 3),
+                ],
             }
         )
     emit(
