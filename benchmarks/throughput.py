@@ -164,6 +164,14 @@ def side(runs: Sequence[Run], audio_s: float, reference: str | None) -> dict[str
     }
 
 
+def ratio_range(raw: Sequence[Run], served: Sequence[Run]) -> list[float]:
+    """Platform ÷ raw sequential from each side's slowest run against the other's fastest: with
+    ``--repeat``, how far the ratio moves with the runs' own spread (a second-pass pack whisper
+    loops on, the machine's load), which the medians' ratio hides."""
+    raw_s, served_s = [r.wall_s for r in raw], [r.wall_s for r in served]
+    return [round(min(raw_s) / max(served_s), 3), round(max(raw_s) / min(served_s), 3)]
+
+
 def chart(results: list[dict[str, Any]]) -> Figure:
     figure = Figure(figsize=(7, 4))
     axes = figure.subplots()
@@ -211,7 +219,6 @@ def main() -> int:
         platform_side["chunks"] = served[path][0].chunks
         platform_side["backend"] = served[path][0].backend
         ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
-        raw_walls, platform_walls = [r.wall_s for r in raw[path]], [r.wall_s for r in served[path]]
         platform_side["coverage"] = served[path][0].coverage
         for speed in (raw_side, batched_side, platform_side):
             speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
@@ -223,13 +230,7 @@ def main() -> int:
                 "raw_batched": batched_side,
                 "platform": platform_side,
                 "platform_over_raw": round(ratio, 3),
-                # Each side's slowest run against the other's fastest: with --repeat, how far
-                # the ratio moves with the runs' own spread (a second-pass pack whisper loops
-                # on, the machine's load), which one median hides.
-                "platform_over_raw_range": [
-                    round(min(raw_walls) / max(platform_walls), 3),
-                    round(max(raw_walls) / min(platform_walls), 3),
-                ],
+                "platform_over_raw_range": ratio_range(raw[path], served[path]),
             }
         )
     emit(

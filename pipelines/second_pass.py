@@ -281,11 +281,11 @@ async def _decode(
     heard: list[list[Word]] = [[] for _ in pack]
     for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
         # Whisper's times are in the slowed audio: back to the packed audio's.
-        w_start, w_end = w.start * TEMPO, w.end * TEMPO
-        middle = (w_start + w_end) / 2 * SAMPLE_RATE
+        middle = w.middle * TEMPO * SAMPLE_RATE
         for i, ((start, end), offset) in enumerate(zip(spans, offsets, strict=True)):
             if offset <= middle <= offset + end - start:
                 shift = (start - offset) / SAMPLE_RATE
-                heard[i].append(Word(w.word.strip(), w_start + shift, w_end + shift, w.probability))
+                start_s, end_s = w.start * TEMPO + shift, w.end * TEMPO + shift
+                heard[i].append(Word(w.word.strip(), start_s, end_s, w.probability))
                 break
     return heard
