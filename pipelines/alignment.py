@@ -96,7 +96,10 @@ def _levels_above_db(samples: AudioArray, frame: int, sample_rate: int) -> np.nd
     return np.asarray(10 * np.log10(np.maximum(mean_square, 1e-18)))
 
 
-def _trim(word: Word, voiced: np.ndarray) -> Word:
+def trimmed(word: Word, voiced: np.ndarray) -> Word:
+    """``word`` with the silent runs at its edges cut off (``MIN_SILENCE_S`` or longer), and
+    ended at a silence inside it of ``INNER_SILENCE_S`` or longer; ``voiced`` is
+    ``voiced_frames`` of the recording the word's times are in."""
     first = int(word.start / FRAME_S)
     last = min(int(np.ceil(word.end / FRAME_S)), len(voiced))
     if last - first <= 0:
@@ -131,7 +134,7 @@ def refine_word_times(transcript: Transcript, voiced: np.ndarray) -> Transcript:
             start=s.start,
             end=s.end,
             text=s.text,
-            words=tuple(_trim(w, voiced) for w in s.words),
+            words=tuple(trimmed(w, voiced) for w in s.words),
         )
         for s in transcript.segments
     )

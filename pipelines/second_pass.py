@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.alignment import FRAME_S
+from pipelines.alignment import FRAME_S, trimmed
 from pipelines.audio import stretched
 from pipelines.fillers import is_filler, normalise
 from pipelines.types import (
@@ -238,8 +238,17 @@ async def second_pass(
     for pack, heard in zip(packs, results, strict=True):
         for window, second in zip(pack, heard, strict=True):
             first = [w for w in words if window[0] <= w.middle <= window[1]]
-            fillers.extend(supported_fillers(first, second, voiced))
+            fillers.extend(supported_fillers(first, _onsets_voiced(second, voiced), voiced))
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
+
+
+def _onsets_voiced(words: Sequence[Word], voiced: np.ndarray) -> list[Word]:
+    """``words`` each starting where its sound does: whisper starts a stretch's first word at
+    the stretch's start, over the silence before the speech ("Er" from 0.01 s for an "uh"
+    said at 0.3 s), and a filler laid mostly on silence is not said (``supported_fillers``).
+    Only the start moves: a filler whisper laid on the silence after the speech must still
+    read as laid there, and trimmed to the last sound of the word before it would not."""
+    return [replace(w, start=trimmed(w, voiced).start) for w in words]
 
 
 def packed(windows: Sequence[Span]) -> list[list[Span]]:

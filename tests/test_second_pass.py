@@ -234,6 +234,31 @@ class TestSecondPass:
         assert [f.text for f in found.fillers] == ["uh"]
         assert len(found.windows) == 1
 
+    def test_a_filler_timed_over_the_silence_before_it_starts_where_its_sound_does(self) -> None:
+        """Whisper starts a stretch's first word at the stretch's start, over the silence
+        before the speech ("Er" 0.01-0.42 for an "uh" said at 0.32): started where the voiced
+        audio does, it is the sound whisper wrote as "Oh"."""
+
+        async def send(
+            read: Callable[[], AudioArray], options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            words = (
+                word("Er,", 0.01 / TEMPO, 0.42 / TEMPO, 0.01),
+                word("the", 0.6 / TEMPO, 0.7 / TEMPO),
+            )
+            segment = Segment(start=0.0, end=1.0, text="Er, the", words=words)
+            return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
+
+        first = [word("Oh,", 0.32, 0.54, 0.04), word("no", 0.6, 0.7, 0.6)]
+        voiced = np.ones(round(5 / FRAME_S), dtype=bool)
+        voiced[: round(0.32 / FRAME_S)] = False
+        audio = audio_source(np.zeros(5 * SAMPLE_RATE, dtype=np.float32))
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        [filler] = found.fillers
+        assert (filler.text, filler.start, filler.end) == pytest.approx(("Er", 0.32, 0.42))
+        # Untrimmed, it is mostly silence, and a filler on silence is not said.
+        assert supported_fillers(first, [word("Er,", 0.01, 0.42, 0.01)], voiced) == []
+
     def test_stretches_are_packed_into_whisper_windows_and_their_words_sent_back(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
