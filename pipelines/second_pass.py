@@ -245,7 +245,7 @@ async def second_pass(
 def _onsets_voiced(words: Sequence[Word], voiced: np.ndarray) -> list[Word]:
     """``words`` each starting where its sound does: whisper starts a stretch's first word at
     the stretch's start, over the silence before the speech ("Er" from 0.01 s for an "uh"
-    said at 0.3 s), and a filler laid mostly on silence is not said (``supported_fillers``).
+    said at 0.32 s), and a filler laid mostly on silence is not said (``supported_fillers``).
     Only the start moves: a filler whisper laid on the silence after the speech must still
     read as laid there, and trimmed to the last sound of the word before it would not."""
     return [replace(w, start=trimmed(w, voiced).start) for w in words]
