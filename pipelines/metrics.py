@@ -536,6 +536,7 @@ def compute_metrics(
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
     _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _drop_what_prolongations_were_taken_for(tokens, settings, found)
+    _drop_syllables_written_as_fillers(tokens, found)
     _count_heard_repetitions(tokens, found)
     _find_blocks(tokens, settings, found)
     _find_second_pass_fillers(fillers, found)
@@ -1694,6 +1695,29 @@ def _drop_what_prolongations_were_taken_for(
             and e.confidence < _CONFIDENCE["heard_repeat"]
             and on_prolongation(e.start, e.end)
         )
+    ]
+
+
+def _drop_syllables_written_as_fillers(tokens: Sequence[_Token], found: _Found) -> None:
+    """A syllable said again before its word and heard in the audio (a counted part-word
+    repetition, ``_find_heard_repetitions``) is one disfluency: the fillers whisper wrote for
+    its copies ("muh muh muh Monday" written "mmm, mmm, mmm… So") are not interjections too.
+    Only fillers wholly inside it go: one before or after the copies was said besides."""
+    stutters = [
+        e
+        for e in found.events
+        if _heard_repetition(e) and e.subtype == "part_word" and e.confidence >= found.review_below
+    ]
+    written = {
+        (t.start, t.end)
+        for t in tokens
+        if t.filler and any(e.start <= t.start and t.end <= e.end for e in stutters)
+    }
+    found.events = [
+        e
+        for e in found.events
+        if not (e.type == "interjection" and e.evidence == ("transcript",))
+        or (e.start, e.end) not in written
     ]
 
 

@@ -138,6 +138,28 @@ class TestHeardRepetitions:
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "part_word", "b- b- brother", True)]
 
+    def test_fillers_written_for_the_copies_of_a_syllable_are_that_repetition(self) -> None:
+        # "um muh muh muh Monday is" written "um, mmm, mmm, mmm, Monday is": the copies heard
+        # in the audio are one part-word repetition, and whisper's hums over them are its
+        # syllables written, not three interjections; the "um" before them was said besides.
+        words = timed(
+            ("um,", 0.0, 0.2),
+            ("mmm,", 0.3, 0.45),
+            ("mmm,", 0.5, 0.65),
+            ("mmm,", 0.7, 0.85),
+            ("Monday", 0.9, 1.3),
+            ("is", 1.35, 1.5),
+        )
+        repeat = Repeat(start=0.3, unit_s=0.2, copies=3, distance=0.01, continues=True)
+        metrics = compute_metrics(words, 2.0, repeats=[repeat])
+        assert events(metrics) == [
+            ("interjection", None, "um,", False),
+            ("repetition", "part_word", "m- m- m- Monday", True),
+        ]
+        # Without the copies heard, whisper's hums are all there is to go on: interjections.
+        alone = compute_metrics(words, 2.0)
+        assert [e.type for e in alone.disfluencies] == ["interjection"] * 4
+
     def test_a_syllable_whisper_wrote_as_a_word_it_guessed_starts_the_next_word(self) -> None:
         # "the puh puh people" written "the pop people": the first sounds of the copies and of
         # the word after them differ in their vowel, so they do not match (continues=False),
