@@ -8,6 +8,7 @@ and builds a new one from ``LocalWhisperConfig.model_validate(user_config)`` on 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deployments.languages import whisper_languages
 from deployments.transcriber import SAMPLE_RATE, AudioArray
-from pipelines.types import ChunkTranscript, Segment, TranscriptionOptions, Word
+from pipelines.types import ChunkTranscript, Segment, Span, TranscriptionOptions, Word
 
 VERBATIM_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
 """Whisper writes what its prompt looks like; a disfluent prompt keeps "um", "uh" and
@@ -172,6 +173,8 @@ class LocalWhisperTranscriber:
         Nothing is removed or repaired here: the pipeline checks every transcript's words
         against the voiced audio (``pipelines.coverage``), whichever backend wrote it.
         """
+        if options.windows is not None:
+            return self._windows(audio, options, options.windows)
         decoding = self._config.decoding(options, seconds=len(audio) / SAMPLE_RATE)
         if self._config.batch_size and len(audio) > _WINDOW_S * SAMPLE_RATE:
             # A pipeline per call: a context pipeline carries the text of its last window.
@@ -196,6 +199,34 @@ class LocalWhisperTranscriber:
             segments = [_segment(s) for s in lazy]
         return ChunkTranscript(
             segments=tuple(segments),
+            language=str(info.language),
+            backend=self.name,
+            model=self._model_name,
+        )
+
+    def _windows(
+        self, audio: AudioArray, options: TranscriptionOptions, windows: Sequence[Span]
+    ) -> ChunkTranscript:
+        """Each of ``windows`` decoded on its own, without the text of the others: together,
+        as one batch of whisper windows (at ``batch_size`` a time), where each fits one;
+        else one after another, each sought through as a sequential call seeks through audio."""
+        decoding = self._config.decoding(
+            options, seconds=max(end - start for start, end in windows)
+        )
+        decoding["condition_on_previous_text"] = False
+        if self._config.batch_size and all(end - start <= _WINDOW_S for start, end in windows):
+            lazy, info = BatchedInferencePipeline(self._whisper).transcribe(
+                audio,
+                batch_size=self._config.batch_size,
+                clip_timestamps=[{"start": start, "end": end} for start, end in windows],
+                **decoding,
+            )
+        else:
+            lazy, info = self._whisper.transcribe(
+                audio, clip_timestamps=[t for window in windows for t in window], **decoding
+            )
+        return ChunkTranscript(
+            segments=tuple(_segment(s) for s in lazy),
             language=str(info.language),
             backend=self.name,
             model=self._model_name,

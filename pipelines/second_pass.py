@@ -7,8 +7,9 @@ wrote instead is one it was unsure of. Each stretch around such a word (probabil
 filler, ``LOOKALIKES``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again,
 slowed (``TEMPO``), with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its
 prompt looks like and keeps the fillers of slow speech, so now it writes the filler it heard.
-The stretches are laid end to end, a short silence between, and decoded a whisper window at a
-time (``packed``): a few calls per recording, not one each.
+The stretches are laid end to end, a short silence between, into whisper windows (``packed``),
+and the windows are sent a few to a call, which the local backend decodes as one batch
+(``dealt``): a few calls per recording, not one per stretch.
 A prompt also makes whisper copy fillers that were never said, so a filler from this pass is
 kept only where the first pass leaves room for it: over a word the first pass was unsure of, or
 over voiced audio no first-pass word covers, and with no filler already written nearby
@@ -26,9 +27,11 @@ English only: the prompt and the filler spellings are English.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -87,6 +90,14 @@ into 21 s (3 calls, one looping), 5.3-5.9 s into 14 s (5 calls, none) and 7.4-7.
 (7 calls)."""
 PACK_GAP_S = 0.6
 """Silence between packed stretches: a pause, so whisper ends one phrase before the next."""
+CALL_PACKS = 4
+"""Packs sent in one call, each its own whisper window: the local backend decodes them as one
+batch (its ``batch_size``, 4), each without the others' text, as it would alone. One pack a call
+decoded sequentially took 14.4 s of one thread on ``conversation_no_tail``'s 6 packs and 20.1 s
+on ``speech_10min``'s 12; the same packs in calls of 3, 7.0 and 13.6 s (README, "Disfluency
+detection")."""
+SLOT_PAD_S = 0.5
+"""Silence after each slowed pack in a call, past where the tempo puts its last sound."""
 
 
 WELL_READ = 0.6
@@ -226,17 +237,18 @@ async def second_pass(
     voiced: np.ndarray,
     options: TranscriptionOptions,
     send: SendSamples,
+    spread: int = 1,
 ) -> SecondPass:
     """Decode the suspect stretches of ``audio`` again with ``FILLER_PROMPT``, slowed to
-    ``TEMPO`` and packed into as few whisper windows as they fit (through ``send``), and keep
-    the supported fillers."""
+    ``TEMPO`` and packed into as few whisper windows as they fit, the windows sent in a
+    multiple of ``spread`` calls (``dealt``, through ``send``), and keep the supported fillers."""
     windows = suspect_windows(words, audio.samples / SAMPLE_RATE)
     prompted = replace(options, prompt=FILLER_PROMPT, word_timestamps=True)
-    packs = packed(windows)
-    results = await asyncio.gather(*(_decode(pack, audio, prompted, send) for pack in packs))
+    calls = dealt(packed(windows), spread)
+    results = await asyncio.gather(*(_decode(call, audio, prompted, send) for call in calls))
     fillers: list[HeardFiller] = []
-    for pack, heard in zip(packs, results, strict=True):
-        for window, second in zip(pack, heard, strict=True):
+    for call, heard in zip(calls, results, strict=True):
+        for window, second in zip((w for pack in call for w in pack), heard, strict=True):
             first = [w for w in words if window[0] <= w.middle <= window[1]]
             fillers.extend(supported_fillers(first, _onsets_voiced(second, voiced), voiced))
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
@@ -267,34 +279,97 @@ def packed(windows: Sequence[Span]) -> list[list[Span]]:
     return packs
 
 
+def dealt(packs: Sequence[list[Span]], spread: int = 1) -> list[list[list[Span]]]:
+    """``packs`` in order, dealt into calls of at most ``CALL_PACKS`` (each one batch of whisper
+    windows), as many as that needs rounded up to a multiple of ``spread`` (the transcribers
+    that work on one recording at once), with as even a number of packs in each as can be."""
+    if not packs:
+        return []
+    calls = math.ceil(len(packs) / CALL_PACKS)
+    calls = min(len(packs), calls + -calls % spread)
+    size, extra = divmod(len(packs), calls)
+    bounds = list(accumulate(size + (i < extra) for i in range(calls)))
+    return [list(packs[a:b]) for a, b in zip([0, *bounds], bounds, strict=False)]
+
+
 async def _decode(
-    pack: Sequence[Span], audio: AudioSource, options: TranscriptionOptions, send: SendSamples
+    call: Sequence[Sequence[Span]],
+    audio: AudioSource,
+    options: TranscriptionOptions,
+    send: SendSamples,
 ) -> list[list[Word]]:
-    """Each window's words, in recording time, from one decoding of the windows laid end to
-    end with ``PACK_GAP_S`` of silence between; a word is its window's when its middle falls
-    inside it."""
-    spans = [(round(a * SAMPLE_RATE), round(b * SAMPLE_RATE)) for a, b in pack]
-    gap = round(PACK_GAP_S * SAMPLE_RATE)
-    offsets = []  # where each window starts in the packed audio, in samples
-    at = 0
-    for start, end in spans:
-        offsets.append(at)
-        at += end - start + gap
+    """Each window's words, in recording time, from one call: each pack's windows laid end to
+    end with ``PACK_GAP_S`` of silence between and slowed, in a slot of its own (``_Pack``)
+    decoded as one whisper window; a word is its window's when its middle falls inside it."""
+    packs = [_Pack.of(pack) for pack in call]
+    slots = list(accumulate((pack.slot for pack in packs), initial=0))
 
     def read() -> AudioArray:
-        silence = np.zeros(gap, dtype=np.float32)
-        pieces = [piece for start, end in spans for piece in (audio.read(start, end), silence)]
-        return stretched(np.concatenate(pieces[:-1]), TEMPO)
+        return np.concatenate([pack.slowed(audio) for pack in packs])
 
-    result = await send(read, options)
-    heard: list[list[Word]] = [[] for _ in pack]
+    windows = tuple(
+        (at / SAMPLE_RATE, (at + pack.slot) / SAMPLE_RATE)
+        for at, pack in zip(slots, packs, strict=False)
+    )
+    result = await send(read, replace(options, windows=windows))
+    heard: list[list[list[Word]]] = [[[] for _ in pack.spans] for pack in packs]
     for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
-        # Whisper's times are in the slowed audio: back to the packed audio's.
-        middle = w.middle * TEMPO * SAMPLE_RATE
-        for i, ((start, end), offset) in enumerate(zip(spans, offsets, strict=True)):
+        for pack, at, out in zip(packs, slots, heard, strict=False):
+            if at <= w.middle * SAMPLE_RATE < at + pack.slot:
+                pack.place(
+                    Word(
+                        w.word.strip(),
+                        w.start - at / SAMPLE_RATE,
+                        w.end - at / SAMPLE_RATE,
+                        w.probability,
+                    ),
+                    out,
+                )
+                break
+    return [words for pack in heard for words in pack]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pack:
+    """A pack's stretches (in samples of the recording) laid end to end with ``PACK_GAP_S`` of
+    silence between (``offsets``: where each starts), slowed to ``TEMPO``, in a slot of ``slot``
+    samples: the slowed audio and some silence after it."""
+
+    spans: tuple[tuple[int, int], ...]
+    offsets: tuple[int, ...]
+    slot: int
+
+    @classmethod
+    def of(cls, pack: Sequence[Span]) -> _Pack:
+        spans = tuple((round(a * SAMPLE_RATE), round(b * SAMPLE_RATE)) for a, b in pack)
+        gap = round(PACK_GAP_S * SAMPLE_RATE)
+        lengths = [end - start + gap for start, end in spans]
+        offsets = tuple(accumulate(lengths[:-1], initial=0))
+        slot = math.ceil((sum(lengths) - gap) / TEMPO + SLOT_PAD_S * SAMPLE_RATE)
+        return cls(spans=spans, offsets=offsets, slot=slot)
+
+    def slowed(self, audio: AudioSource) -> AudioArray:
+        """The slot's samples: the stretches read, joined, slowed; cut or padded to ``slot``
+        (``stretched`` lays speech within tens of ms of where the tempo puts it, and appends
+        silence)."""
+        silence = np.zeros(round(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
+        pieces = [piece for start, end in self.spans for piece in (audio.read(start, end), silence)]
+        out = stretched(np.concatenate(pieces[:-1]), TEMPO)[: self.slot]
+        return np.pad(out, (0, self.slot - len(out)))
+
+    def place(self, word: Word, heard: list[list[Word]]) -> None:
+        """Add ``word`` (times from the start of the slot, slowed) to the words ``heard`` in
+        the stretch its middle falls in, in recording time; none if it falls in a gap."""
+        middle = word.middle * TEMPO * SAMPLE_RATE  # in the pack as laid, not slowed
+        for (start, end), offset, out in zip(self.spans, self.offsets, heard, strict=True):
             if offset <= middle <= offset + end - start:
                 shift = (start - offset) / SAMPLE_RATE
-                start_s, end_s = w.start * TEMPO + shift, w.end * TEMPO + shift
-                heard[i].append(Word(w.word.strip(), start_s, end_s, w.probability))
-                break
-    return heard
+                out.append(
+                    Word(
+                        word.word,
+                        word.start * TEMPO + shift,
+                        word.end * TEMPO + shift,
+                        word.probability,
+                    )
+                )
+                return

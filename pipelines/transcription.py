@@ -62,6 +62,7 @@ async def transcribe_chunked(
     target_s: float,
     max_s: float,
     overlap_s: float,
+    spread: int = 1,
     in_flight: int | None = None,
     progress: Progress | None = None,
     disfluency_evidence: bool = True,
@@ -74,6 +75,10 @@ async def transcribe_chunked(
     (None: all of them); with an ``AudioSource`` that reads from disk, that and the per-frame
     arrays of the checks are all of the recording held in memory.
 
+    A recording longer than a chunk is cut into a multiple of ``spread`` chunks, and the second
+    pass's windows are sent in a multiple of ``spread`` calls: the transcribers that work on one
+    recording at once, so they finish together.
+
     Coverage needs word times: with ``options.word_timestamps`` off it is not checked and the
     transcript's ``coverage`` stays empty. ``disfluency_evidence`` also looks for what the fluency
     metrics need beyond the words (``pipelines.repeats``, ``pipelines.second_pass``, which
@@ -82,7 +87,7 @@ async def transcribe_chunked(
     audio = audio_source(audio)
     send, send_samples = _bounded(transcribe_chunk, audio, in_flight)
     plan = await asyncio.to_thread(
-        chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s
+        chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s, spread=spread
     )
     done = 0
     if progress is not None:
@@ -118,7 +123,15 @@ async def transcribe_chunked(
     if speech is None:
         return merged
     return await _covered(
-        merged, audio, voiced, await speech, options, send, send_samples, disfluency_evidence
+        merged,
+        audio,
+        voiced,
+        await speech,
+        options,
+        send,
+        send_samples,
+        disfluency_evidence,
+        spread,
     )
 
 
@@ -153,6 +166,7 @@ async def _covered(
     send: SendSpan,
     send_samples: SendSamples,
     disfluency_evidence: bool,
+    spread: int,
 ) -> Transcript:
     """``transcript`` with its voiced stretches that no word covers transcribed again."""
     duration = audio.samples / SAMPLE_RATE
@@ -191,7 +205,7 @@ async def _covered(
         asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
     )
     heard = (
-        await second_pass(audio, repaired.words(), voiced, options, send_samples)
+        await second_pass(audio, repaired.words(), voiced, options, send_samples, spread)
         if english and disfluency_evidence
         else SecondPass(windows=(), fillers=())
     )

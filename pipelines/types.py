@@ -150,6 +150,12 @@ class TranscriptionOptions:
     language: str | None = "en"
     prompt: str | None = None
     word_timestamps: bool = True
+    windows: tuple[tuple[float, float], ...] | None = None
+    """Spans of the audio (seconds, in order, apart) to decode each as a window of its own,
+    without the text of the others, and nothing outside them: the second pass's packs, sent
+    several to a call. A backend that decodes windows together does these in one batch; one
+    that takes a whole file may transcribe it whole (silence lies between the spans), since
+    each word is placed by its time. None: the whole audio, as one recording."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from itertools import pairwise
 
@@ -116,6 +117,7 @@ def chunked(
             target_s=115.0,
             max_s=120.0,
             overlap_s=1.0,
+            spread=2,
             disfluency_evidence=disfluency_evidence,
         )
     )

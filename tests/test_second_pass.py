@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,13 +21,16 @@ from pipelines.coverage import Sound
 from pipelines.fillers import is_filler
 from pipelines.metrics import compute_metrics
 from pipelines.second_pass import (
+    CALL_PACKS,
     FILLER_PROMPT,
     LOOKALIKE_PROBABILITY,
     PACK_GAP_S,
+    SLOT_PAD_S,
     SUSPECT_CONTEXT_S,
     TEMPO,
     WELL_READ,
     HeardFiller,
+    dealt,
     packed,
     second_pass,
     supported_fillers,
@@ -211,12 +215,12 @@ class TestSupportedFillers:
 
 class TestSecondPass:
     def test_decodes_the_suspect_stretches_with_the_filler_prompt(self) -> None:
-        sent: list[tuple[float, str | None]] = []
+        sent: list[tuple[float, str | None, Any]] = []
 
         async def send(
             read: Callable[[], AudioArray], options: TranscriptionOptions
         ) -> ChunkTranscript:
-            sent.append((len(read()) / SAMPLE_RATE, options.prompt))
+            sent.append((len(read()) / SAMPLE_RATE, options.prompt, options.windows))
             # Times relative to the window, which starts at 0.0 here, in the slowed audio.
             times = ((0.0, 0.66), (0.8, 0.8), (0.96, 1.0))
             slow = [(a / TEMPO, b / TEMPO) for a, b in times]
@@ -229,8 +233,9 @@ class TestSecondPass:
         found = asyncio.run(
             second_pass(audio, first, ALL_VOICED, TranscriptionOptions(prompt="x"), send)
         )
-        # The stretch, slowed (and a little silence after it).
-        assert sent == [(pytest.approx((0.98 + SUSPECT_CONTEXT_S) / TEMPO, abs=0.2), FILLER_PROMPT)]
+        # The stretch, slowed, and a little silence after it: one window.
+        slot = pytest.approx((0.98 + SUSPECT_CONTEXT_S) / TEMPO + SLOT_PAD_S, abs=1e-3)
+        assert sent == [(slot, FILLER_PROMPT, ((0.0, slot),))]
         assert [f.text for f in found.fillers] == ["uh"]
         assert len(found.windows) == 1
 
@@ -308,6 +313,56 @@ class TestSecondPass:
             assert samples[at] == pytest.approx(start, abs=1e-3)
             if i < 3:
                 assert not samples[at + stretch : at + stretch + gap].any()
+        assert [round(f.start, 2) for f in found.fillers] == [w[0] + 0.5 for w in windows]
+
+    @pytest.mark.parametrize("spread", [1, 2, 3])
+    @pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 9, 12, 17])
+    def test_packs_are_dealt_evenly_into_calls_of_one_batch(self, count: int, spread: int) -> None:
+        packs = [[(float(i), i + 1.0)] for i in range(count)]
+        calls = dealt(packs, spread)
+        assert [p for call in calls for p in call] == packs  # all of them, in order
+        assert all(0 < len(call) <= CALL_PACKS for call in calls)
+        if calls:
+            assert max(map(len, calls)) - min(map(len, calls)) <= 1
+            # As few calls as one batch each allows, in a multiple of the spread where there
+            # are packs enough to give each call one.
+            fewest = -(-count // CALL_PACKS)
+            assert len(calls) == min(count, fewest + -fewest % spread)
+
+    def test_packs_of_one_call_are_windows_of_their_own_and_their_words_come_back(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two packs in one call: each slowed in a slot of its own, named in the options'
+        windows; a word is placed by the slot and the stretch its middle falls in."""
+        ramp = np.arange(60 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+        audio = audio_source(ramp)
+        # Two stretches 2.2 s long, too long together for one 4 s pack: two packs.
+        first = [word("x", t, t + 0.2, 0.1) for t in (5.0, 40.0)]
+        windows = suspect_windows(first, 60.0)
+        monkeypatch.setattr(second_pass_module, "PACK_S", 4.0)
+        calls: list[tuple[int, tuple[tuple[float, float], ...] | None]] = []
+
+        async def send(
+            read: Callable[[], AudioArray], options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            calls.append((len(read()), options.windows))
+            assert options.windows is not None
+            # An "um" 0.5 s into each stretch, in the slowed time of the call's audio.
+            words = tuple(
+                word("um,", start + 0.5 / TEMPO, start + 0.7 / TEMPO, 0.01)
+                for start, _ in options.windows
+            )
+            segment = Segment(start=0.0, end=words[-1].end, text="um um", words=words)
+            return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
+
+        voiced = np.ones(round(60 / FRAME_S), dtype=bool)
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        slot = 2.2 / TEMPO + SLOT_PAD_S
+        [(samples, sent_windows)] = calls
+        assert sent_windows is not None
+        flat = [t for window in sent_windows for t in window]
+        assert flat == pytest.approx([0.0, slot, slot, 2 * slot], abs=1e-3)
+        assert samples == pytest.approx(2 * slot * SAMPLE_RATE, abs=2)
         assert [round(f.start, 2) for f in found.fillers] == [w[0] + 0.5 for w in windows]
 
     def test_a_long_stretch_is_a_pack_of_its_own(self) -> None:
