@@ -62,7 +62,7 @@ def run_clip(
             target_s=pipeline.chunk_target_s,
             max_s=pipeline.chunk_max_s,
             overlap_s=pipeline.chunk_overlap_s,
-            spread=pipeline.chunk_spread,
+            spread=pipeline.spread,
         )
     )
     # Through the same dict the dispatcher stores and hands to the report deployment.

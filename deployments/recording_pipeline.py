@@ -111,7 +111,7 @@ async def process_recording(
             target_s=chunking.chunk_target_s,
             max_s=chunking.chunk_max_s,
             overlap_s=chunking.chunk_overlap_s,
-            spread=chunking.chunk_spread,
+            spread=chunking.spread,
             in_flight=chunking.chunks_in_flight,
             progress=progress,
         )

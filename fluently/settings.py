@@ -93,19 +93,15 @@ class JobSettings(BaseModel):
 
 class PipelineSettings(BaseModel):
     chunk_target_s: float = 115.0
-    """No chunk but the last is longer: just under four 30 s Whisper windows, which the local
-    backend decodes as one batch. A recording is cut into as few chunks of about equal length
-    as this allows (``chunk_spread``), each at the quietest point within 5 s of its even share
-    (``pipelines/chunking.py``)."""
+    """Chunks end at the quietest point in the 10 s before this: just under four 30 s Whisper
+    windows, which the local backend decodes as one batch (``pipelines/chunking.py``)."""
     chunk_max_s: float = 120.0
     """The last chunk takes the rest up to this; shorter audio is one chunk."""
     chunk_overlap_s: float = 1.0
-    chunk_spread: int = Field(default=2, ge=1)
-    """A recording longer than one chunk is cut into a multiple of this many chunks of about
-    equal length: the transcriber replicas that work on one recording at once (the Serve
-    config's ``LocalTranscriber`` ``max_replicas``), so they finish together instead of one
-    waiting while another decodes a long chunk after a short last one (README, "Tuning
-    figures")."""
+    spread: int = Field(default=2, ge=1)
+    """The transcriber replicas that work on one recording at once (the Serve config's
+    ``LocalTranscriber`` ``max_replicas``): the second pass sends its windows in a multiple of
+    this many calls, so each replica decodes a share (``pipelines.second_pass.dealt``)."""
     chunks_in_flight: int = Field(default=4, ge=1)
     """Chunks (and coverage repairs) one job has read and sent to transcribers at once: what a
     job holds of its recording in memory besides per-frame levels. Twice the default

@@ -1,21 +1,17 @@
 """Split a recording into overlapping chunks, cut in pauses, for parallel transcription.
 
 Whisper pads every window to 30 s, so a chunk's encoder cost is a whole number of windows:
-a 91 s chunk costs as much encoding as a 120 s one. Chunks therefore last at most just under
-four windows (``target_s`` 115 s; the 5 s of slack absorbs whisper's window drift). The local
-backend decodes a chunk's windows as one batch, so longer chunks cost less per second of audio
-and make fewer seams, while 10 minutes still gives six chunks to spread over replicas (measured
-in the README's "Tuning figures"). A recording is shared out in chunks of about equal length,
-in a multiple of the replicas that transcribe it at once (``spread``): a short last chunk would
-leave one replica idle while another still decodes a long one. Each cut goes where the signal
-is quietest within ``search_s / 2`` of its even share, preferring the middle of a real pause,
-so few words straddle a cut; chunks overlap by ``overlap_s`` around it and the merge keeps
-each word once.
+a 91 s chunk costs as much encoding as a 120 s one. Chunks therefore aim just under four
+windows (``target_s`` 115 s; the 5 s of slack absorbs whisper's window drift). The local backend
+decodes a chunk's windows as one batch, so longer chunks cost less per second of audio and make
+fewer seams, while 10 minutes still gives six chunks to spread over replicas (measured in the
+README's "Tuning figures"). Each cut goes where the signal is quietest in the ``search_s``
+before the target, preferring the middle of a real pause, so few words straddle a
+cut; chunks overlap by ``overlap_s`` around it and the merge keeps each word once.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,46 +47,26 @@ def chunk_plan(
     max_s: float = 120.0,
     overlap_s: float = 1.0,
     search_s: float = 10.0,
-    spread: int = 1,
 ) -> list[Chunk]:
-    """Plan chunks for ``audio``: one chunk if it lasts at most ``max_s``, else cut it into
-    chunks of about equal length, none longer than ``target_s`` (the last: ``max_s``).
+    """Plan chunks for ``audio``: one chunk if it lasts at most ``max_s``, else cut it.
 
-    The audio not yet planned is shared out evenly: into as few pieces of at most ``target_s``
-    as it needs, rounded up to a multiple of ``spread`` (the transcribers that work on one
-    recording at once, so each gets as much of it). Each cut goes to the quietest point within
-    ``search_s / 2`` of its even share (never past ``target_s``); the chunk ends
-    ``overlap_s / 2`` after it and the next starts ``overlap_s / 2`` before it. Only the search
-    windows are read.
+    Each chunk but the last ends between ``target_s - search_s`` and ``target_s`` after its
+    start, ``overlap_s / 2`` past the quietest point of that window, where the next chunk starts
+    ``overlap_s / 2`` before it. The last chunk takes the rest, at most ``max_s``. Only the
+    search windows are read.
     """
-    if (
-        not _PAUSE_S <= search_s < target_s - overlap_s
-        or overlap_s < 0
-        or target_s > max_s
-        or spread < 1
-    ):
+    if not _PAUSE_S <= search_s < target_s - overlap_s or overlap_s < 0 or target_s > max_s:
         raise ValueError(
-            f"need {_PAUSE_S} <= search_s < target_s - overlap_s, overlap_s >= 0, "
-            "target_s <= max_s, spread >= 1"
+            f"need {_PAUSE_S} <= search_s < target_s - overlap_s, overlap_s >= 0, target_s <= max_s"
         )
     source = audio_source(audio)
     total = source.samples
-    target, longest = round(target_s * sample_rate), round(max_s * sample_rate)
-    search, shortest = round(search_s * sample_rate), round(_PAUSE_S * sample_rate)
     half_overlap = round(overlap_s * sample_rate / 2)
-    pieces = 1 if total <= longest else math.ceil(total / target)
-    pieces += -pieces % spread if pieces > 1 else 0
     chunks: list[Chunk] = []
     start = 0
-    while len(chunks) < pieces - 1 or total - start > longest:
-        left = max(2, pieces - len(chunks))
-        share = (total - start) // left
-        search_end = min(start + share + search // 2, start + target - half_overlap)
-        # No earlier than leaves the rest to the chunks left: each after this one advances at
-        # most target_s less the overlap at both ends, and the last may take max_s.
-        advance = target - 2 * half_overlap
-        earliest = total - longest + half_overlap - (left - 2) * advance
-        search_start = min(max(search_end - search, earliest), search_end - shortest)
+    while total - start > max_s * sample_rate:
+        search_end = start + round(target_s * sample_rate) - half_overlap
+        search_start = search_end - round(search_s * sample_rate)
         cut = search_start + _quietest_sample(source.read(search_start, search_end), sample_rate)
         chunks.append(_chunk(len(chunks), start, cut + half_overlap, sample_rate))
         start = cut - half_overlap

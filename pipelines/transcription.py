@@ -75,9 +75,8 @@ async def transcribe_chunked(
     (None: all of them); with an ``AudioSource`` that reads from disk, that and the per-frame
     arrays of the checks are all of the recording held in memory.
 
-    A recording longer than a chunk is cut into a multiple of ``spread`` chunks, and the second
-    pass's windows are sent in a multiple of ``spread`` calls: the transcribers that work on one
-    recording at once, so they finish together.
+    The second pass's windows are sent in a multiple of ``spread`` calls: the transcribers that
+    work on one recording at once, so each decodes a share.
 
     Coverage needs word times: with ``options.word_timestamps`` off it is not checked and the
     transcript's ``coverage`` stays empty. ``disfluency_evidence`` also looks for what the fluency
@@ -87,7 +86,7 @@ async def transcribe_chunked(
     audio = audio_source(audio)
     send, send_samples = _bounded(transcribe_chunk, audio, in_flight)
     plan = await asyncio.to_thread(
-        chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s, spread=spread
+        chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s
     )
     done = 0
     if progress is not None:

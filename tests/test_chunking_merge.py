@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from itertools import pairwise
 
 import numpy as np
@@ -75,65 +74,28 @@ class TestChunkPlan:
         assert first.end_s - second.start_s == pytest.approx(1.0)
 
     def test_prefers_real_silence_to_quiet_speech(self) -> None:
-        # Both the quiet stretch and the short pause lie within 5 s of the even share (36 s).
         audio = speech_like(
-            [("speech", 32.0), ("quiet", 1.5), ("speech", 3.0), ("pause", 0.4), ("speech", 35.1)]
+            [("speech", 46.0), ("quiet", 1.5), ("speech", 3.0), ("pause", 0.4), ("speech", 20.0)]
         )
         (seam,) = seams(chunk_plan(audio, **SHORT_CHUNKS))
-        assert 36.5 <= seam <= 36.9
+        assert 50.5 <= seam <= 50.9
 
     def test_lengths_and_overlap_follow_the_settings(self) -> None:
         audio, _ = sentences_with_pauses(400)
-        total_s = len(audio) / SAMPLE_RATE
         for target_s, search_s, overlap_s in ((55.0, 10.0, 1.0), (85.0, 15.0, 2.0)):
             chunks = chunk_plan(
                 audio, target_s=target_s, max_s=target_s + 5, search_s=search_s, overlap_s=overlap_s
             )
-            # As few chunks as target_s allows, each near an even share of the audio.
-            assert len(chunks) == math.ceil(total_s / target_s)
             for chunk in chunks[:-1]:
-                assert chunk.duration_s <= target_s + 1e-9
+                assert target_s - search_s <= chunk.duration_s <= target_s + 1e-9
             assert chunks[-1].duration_s <= target_s + 5
-            for chunk in chunks:
-                assert abs(chunk.duration_s - total_s / len(chunks)) <= search_s
             for a, b in pairwise(chunks):
                 assert a.end_s - b.start_s == pytest.approx(overlap_s)
-
-    @pytest.mark.parametrize("seconds", [121.0, 250.0, 400.0, 613.0, 1000.0])
-    @pytest.mark.parametrize("spread", [1, 2, 3])
-    def test_as_few_chunks_as_the_target_allows_and_none_too_long(
-        self, seconds: float, spread: int
-    ) -> None:
-        audio, _ = sentences_with_pauses(seconds, seed=round(seconds))
-        total_s = len(audio) / SAMPLE_RATE
-        chunks = chunk_plan(audio, spread=spread)
-        fewest = math.ceil(total_s / 115.0)
-        assert len(chunks) == fewest + -fewest % spread
-        assert all(c.duration_s <= 115.0 for c in chunks[:-1]) and chunks[-1].duration_s <= 120.0
-        # Within the search window of each other, and the last chunk's slack where the target
-        # leaves little room (1000 s is nine chunks of at most 115 s: 112 s each).
-        assert max(c.duration_s for c in chunks) - min(c.duration_s for c in chunks) <= 15.0
-
-    def test_chunks_come_in_a_multiple_of_the_spread(self) -> None:
-        # 300 s needs three chunks of at most 115 s; two replicas get two each, of about 75 s.
-        audio, pauses = sentences_with_pauses(300)
-        total_s = len(audio) / SAMPLE_RATE
-        assert len(chunk_plan(audio)) == 3
-        for spread, count in ((2, 4), (3, 3), (4, 4), (5, 5)):
-            chunks = chunk_plan(audio, spread=spread)
-            assert len(chunks) == count
-            assert max(c.duration_s for c in chunks) - min(c.duration_s for c in chunks) <= 10.0
-            assert chunks[0].start_s == 0.0 and chunks[-1].end_s == pytest.approx(total_s)
-            for seam in seams(chunks):
-                assert any(start <= seam <= end for start, end in pauses), seam
-        # A recording of one chunk stays one chunk.
-        assert len(chunk_plan(speech_like([("speech", 100.0)]), spread=2)) == 1
 
     def test_continuous_sound_is_still_cut_within_bounds(self) -> None:
         audio = speech_like([("speech", 200.0)])
         chunks = chunk_plan(audio)
-        assert len(chunks) == 2
-        assert all(95.0 <= c.duration_s <= 105.0 for c in chunks)
+        assert all(105.0 <= c.duration_s <= 115.0 for c in chunks[:-1])
         assert chunks[-1].end_s == pytest.approx(200.0)
 
     def test_slices_cover_the_audio_with_overlaps(self) -> None:
@@ -151,8 +113,6 @@ class TestChunkPlan:
             chunk_plan(audio, target_s=10.0, search_s=9.5, overlap_s=1.0)
         with pytest.raises(ValueError):
             chunk_plan(audio, target_s=70.0, max_s=60.0)
-        with pytest.raises(ValueError):
-            chunk_plan(audio, spread=0)
 
 
 def spoken(words: list[str], *, start: float = 0.3, step: float = 0.4) -> list[Word]:
