@@ -31,7 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any
 
 import numpy as np
@@ -288,8 +288,8 @@ def dealt(packs: Sequence[list[Span]], spread: int = 1) -> list[list[list[Span]]
     calls = math.ceil(len(packs) / CALL_PACKS)
     calls = min(len(packs), calls + -calls % spread)
     size, extra = divmod(len(packs), calls)
-    bounds = list(accumulate(size + (i < extra) for i in range(calls)))
-    return [list(packs[a:b]) for a, b in zip([0, *bounds], bounds, strict=False)]
+    bounds = accumulate((size + (i < extra) for i in range(calls)), initial=0)
+    return [list(packs[a:b]) for a, b in pairwise(bounds)]
 
 
 async def _decode(
@@ -302,19 +302,19 @@ async def _decode(
     end with ``PACK_GAP_S`` of silence between and slowed, in a slot of its own (``_Pack``)
     decoded as one whisper window; a word is its window's when its middle falls inside it."""
     packs = [_Pack.of(pack) for pack in call]
-    slots = list(accumulate((pack.slot for pack in packs), initial=0))
+    slots = list(accumulate((pack.slot for pack in packs[:-1]), initial=0))  # where each starts
 
     def read() -> AudioArray:
         return np.concatenate([pack.slowed(audio) for pack in packs])
 
     windows = tuple(
         (at / SAMPLE_RATE, (at + pack.slot) / SAMPLE_RATE)
-        for at, pack in zip(slots, packs, strict=False)
+        for at, pack in zip(slots, packs, strict=True)
     )
     result = await send(read, replace(options, windows=windows))
     heard: list[list[list[Word]]] = [[[] for _ in pack.spans] for pack in packs]
     for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
-        for pack, at, out in zip(packs, slots, heard, strict=False):
+        for pack, at, out in zip(packs, slots, heard, strict=True):
             if at <= w.middle * SAMPLE_RATE < at + pack.slot:
                 pack.place(
                     Word(

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.model
 
 SHORT = [str(e["name"]) for e in corpus() if float(str(e["duration_s"])) < 300]
 CHUNKS = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0, "spread": 2}
-"""The platform's default chunk plan (``PipelineSettings``)."""
+"""The platform's default chunk plan and second-pass spread (``PipelineSettings``)."""
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,6 @@ class LocalTranscription:
             target_s=pipeline.chunk_target_s,
             max_s=pipeline.chunk_max_s,
             overlap_s=pipeline.chunk_overlap_s,
-            spread=pipeline.spread,
             in_flight=pipeline.chunks_in_flight,
             disfluency_evidence=False,  # the OpenAI-compatible answer is the text only
         )
