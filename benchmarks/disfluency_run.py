@@ -155,6 +155,19 @@ def map_in_shares(
     return [done[k % processes][k // processes] for k in range(len(items))]
 
 
+def map_fresh(run: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
+    """``run`` over ``items``, each in a spawned process of its own, ``processes`` at a time;
+    the results come back in the items' order.
+
+    Every item starts from a new process's sampling state, so what it gives depends on nothing
+    decoded before it: CTranslate2's generator is the process's, shared by its models, and
+    whisper's temperature fallback draws from it. ``run`` must be picklable."""
+    with ProcessPoolExecutor(
+        processes, mp_context=get_context("spawn"), max_tasks_per_child=1
+    ) as pool:
+        return list(pool.map(run, items))
+
+
 def _run_share(
     paths: Sequence[Path], config: LocalWhisperConfig, background: Background | None = None
 ) -> list[Run]:
