@@ -321,22 +321,30 @@ def repair_windows(
     return pieces
 
 
-def undecoded_speech(gaps: Sequence[Span], window: Span, decoded: Sequence[Segment]) -> list[Span]:
-    """The parts of ``gaps`` (speech still without words) in ``window`` that lie after the last
-    word a repair decoded there, each at least ``MIN_UNCOVERED_S`` long.
+def undecoded_speech(
+    gaps: Sequence[Span], window: Span, decoded: Sequence[Segment], *, widened: bool = False
+) -> list[Span]:
+    """The parts of ``gaps`` (speech still without words) in ``window`` to decode again, each
+    at least ``MIN_UNCOVERED_S`` long: those after the last word a repair decoded there, or,
+    when ``window`` was ``widened`` to the segments beside its gaps, all of them.
 
     Whisper can end a window's text early: after a stretch it cannot read (another language,
     mumbling) it may write nothing more, and English said after it in the same window is never
     decoded. Decoded again from where the words stop, it is. When the repair wrote no word at
-    all there is nothing to start from: the same audio would be decoded the same way."""
+    all there is nothing to start from: the same audio would be decoded the same way. A
+    widened window is other audio than its gaps alone, and whisper can skip the gap in it and
+    write only the sentences around it, which the first pass already held: over 14 s lost
+    from ``lecture_10min`` and the sentence after them, whisper wrote the first lost sentence
+    alone, laid over that next sentence, and nothing for the rest; the gaps decoded alone came
+    back whole. So a widened window's gaps are decoded again on their own."""
     last = max((w.end for s in decoded for w in s.words), default=None)
-    if last is None:
+    if widened:
+        start = window[0]
+    elif last is None:
         return []
-    return [
-        (a, b)
-        for a, b in _intersect(gaps, (max(last, window[0]), window[1]))
-        if b - a >= MIN_UNCOVERED_S
-    ]
+    else:
+        start = max(last, window[0])
+    return [(a, b) for a, b in _intersect(gaps, (start, window[1])) if b - a >= MIN_UNCOVERED_S]
 
 
 def _widened(window: Span, segments: Sequence[Segment], duration: float) -> Span:

@@ -239,7 +239,8 @@ class _Repairs:
 
 REPAIR_ROUNDS = 3
 """Decodes of one repair: the first, and at most two more, each of the speech after where the
-one before stopped writing (``undecoded_speech``)."""
+one before stopped writing, or of the gaps alone when the one before was widened to the
+segments beside them and left them without words (``undecoded_speech``)."""
 
 
 async def _repaired(
@@ -261,6 +262,7 @@ async def _repaired(
     for up to ``REPAIR_ROUNDS`` in all: "English, then a sentence in German, then English"
     decoded as one window comes back as the first English sentence alone."""
     done = _Repairs(segments, [], 0, 0, 0, [])
+    plain = set(repair_windows(gaps, duration))
     windows = repair_windows(gaps, duration, segments)
     for _ in range(REPAIR_ROUNDS):
         found = await asyncio.gather(
@@ -272,10 +274,11 @@ async def _repaired(
         gaps = [
             piece
             for window, retry in zip(windows, found, strict=True)
-            for piece in undecoded_speech(left, window, retry)
+            for piece in undecoded_speech(left, window, retry, widened=window not in plain)
         ]
         # Not widened to the segments beside them: that would decode the same window again.
         windows = repair_windows(gaps, duration)
+        plain = set(windows)
         if not windows:
             break
     return done

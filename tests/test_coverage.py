@@ -388,18 +388,13 @@ async def test_speech_after_a_stretch_whisper_stops_at_is_decoded_from_there(
         starts.append(offset)
         inside = unreadable[0] - 1.0 < offset < unreadable[1]
         words = []
-        for i in range(len(samples) // frame):
-            at = offset + i * 0.5
-            if float(np.abs(samples[i * frame : (i + 1) * frame]).max()) <= 0.05:
-                continue
+        for at, word in _loud_words(samples, offset):
             if unreadable[0] <= at < unreadable[1]:
                 if inside:
                     continue
                 break
-            n = round(at * 2)
-            words.append(W(f"w{n}." if n % 4 == 3 else f"w{n}", i * 0.5 + 0.05, i * 0.5 + 0.45))
-        sentences = Segment.from_words(words).sentences() if words else []
-        return ChunkTranscript(tuple(sentences), "en", "fake", "fake-model")
+            words.append(word)
+        return _sentences(words)
 
     transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
     times = [w.start for w in transcript.words()]
@@ -418,6 +413,56 @@ async def test_speech_after_a_stretch_whisper_stops_at_is_decoded_from_there(
         for a, b in transcript.coverage["unrecovered"]
     ), transcript.coverage["unrecovered"]
     assert any(unreadable[0] - 1.0 < start < unreadable[1] for start in starts)
+
+
+async def test_a_gap_a_widened_repair_skipped_is_decoded_on_its_own(speech: AudioArray) -> None:
+    """The first pass loses 11.5-20 s. The first repair, widened to the sentence around the gap,
+    comes back with that sentence's words only, as whisper skipped a gap inside a wider window
+    of ``lecture_10min``; the gap decoded on its own comes back whole."""
+    lost = (11.5, 20.0)
+    starts: list[float] = []
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        offset = _offset_in(speech, samples) / SAMPLE_RATE
+        starts.append(offset)
+        skips = offset < lost[0] - 1.0  # the whole recording, or a window reaching well before
+        words = [
+            word
+            for at, word in _loud_words(samples, offset)
+            if not (skips and lost[0] <= at < lost[1])
+        ]
+        return _sentences(words)
+
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    coverage = transcript.coverage
+    assert starts[1] < lost[0] - 1.0, "the first repair was widened to the sentence before"
+    assert any(lost[0] - 1.0 <= start < lost[0] for start in starts[2:]), starts
+    times = [w.start for w in transcript.words()]
+    assert times == sorted(times)
+    assert sum(lost[0] <= t < lost[1] for t in times) >= 10
+    assert coverage["repairs"] >= 2 and coverage["unrecovered_s"] < coverage["uncovered_s"] / 4
+    assert len(times) == len(set(times)), "no word twice"
+
+
+def _loud_words(samples: AudioArray, offset: float) -> list[tuple[float, W]]:
+    """A word for each loud half second of a call's ``samples`` (``offset`` s into the
+    recording), in the call's time, named by where it lies in the recording; every fourth ends
+    a sentence."""
+    frame = SAMPLE_RATE // 2
+    words = []
+    for i in range(len(samples) // frame):
+        if float(np.abs(samples[i * frame : (i + 1) * frame]).max()) > 0.05:
+            at = offset + i * 0.5
+            n = round(at * 2)
+            words.append(
+                (at, W(f"w{n}." if n % 4 == 3 else f"w{n}", i * 0.5 + 0.05, i * 0.5 + 0.45))
+            )
+    return words
+
+
+def _sentences(words: list[W]) -> ChunkTranscript:
+    sentences = Segment.from_words(words).sentences() if words else []
+    return ChunkTranscript(tuple(sentences), "en", "fake", "fake-model")
 
 
 def _offset_in(whole: AudioArray, part: AudioArray) -> int:
