@@ -62,6 +62,20 @@ at the end of a recording whisper laid "pencils" over 2.0 s, "did" after it, and
 bring to the concert" under the two; 1.5 s of cover left 0.4 s of that speech uncovered, too
 little to decode again. Slow speech takes about 0.3 s a syllable."""
 WORD_MIN_S = 0.5
+STRETCHED = 2.0
+"""A word this many times as long as the speaker's time per syllable for its syllables is
+drawn out (``underwritten_speech``): a prolonged sound, or a word laid over speech it skipped."""
+STRETCHED_RUN = 2
+"""Drawn-out words in a row that may stand over skipped speech: one alone is as often a
+prolongation, which a repair would decode the same way."""
+DOUBTED_WORD = 0.5
+"""Whisper's probability below which it doubted a word; the speaker's pace is read from the
+words above it."""
+WRITES_MORE = 2
+"""A retry that writes at least this many times the syllables held over underwritten speech,
+and this many more, heard what the drawn-out words were laid over."""
+TIMED_WORDS = 20
+"""Sure words needed to read the speaker's pace."""
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
 DOUBTED_PROBABILITY = SPEECH_VAD.threshold / 2
@@ -125,7 +139,8 @@ class Coverage:
 
     voiced_s: float
     uncovered_s: float
-    """Voiced audio that no word covered before any repair."""
+    """Voiced audio that no word covered before any repair, or that only drawn-out words
+    whisper doubted did (``underwritten_speech``)."""
     repairs: int
     """Stretches sent to be transcribed again."""
     words_recovered: int
@@ -267,7 +282,7 @@ def with_doubted_speech(
         and not s.flows_on
         and _longest_run(heard.probabilities, (s.start, s.end), sample_rate) >= DOUBTED_S
     ]
-    return _union([*heard.spans, *doubted]) if doubted else list(heard.spans)
+    return joined([*heard.spans, *doubted]) if doubted else list(heard.spans)
 
 
 def _longest_run(probabilities: np.ndarray, span: Span, sample_rate: int) -> float:
@@ -283,7 +298,7 @@ def uncovered_speech(
     speech: Sequence[Span], words: Sequence[Word], *, min_s: float = MIN_UNCOVERED_S
 ) -> list[Span]:
     """The parts of ``speech`` at least ``min_s`` long that no word covers."""
-    covered = _union(
+    covered = joined(
         (w.start - WORD_SLACK_S, min(w.end, w.start + _longest_cover(w)) + WORD_SLACK_S)
         for w in words
     )
@@ -291,6 +306,53 @@ def uncovered_speech(
     for start, end in speech:
         gaps += [(a, b) for a, b in _subtract((start, end), covered) if b - a >= min_s]
     return gaps
+
+
+def underwritten_speech(speech: Sequence[Span], words: Sequence[Word]) -> list[Span]:
+    """Voiced audio under a run of words whisper drew out and doubted: the few words it wrote
+    over a sentence it skipped. Each covers no more than its syllables may (``uncovered_speech``),
+    but spread out, their cover joins up: in ``lecture_10min`` cut at other seams, "I" (0.05) and
+    "think" (0.54), 0.64 s each, and "Simon" lay over "Where should we keep the ladder until on
+    Friday? I think Simon", leaving 0.5 s uncovered. A run is at least ``STRETCHED_RUN`` words
+    in a row each lasting ``STRETCHED`` times the speaker's time per syllable for its syllables,
+    one of them below ``DOUBTED_WORD``; its audio is the voiced audio from the word before it.
+    """
+    per_syllable = _time_per_syllable(words)
+    if per_syllable is None:
+        return []
+    spans: list[Span] = []
+    run: list[Word] = []
+    opened = previous_end = 0.0
+    for word in words:
+        need = STRETCHED * per_syllable * estimate_syllables(word.word)
+        stretched = word.end - word.start >= need
+        if stretched and run and word.start - run[-1].end <= WORD_SLACK_S:
+            run.append(word)
+        else:
+            spans += _under_run(run, opened, speech)
+            run, opened = ([word], previous_end) if stretched else ([], 0.0)
+        previous_end = word.end
+    return spans + _under_run(run, opened, speech)
+
+
+def _under_run(run: Sequence[Word], opened: float, speech: Sequence[Span]) -> list[Span]:
+    """The voiced audio from ``opened`` to the end of ``run`` when it is a run of drawn-out
+    words that may stand over skipped speech (``underwritten_speech``)."""
+    if len(run) < STRETCHED_RUN or min(w.probability for w in run) >= DOUBTED_WORD:
+        return []
+    return [
+        (a, b) for a, b in _intersect(speech, (opened, run[-1].end)) if b - a >= MIN_UNCOVERED_S
+    ]
+
+
+def _time_per_syllable(words: Sequence[Word]) -> float | None:
+    """The speaker's usual time per syllable: the median over the words whisper was sure of."""
+    times = [
+        (w.end - w.start) / estimate_syllables(w.word)
+        for w in words
+        if w.probability >= DOUBTED_WORD and w.end > w.start
+    ]
+    return float(np.median(times)) if len(times) >= TIMED_WORDS else None
 
 
 def _longest_cover(word: Word) -> float:
@@ -514,20 +576,25 @@ def splice(
     found: Sequence[Segment],
     gaps: Sequence[Span],
     speech: Sequence[Span],
+    underwritten: Sequence[Span] = (),
 ) -> tuple[list[Segment], int]:
     """``segments`` with a retry of ``window`` (``found``, recording time) worked in.
 
     If the retry's words cover more of the window's voiced audio than the words held there,
-    it replaces them inside the window (its padding excepted, where both heard the same words
-    cut by the window's edge); otherwise only its words that fall in ``gaps`` are added. A
-    segment the new words fall inside is split around them. Returns the segments and how many
-    words the transcript gained.
+    or write far more syllables (``WRITES_MORE``) over its ``underwritten`` speech (drawn-out
+    words over speech whisper skipped, ``underwritten_speech``), it replaces them inside the
+    window (its padding excepted, where both heard the same words cut by the window's edge);
+    otherwise only its words that fall in ``gaps`` are added. A segment the new words fall
+    inside is split around them. Returns the segments and how many words the transcript gained.
     """
     core = (window[0] + REPAIR_PAD_S, window[1] - REPAIR_PAD_S)
     retry = [w for s in found for w in s.words]
     held = [w for s in segments for w in s.words if _inside(w, window)]
     voiced = _intersect(speech, window)
-    if _covered_s(voiced, retry) > _covered_s(voiced, held) + MIN_UNCOVERED_S / 2:
+    under = [span for span in underwritten if window[0] < span[1] and span[0] < window[1]]
+    if _covered_s(voiced, retry) > _covered_s(voiced, held) + MIN_UNCOVERED_S / 2 or (
+        _syllables_in(under, retry) >= WRITES_MORE * _syllables_in(under, held) + WRITES_MORE
+    ):
         keep = [[w for w in s.words if not _inside(w, core)] for s in segments]
         new = [w for w in retry if _inside(w, core)]
     else:
@@ -557,6 +624,13 @@ def splice(
     return sorted(rebuilt + wordless, key=lambda s: s.start), len(tagged) - before
 
 
+def _syllables_in(spans: Sequence[Span], words: Sequence[Word]) -> int:
+    """Syllables of the ``words`` whose middles lie in ``spans``."""
+    return sum(
+        estimate_syllables(w.word) for w in words if any(a <= w.middle < b for a, b in spans)
+    )
+
+
 def _inside(word: Word, span: Span) -> bool:
     return span[0] <= word.middle < span[1]
 
@@ -583,7 +657,8 @@ def _overlaps(span: Span, spans: Sequence[Span], slack: float) -> bool:
     return any(start < b + slack and a - slack < end for a, b in spans)
 
 
-def _union(spans: Any) -> list[Span]:
+def joined(spans: Any) -> list[Span]:
+    """``spans`` in time order, those that overlap or touch made one."""
     merged: list[Span] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

@@ -20,11 +20,13 @@ from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
     Speech,
+    joined,
     repair_windows,
     silero_speech,
     splice,
     uncovered_speech,
     undecoded_speech,
+    underwritten_speech,
     unworded_sounds,
     with_doubted_speech,
     without_echoes,
@@ -178,7 +180,10 @@ async def _covered(
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)
     gaps = uncovered_speech(speech, _words(segments))
-    done = await _repaired(segments, gaps, speech, voiced, duration, options, send)
+    underwritten = underwritten_speech(speech, _words(segments))
+    done = await _repaired(
+        segments, gaps, speech, voiced, duration, options, send, underwritten=underwritten
+    )
     segments, windows = done.segments, done.windows
     added, removed = done.added - done.misplaced, removed + done.removed
     if done.misplaced:
@@ -210,7 +215,7 @@ async def _covered(
     )
     coverage = Coverage(
         voiced_s=sum(end - start for start, end in speech),
-        uncovered_s=sum(end - start for start, end in gaps),
+        uncovered_s=sum(end - start for start, end in joined([*gaps, *underwritten])),
         repairs=len(windows),
         words_recovered=added,
         unrecovered_s=sum(end - start for start, end in left),
@@ -253,23 +258,29 @@ async def _repaired(
     send: SendSpan,
     *,
     take_out_copies: bool = True,
+    underwritten: Sequence[Span] = (),
 ) -> _Repairs:
     """``segments`` with ``gaps`` transcribed again and spliced in. With ``take_out_copies``
     the first pass's copies of what a repair wrote are taken out (``without_misplaced_copies``):
-    the caller then decodes the audio they were laid over.
+    the caller then decodes the audio they were laid over. ``underwritten``, speech under
+    drawn-out words that may stand over skipped speech (``underwritten_speech``), is decoded
+    again too; a retry's words replace the held ones there only when it heard far more.
 
     Speech still without words after the last word a repair wrote is decoded again on its own,
     for up to ``REPAIR_ROUNDS`` in all: "English, then a sentence in German, then English"
     decoded as one window comes back as the first English sentence alone."""
     done = _Repairs(segments, [], 0, 0, 0, [])
-    plain = set(repair_windows(gaps, duration))
-    windows = repair_windows(gaps, duration, segments)
+    wanted = joined([*gaps, *underwritten])
+    plain = set(repair_windows(wanted, duration))
+    windows = repair_windows(wanted, duration, segments)
     for _ in range(REPAIR_ROUNDS):
         found = await asyncio.gather(
             *(_transcribe_span(window, options, send) for window in windows)
         )
         for window, retry in zip(windows, found, strict=True):
-            done = _spliced(done, window, retry, gaps, speech, voiced, take_out_copies)
+            done = _spliced(
+                done, window, retry, gaps, speech, voiced, take_out_copies, underwritten
+            )
         left = uncovered_speech(speech, _words(done.segments))
         gaps = [
             piece
@@ -279,6 +290,7 @@ async def _repaired(
         # Not widened to the segments beside them: that would decode the same window again.
         windows = repair_windows(gaps, duration)
         plain = set(windows)
+        underwritten = ()
         if not windows:
             break
     return done
@@ -292,6 +304,7 @@ def _spliced(
     speech: Sequence[Span],
     voiced: np.ndarray,
     take_out_copies: bool,
+    underwritten: Sequence[Span],
 ) -> _Repairs:
     """``done`` with one repair window's transcript spliced in."""
     segments, misplaced, copies = done.segments, done.misplaced, done.copies
@@ -300,7 +313,7 @@ def _spliced(
         held = len(_words(segments))
         segments, placed = without_misplaced_copies(segments, window, kept)
         misplaced, copies = misplaced + held - len(_words(segments)), copies + placed
-    segments, gained = splice(segments, window, kept, gaps, speech)
+    segments, gained = splice(segments, window, kept, gaps, speech, underwritten)
     return _Repairs(
         segments,
         [*done.windows, window],

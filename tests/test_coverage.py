@@ -24,12 +24,14 @@ from pipelines.coverage import (
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
     SPEECH_VAD,
+    TIMED_WORDS,
     Sound,
     Speech,
     repair_windows,
     silero_speech,
     splice,
     uncovered_speech,
+    underwritten_speech,
     with_doubted_speech,
     without_echoes,
     without_misplaced_copies,
@@ -84,6 +86,37 @@ class TestUncoveredSpeech:
 
     def test_no_words_at_all_leaves_every_span_uncovered(self) -> None:
         assert uncovered_speech([(1.0, 3.0), (4.0, 9.0)], []) == [(1.0, 3.0), (4.0, 9.0)]
+
+
+def paced(count: int, start: float = 0.0) -> list[W]:
+    """``count`` sure one-syllable words, 0.2 s each, 0.05 s apart: the speaker's pace."""
+    return [W(f"w{i}", start + 0.25 * i, start + 0.25 * i + 0.2, 0.95) for i in range(count)]
+
+
+class TestUnderwrittenSpeech:
+    """Drawn-out doubted words over speech whisper skipped ("I think Simon" over "Where should
+    we keep the ladder until on Friday? I think Simon")."""
+
+    def test_a_run_of_drawn_out_doubted_words_is_speech_to_decode_again(self) -> None:
+        before = paced(TIMED_WORDS)  # to 4.95 s
+        drawn = [W("I", 6.0, 6.64, 0.05), W("think", 6.64, 7.28, 0.54)]
+        after = paced(4, start=7.4)
+        speech = [(0.0, 4.95), (5.2, 8.4)]
+        assert underwritten_speech(speech, before + drawn + after) == [pytest.approx((5.2, 7.28))]
+
+    def test_sure_or_lone_drawn_out_words_are_left_alone(self) -> None:
+        before = paced(TIMED_WORDS)
+        speech = [(0.0, 4.95), (5.2, 8.4)]
+        sure = [W("I", 6.0, 6.64, 0.9), W("think", 6.64, 7.28, 0.9)]
+        assert underwritten_speech(speech, before + sure) == []
+        # One drawn-out word is as often a prolonged sound ("sssso"), decoded the same again.
+        lone = [W("so", 5.2, 6.4, 0.3), *paced(4, start=6.5)]
+        assert underwritten_speech(speech, before + lone) == []
+
+    def test_without_enough_sure_words_the_pace_is_unknown(self) -> None:
+        drawn = [W("I", 1.0, 1.64, 0.05), W("think", 1.64, 2.28, 0.3)]
+        words = paced(TIMED_WORDS - 1, start=3.0) + drawn
+        assert underwritten_speech([(0.0, 8.0)], sorted(words, key=lambda w: w.start)) == []
 
 
 def heard(spans: list[tuple[float, float]], doubted: list[tuple[float, float, float]]) -> Speech:
@@ -148,6 +181,21 @@ class TestSplice:
         held = [segment(W("my", 0.0, 0.3), W("my", 0.4, 0.7))]
         found = [segment(W("my", 0.0, 0.3), W("my", 0.42, 0.7))]
         assert splice(held, (0.0, 4.5), found, [(2.0, 4.0)], [(0.0, 4.0)]) == (held, 0)
+
+    def test_a_retry_that_writes_the_skipped_sentence_replaces_drawn_out_words(self) -> None:
+        held = [
+            segment(W("working.", 4.0, 4.5)),
+            segment(W("I", 6.0, 6.64, 0.05), W("think", 6.64, 7.28, 0.54)),
+        ]
+        said = "where should we keep the ladder until on friday? I think".split()
+        found = [segment(*(W(w, 5.2 + 0.2 * i, 5.38 + 0.2 * i) for i, w in enumerate(said)))]
+        underwritten = [(5.2, 7.28)]
+        segments, added = splice(held, (4.7, 7.8), found, [], [(5.2, 7.8)], underwritten)
+        assert [w.word for s in segments for w in s.words] == ["working.", *said]
+        assert added == len(said) - 2
+        # The same two words written again change nothing.
+        again = [segment(W("I", 6.0, 6.6), W("think", 6.7, 7.2))]
+        assert splice(held, (4.7, 7.8), again, [], [(5.2, 7.8)], underwritten) == (held, 0)
 
     def test_a_retry_that_hears_more_replaces_a_decoder_loop(self) -> None:
         # Whisper looped "let's go" over ten seconds of other speech.
