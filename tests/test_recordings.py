@@ -26,7 +26,7 @@ from tests.fidelity import (
     FILE_WER,
     fidelity,
     lost_runs,
-    raw_sequential,
+    raw_alone,
     reference,
 )
 from tests.platform import Platform
@@ -223,7 +223,7 @@ class TestProcessing:
         assert body["status"] == "processed" and body["progress"]["chunks_total"] == 2, body
         coverage = body["transcript"]["coverage"]
         assert coverage["voiced_s"] > 100 and coverage["unrecovered_s"] < 2.0, coverage
-        raw_text = await asyncio.to_thread(raw_sequential, str(CORPUS / f"{name}.opus"))
+        raw_text = await asyncio.to_thread(raw_alone, name)
         assert_as_faithful_as_raw(name, body["transcript"], raw_text)
 
         stuttered = await wait_processed(api, headers, stutter.json()["recording_id"])
@@ -357,8 +357,9 @@ class TestProcessing:
 @pytest.fixture(scope="module")
 def raw_lecture() -> str:
     """Raw faster-whisper on the corpus's 10-minute lecture: one ``WhisperModel.transcribe``
-    call with the model and decoding settings of the platform's ``LocalTranscriber``."""
-    return raw_sequential(str(CORPUS / "lecture_10min.opus"))
+    call with the model and decoding settings of the platform's ``LocalTranscriber``, in a
+    process of its own."""
+    return raw_alone("lecture_10min")
 
 
 def assert_as_faithful_as_raw(name: str, transcript: dict[str, Any], raw_text: str) -> None:
