@@ -33,6 +33,7 @@ from tests.fidelity import (
     lost_runs,
     raw_sequential,
     reference,
+    seeded,
     serve_config,
 )
 
@@ -82,6 +83,7 @@ def decoded(task: tuple[str, str]) -> str | Transcript:
     """One file (``task``'s name) by one side, on one thread: raw decoding's text, or the
     platform path's transcript (the Serve config's local transcriber)."""
     name, side = task
+    seeded()
     audio = decode(CORPUS / f"{name}.opus")
     if side == "raw":
         return raw_sequential(audio, threads=1)
