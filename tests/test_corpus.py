@@ -61,10 +61,9 @@ SIDES = ("raw", "platform")
 @pytest.fixture(scope="module")
 def results() -> dict[str, Pair]:
     """Every short file, raw and through the platform path, each side of each file in a new
-    process (``map_fresh``). Whisper's temperature fallback samples, and a process's models
-    share one generator: decoded after the platform's path in the same process, raw decoding
-    of ``noise_20db`` made 95 errors under GENERIC, and 119 in a process of its own. So neither
-    side's figures depend on what was decoded before it, or on how the files are dealt out."""
+    process (``map_fresh``), seeded alike (``seeded``): whisper's temperature fallback samples,
+    so neither side's figures depend on what was decoded before it, on how the files are dealt
+    out, or on a seed drawn at random."""
     tasks = [(name, side) for name in SHORT for side in SIDES]
     done = dict(zip(tasks, map_fresh(decoded, tasks, PROCESSES), strict=True))
     pairs = {}
