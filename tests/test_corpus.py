@@ -33,7 +33,6 @@ from tests.fidelity import (
     lost_runs,
     raw_sequential,
     reference,
-    seeded,
     serve_config,
 )
 
@@ -61,7 +60,7 @@ SIDES = ("raw", "platform")
 @pytest.fixture(scope="module")
 def results() -> dict[str, Pair]:
     """Every short file, raw and through the platform path, each side of each file in a new
-    process (``map_fresh``), seeded alike (``seeded``): whisper's temperature fallback samples,
+    process, seeded alike (``map_fresh``): whisper's temperature fallback samples,
     so neither side's figures depend on what was decoded before it, on how the files are dealt
     out, or on a seed drawn at random."""
     tasks = [(name, side) for name in SHORT for side in SIDES]
@@ -82,7 +81,6 @@ def decoded(task: tuple[str, str]) -> str | Transcript:
     """One file (``task``'s name) by one side, on one thread: raw decoding's text, or the
     platform path's transcript (the Serve config's local transcriber)."""
     name, side = task
-    seeded()
     audio = decode(CORPUS / f"{name}.opus")
     if side == "raw":
         return raw_sequential(audio, threads=1)
