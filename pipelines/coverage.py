@@ -15,6 +15,7 @@ detectors (``Sound``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -22,6 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S, frames
@@ -76,6 +78,15 @@ WRITES_MORE = 2
 and this many more, heard what the drawn-out words were laid over."""
 TIMED_WORDS = 20
 """Sure words needed to read the speaker's pace."""
+LOOP_RATIO = 2.4
+"""Whisper's own test for a decoder loop (faster-whisper's ``compression_ratio_threshold``):
+text that gzip shrinks more than this many times is the same few words over and over. A
+sequential call decodes such a window again at a higher temperature; a batched one keeps it."""
+LOOP_WORDS = 30
+"""Words read at a time by ``looped_speech``: about a sentence and a half. A loop of "door"
+written 100 times over 11 s of a stuttered recording compressed 9.3 times over 30 words; the
+fluent long recordings at most 1.7, the labelled disfluency clips (their stutters written
+"mama, mama, mama" or "I, I, I") at most 1.8, their reference texts at most 1.2."""
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
 DOUBTED_PROBABILITY = SPEECH_VAD.threshold / 2
@@ -154,6 +165,8 @@ class Coverage:
     misplaced_words: int = 0
     """Words the first pass laid over the wrong audio, found because a repair wrote them where
     they were said (``without_misplaced_copies``); that audio is decoded again."""
+    looped_s: float = 0.0
+    """Audio under a decoder loop the first pass wrote (``looped_speech``), decoded again."""
     unrecovered: tuple[Span, ...] = field(default=())
     sounds: tuple[Sound, ...] = field(default=())
     """Short sounds outside every word (``unworded_sounds``), for the disfluency detectors."""
@@ -173,6 +186,7 @@ class Coverage:
             "unrecovered_s": round(self.unrecovered_s, 3),
             "removed_segments": self.removed_segments,
             "misplaced_words": self.misplaced_words,
+            "looped_s": round(self.looped_s, 3),
             "unrecovered": [[round(a, 3), round(b, 3)] for a, b in self.unrecovered],
             "sounds": [sound.to_dict() for sound in self.sounds],
             "repeats": [repeat.to_dict() for repeat in self.repeats],
@@ -333,6 +347,80 @@ def underwritten_speech(speech: Sequence[Span], words: Sequence[Word]) -> list[S
             run, opened = ([word], previous_end) if stretched else ([], 0.0)
         previous_end = word.end
     return spans + _under_run(run, opened, speech)
+
+
+def looped_speech(words: Sequence[Word]) -> list[Span]:
+    """Where whisper wrote a decoder loop over speech instead of the words said.
+
+    Batched decoding has no temperature fallback: over "My duh duh duh doctor told me to drink
+    more water. The kettle is broken again…" it wrote "door" a hundred times, each sure
+    (0.6-0.98) and laid on voiced audio, so no other check saw two sentences lost. A loop is
+    found by whisper's own test: ``LOOP_WORDS`` words in a row (all of them, when there are
+    fewer) whose text compresses more than ``LOOP_RATIO``. Where such runs meet, the loop is
+    the stretch over which the few words that make up half of their words ("door") come in a
+    row, not the words before and after that the runs also hold; its span reaches from
+    the end of the word before it to the start of the word after it (whisper may have squeezed
+    a word said there into no time). A speaker's own repetitions are a few copies among other
+    words and compress far less."""
+    size = min(LOOP_WORDS, len(words))
+    runs = joined(
+        (i, i + size)
+        for i in range(len(words) - size + 1)
+        if size and _compressed(words[i : i + size]) > LOOP_RATIO
+    )
+    spans = []
+    for a, b in runs:
+        first, last = _loop_extent(words, round(a), round(b))
+        start = words[first - 1].end if first else words[first].start
+        end = words[last + 1].start if last + 1 < len(words) else words[last].end
+        spans.append((min(start, words[first].start), max(end, words[last].end)))
+    return spans
+
+
+def _compressed(words: Sequence[Word]) -> float:
+    return float(get_compression_ratio(" ".join(w.word for w in words)))
+
+
+def _loop_extent(words: Sequence[Word], start: int, end: int) -> tuple[int, int]:
+    """The first and last index, from ``start`` to ``end``, of the words a loop there repeats
+    (the fewest different words that make up half of them) where two of them come in a row."""
+    said = [normalise(w.word) for w in words[start:end]]
+    looping: set[str] = set()
+    counted = 0
+    for word, copies in Counter(said).most_common():
+        if counted * 2 >= len(said):
+            break
+        looping.add(word)
+        counted += copies
+    inside = [start + i for i, word in enumerate(said) if word in looping]
+    # Where two come in a row: a copy said on its own before the loop ("by the door. My door
+    # door door …") is a word of the speech.
+    following = set(inside)
+    paired = [i for i in inside if i + 1 in following] or inside
+    return paired[0], min(paired[-1] + 1, inside[-1])
+
+
+def speech_under(speech: Sequence[Span], spans: Sequence[Span]) -> list[Span]:
+    """The parts of ``speech`` inside ``spans``, however short."""
+    return [piece for span in spans for piece in _intersect(speech, span)]
+
+
+def without_loops(segments: Sequence[Segment], looped: Sequence[Span]) -> tuple[list[Segment], int]:
+    """``segments`` without the words of the decoder loops in ``looped`` (``looped_speech``),
+    and how many words went: the audio under them is then speech without words, and the
+    coverage check decodes it again as it does speech whisper skipped."""
+    if not looped:
+        return list(segments), 0
+    kept: list[Segment] = []
+    removed = 0
+    for segment in segments:
+        words = [w for w in segment.words if not any(a <= w.middle <= b for a, b in looped)]
+        removed += len(segment.words) - len(words)
+        if len(words) == len(segment.words):
+            kept.append(segment)
+        elif words:
+            kept.append(Segment.from_words(words))
+    return kept, removed
 
 
 def _under_run(run: Sequence[Word], opened: float, speech: Sequence[Span]) -> list[Span]:

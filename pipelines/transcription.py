@@ -21,8 +21,10 @@ from pipelines.coverage import (
     Coverage,
     Speech,
     joined,
+    looped_speech,
     repair_windows,
     silero_speech,
+    speech_under,
     splice,
     uncovered_speech,
     undecoded_speech,
@@ -30,6 +32,7 @@ from pipelines.coverage import (
     unworded_sounds,
     with_doubted_speech,
     without_echoes,
+    without_loops,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -176,16 +179,20 @@ async def _covered(
     segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, voiced)
     segments, echoed = without_echoes(segments)
     removed += echoed
+    # A decoder loop's words go first: the speech under them is then decoded again like any
+    # speech whisper skipped, and the words the repairs add are counted net of them.
+    looped = looped_speech(_words(segments))
+    segments, unlooped = without_loops(segments, looped)
     # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)
-    gaps = uncovered_speech(speech, _words(segments))
+    gaps = joined([*uncovered_speech(speech, _words(segments)), *speech_under(speech, looped)])
     underwritten = underwritten_speech(speech, _words(segments))
     done = await _repaired(
         segments, gaps, speech, voiced, duration, options, send, underwritten=underwritten
     )
     segments, windows = done.segments, done.windows
-    added, removed = done.added - done.misplaced, removed + done.removed
+    added, removed = done.added - done.misplaced - unlooped, removed + done.removed
     if done.misplaced:
         # The audio under a removed copy is without words now: decode it too, once, however
         # short (a word beside it may cover most of it by ``uncovered_speech``'s measure).
@@ -216,6 +223,7 @@ async def _covered(
     coverage = Coverage(
         voiced_s=sum(end - start for start, end in speech),
         uncovered_s=sum(end - start for start, end in joined([*gaps, *underwritten])),
+        looped_s=sum(end - start for start, end in looped),
         repairs=len(windows),
         words_recovered=added,
         unrecovered_s=sum(end - start for start, end in left),

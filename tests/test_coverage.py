@@ -21,12 +21,14 @@ from pipelines.coverage import (
     DOUBTED_S,
     ECHO_GAP_S,
     ECHO_PROBABILITY,
+    LOOP_WORDS,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
     SPEECH_VAD,
     TIMED_WORDS,
     Sound,
     Speech,
+    looped_speech,
     repair_windows,
     silero_speech,
     splice,
@@ -34,6 +36,7 @@ from pipelines.coverage import (
     underwritten_speech,
     with_doubted_speech,
     without_echoes,
+    without_loops,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -117,6 +120,59 @@ class TestUnderwrittenSpeech:
         drawn = [W("I", 1.0, 1.64, 0.05), W("think", 1.64, 2.28, 0.3)]
         words = paced(TIMED_WORDS - 1, start=3.0) + drawn
         assert underwritten_speech([(0.0, 8.0)], sorted(words, key=lambda w: w.start)) == []
+
+
+def said(text: str, start: float = 0.0, step: float = 0.25) -> list[W]:
+    """The words of ``text``, one every ``step`` s from ``start``, each sure."""
+    return [
+        W(word, start + step * i, start + step * i + step * 0.8, 0.9)
+        for i, word in enumerate(text.split())
+    ]
+
+
+FLUENT = (
+    "Please put your coat on the hook by the door. The kettle is broken again, so we boil "
+    "water in a pan. Family dinners are on Sunday at my aunt's house, and everyone brings "
+    "something to share with the others."
+)
+
+
+class TestLoopedSpeech:
+    """A decoder loop ("door door door …") written over speech instead of the words said."""
+
+    def test_a_word_written_over_and_over_is_a_loop_from_the_word_before_to_the_one_after(
+        self,
+    ) -> None:
+        before = said("please put your coat on the hook by the door. My")  # the last ends 2.7
+        loop = said(" ".join(["door"] * 100), start=3.0, step=0.1)  # 3.0 to 12.98
+        after = said("there's a family dinner on Sunday.", start=14.0)
+        spans = looped_speech(before + loop + after)
+        # From the end of "My" to the start of "there's": the loop's own words, not the
+        # legitimate "door." before it.
+        assert spans == [pytest.approx((2.7, 14.0))]
+        kept, removed = without_loops([segment(*before), segment(*loop, *after)], spans)
+        assert removed == 100
+        assert [w.word for s in kept for w in s.words] == [w.word for w in before + after]
+
+    def test_a_sentence_written_over_and_over_is_a_loop(self) -> None:
+        loop = said(" ".join(["I'm sorry."] * 20), start=10.0)
+        spans = looped_speech(said(FLUENT) + loop)
+        assert len(spans) == 1 and spans[0][0] <= 10.0 and spans[0][1] >= loop[-1].end
+
+    def test_fluent_text_and_a_speakers_repetitions_are_not_loops(self) -> None:
+        assert looped_speech(said(FLUENT * 3)) == []
+        stuttered = (
+            "I I I I want to go to the the store and my mama mama mama mama likes to "
+            "puh puh puh play football, so so so we we went there on on Sunday."
+        )
+        assert looped_speech(said(stuttered)) == []
+        # Fewer words than a run: the whole text is read.
+        assert looped_speech(said("my my my my my brother")) == []
+        assert len(said(FLUENT)) > LOOP_WORDS
+
+    def test_nothing_to_take_out_without_loops(self) -> None:
+        segments = [segment(*said(FLUENT))]
+        assert without_loops(segments, []) == (segments, 0)
 
 
 def heard(spans: list[tuple[float, float]], doubted: list[tuple[float, float, float]]) -> Speech:
@@ -490,6 +546,35 @@ async def test_a_gap_a_widened_repair_skipped_is_decoded_on_its_own(speech: Audi
     assert sum(lost[0] <= t < lost[1] for t in times) >= 10
     assert coverage["repairs"] >= 2 and coverage["unrecovered_s"] < coverage["uncovered_s"] / 4
     assert len(times) == len(set(times)), "no word twice"
+
+
+async def test_a_decoder_loop_over_speech_is_decoded_again(speech: AudioArray) -> None:
+    """The first pass writes one word over and over across 11.5-20 s of speech, every copy
+    sure and on voiced audio, as batched decoding did over two stuttered sentences; the loop
+    goes and the speech under it is decoded again."""
+    looped = (11.5, 20.0)
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        offset = _offset_in(speech, samples) / SAMPLE_RATE
+        words = _loud_words(samples, offset)
+        if offset > 1.0:  # a repair: whisper decodes its window again, at other temperatures
+            return _sentences([word for _, word in words])
+        kept = [word for at, word in words if not looped[0] <= at < looped[1]]
+        loop = [
+            W("door", t - offset, t - offset + 0.08, 0.97)
+            for t in np.arange(looped[0], looped[1], 0.1)
+        ]
+        return _sentences(sorted([*kept, *loop], key=lambda w: w.start))
+
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    coverage = transcript.coverage
+    words = transcript.words()
+    assert not any(w.word == "door" for w in words)
+    assert sum(looped[0] <= w.start < looped[1] for w in words) >= 10
+    assert coverage["looped_s"] >= looped[1] - looped[0] - 1.0
+    assert coverage["repairs"] >= 1 and coverage["words_recovered"] < 0  # 85 out, ~15 back
+    times = [w.start for w in words]
+    assert times == sorted(times) and len(times) == len(set(times))
 
 
 def _loud_words(samples: AudioArray, offset: float) -> list[tuple[float, W]]:
