@@ -28,14 +28,13 @@ from disfluency_eval import (
     Evaluation,
     Event,
     evaluate,
+    in_session,
 )
-from disfluency_run import Background, run_corpus
+from disfluency_run import Background, run_corpus, run_session
 from matplotlib.figure import Figure
 
 from deployments.local_whisper import LocalWhisperConfig
-from pipelines.types import (
-    Transcript,
-)
+from pipelines.types import Span, Transcript
 
 CORPUS = FIXTURES / "disfluency"
 
@@ -74,6 +73,14 @@ def parse_args() -> argparse.Namespace:
         help="add a 50 Hz mains hum (with its third harmonic) this many dB under each clip's "
         "speech, e.g. 12",
     )
+    parser.add_argument(
+        "--session",
+        type=float,
+        metavar="GAP_S",
+        help="join the clips, in order, into one recording with GAP_S seconds of silence "
+        "between them, as a clinician records a session, and score it (events dealt back to "
+        "their clips by time); %%SS is then the session's, not each clip's",
+    )
     add_config_args(parser, config_help="Serve config whose LocalTranscriber user_config is used")
     return parser.parse_args()
 
@@ -92,13 +99,14 @@ def selected_clips(
 
 def clip_detail(
     entry: dict[str, Any],
-    transcript: Transcript,
-    metrics: dict[str, Any],
+    text: str,
+    syllables: int | None,
     result: ClipResult,
     evaluation: Evaluation,
-    seconds: float,
+    seconds: float | None,
 ) -> dict[str, Any]:
-    """What a reader needs to see why a clip scored as it did."""
+    """What a reader needs to see why a clip scored as it did: the platform's ``text`` for it,
+    the ``syllables`` it counted there and the ``seconds`` it took (None in a session)."""
     score = evaluation.scores[result.name]
     found = {i: j for i, j in score.matched}
     near = {i: j for i, j in score.relabelled}
@@ -120,7 +128,7 @@ def clip_detail(
         "voice": entry["voice"],
         "wpm": entry["wpm"],
         "text": entry["text"],
-        "transcript": transcript.text,
+        "transcript": text,
         "truth": [truth_event(i, e) for i, e in enumerate(result.truth)],
         "detected": [
             {
@@ -133,8 +141,8 @@ def clip_detail(
             for j, e in enumerate(result.detected)
         ],
         "percent_ss": {"truth": result.truth_percent_ss, "detected": result.detected_percent_ss},
-        "syllables": {"truth": entry["syllables"], "detected": metrics["syllable_count"]},
-        "seconds": round(seconds, 2),
+        "syllables": {"truth": entry["syllables"], "detected": syllables},
+        "seconds": None if seconds is None else round(seconds, 2),
     }
 
 
@@ -161,12 +169,15 @@ def table(evaluation: Evaluation) -> str:
         "",
         f"fluent controls: {evaluation.control_clips} clips, "
         f"{number(evaluation.false_events_per_100_syllables)} false events per 100 syllables",
-        f"%SS absolute error: mean {number(summary.get('mean_abs_error'))}, "
-        f"median {number(summary.get('median_abs_error'))}, "
-        f"max {number(summary.get('max_abs_error'))}; "
-        f"{summary.get('within_goal')} of {summary.get('clips')} clips within "
-        f"±{summary.get('goal_points')} points",
     ]
+    if summary:
+        lines.append(
+            f"%SS absolute error: mean {number(summary['mean_abs_error'])}, "
+            f"median {number(summary['median_abs_error'])}, "
+            f"max {number(summary['max_abs_error'])}; "
+            f"{summary['within_goal']} of {summary['clips']} clips within "
+            f"±{summary['goal_points']} points"
+        )
     return "\n".join(lines)
 
 
@@ -209,19 +220,49 @@ def main() -> int:
             "cpu_threads": args.threads,
         }
     )
-    log(f"{len(entries)} clips, {args.processes} process(es) of {args.threads} thread(s)")
-    decoded = run_corpus(
-        [args.corpus / entry["file"] for entry in entries],
-        config,
-        processes=args.processes,
-        background=Background(noise_dbfs=args.noise_dbfs, hum_db=args.hum_db),
-    )
-    runs = [
-        (entry, transcript, metrics, ClipResult.from_run(entry, metrics), seconds)
-        for entry, (transcript, metrics, seconds) in zip(entries, decoded, strict=True)
-    ]
+    paths = [args.corpus / entry["file"] for entry in entries]
+    background = Background(noise_dbfs=args.noise_dbfs, hum_db=args.hum_db)
+    session: dict[str, Any] | None = None
+    if args.session is None:
+        log(f"{len(entries)} clips, {args.processes} process(es) of {args.threads} thread(s)")
+        decoded = run_corpus(paths, config, processes=args.processes, background=background)
+        runs = [
+            (
+                entry,
+                transcript.text,
+                metrics["syllable_count"],
+                ClipResult.from_run(entry, metrics),
+                seconds,
+            )
+            for entry, (transcript, metrics, seconds) in zip(entries, decoded, strict=True)
+        ]
+        wall_s = sum(r[4] or 0.0 for r in runs)
+    else:
+        log(
+            f"{len(entries)} clips as one session, {args.session} s apart, {args.threads} thread(s)"
+        )
+        (transcript, metrics, wall_s), clips = run_session(
+            paths, config, args.session, background=background
+        )
+        dealt = in_session(metrics["disfluencies"], clips, args.session)
+        runs = [
+            (
+                entry,
+                _text_in(transcript, clip, args.session),
+                None,
+                ClipResult.of(entry, events, percent_ss=None),
+                None,
+            )
+            for entry, clip, events in zip(entries, clips, dealt, strict=True)
+        ]
+        session = session_summary(entries, transcript, metrics, clips, args.session)
     evaluation = evaluate([r[3] for r in runs], args.tolerance)
     log(table(evaluation))
+    if session is not None:
+        log(
+            f"session: {session['recording_s']} s, %SS {session['percent_ss']['detected']} "
+            f"(truth {session['percent_ss']['truth']}), coverage {session['coverage']}"
+        )
     args.results_dir.mkdir(parents=True, exist_ok=True)
     summary = {
         "benchmark": "disfluency",
@@ -233,15 +274,50 @@ def main() -> int:
         "hum_db": args.hum_db,
         "clips": len(entries),
         "audio_s": round(sum(e["duration_s"] for e in entries), 1),
-        "wall_s": round(sum(r[4] for r in runs), 1),
+        "wall_s": round(wall_s, 1),
+        "session": session,
         "tolerance_s": args.tolerance,
         **evaluation.to_dict(),
         "chart": str(save_chart(chart(evaluation, args.tolerance), args.results_dir, "disfluency")),
-        "per_clip": [clip_detail(e, t, m, r, evaluation, s) for e, t, m, r, s in runs],
+        "per_clip": [clip_detail(*run[:4], evaluation, run[4]) for run in runs],
     }
     (args.results_dir / "disfluency.json").write_text(json.dumps(summary, indent=2) + "\n")
     emit(summary)
     return 0
+
+
+def _text_in(transcript: Transcript, clip: Span, gap_s: float) -> str:
+    """The session's words whose middles lie in ``clip`` (widened by half the gap)."""
+    start, length = clip
+    return " ".join(
+        w.word
+        for w in transcript.words()
+        if start - gap_s / 2 <= w.middle < start + length + gap_s / 2
+    )
+
+
+def session_summary(
+    entries: Sequence[dict[str, Any]],
+    transcript: Transcript,
+    metrics: dict[str, Any],
+    clips: Sequence[Span],
+    gap_s: float,
+) -> dict[str, Any]:
+    """The joined recording: how long, its %SS against the clips' truth together, and what
+    the coverage check did on it."""
+    stuttered = sum(e["stuttered_syllables"] for e in entries)
+    syllables = sum(e["syllables"] for e in entries)
+    start, length = clips[-1] if clips else (0.0, 0.0)
+    return {
+        "gap_s": gap_s,
+        "recording_s": round(start + length, 1),
+        "percent_ss": {
+            "truth": round(100 * stuttered / syllables, 2) if syllables else None,
+            "detected": metrics["percent_syllables_stuttered"],
+        },
+        "syllables": {"truth": syllables, "detected": metrics["syllable_count"]},
+        "coverage": {k: v for k, v in transcript.coverage.items() if not isinstance(v, list)},
+    }
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ class ClipResult:
     truth: tuple[Event, ...]
     detected: tuple[Event, ...]
     truth_percent_ss: float
-    detected_percent_ss: float
+    detected_percent_ss: float | None
+    """None where the platform counted no %SS for the clip alone (``--session``)."""
     syllables: int
     """True syllable count (the %SS denominator), for false events per 100 syllables."""
 
@@ -116,12 +117,28 @@ class ClipResult:
     @classmethod
     def from_run(cls, entry: Mapping[str, Any], metrics: Mapping[str, Any]) -> ClipResult:
         """From a clip's ``truth.json`` entry and the platform's metrics for it."""
+        return cls.of(
+            entry,
+            metrics["disfluencies"],
+            percent_ss=metrics["percent_syllables_stuttered"],
+        )
+
+    @classmethod
+    def of(
+        cls,
+        entry: Mapping[str, Any],
+        detected: Iterable[Mapping[str, Any]],
+        *,
+        percent_ss: float | None,
+    ) -> ClipResult:
+        """From a clip's ``truth.json`` entry, the events the platform reported in it and
+        its %SS for the clip (None when it counted none for the clip alone)."""
         return cls(
             name=entry["file"],
             truth=tuple(Event.from_dict(e) for e in entry["events"]),
-            detected=tuple(Event.from_dict(e) for e in metrics["disfluencies"]),
+            detected=tuple(Event.from_dict(e) for e in detected),
             truth_percent_ss=entry["percent_ss"],
-            detected_percent_ss=metrics["percent_syllables_stuttered"],
+            detected_percent_ss=percent_ss,
             syllables=entry["syllables"],
         )
 
@@ -238,8 +255,35 @@ def false_events_per_100_syllables(clips: Iterable[ClipResult]) -> float | None:
 
 
 def percent_ss_errors(clips: Iterable[ClipResult]) -> dict[str, float]:
-    """Absolute %SS error per clip (detected minus truth, in points), by clip name."""
-    return {c.name: abs(c.detected_percent_ss - c.truth_percent_ss) for c in clips}
+    """Absolute %SS error per clip (detected minus truth, in points), by clip name; clips
+    without a %SS of their own are left out."""
+    return {
+        c.name: abs(c.detected_percent_ss - c.truth_percent_ss)
+        for c in clips
+        if c.detected_percent_ss is not None
+    }
+
+
+def in_session(
+    events: Iterable[Mapping[str, Any]], clips: Sequence[tuple[float, float]], gap_s: float
+) -> list[list[dict[str, Any]]]:
+    """``events`` of one recording made of clips laid end to end (``clips``: each one's start
+    and length in it, ``gap_s`` of silence between), dealt to the clip whose span, widened by
+    half the gap either side, holds each event's middle, in that clip's time. Events outside
+    every clip (none, when the gaps are as given) are left out."""
+    dealt: list[list[dict[str, Any]]] = [[] for _ in clips]
+    for event in events:
+        middle = (float(event["start"]) + float(event["end"])) / 2
+        for k, (start, length) in enumerate(clips):
+            if start - gap_s / 2 <= middle < start + length + gap_s / 2:
+                shifted = {
+                    **event,
+                    "start": float(event["start"]) - start,
+                    "end": float(event["end"]) - start,
+                }
+                dealt[k].append(shifted)
+                break
+    return dealt
 
 
 @dataclass(frozen=True, slots=True)

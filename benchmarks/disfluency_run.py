@@ -27,6 +27,7 @@ from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
     ChunkTranscript,
+    Span,
     Transcript,
     TranscriptionOptions,
 )
@@ -41,6 +42,18 @@ def run_clip(
 ) -> tuple[Transcript, dict[str, Any], float]:
     """The platform's transcript and metrics for one file, and the seconds they took; with
     ``background`` under it."""
+    started = time.perf_counter()
+    audio = decode(path)
+    if background is not None:
+        audio = background.under(audio, seed=zlib.crc32(path.name.encode()))
+    transcript, metrics = run_audio(audio, transcriber, reporter)
+    return transcript, metrics, time.perf_counter() - started
+
+
+def run_audio(
+    audio: AudioArray, transcriber: LocalWhisperTranscriber, reporter: ReportGenerator
+) -> tuple[Transcript, dict[str, Any]]:
+    """The platform's transcript and metrics for one recording's samples."""
     pipeline = PipelineSettings()
 
     async def transcribe_chunk(audio: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
@@ -50,10 +63,6 @@ def run_clip(
     # CTranslate2 seeds a thread's generator once, at its first sampling, from the seed set
     # then: with it fixed, the same clips decoded in the same order give the same transcripts.
     ctranslate2.set_random_seed(0)
-    started = time.perf_counter()
-    audio = decode(path)
-    if background is not None:
-        audio = background.under(audio, seed=zlib.crc32(path.name.encode()))
     merged = asyncio.run(
         transcribe_chunked(
             audio,
@@ -73,7 +82,42 @@ def run_clip(
         report_type="fluency_analysis",
         language="en",
     )
-    return transcript, report.metrics, time.perf_counter() - started
+    return transcript, report.metrics
+
+
+def joined_clips(paths: Sequence[Path], gap_s: float) -> tuple[AudioArray, list[Span]]:
+    """The clips of ``paths`` laid end to end with ``gap_s`` of silence between them, as one
+    recording, and where each lies in it (start and length, in seconds)."""
+    gap = np.zeros(round(gap_s * SAMPLE_RATE), dtype=np.float32)
+    pieces: list[AudioArray] = []
+    clips: list[Span] = []
+    at = 0
+    for path in paths:
+        audio = decode(path)
+        clips.append((at / SAMPLE_RATE, len(audio) / SAMPLE_RATE))
+        pieces += [audio, gap]
+        at += len(audio) + len(gap)
+    return np.concatenate(pieces[:-1]) if pieces else gap[:0], clips
+
+
+def run_session(
+    paths: Sequence[Path],
+    config: LocalWhisperConfig,
+    gap_s: float,
+    *,
+    background: Background | None = None,
+) -> tuple[Run, list[Span]]:
+    """The clips of ``paths`` joined into one recording (``joined_clips``), as a clinician
+    records a session, through the platform's path at once: chunked, its windows decoded
+    together, the second pass's stretches packed. Its transcript, metrics and seconds, and
+    where each clip lies in it."""
+    started = time.perf_counter()
+    audio, clips = joined_clips(paths, gap_s)
+    if background is not None:
+        audio = background.under(audio, seed=zlib.crc32(b"session"))
+    transcriber = LocalWhisperTranscriber(config)
+    transcript, metrics = run_audio(audio, transcriber, ReportGenerator(chat_clients=()))
+    return (transcript, metrics, time.perf_counter() - started), clips
 
 
 @dataclass(frozen=True)

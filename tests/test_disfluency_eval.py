@@ -16,6 +16,7 @@ from benchmarks.disfluency_eval import (
     Event,
     evaluate,
     false_events_per_100_syllables,
+    in_session,
     match_events,
     percent_ss_errors,
 )
@@ -164,6 +165,14 @@ class TestClipMeasures:
         assert summary["max_abs_error"] == 6.0
         assert (summary["within_goal"], summary["clips"]) == (1, 3)
 
+    def test_a_clip_without_its_own_percent_ss_is_left_out_of_the_errors(self) -> None:
+        clips = [
+            clip("counted", [], [], truth_ss=5.0, detected_ss=7.5),
+            ClipResult("in a session", (), (), 4.0, None, 20),
+        ]
+        assert percent_ss_errors(clips) == {"counted": 2.5}
+        assert evaluate(clips[1:]).percent_ss_summary() == {}
+
     def test_events_read_from_truth_and_platform_dicts(self) -> None:
         truth = Event.from_dict(
             {
@@ -187,3 +196,41 @@ class TestClipMeasures:
         )
         assert truth.label == "repetition:part_word"
         assert (platform.label, platform.start, platform.end) == ("block", 1.0, 2.5)
+
+
+class TestSession:
+    """Clips laid end to end as one recording: each event goes back to its clip, in its time."""
+
+    CLIPS = ((0.0, 4.0), (5.0, 3.0), (9.0, 6.0))  # 1 s of silence between them
+    GAP_S = 1.0
+
+    def test_each_event_goes_to_the_clip_it_lies_in_shifted_to_its_time(self) -> None:
+        events = [
+            {"type": "block", "start": 1.0, "end": 2.0},
+            {"type": "interjection", "start": 5.5, "end": 5.9, "text": "um"},
+            {"type": "prolongation", "start": 14.0, "end": 14.8},
+        ]
+        dealt = in_session(events, self.CLIPS, self.GAP_S)
+        assert [len(events) for events in dealt] == [1, 1, 1]
+        assert dealt[1][0] == {
+            "type": "interjection",
+            "start": 0.5,
+            "end": pytest.approx(0.9),
+            "text": "um",
+        }
+        assert (dealt[2][0]["start"], dealt[2][0]["end"]) == pytest.approx((5.0, 5.8))
+
+    def test_an_event_across_a_join_goes_where_its_middle_is(self) -> None:
+        # A silence read as a block from 3.6 to 5.2 s: its middle, 4.4 s, is in the first
+        # clip's half of the gap, so it counts against that clip (a false event there).
+        dealt = in_session([{"type": "block", "start": 3.6, "end": 5.2}], self.CLIPS, self.GAP_S)
+        assert dealt[0] == [{"type": "block", "start": 3.6, "end": pytest.approx(5.2)}]
+        assert dealt[1] == dealt[2] == []
+        late = in_session([{"type": "block", "start": 4.4, "end": 5.6}], self.CLIPS, self.GAP_S)
+        assert late[1] == [
+            {"type": "block", "start": pytest.approx(-0.6), "end": pytest.approx(0.6)}
+        ]
+
+    def test_an_event_past_every_clip_is_left_out(self) -> None:
+        dealt = in_session([{"type": "block", "start": 20.0, "end": 21.0}], self.CLIPS, self.GAP_S)
+        assert dealt == [[], [], []]
