@@ -148,6 +148,16 @@ class TestInterjections:
         assert metrics.stuttering_like_disfluencies == 0
         assert metrics.counts_by_type["interjection"] == 7
 
+    def test_the_same_filler_written_over_and_over_is_one_pause(self) -> None:
+        # A decoder loop over "mmmmy glasses under the sofa cushion": twelve "ahh..." in 2.2 s.
+        loop = [("ahh...", 2.2 + 0.18 * k, 2.35 + 0.18 * k) for k in range(12)]
+        words = timed(("I", 0.5, 0.7), ("finally", 0.7, 1.2), ("found...", 1.2, 1.9), *loop)
+        metrics = compute_metrics(words, 5.0)
+        assert events(metrics) == [("interjection", None, " ".join(["ahh..."] * 12), False)]
+        # Said again after a pause, it is another hesitation.
+        apart = timed(("um", 0.0, 0.3), ("um,", 1.0, 1.3), ("yes.", 1.5, 1.8))
+        assert [e.text for e in compute_metrics(apart, 2.0).disfluencies] == ["um", "um,"]
+
     def test_backchannels_are_not_fillers(self) -> None:
         metrics = compute_metrics(spoken("uh-huh mm-hmm mhm okay"), 5.0)
         assert metrics.disfluencies == ()
