@@ -374,7 +374,7 @@ def looped_speech(words: Sequence[Word]) -> list[Span]:
         start = words[first - 1].end if first else words[first].start
         end = words[last + 1].start if last + 1 < len(words) else words[last].end
         spans.append((min(start, words[first].start), max(end, words[last].end)))
-    return spans
+    return joined(spans)
 
 
 def _compressed(words: Sequence[Word]) -> float:
