@@ -12,6 +12,7 @@ clips' false events stay within issue 11's bounds.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from benchmarks.disfluency_eval import (
     evaluate,
     in_session,
 )
-from benchmarks.disfluency_run import run_session
+from benchmarks.disfluency_run import map_fresh, run_session
 from pipelines.coverage import looped_speech
 from pipelines.types import Span, Transcript
 from tests.fidelity import serve_config
@@ -47,9 +48,10 @@ GENERIC (a 2-core AMD EPYC)."""
 def session() -> tuple[list[dict[str, Any]], Transcript, dict[str, Any], list[Span]]:
     entries: list[dict[str, Any]] = json.loads((CORPUS / "truth.json").read_text())["clips"]
     # The Serve config as it is (one thread a replica): how a session is decoded in production.
-    (transcript, metrics, _), clips = run_session(
-        [CORPUS / e["file"] for e in entries], serve_config(), GAP_S
-    )
+    # In a process of its own: its event loop is not the test session's (``asyncio.run`` here
+    # would leave the platform tests after it without theirs).
+    run = partial(run_session, config=serve_config(), gap_s=GAP_S)
+    (transcript, metrics, _), clips = map_fresh(run, [[CORPUS / e["file"] for e in entries]], 1)[0]
     return entries, transcript, metrics, clips
 
 
