@@ -1709,7 +1709,7 @@ def _drop_what_prolongations_were_taken_for(
     found.events = [
         e
         for e in found.events
-        if not (e.type == "interjection" and (e.start, e.end) in written_on)
+        if not (e.type == "interjection" and _written_for(e, tokens, written_on))
         and not (
             _heard_repetition(e)
             and e.confidence < _CONFIDENCE["heard_repeat"]
@@ -1737,8 +1737,21 @@ def _drop_syllables_written_as_fillers(tokens: Sequence[_Token], found: _Found) 
         e
         for e in found.events
         if not (e.type == "interjection" and e.evidence == ("transcript",))
-        or (e.start, e.end) not in written
+        or not _written_for(e, tokens, written)
     ]
+
+
+def _written_for(
+    event: DisfluencyEvent, tokens: Sequence[_Token], written: set[tuple[float, float]]
+) -> bool:
+    """Whether every filler of an interjection (one, or the same one written again and again:
+    ``_find_interjections``) is among the fillers ``written`` (their spans) for another event."""
+    spans = [
+        (t.start, t.end)
+        for t in tokens
+        if t.filler and event.start <= t.start and t.end <= event.end
+    ]
+    return bool(spans) and all(span in written for span in spans)
 
 
 def _inside_prolongation(token: _Token, found: _Found) -> bool:
