@@ -27,8 +27,10 @@ from disfluency_eval import (
     ClipResult,
     Evaluation,
     Event,
+    clip_at,
     evaluate,
     in_session,
+    pooled_percent_ss,
 )
 from disfluency_run import Background, run_corpus, run_session
 from matplotlib.figure import Figure
@@ -288,12 +290,7 @@ def main() -> int:
 
 def _text_in(transcript: Transcript, clip: Span, gap_s: float) -> str:
     """The session's words whose middles lie in ``clip`` (widened by half the gap)."""
-    start, length = clip
-    return " ".join(
-        w.word
-        for w in transcript.words()
-        if start - gap_s / 2 <= w.middle < start + length + gap_s / 2
-    )
+    return " ".join(w.word for w in transcript.words() if clip_at(w.middle, [clip], gap_s) == 0)
 
 
 def session_summary(
@@ -305,17 +302,19 @@ def session_summary(
 ) -> dict[str, Any]:
     """The joined recording: how long, its %SS against the clips' truth together, and what
     the coverage check did on it."""
-    stuttered = sum(e["stuttered_syllables"] for e in entries)
-    syllables = sum(e["syllables"] for e in entries)
+    truth = pooled_percent_ss(entries)
     start, length = clips[-1] if clips else (0.0, 0.0)
     return {
         "gap_s": gap_s,
         "recording_s": round(start + length, 1),
         "percent_ss": {
-            "truth": round(100 * stuttered / syllables, 2) if syllables else None,
+            "truth": None if truth is None else round(truth, 2),
             "detected": metrics["percent_syllables_stuttered"],
         },
-        "syllables": {"truth": syllables, "detected": metrics["syllable_count"]},
+        "syllables": {
+            "truth": sum(e["syllables"] for e in entries),
+            "detected": metrics["syllable_count"],
+        },
         "coverage": {k: v for k, v in transcript.coverage.items() if not isinstance(v, list)},
     }
 

@@ -264,26 +264,38 @@ def percent_ss_errors(clips: Iterable[ClipResult]) -> dict[str, float]:
     }
 
 
+def clip_at(at: float, clips: Sequence[tuple[float, float]], gap_s: float) -> int | None:
+    """Which of ``clips`` (each one's start and length in a recording of clips laid end to end,
+    ``gap_s`` of silence between) holds the time ``at``, each clip's span widened by half the
+    gap either side; None past every clip."""
+    for k, (start, length) in enumerate(clips):
+        if start - gap_s / 2 <= at < start + length + gap_s / 2:
+            return k
+    return None
+
+
 def in_session(
     events: Iterable[Mapping[str, Any]], clips: Sequence[tuple[float, float]], gap_s: float
 ) -> list[list[dict[str, Any]]]:
-    """``events`` of one recording made of clips laid end to end (``clips``: each one's start
-    and length in it, ``gap_s`` of silence between), dealt to the clip whose span, widened by
-    half the gap either side, holds each event's middle, in that clip's time. Events outside
-    every clip (none, when the gaps are as given) are left out."""
+    """``events`` of one recording made of clips laid end to end, dealt to the clip that holds
+    each event's middle (``clip_at``), in that clip's time. Events outside every clip (none,
+    when the gaps are as given) are left out."""
     dealt: list[list[dict[str, Any]]] = [[] for _ in clips]
     for event in events:
-        middle = (float(event["start"]) + float(event["end"])) / 2
-        for k, (start, length) in enumerate(clips):
-            if start - gap_s / 2 <= middle < start + length + gap_s / 2:
-                shifted = {
-                    **event,
-                    "start": float(event["start"]) - start,
-                    "end": float(event["end"]) - start,
-                }
-                dealt[k].append(shifted)
-                break
+        start, end = float(event["start"]), float(event["end"])
+        k = clip_at((start + end) / 2, clips, gap_s)
+        if k is not None:
+            offset = clips[k][0]
+            dealt[k].append({**event, "start": start - offset, "end": end - offset})
     return dealt
+
+
+def pooled_percent_ss(entries: Iterable[Mapping[str, Any]]) -> float | None:
+    """%SS of truth entries taken together: their stuttered syllables over their syllables."""
+    listed = list(entries)
+    syllables = sum(e["syllables"] for e in listed)
+    stuttered = sum(e["stuttered_syllables"] for e in listed)
+    return 100 * stuttered / syllables if syllables else None
 
 
 @dataclass(frozen=True, slots=True)
