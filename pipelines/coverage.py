@@ -27,7 +27,7 @@ from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S, frames
-from pipelines.fillers import normalise
+from pipelines.fillers import FILLER_RUN_GAP_S, is_filler, normalise
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import estimate_syllables
@@ -87,6 +87,14 @@ LOOP_WORDS = 30
 written 100 times over 11 s of a stuttered recording compressed 9.3 times over 30 words; the
 fluent long recordings at most 1.7, the labelled disfluency clips (their stutters written
 "mama, mama, mama" or "I, I, I") at most 1.8, their reference texts at most 1.2."""
+FILLER_LOOP = 6
+"""Copies of one filler written in a row (no word between, each within ``FILLER_RUN_GAP_S`` of
+the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
+GENERIC kernels batched decoding wrote "ahh..." twelve times in 2.2 s over "mmmmy glasses under
+the sofa cushion", too few among the 30 words around them for the compression test
+(``LOOP_RATIO``) to see. Decoded again, that stretch came back "I finally found my glasses
+under the sofa cushion." No run of more than three identical fillers occurs in the labelled
+disfluency sessions decoded natively, nor in the fluent long recordings."""
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
 DOUBTED_PROBABILITY = SPEECH_VAD.threshold / 2
@@ -358,23 +366,47 @@ def looped_speech(words: Sequence[Word]) -> list[Span]:
     found by whisper's own test: ``LOOP_WORDS`` words in a row (all of them, when there are
     fewer) whose text compresses more than ``LOOP_RATIO``. Where such runs meet, the loop is
     the stretch over which the few words that make up half of their words ("door") come in a
-    row, not the words before and after that the runs also hold; its span reaches from
-    the end of the word before it to the start of the word after it (whisper may have squeezed
-    a word said there into no time). A speaker's own repetitions are a few copies among other
-    words and compress far less."""
+    row, not the words before and after that the runs also hold. A speaker's own repetitions
+    are a few copies among other words and compress far less. A shorter loop of one filler
+    written again and again (``FILLER_LOOP``) is one too. Each loop's span reaches from the
+    end of the word before it to the start of the word after it (whisper may have squeezed a
+    word said there into no time)."""
     size = min(LOOP_WORDS, len(words))
     runs = joined(
         (i, i + size)
         for i in range(len(words) - size + 1)
         if size and _compressed(words[i : i + size]) > LOOP_RATIO
     )
-    spans = []
-    for a, b in runs:
-        first, last = _loop_extent(words, round(a), round(b))
-        start = words[first - 1].end if first else words[first].start
-        end = words[last + 1].start if last + 1 < len(words) else words[last].end
-        spans.append((min(start, words[first].start), max(end, words[last].end)))
-    return joined(spans)
+    extents = [_loop_extent(words, round(a), round(b)) for a, b in runs]
+    return joined(_between_neighbours(words, *extent) for extent in extents + _filler_loops(words))
+
+
+def _between_neighbours(words: Sequence[Word], first: int, last: int) -> Span:
+    """From the end of the word before ``words[first]`` to the start of the one after
+    ``words[last]`` (the words' own edges where there is none, or where they reach further)."""
+    start = words[first - 1].end if first else words[first].start
+    end = words[last + 1].start if last + 1 < len(words) else words[last].end
+    return min(start, words[first].start), max(end, words[last].end)
+
+
+def _filler_loops(words: Sequence[Word]) -> list[tuple[int, int]]:
+    """The first and last index of each run of ``FILLER_LOOP`` or more copies of one filler."""
+    loops: list[tuple[int, int]] = []
+    first = 0
+    while first < len(words):
+        last = first
+        if is_filler(words[first].word):
+            said = normalise(words[first].word)
+            while (
+                last + 1 < len(words)
+                and normalise(words[last + 1].word) == said
+                and words[last + 1].start - words[last].end < FILLER_RUN_GAP_S
+            ):
+                last += 1
+        if last - first + 1 >= FILLER_LOOP:
+            loops.append((first, last))
+        first = last + 1
+    return loops
 
 
 def _compressed(words: Sequence[Word]) -> float:

@@ -12,6 +12,10 @@ _HUM = re.compile(r"^(?:h*m{2,}|h+m+)$")
 """The fillers that are a held nasal (mm, mmm, hmm): also how whisper writes a drawn-out "m",
 "n", "v" or "w" at the start of a word."""
 
+FILLER_RUN_GAP_S = 0.5
+"""The same filler written again within this of the one before, no word between, is one filled
+pause with it (or, written again and again, a decoder loop: ``pipelines.coverage``)."""
+
 
 def normalise(raw: str) -> str:
     """A word in lower case with edge punctuation and dashes removed; inner ones kept."""

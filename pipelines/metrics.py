@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound, uncovered_speech
-from pipelines.fillers import is_filler, is_hum, normalise
+from pipelines.fillers import FILLER_RUN_GAP_S, is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import (
@@ -833,16 +833,12 @@ def _pauses(tokens: Sequence[_Token], minimum_s: float) -> list[Pause]:
     return pauses
 
 
-_FILLER_RUN_GAP_S = 0.5
-"""The same filler written again within this of the one before, no word between, is one filled
-pause with it."""
-
-
 def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
     """Each filled pause is one interjection (Yairi & Ambrose: an "other" disfluency). The same
-    filler written again and again with no word between is one pause: over "mmmmy glasses under
-    the sofa cushion" batched decoding wrote "ahh..." twelve times in 2.2 s, a decoder loop, not
-    twelve hesitations. Different fillers side by side ("hmm... erm") stay one each."""
+    filler written again with no word between is one pause ("uh, uh, uh"); six times or more is
+    a decoder loop, which the coverage check has already taken out and decoded again
+    (``pipelines.coverage.FILLER_LOOP``). Different fillers side by side ("hmm... erm") stay
+    one each."""
     i = 0
     while i < len(tokens):
         if not tokens[i].filler:
@@ -853,7 +849,7 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
             last + 1 < len(tokens)
             and tokens[last + 1].filler
             and tokens[last + 1].norm == tokens[i].norm
-            and tokens[last + 1].start - tokens[last].end < _FILLER_RUN_GAP_S
+            and tokens[last + 1].start - tokens[last].end < FILLER_RUN_GAP_S
         ):
             last += 1
         found.add(tokens, i, last, "interjection", confidence=_CONFIDENCE["filler"])

@@ -21,6 +21,7 @@ from pipelines.coverage import (
     DOUBTED_S,
     ECHO_GAP_S,
     ECHO_PROBABILITY,
+    FILLER_LOOP,
     LOOP_WORDS,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
@@ -169,6 +170,22 @@ class TestLoopedSpeech:
         # Fewer words than a run: the whole text is read.
         assert looped_speech(said("my my my my my brother")) == []
         assert len(said(FLUENT)) > LOOP_WORDS
+
+    def test_one_filler_written_again_and_again_is_a_loop(self) -> None:
+        before = said("I finally found")  # "found" ends at 0.7
+        loop = said(" ".join(["ahh..."] * 12), start=1.0, step=0.185)
+        after = said("The blue one, the green one is cheaper.", start=3.5)
+        assert looped_speech(before + loop + after) == [pytest.approx((0.7, 3.5))]
+
+    def test_a_speakers_few_fillers_or_fillers_apart_are_not_a_loop(self) -> None:
+        hesitant = said("so uh, uh, uh, I think um we should go")
+        assert looped_speech(hesitant) == []
+        assert looped_speech(said(" ".join(["uh"] * (FILLER_LOOP - 1)))) == []
+        # Each "um" 0.6 s after the one before ends: pauses, not one loop.
+        apart = said(" ".join(["um"] * FILLER_LOOP), step=3.0)
+        assert looped_speech(apart) == []
+        # As many different fillers in a row are hesitations, one each.
+        assert looped_speech(said("um uh er erm ah hmm")) == []
 
     def test_nothing_to_take_out_without_loops(self) -> None:
         segments = [segment(*said(FLUENT))]
@@ -575,6 +592,29 @@ async def test_a_decoder_loop_over_speech_is_decoded_again(speech: AudioArray) -
     assert coverage["repairs"] >= 1 and coverage["words_recovered"] < 0  # 85 out, ~15 back
     times = [w.start for w in words]
     assert times == sorted(times) and len(times) == len(set(times))
+
+
+async def test_a_loop_a_repair_writes_does_not_replace_the_words_held(speech: AudioArray) -> None:
+    """The first pass loses 10-14 s and holds the words around it; the repair, widened to the
+    sentences beside the gap, writes one filler over and over across the whole window (as
+    whisper did under GENERIC kernels). Its copies would cover more of the window's voiced
+    audio than the words held there and replace them: the loop goes, the words held stay."""
+    lost = (10.0, 14.0)
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        offset = _offset_in(speech, samples) / SAMPLE_RATE
+        if offset > 1.0:  # a repair: a loop of "ahh..." from its start to its end
+            end = len(samples) / SAMPLE_RATE
+            return _sentences([W("ahh...", t, t + 0.15, 0.8) for t in np.arange(0.0, end, 0.2)])
+        words = _loud_words(samples, offset)
+        return _sentences([word for at, word in words if not lost[0] <= at < lost[1]])
+
+    transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    words = [w.word for w in transcript.words()]
+    assert "ahh..." not in words
+    first = await transcribe(speech, TranscriptionOptions())
+    assert words == [w.word for s in first.segments for w in s.words]
+    assert transcript.coverage["repairs"] >= 1 and transcript.coverage["words_recovered"] == 0
 
 
 def _loud_words(samples: AudioArray, offset: float) -> list[tuple[float, W]]:
