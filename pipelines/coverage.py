@@ -704,19 +704,27 @@ def splice(
     or write far more syllables (``WRITES_MORE``) over its ``underwritten`` speech (drawn-out
     words over speech whisper skipped, ``underwritten_speech``), it replaces them inside the
     window (its padding excepted, where both heard the same words cut by the window's edge);
-    otherwise only its words that fall in ``gaps`` are added. A segment the new words fall
-    inside is split around them. Returns the segments and how many words the transcript gained.
+    otherwise only its words that fall in ``gaps`` are added. A decoder loop in the retry
+    (``looped_speech``) takes no part in that comparison and replaces nothing: its copies,
+    spread over the window, cover its audio whatever was said there (under GENERIC kernels a
+    repair widened to "I finally found my glasses under the sofa cushion.", which the first
+    pass held, wrote "ahh..." fourteen times in its place). Its words may still fill the gaps,
+    where nothing is held: a task said over and over ("pa-ta-ka" …) is written the same way
+    again. A segment the new words fall inside is split around them. Returns the segments
+    and how many words the transcript gained.
     """
     core = (window[0] + REPAIR_PAD_S, window[1] - REPAIR_PAD_S)
     retry = [w for s in found for w in s.words]
+    looped = looped_speech(retry)
+    heard = [w for w in retry if not any(a <= w.middle <= b for a, b in looped)]
     held = [w for s in segments for w in s.words if _inside(w, window)]
     voiced = _intersect(speech, window)
     under = [span for span in underwritten if window[0] < span[1] and span[0] < window[1]]
-    if _covered_s(voiced, retry) > _covered_s(voiced, held) + MIN_UNCOVERED_S / 2 or (
-        _syllables_in(under, retry) >= WRITES_MORE * _syllables_in(under, held) + WRITES_MORE
+    if _covered_s(voiced, heard) > _covered_s(voiced, held) + MIN_UNCOVERED_S / 2 or (
+        _syllables_in(under, heard) >= WRITES_MORE * _syllables_in(under, held) + WRITES_MORE
     ):
         keep = [[w for w in s.words if not _inside(w, core)] for s in segments]
-        new = [w for w in retry if _inside(w, core)]
+        new = [w for w in heard if _inside(w, core)]
     else:
         keep = [list(s.words) for s in segments]
         kept = [w for words in keep for w in words]

@@ -314,15 +314,9 @@ def _spliced(
     take_out_copies: bool,
     underwritten: Sequence[Span],
 ) -> _Repairs:
-    """``done`` with one repair window's transcript spliced in. A decoder loop the retry wrote
-    (``looped_speech``) is never spliced in: its copies spread over the window's voiced audio
-    would cover more of it than the words held there, and replace them. Under GENERIC kernels
-    the second round of a repair widened to "I finally found my glasses under the sofa
-    cushion.", which the first pass held, wrote "I finally found... ahh... ahh..." fourteen
-    times in its place."""
+    """``done`` with one repair window's transcript spliced in."""
     segments, misplaced, copies = done.segments, done.misplaced, done.copies
     kept, dropped = without_unvoiced_segments(retry, speech, voiced)
-    kept, _ = without_loops(kept, looped_speech(_words(kept)))
     if take_out_copies:
         held = len(_words(segments))
         segments, placed = without_misplaced_copies(segments, window, kept)

@@ -282,6 +282,17 @@ class TestSplice:
         assert words == ["before", *[w.word for w in said], "after"]
         assert gained == 20 - 6
 
+    def test_a_retrys_decoder_loop_replaces_nothing_and_may_fill_a_gap(self) -> None:
+        # The first pass held a sentence over 1-4 s and nothing over the speech at 5-7 s; the
+        # retry wrote one filler over and over across the whole window.
+        held = [segment(*said("I finally found my glasses under the sofa cushion.", 1.0, 0.3))]
+        loop = [W("ahh...", 0.6 + 0.2 * i, 0.75 + 0.2 * i) for i in range(35)]
+        segments, gained = splice(held, (0.5, 7.5), [segment(*loop)], [(5.0, 7.0)], [(1.0, 7.0)])
+        words = [w for s in segments for w in s.words]
+        assert [w.word for w in words[:9]] == [w.word for w in held[0].words]
+        assert gained == len(words) - 9 and all(4.5 < w.start for w in words[9:])
+        assert {w.word for w in words[9:]} == {"ahh..."}
+
 
 class TestMisplacedCopies:
     """A sentence the first pass laid over the wrong audio, found by a repair where it was said."""
@@ -598,7 +609,8 @@ async def test_a_loop_a_repair_writes_does_not_replace_the_words_held(speech: Au
     """The first pass loses 10-14 s and holds the words around it; the repair, widened to the
     sentences beside the gap, writes one filler over and over across the whole window (as
     whisper did under GENERIC kernels). Its copies would cover more of the window's voiced
-    audio than the words held there and replace them: the loop goes, the words held stay."""
+    audio than the words held there and replace them: the words held stay, and the loop only
+    fills the speech that had none."""
     lost = (10.0, 14.0)
 
     async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
@@ -610,11 +622,13 @@ async def test_a_loop_a_repair_writes_does_not_replace_the_words_held(speech: Au
         return _sentences([word for at, word in words if not lost[0] <= at < lost[1]])
 
     transcript = await transcribe_chunked(speech, TranscriptionOptions(), transcribe, **ONE_CHUNK)
-    words = [w.word for w in transcript.words()]
-    assert "ahh..." not in words
     first = await transcribe(speech, TranscriptionOptions())
-    assert words == [w.word for s in first.segments for w in s.words]
-    assert transcript.coverage["repairs"] >= 1 and transcript.coverage["words_recovered"] == 0
+    held = [w.word for s in first.segments for w in s.words]
+    words = transcript.words()
+    assert [w.word for w in words if w.word != "ahh..."] == held
+    # The loop fills only the speech that had no words.
+    assert all(lost[0] - 0.5 <= w.start < lost[1] + 0.5 for w in words if w.word == "ahh...")
+    assert transcript.coverage["repairs"] >= 1
 
 
 def _loud_words(samples: AudioArray, offset: float) -> list[tuple[float, W]]:
