@@ -27,7 +27,7 @@ from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S, frames
-from pipelines.fillers import FILLER_RUN_GAP_S, is_filler, normalise
+from pipelines.fillers import filler_runs, normalise
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import estimate_syllables
@@ -88,8 +88,8 @@ written 100 times over 11 s of a stuttered recording compressed 9.3 times over 3
 fluent long recordings at most 1.7, the labelled disfluency clips (their stutters written
 "mama, mama, mama" or "I, I, I") at most 1.8, their reference texts at most 1.2."""
 FILLER_LOOP = 6
-"""Copies of one filler written in a row (no word between, each within ``FILLER_RUN_GAP_S`` of
-the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
+"""Copies of one filler written in a row (``fillers.filler_runs``: no word between, each within
+0.5 s of the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
 GENERIC kernels batched decoding wrote "ahh..." twelve times in 2.2 s over "mmmmy glasses under
 the sofa cushion", too few among the 30 words around them for the compression test
 (``LOOP_RATIO``) to see. Decoded again, that stretch came back "I finally found my glasses
@@ -391,22 +391,8 @@ def _between_neighbours(words: Sequence[Word], first: int, last: int) -> Span:
 
 def _filler_loops(words: Sequence[Word]) -> list[tuple[int, int]]:
     """The first and last index of each run of ``FILLER_LOOP`` or more copies of one filler."""
-    loops: list[tuple[int, int]] = []
-    first = 0
-    while first < len(words):
-        last = first
-        if is_filler(words[first].word):
-            said = normalise(words[first].word)
-            while (
-                last + 1 < len(words)
-                and normalise(words[last + 1].word) == said
-                and words[last + 1].start - words[last].end < FILLER_RUN_GAP_S
-            ):
-                last += 1
-        if last - first + 1 >= FILLER_LOOP:
-            loops.append((first, last))
-        first = last + 1
-    return loops
+    runs = filler_runs([(w.word, w.start, w.end) for w in words])
+    return [(first, last) for first, last in runs if last - first + 1 >= FILLER_LOOP]
 
 
 def _compressed(words: Sequence[Word]) -> float:
@@ -446,13 +432,18 @@ def without_loops(segments: Sequence[Segment], looped: Sequence[Span]) -> tuple[
     kept: list[Segment] = []
     removed = 0
     for segment in segments:
-        words = [w for w in segment.words if not any(a <= w.middle <= b for a, b in looped)]
+        words = [w for w in segment.words if not _in_loop(w, looped)]
         removed += len(segment.words) - len(words)
         if len(words) == len(segment.words):
             kept.append(segment)
         elif words:
             kept.append(Segment.from_words(words))
     return kept, removed
+
+
+def _in_loop(word: Word, looped: Sequence[Span]) -> bool:
+    """Whether ``word`` is one of a decoder loop's (its middle in one of ``looped``)."""
+    return any(a <= word.middle <= b for a, b in looped)
 
 
 def _under_run(run: Sequence[Word], opened: float, speech: Sequence[Span]) -> list[Span]:
@@ -716,7 +707,7 @@ def splice(
     core = (window[0] + REPAIR_PAD_S, window[1] - REPAIR_PAD_S)
     retry = [w for s in found for w in s.words]
     looped = looped_speech(retry)
-    heard = [w for w in retry if not any(a <= w.middle <= b for a, b in looped)]
+    heard = [w for w in retry if not _in_loop(w, looped)]
     held = [w for s in segments for w in s.words if _inside(w, window)]
     voiced = _intersect(speech, window)
     under = [span for span in underwritten if window[0] < span[1] and span[0] < window[1]]

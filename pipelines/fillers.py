@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
 """Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
@@ -31,3 +32,26 @@ def is_filler(raw: str) -> bool:
 def is_hum(raw: str) -> bool:
     """Whether a transcribed word is a held nasal ("mmm", "hmm")."""
     return bool(_HUM.match(normalise(raw)))
+
+
+def filler_runs(words: Sequence[tuple[str, float, float]]) -> list[tuple[int, int]]:
+    """The first and last index of each run of one filler in ``words`` (text, start and end,
+    in time order): the same filler written again with no word between, each copy within
+    ``FILLER_RUN_GAP_S`` of the one before. A filler on its own is a run of one."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    while first < len(words):
+        text = words[first][0]
+        if not is_filler(text):
+            first += 1
+            continue
+        said, last = normalise(text), first
+        while (
+            last + 1 < len(words)
+            and normalise(words[last + 1][0]) == said
+            and words[last + 1][1] - words[last][2] < FILLER_RUN_GAP_S
+        ):
+            last += 1
+        runs.append((first, last))
+        first = last + 1
+    return runs

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound, uncovered_speech
-from pipelines.fillers import FILLER_RUN_GAP_S, is_filler, is_hum, normalise
+from pipelines.fillers import filler_runs, is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import (
@@ -839,21 +839,8 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
     a decoder loop, which the coverage check has already taken out and decoded again
     (``pipelines.coverage.FILLER_LOOP``). Different fillers side by side ("hmm... erm") stay
     one each."""
-    i = 0
-    while i < len(tokens):
-        if not tokens[i].filler:
-            i += 1
-            continue
-        last = i
-        while (
-            last + 1 < len(tokens)
-            and tokens[last + 1].filler
-            and tokens[last + 1].norm == tokens[i].norm
-            and tokens[last + 1].start - tokens[last].end < FILLER_RUN_GAP_S
-        ):
-            last += 1
-        found.add(tokens, i, last, "interjection", confidence=_CONFIDENCE["filler"])
-        i = last + 1
+    for first, last in filler_runs([(t.norm, t.start, t.end) for t in tokens]):
+        found.add(tokens, first, last, "interjection", confidence=_CONFIDENCE["filler"])
 
 
 def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> None:
