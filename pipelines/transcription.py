@@ -21,6 +21,7 @@ from pipelines.coverage import (
     Coverage,
     Speech,
     joined,
+    lone_sounds,
     looped_speech,
     repair_windows,
     silero_speech,
@@ -186,7 +187,13 @@ async def _covered(
     # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
     unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, _words(segments))
     speech = with_doubted_speech(vad, unworded)
-    gaps = joined([*uncovered_speech(speech, _words(segments)), *speech_under(speech, looped)])
+    gaps = joined(
+        [
+            *uncovered_speech(speech, _words(segments)),
+            *speech_under(speech, looped),
+            *lone_sounds(vad, unworded, _words(segments)),
+        ]
+    )
     underwritten = underwritten_speech(speech, _words(segments))
     done = await _repaired(
         segments, gaps, speech, voiced, duration, options, send, underwritten=underwritten

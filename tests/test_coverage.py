@@ -29,6 +29,7 @@ from pipelines.coverage import (
     TIMED_WORDS,
     Sound,
     Speech,
+    lone_sounds,
     looped_speech,
     repair_windows,
     silero_speech,
@@ -222,6 +223,36 @@ class TestDoubtedSpeech:
         # Music: voiced, long, and scored above the bar for a window or two at most.
         music = heard([(0.0, 2.0)], [(3.0, 3.0 + DOUBTED_S / 2, 0.4)])
         assert with_doubted_speech(music, [Sound(2.5, 9.5, noisy=False)]) == [(0.0, 2.0)]
+
+
+LONE_SPEECH = heard([(0.0, 2.0), (3.2, 3.8), (5.0, 9.0)], [])
+LONE_WORDS = (W("so", 0.2, 0.6), W("we", 0.7, 1.9), W("walked", 5.1, 5.6))
+
+
+class TestLoneSounds:
+    def test_a_phrase_between_two_pauses_that_whisper_skipped_is_decoded_again(self) -> None:
+        # "The kids were" said alone, then a block: 0.6 s with no word, 1.3 s from each word.
+        lone = Sound(3.2, 3.8, noisy=False)
+        assert lone_sounds(LONE_SPEECH, [lone], LONE_WORDS) == [(3.2, 3.8)]
+        assert lone_sounds(LONE_SPEECH, [lone], []) == [(3.2, 3.8)]  # nothing written at all
+
+    def test_a_sound_against_a_word_is_evidence_not_lost_speech(self) -> None:
+        speech = heard([(0.0, 2.0), (4.0, 9.0)], [])
+        sounds = [
+            Sound(4.4, 4.8, noisy=False),  # "um" just before "walked"
+            Sound(2.0, 2.4, noisy=False),  # "uh" just after "we"
+        ]
+        words = [W("so", 0.2, 0.6), W("we", 0.7, 1.9), W("walked", 4.9, 5.6)]
+        assert lone_sounds(speech, sounds, words) == []
+
+    def test_a_breath_a_drawn_out_onset_or_a_sound_silero_rejected_is_not(self) -> None:
+        sounds = [
+            Sound(3.2, 3.8, noisy=True),  # a breath between two pauses
+            Sound(3.2, 3.8, noisy=False, flows_on=True),
+        ]
+        assert lone_sounds(LONE_SPEECH, sounds, LONE_WORDS) == []
+        quiet = heard([(0.0, 2.0), (5.0, 9.0)], [(3.2, 3.2 + DOUBTED_S / 2, 0.4)])
+        assert lone_sounds(quiet, [Sound(3.2, 3.8, noisy=False)], LONE_WORDS) == []
 
 
 class TestRepairWindows:
@@ -629,6 +660,34 @@ async def test_a_loop_a_repair_writes_does_not_replace_the_words_held(speech: Au
     # The loop fills only the speech that had no words.
     assert all(lost[0] - 0.5 <= w.start < lost[1] + 0.5 for w in words if w.word == "ahh...")
     assert transcript.coverage["repairs"] >= 1
+
+
+async def test_a_short_phrase_between_pauses_that_the_first_pass_skipped_is_decoded_again(
+    speech: AudioArray,
+) -> None:
+    """Speech, a 2 s pause, 0.6 s of speech on its own ("The kids were"), a 2 s block, speech:
+    the first pass writes no word for the short phrase, too short for ``MIN_UNCOVERED_S``; it
+    is decoded again and its word kept."""
+    pause = np.zeros(2 * SAMPLE_RATE, dtype=np.float32)
+    phrase = speech[int(2.0 * SAMPLE_RATE) : int(2.6 * SAMPLE_RATE)]
+    audio = np.concatenate(
+        [speech[: 8 * SAMPLE_RATE], pause, phrase, pause, speech[8 * SAMPLE_RATE :]]
+    )
+    alone = (10.0, 10.6)
+
+    async def transcribe(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        offset = _offset_in(audio, samples) / SAMPLE_RATE
+        words = _loud_words(samples, offset)
+        if offset < 1.0:  # the first pass
+            words = [(at, word) for at, word in words if not alone[0] - 0.5 < at < alone[1]]
+        return _sentences([word for _, word in words])
+
+    first = await transcribe(audio, TranscriptionOptions())
+    held = [w for s in first.segments for w in s.words]
+    assert not any(alone[0] - 0.5 < w.start < alone[1] + 0.5 for w in held)
+    transcript = await transcribe_chunked(audio, TranscriptionOptions(), transcribe, **ONE_CHUNK)
+    assert any(alone[0] - 0.5 < w.start < alone[1] + 0.5 for w in transcript.words())
+    assert transcript.coverage["repairs"] >= 1 and transcript.coverage["words_recovered"] >= 1
 
 
 def _loud_words(samples: AudioArray, offset: float) -> list[tuple[float, W]]:
