@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.audio import decode
-from pipelines.metrics import compute_metrics, count_events
+from pipelines.metrics import FluencyMetrics, compute_metrics, count_events
 from pipelines.repeats import CLOSE, Repeat, repeated_units
 from pipelines.types import SAMPLE_RATE, AudioArray, Word
 from tests.support import FIXTURES
@@ -120,6 +120,16 @@ WORDS = timed(
 )
 
 
+def assert_counted(
+    words: list[Word], metrics: FluencyMetrics, duration: float, syllables: int, stuttered: int
+) -> None:
+    """``metrics`` count these syllables and stuttered syllables, and so do the events' spans
+    once a clinician confirms them (``count_events``)."""
+    assert (metrics.syllable_count, metrics.stuttered_syllables) == (syllables, stuttered)
+    confirmed = count_events(words, metrics.disfluencies, duration)
+    assert (confirmed.syllable_count, confirmed.stuttered_syllables) == (syllables, stuttered)
+
+
 class TestHeardRepetitions:
     def test_a_word_said_again_that_whisper_wrote_once(self) -> None:
         repeat = Repeat(start=0.3, unit_s=0.15, copies=3, distance=0.01, continues=False)
@@ -202,11 +212,7 @@ class TestHeardRepetitions:
         repeat = Repeat(start=0.51, unit_s=0.18, copies=2, distance=0.02, continues=True)
         metrics = compute_metrics(words, 3.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "part_word", "c- c- car", True)]
-        assert metrics.syllable_count == 5  # my car needs new tyres
-        assert metrics.stuttered_syllables == 1
-        # A clinician confirming the event gets the same numbers from its span.
-        confirmed = count_events(words, metrics.disfluencies, 3.0)
-        assert (confirmed.syllable_count, confirmed.stuttered_syllables) == (5, 1)
+        assert_counted(words, metrics, 3.0, 5, 1)  # my car needs new tyres
 
     def test_a_unit_like_the_next_sound_over_a_word_whisper_heard_is_that_word(self) -> None:
         # "it it it takes": the copies sound like the start of "it" that follows, but whisper
@@ -229,19 +235,23 @@ class TestHeardRepetitions:
         repeat = Repeat(start=1.51, unit_s=0.11, copies=2, distance=0.01, continues=False)
         metrics = compute_metrics(words, 3.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "whole_word", "the the", True)]
-        assert metrics.syllable_count == 4  # go to the store
-        assert metrics.stuttered_syllables == 1
-        confirmed = count_events(words, metrics.disfluencies, 3.0)
-        assert (confirmed.syllable_count, confirmed.stuttered_syllables) == (4, 1)
-        # A word whisper was unsure of over the end may be its guess at the copies ("buh buh
-        # brother" written "My mama"): the first word stays the one said again, and the guess
-        # adds no syllable.
-        guessed = [Word(" My", 0.32, 0.6, 0.59), Word(" mama", 0.6, 0.86, 0.56)]
-        guessed += timed(("likes", 0.9, 1.2), ("tea", 1.25, 1.5))
-        copies = Repeat(start=0.5, unit_s=0.15, copies=2, distance=0.01, continues=False)
-        metrics = compute_metrics(guessed, 2.0, repeats=[copies])
-        assert events(metrics) == [("repetition", "whole_word", "My My", True)]
-        assert metrics.syllable_count == 3  # my likes tea
+        assert_counted(words, metrics, 3.0, 4, 1)  # go to the store
+
+    def test_a_syllable_whisper_wrote_twice_as_one_word_starts_the_next_word(self) -> None:
+        # "my buh buh brother likes tea" written "My mama brother likes tea": the copies do not
+        # sound like "brother"'s start (continues=False) and whisper half believed its "mama"
+        # (0.50), but a syllable written twice as one word is the copies written, so this is a
+        # part-word repetition of the word after it, and "mama" adds no syllable.
+        words = [Word(" My", 0.42, 0.6, 0.81), Word(" mama", 0.6, 0.88, 0.5)]
+        words += timed(("brother", 0.88, 1.14), ("likes", 1.16, 1.4), ("tea", 1.45, 1.7))
+        copies = Repeat(start=0.53, unit_s=0.13, copies=2, distance=0.02, continues=False)
+        metrics = compute_metrics(words, 2.0, repeats=[copies])
+        assert events(metrics) == [("repetition", "part_word", "b- b- brother", True)]
+        assert_counted(words, metrics, 2.0, 5, 1)  # my brother likes tea
+        # Another word whisper was sure of over the copies is one it heard, said again.
+        heard = [words[0], replace(words[1], word=" mother", probability=0.7), *words[2:]]
+        [event] = compute_metrics(heard, 2.0, repeats=[copies]).disfluencies
+        assert (event.subtype, event.text) == ("whole_word", "mother mother")
 
     def test_a_unit_spanning_words_is_a_phrase(self) -> None:
         words = timed(("so", 0.0, 0.2), ("we", 0.25, 0.4), ("walked", 0.95, 1.3), ("on", 1.35, 1.5))
