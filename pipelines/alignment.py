@@ -96,10 +96,11 @@ def _levels_above_db(samples: AudioArray, frame: int, sample_rate: int) -> np.nd
     return np.asarray(10 * np.log10(np.maximum(mean_square, 1e-18)))
 
 
-def trimmed(word: Word, voiced: np.ndarray) -> Word:
+def trimmed(word: Word, voiced: np.ndarray, *, off_voice: bool = False) -> Word:
     """``word`` with the silent runs at its edges cut off (``MIN_SILENCE_S`` or longer), and
     ended at a silence inside it of ``INNER_SILENCE_S`` or longer; ``voiced`` is
-    ``voiced_frames`` of the recording the word's times are in."""
+    ``voiced_frames`` of the recording the word's times are in. A word with no voiced frame
+    under it is left where it is, or, with ``off_voice``, takes no time (``_off_voice``)."""
     first = int(word.start / FRAME_S)
     last = min(int(np.ceil(word.end / FRAME_S)), len(voiced))
     if last - first <= 0:
@@ -107,7 +108,7 @@ def trimmed(word: Word, voiced: np.ndarray) -> Word:
     span = voiced[first:last]
     on = np.flatnonzero(span)
     if on.size == 0:
-        return word
+        return _off_voice(word, voiced, first, last) if off_voice else word
     min_run = int(MIN_SILENCE_S / FRAME_S)
     start, end = word.start, word.end
     if on[0] >= min_run:
@@ -124,9 +125,29 @@ def trimmed(word: Word, voiced: np.ndarray) -> Word:
     return replace(word, start=round(float(start), 3), end=round(float(end), 3))
 
 
-def refine_word_times(transcript: Transcript, voiced: np.ndarray) -> Transcript:
+def _off_voice(word: Word, voiced: np.ndarray, first: int, last: int) -> Word:
+    """``word``, which lies wholly on silence (frames ``first`` to ``last``), shrunk to no time
+    at the edge of that silence nearer to voiced audio: whisper timed it after or before the
+    sound it was said with, across a pause ("We waited for the | 1.8 s | ferry" came back with
+    "them," laid over the whole silence, and read as a drawn-out word where the silence was a
+    block), and a span of silence is no duration of a word. Only once the coverage check has
+    judged whether the word was said at all: laid on silence, it may be made up ("Thank you."
+    after the speech, ``coverage.without_unvoiced_segments``)."""
+    before = np.flatnonzero(voiced[:first])
+    after = np.flatnonzero(voiced[last:])
+    back = first - (before[-1] + 1) if before.size else np.inf
+    ahead = after[0] if after.size else np.inf
+    if not np.isfinite(back) and not np.isfinite(ahead):
+        return word
+    at = word.start if back <= ahead else word.end
+    return replace(word, start=at, end=at)
+
+
+def refine_word_times(
+    transcript: Transcript, voiced: np.ndarray, *, off_voice: bool = False
+) -> Transcript:
     """The same transcript with each word trimmed to its voiced part (``voiced``, from
-    ``voiced_frames`` of the recording)."""
+    ``voiced_frames`` of the recording; ``off_voice``: see ``trimmed``)."""
     if voiced.size == 0 or not voiced.any():
         return transcript
     segments = tuple(
@@ -134,7 +155,7 @@ def refine_word_times(transcript: Transcript, voiced: np.ndarray) -> Transcript:
             start=s.start,
             end=s.end,
             text=s.text,
-            words=tuple(trimmed(w, voiced) for w in s.words),
+            words=tuple(trimmed(w, voiced, off_voice=off_voice) for w in s.words),
         )
         for s in transcript.segments
     )

@@ -209,9 +209,9 @@ async def _covered(
         )
         segments, windows = again.segments, windows + again.windows
         added, removed = added + again.added, removed + again.removed
-    repaired = transcript.with_segments(segments)
-    if windows:
-        repaired = refine_word_times(repaired, voiced)
+    # The repairs' words trimmed like the rest; and, the sentences laid on silence judged (made
+    # up or not, ``without_unvoiced_segments``), a word wholly on silence takes no time there.
+    repaired = refine_word_times(transcript.with_segments(segments), voiced, off_voice=True)
     left = uncovered_speech(speech, repaired.words())
     sounds = (
         await asyncio.to_thread(unworded_sounds, audio, voiced, repaired.words())

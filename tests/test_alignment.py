@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from benchmarks.disfluency_run import with_hum
-from pipelines.alignment import voiced_frames
+from pipelines.alignment import FRAME_S, trimmed, voiced_frames
 from pipelines.audio import decode
+from pipelines.types import Word
 from tests.support import FIXTURES
 
 SPEECH = FIXTURES / "long" / "conversation_no_tail.opus"
@@ -45,3 +46,32 @@ def test_speech_without_a_hum_keeps_the_full_band_level() -> None:
     loud = np.percentile(level, 95)
     # Digital silence: the floor is 60 dB under the loud frames, the silence level 30 % over it.
     assert np.array_equal(voiced, level >= loud - 60 + 0.3 * 60)
+
+
+def voiced_between(*spans: tuple[float, float], seconds: float = 5.0) -> np.ndarray:
+    """``voiced_frames`` of a recording voiced only in ``spans``."""
+    voiced = np.zeros(round(seconds / FRAME_S), dtype=bool)
+    for start, end in spans:
+        voiced[round(start / FRAME_S) : round(end / FRAME_S)] = True
+    return voiced
+
+
+class TestTrimmed:
+    VOICED = voiced_between((0.0, 1.0), (3.0, 4.0))
+
+    def test_silence_at_a_words_edges_is_cut_off(self) -> None:
+        word = trimmed(Word(" for", 0.5, 2.0, 0.9), self.VOICED)
+        assert (word.start, word.end) == pytest.approx((0.5, 1.0))
+
+    def test_a_word_laid_wholly_on_a_silence_takes_no_time_at_its_nearer_edge(self) -> None:
+        # "We waited for the | 1.8 s | ferry" came back with "them," over the whole silence.
+        laid = Word(" them,", 1.02, 2.9, 0.31)
+        late = trimmed(laid, self.VOICED, off_voice=True)
+        assert (late.start, late.end) == pytest.approx((1.02, 1.02))
+        early = trimmed(Word(" ferry", 1.4, 2.96, 0.5), self.VOICED, off_voice=True)
+        assert (early.start, early.end) == pytest.approx((2.96, 2.96))
+        # Until the coverage check has judged whether it was said, it stays where it lies.
+        assert trimmed(laid, self.VOICED) == laid
+        # In a recording with no voiced frame at all there is no edge to move it to.
+        silent = Word(" so", 1.0, 1.5, 0.9)
+        assert trimmed(silent, voiced_between(), off_voice=True) == silent
