@@ -16,11 +16,12 @@ detectors (``Sound``).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 import numpy as np
@@ -322,12 +323,16 @@ def lone_sounds(
     which whisper skipped, to be decoded again although it is shorter than ``MIN_UNCOVERED_S``.
     In a session, "The kids were" (0.6 s), then a 2.2 s block, came back with no word, and the
     word after the block written "Blading"; decoded on its own it came back "The kid's with..."."""
-    ends = [w.end for w in words]
-    starts = [w.start for w in words]
+    ordered = sorted(words, key=lambda w: w.start)
+    starts = [w.start for w in ordered]
+    latest_end = list(accumulate((w.end for w in ordered), max))
     lone: list[Span] = []
     for sound in sounds:
-        before = max((end for end in ends if end <= sound.start), default=-math.inf)
-        after = min((start for start in starts if start >= sound.end), default=math.inf)
+        # A sound lies outside every word: the words before it start before it and end by then.
+        first_after = bisect_left(starts, sound.end)
+        opened = bisect_left(starts, sound.start)
+        before = latest_end[opened - 1] if opened else -math.inf
+        after = starts[first_after] if first_after < len(starts) else math.inf
         if (
             sound.start - before >= LONE_GAP_S
             and after - sound.end >= LONE_GAP_S
