@@ -1492,7 +1492,7 @@ def _find_heard_repetitions(
     the words it wrote over it (``_HEARD_WORD``: in "it it it takes" two copies are heard and
     the third "it" starts like them), or when whisper only guessed a word there (``_GUESSED``:
     "puh puh people" written "pop -up email", the vowels too unlike to match) or wrote a
-    syllable twice there (``_babble``: "buh buh brother" written "mama brother"). A unit spanning
+    syllable twice there (``_BABBLE``: "buh buh brother" written "mama brother"). A unit spanning
     two or more written words is a phrase when it lasts more than a syllable, or a syllable or
     more with two different words written wholly inside it (whisper writes "so we so we walked"
     as "so we walked", "I think I think the" as "I think the", the phrase once over its
@@ -1522,9 +1522,8 @@ def _find_heard_repetitions(
         }
         least = min((tokens[i].probability for i in under), default=None)
         heard_word = least is not None and least >= _HEARD_WORD
-        guessed = least is not None and least < _GUESSED
-        babbled = any(_babble(tokens[i]) for i in under)
-        starts_next = (repeat.continues and not heard_word) or guessed or babbled
+        written_copies = any(_copies_written(tokens[i]) for i in under)
+        starts_next = (repeat.continues and not heard_word) or written_copies
         subtype: RepetitionKind
         if starts_next and one_syllable and after is not None:
             subtype, target = "part_word", after
@@ -1627,12 +1626,12 @@ def _word_after(tokens: Sequence[_Token], index: int, within_s: float) -> int | 
 def _word_after_written_copies(tokens: Sequence[_Token], after: int, repeat: Repeat) -> int | None:
     """The word a heard part-word repetition starts when whisper wrote the copies as a word
     over them, before it: one it only guessed (``_GUESSED``; "kuh kuh car" written "cooker car",
-    0.06; "puh puh package" "proper package"), or a syllable twice (``_babble``; "my buh buh
+    0.06; "puh puh package" "proper package"), or a syllable twice (``_BABBLE``; "my buh buh
     brother" written "My mama brother", 0.50). None when ``after`` is not such a word."""
     guess = tokens[after]
     middle = (guess.start + guess.end) / 2
     over_copies = repeat.start - _HEARD_SLACK_S <= middle <= repeat.end + _HEARD_SLACK_S
-    if (guess.probability >= _GUESSED and not _babble(guess)) or not over_copies:
+    if not _copies_written(guess) or not over_copies:
         return None
     return _word_after(tokens, after, _HEARD_SLACK_S)
 
@@ -1643,9 +1642,10 @@ copies of a syllable it could not place ("buh buh brother" written "My mama brot
 mama run the", the copies heard in the audio under "mama")."""
 
 
-def _babble(token: _Token) -> bool:
-    """Whether ``token`` is a syllable written twice as one word (``_BABBLE``)."""
-    return _BABBLE.fullmatch(token.norm) is not None
+def _copies_written(token: _Token) -> bool:
+    """Whether ``token``, over a heard repetition's copies, is those copies written rather than
+    a word whisper heard: one it only guessed (``_GUESSED``) or a syllable twice (``_BABBLE``)."""
+    return token.probability < _GUESSED or _BABBLE.fullmatch(token.norm) is not None
 
 
 def _find_prolongations(
