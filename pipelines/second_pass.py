@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
@@ -139,13 +140,25 @@ class SecondPass:
 
 
 def suspect_windows(words: Sequence[Word], duration_s: float) -> list[Span]:
-    """Stretches around first-pass words whisper was unsure of, joined where they touch."""
+    """Stretches around first-pass words whisper was unsure of, joined where they touch.
+
+    An edge that falls inside a word moves out to that word's edge: a stretch cut inside a
+    word hears only part of it, and whisper writes what it heard there in the word's place
+    ("going to um bring", "to" timed over the "um", cut after its "t": "Um, bring", the
+    filler over a word the first pass was sure of, so taken for the prompt copied).
+    """
+    starts = [w.start for w in words]
+    ends = [w.end for w in words]
     windows: list[Span] = []
     for word in words:
         if not _unsure(word):
             continue
         start = max(0.0, word.start - SUSPECT_CONTEXT_S)
         end = min(duration_s, word.end + SUSPECT_CONTEXT_S)
+        if (cut := bisect_right(ends, start)) < len(words) and words[cut].start < start:
+            start = words[cut].start
+        if (cut := bisect_left(starts, end) - 1) >= 0 and words[cut].end > end:
+            end = min(duration_s, words[cut].end)
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(windows[-1][1], end))
         else:

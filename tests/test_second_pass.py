@@ -78,6 +78,24 @@ class TestSuspectWindows:
             (5.0 - SUSPECT_CONTEXT_S, 5.3 + SUSPECT_CONTEXT_S),
         ]
 
+    def test_an_edge_inside_a_word_moves_out_to_its_edge(self) -> None:
+        # "I was going to um bring the salad": "to" timed over the "um"; a stretch cut
+        # inside it hears the "um" without the "to" and writes the filler in its place.
+        words = [
+            word("going", 0.96, 1.28),
+            word("to", 1.28, 1.62),
+            word("bring", 1.62, 2.02),
+            word("the", 2.02, 2.3),
+            word("salad", 2.3, 2.62, 0.34),
+            word("to", 2.62, 2.88),
+            word("the", 2.88, 3.02),
+            word("picnic.", 3.02, 3.75),
+        ]
+        assert suspect_windows(words, 3.7) == [(1.28, 3.7)]
+        # An edge between two words stays where it is.
+        context = SUSPECT_CONTEXT_S
+        assert suspect_windows(words[3:6], 5.0) == [(2.3 - context, 2.62 + context)]
+
     def test_a_filler_lookalike_is_a_suspect_up_to_its_own_probability(self) -> None:
         # "After lunch um we walked" written "After lunch, I'm reworked", "I'm" at 0.52.
         unsure = [word("lunch,", 0.74, 1.04), word("I'm", 1.08, 1.26, 0.52), word("we", 1.3, 1.5)]
