@@ -16,10 +16,12 @@ over voiced audio no first-pass word covers, and with no filler already written 
 (``supported_fillers``). Whisper's word times are too loose to place a short filler by time alone
 ("Well, um, I think", every word sure, has the second pass's "erm" within ``ROOM_S`` of three):
 a filler the two texts, aligned, put between two words both passes wrote stands for the voiced
-audio the first pass left between them. A filler in a stretch whisper was guessing at (its
-other words unsure, ``WELL_READ``) is only listed to review. It becomes evidence for the
-interjection detector (``pipelines.metrics``), not a word of the transcript: the transcript
-stays what the first pass wrote.
+audio the first pass left between them, or for the audio the second pass left between them when
+that is voiced all the way ("I think uh we": the first pass's "think" runs over the "uh"; the
+second writes "think, uh, we", 0.23 s between "think" and "we", no pause there). A filler in
+a stretch whisper was guessing at (its other words unsure, ``WELL_READ``) is only listed to
+review. It becomes evidence for the interjection detector (``pipelines.metrics``), not a word
+of the transcript: the transcript stays what the first pass wrote.
 
 English only: the prompt and the filler spellings are English.
 """
@@ -74,6 +76,9 @@ it falls between first-pass words."""
 MIN_GAP_S = 0.1
 """A filler the second pass writes between two words both passes wrote stands for the audio
 between them in the first pass when it is at least this long and voiced (``MIN_VOICED``)."""
+HEARD_SHARE = 0.95
+"""Or for the audio between them in the second pass, as long, when this share of it is voiced:
+sound all the way from one word to the next, no pause (``_heard_between``)."""
 TEMPO = 0.75
 """The suspect stretches are played to whisper at this speed, slowed with the pitch kept
 (``pipelines.audio.stretched``): tiny.en writes the fillers of slow speech and smooths those
@@ -196,7 +201,8 @@ def supported_fillers(
         ]
         if under:
             supported = any(_unsure(w) for w in under) or (
-                j in between and _voiced_gap(*between[j], voiced)
+                j in between
+                and (_voiced_gap(*between[j], voiced) or _heard_between(second, j, voiced))
             )
         else:
             supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
@@ -227,6 +233,20 @@ def _voiced_gap(left: Word, right: Word, voiced: np.ndarray) -> bool:
     return (
         right.start - left.end >= MIN_GAP_S
         and _voiced_share(voiced, left.end, right.start) >= MIN_VOICED
+    )
+
+
+def _heard_between(second: Sequence[Word], j: int, voiced: np.ndarray) -> bool:
+    """Whether the second pass timed its filler ``second[j]`` between two words with sound all
+    the way from one to the other."""
+    if j == 0 or j + 1 >= len(second):
+        return False
+    left, right = second[j - 1], second[j + 1]
+    return (
+        not is_filler(left.word)
+        and not is_filler(right.word)
+        and right.start - left.end >= MIN_GAP_S
+        and _voiced_share(voiced, left.end, right.start) >= HEARD_SHARE
     )
 
 

@@ -195,9 +195,17 @@ class TestSupportedFillers:
         silent_gap = ALL_VOICED.copy()
         silent_gap[round(0.7 / FRAME_S) : round(0.9 / FRAME_S) + 1] = False
         assert supported_fillers(first, second, silent_gap) == []
-        # No room between them: the prompt copied into fluent speech.
+        # No room between them in either pass: the prompt copied into fluent speech.
         close = [first[0], word("I", 0.74, 0.74), word("think", 0.74, 1.26)]
-        assert supported_fillers(close, second, ALL_VOICED) == []
+        squeezed = [second[0], word("erm,", 0.68, 0.7, 0.44), *close[1:]]
+        assert supported_fillers(close, squeezed, ALL_VOICED) == []
+        # The first pass left no room, but the second timed its neighbours apart, with sound
+        # all the way between them ("I think uh we should": "think" over the "uh" at first,
+        # then "think, uh, we", 0.23 s apart): something is said there.
+        assert [f.text for f in supported_fillers(close, second, ALL_VOICED)] == ["erm"]
+        pause = ALL_VOICED.copy()
+        pause[round(0.86 / FRAME_S)] = False
+        assert supported_fillers(close, second, pause) == []
         # Where the second pass wrote other words around it, the alignment says nothing.
         reworded = [second[0], second[1], word("we", 1.02, 1.1), word("thought", 1.1, 1.3)]
         assert supported_fillers(first, reworded, ALL_VOICED) == []
