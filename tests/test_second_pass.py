@@ -7,7 +7,7 @@ tests are about which stretches are sent, with which prompt, and which fillers a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -289,6 +289,38 @@ class TestSecondPass:
         assert (filler.text, filler.start, filler.end) == pytest.approx(("Er", 0.32, 0.42))
         # Untrimmed, it is mostly silence, and a filler on silence is not said.
         assert supported_fillers(first, [word("Er,", 0.01, 0.42, 0.01)], voiced) == []
+
+    def test_a_first_word_wholly_on_the_silence_before_the_speech_is_its_first_sound(
+        self,
+    ) -> None:
+        """ "uh I need" written "But I need": the second pass laid its "Er" at the stretch's
+        start, 0.02 s long, wholly on the silence before the "uh"; it was said with the first
+        sound after it, up to the next word."""
+
+        def heard(*words: Word) -> Callable[..., Awaitable[ChunkTranscript]]:
+            async def send(
+                read: Callable[[], AudioArray], options: TranscriptionOptions
+            ) -> ChunkTranscript:
+                slowed = tuple(replace(w, start=w.start / TEMPO, end=w.end / TEMPO) for w in words)
+                segment = Segment(start=0.0, end=1.0, text="", words=slowed)
+                return ChunkTranscript(
+                    segments=(segment,), language="en", backend="fake", model="f"
+                )
+
+            return send
+
+        first = [word("But", 0.32, 0.46, 0.35), word("I", 0.46, 0.6, 0.97)]
+        voiced = np.ones(round(5 / FRAME_S), dtype=bool)
+        voiced[: round(0.32 / FRAME_S)] = False
+        audio = audio_source(np.zeros(5 * SAMPLE_RATE, dtype=np.float32))
+        send = heard(word("Er,", 0.0, 0.02, 0.01), word("I", 0.56, 0.6))
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        [filler] = found.fillers
+        assert (filler.text, filler.start, filler.end) == pytest.approx(("Er", 0.32, 0.56))
+        # With no sound before the next word, it stays on the silence: not said.
+        voiced[: round(0.56 / FRAME_S)] = False
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        assert found.fillers == ()
 
     def test_stretches_are_packed_into_whisper_windows_and_their_words_sent_back(
         self, monkeypatch: pytest.MonkeyPatch
