@@ -17,8 +17,8 @@ over voiced audio no first-pass word covers, and with no filler already written 
 ("Well, um, I think", every word sure, has the second pass's "erm" within ``ROOM_S`` of three):
 a filler the two texts, aligned, put between two words both passes wrote stands for the voiced
 audio the first pass left between them, or for the audio the second pass left between them when
-that is voiced all the way ("I think uh we": the first pass's "think" runs over the "uh"; the
-second writes "think, uh, we", 0.23 s between "think" and "we", no pause there). A filler in
+no pause lies there ("I think uh we": the first pass's "think" runs over the "uh"; the second
+writes "think, uh, we", 0.23 s between "think" and "we", sound all the way). A filler in
 a stretch whisper was guessing at (its other words unsure, ``WELL_READ``) is only listed to
 review. It becomes evidence for the interjection detector (``pipelines.metrics``), not a word
 of the transcript: the transcript stays what the first pass wrote.
@@ -76,9 +76,10 @@ it falls between first-pass words."""
 MIN_GAP_S = 0.1
 """A filler the second pass writes between two words both passes wrote stands for the audio
 between them in the first pass when it is at least this long and voiced (``MIN_VOICED``)."""
-HEARD_SHARE = 0.95
-"""Or for the audio between them in the second pass, as long, when this share of it is voiced:
-sound all the way from one word to the next, no pause (``_heard_between``)."""
+PAUSE_S = 0.1
+"""Or for the audio between them in the second pass, as long, when no silence in it lasts this
+long: sound all the way from one word to the next, no pause (``_heard_between``; a stop's
+closure, 20-80 ms, is no pause)."""
 TEMPO = 0.75
 """The suspect stretches are played to whisper at this speed, slowed with the pitch kept
 (``pipelines.audio.stretched``): tiny.en writes the fillers of slow speech and smooths those
@@ -237,8 +238,8 @@ def _voiced_gap(left: Word, right: Word, voiced: np.ndarray) -> bool:
 
 
 def _heard_between(second: Sequence[Word], j: int, voiced: np.ndarray) -> bool:
-    """Whether the second pass timed its filler ``second[j]`` between two words with sound all
-    the way from one to the other."""
+    """Whether the second pass timed its filler ``second[j]`` between two words at least
+    ``MIN_GAP_S`` apart with no pause between them (``PAUSE_S``)."""
     if j == 0 or j + 1 >= len(second):
         return False
     left, right = second[j - 1], second[j + 1]
@@ -246,8 +247,18 @@ def _heard_between(second: Sequence[Word], j: int, voiced: np.ndarray) -> bool:
         not is_filler(left.word)
         and not is_filler(right.word)
         and right.start - left.end >= MIN_GAP_S
-        and _voiced_share(voiced, left.end, right.start) >= HEARD_SHARE
+        and _longest_silence(voiced, left.end, right.start) < PAUSE_S
     )
+
+
+def _longest_silence(voiced: np.ndarray, start: float, end: float) -> float:
+    """The longest run of unvoiced frames from ``start`` to ``end``, in seconds."""
+    frames = voiced[max(0, int(start / FRAME_S)) : int(end / FRAME_S) + 1]
+    longest = run = 0
+    for frame in frames:
+        run = 0 if frame else run + 1
+        longest = max(longest, run)
+    return longest * FRAME_S
 
 
 def _unsure(word: Word) -> bool:

@@ -203,8 +203,11 @@ class TestSupportedFillers:
         # all the way between them ("I think uh we should": "think" over the "uh" at first,
         # then "think, uh, we", 0.23 s apart): something is said there.
         assert [f.text for f in supported_fillers(close, second, ALL_VOICED)] == ["erm"]
+        closure = ALL_VOICED.copy()
+        closure[round(0.8 / FRAME_S) : round(0.88 / FRAME_S)] = False  # a stop, 80 ms
+        assert [f.text for f in supported_fillers(close, second, closure)] == ["erm"]
         pause = ALL_VOICED.copy()
-        pause[round(0.86 / FRAME_S)] = False
+        pause[round(0.8 / FRAME_S) : round(0.9 / FRAME_S)] = False
         assert supported_fillers(close, second, pause) == []
         # Where the second pass wrote other words around it, the alignment says nothing.
         reworded = [second[0], second[1], word("we", 1.02, 1.1), word("thought", 1.1, 1.3)]
