@@ -306,14 +306,15 @@ def _onsets_voiced(words: Sequence[Word], voiced: np.ndarray) -> list[Word]:
     read as laid there, and trimmed to the last sound of the word before it would not. A first
     word laid wholly on the silence before the speech ("Er" from 0.0 to 0.02 s, the "uh" said
     at 0.92 s, "I" from 1.26 s) was said with the first sound after it: it runs from there to
-    the next word."""
+    the next word. A word alone in its stretch stays where whisper laid it."""
     onsets = [replace(w, start=trimmed(w, voiced).start) for w in words]
-    if onsets and _voiced_share(voiced, onsets[0].start, onsets[0].end) == 0:
-        first, until = onsets[0], onsets[1].start if len(onsets) > 1 else math.inf
-        sound = np.flatnonzero(voiced[math.ceil(first.end / FRAME_S) :])
-        start = (math.ceil(first.end / FRAME_S) + sound[0]) * FRAME_S if sound.size else until
-        if start < until:
-            onsets[0] = replace(first, start=start, end=max(start + FRAME_S, until))
+    if len(onsets) < 2 or _voiced_share(voiced, onsets[0].start, onsets[0].end) > 0:
+        return onsets
+    first, until = onsets[0], onsets[1].start
+    after = math.ceil(first.end / FRAME_S)
+    sound = np.flatnonzero(voiced[after : math.ceil(until / FRAME_S)])
+    if sound.size and (start := (after + int(sound[0])) * FRAME_S) < until:
+        onsets[0] = replace(first, start=start, end=until)
     return onsets
 
 

@@ -320,6 +320,10 @@ class TestSecondPass:
         found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
         [filler] = found.fillers
         assert (filler.text, filler.start, filler.end) == pytest.approx(("Er", 0.32, 0.56))
+        # Alone in its stretch, it has no next word to run to: it stays, on the silence.
+        alone = heard(word("Er,", 0.0, 0.02, 0.01))
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), alone))
+        assert found.fillers == ()
         # With no sound before the next word, it stays on the silence: not said.
         voiced[: round(0.56 / FRAME_S)] = False
         found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
