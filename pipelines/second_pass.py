@@ -50,6 +50,7 @@ from pipelines.types import (
     Span,
     TranscriptionOptions,
     Word,
+    runs,
 )
 
 FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, go, um, there."
@@ -253,12 +254,8 @@ def _heard_between(second: Sequence[Word], j: int, voiced: np.ndarray) -> bool:
 
 def _longest_silence(voiced: np.ndarray, start: float, end: float) -> float:
     """The longest run of unvoiced frames from ``start`` to ``end``, in seconds."""
-    frames = voiced[max(0, int(start / FRAME_S)) : int(end / FRAME_S) + 1]
-    longest = run = 0
-    for frame in frames:
-        run = 0 if frame else run + 1
-        longest = max(longest, run)
-    return longest * FRAME_S
+    first, past = runs(~_frames(voiced, start, end))
+    return int(np.max(past - first, initial=0)) * FRAME_S
 
 
 def _unsure(word: Word) -> bool:
@@ -271,8 +268,13 @@ def _unsure(word: Word) -> bool:
 
 def _voiced_share(voiced: np.ndarray, start: float, end: float) -> float:
     """The share of ``voiced`` frames from ``start`` to ``end`` (0 where there are none)."""
-    frames = voiced[max(0, int(start / FRAME_S)) : int(end / FRAME_S) + 1]
+    frames = _frames(voiced, start, end)
     return float(np.mean(frames)) if len(frames) else 0.0
+
+
+def _frames(voiced: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The frames of ``voiced`` from the one ``start`` falls in to the one ``end`` falls in."""
+    return voiced[max(0, int(start / FRAME_S)) : int(end / FRAME_S) + 1]
 
 
 async def second_pass(
@@ -308,7 +310,7 @@ def _onsets_voiced(words: Sequence[Word], voiced: np.ndarray) -> list[Word]:
     at 0.92 s, "I" from 1.26 s) was said with the first sound after it: it runs from there to
     the next word. A word alone in its stretch stays where whisper laid it."""
     onsets = [replace(w, start=trimmed(w, voiced).start) for w in words]
-    if len(onsets) < 2 or _voiced_share(voiced, onsets[0].start, onsets[0].end) > 0:
+    if len(onsets) < 2 or _frames(voiced, onsets[0].start, onsets[0].end).any():
         return onsets
     first, until = onsets[0], onsets[1].start
     after = math.ceil(first.end / FRAME_S)
