@@ -29,7 +29,7 @@ from faster_whisper.transcribe import get_compression_ratio
 from faster_whisper.vad import VadOptions
 
 from pipelines.alignment import FRAME_S, frames
-from pipelines.fillers import filler_runs, normalise
+from pipelines.fillers import filler_loops, normalise
 from pipelines.repeats import Repeat
 from pipelines.second_pass import HeardFiller
 from pipelines.syllables import estimate_syllables
@@ -89,14 +89,6 @@ LOOP_WORDS = 30
 written 100 times over 11 s of a stuttered recording compressed 9.3 times over 30 words; the
 fluent long recordings at most 1.7, the labelled disfluency clips (their stutters written
 "mama, mama, mama" or "I, I, I") at most 1.8, their reference texts at most 1.2."""
-FILLER_LOOP = 6
-"""Copies of one filler written in a row (``fillers.filler_runs``: no word between, each within
-0.5 s of the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
-GENERIC kernels batched decoding wrote "ahh..." twelve times in 2.2 s over "mmmmy glasses under
-the sofa cushion", too few among the 30 words around them for the compression test
-(``LOOP_RATIO``) to see. Decoded again, that stretch came back "I finally found my glasses
-under the sofa cushion." No run of more than three identical fillers occurs in the labelled
-disfluency sessions decoded natively, nor in the fluent long recordings."""
 MIN_UNCOVERED_S = 1.0
 """Voiced audio with no word for at least this long is transcribed again (about three words)."""
 LONE_GAP_S = 0.75
@@ -424,7 +416,8 @@ def looped_speech(words: Sequence[Word]) -> list[Span]:
         if size and _compressed(words[i : i + size]) > LOOP_RATIO
     )
     extents = [_loop_extent(words, round(a), round(b)) for a, b in runs]
-    return joined(_between_neighbours(words, *extent) for extent in extents + _filler_loops(words))
+    loops = filler_loops([(w.word, w.start, w.end) for w in words])
+    return joined(_between_neighbours(words, *extent) for extent in extents + loops)
 
 
 def _between_neighbours(words: Sequence[Word], first: int, last: int) -> Span:
@@ -433,12 +426,6 @@ def _between_neighbours(words: Sequence[Word], first: int, last: int) -> Span:
     start = words[first - 1].end if first else words[first].start
     end = words[last + 1].start if last + 1 < len(words) else words[last].end
     return min(start, words[first].start), max(end, words[last].end)
-
-
-def _filler_loops(words: Sequence[Word]) -> list[tuple[int, int]]:
-    """The first and last index of each run of ``FILLER_LOOP`` or more copies of one filler."""
-    runs = filler_runs([(w.word, w.start, w.end) for w in words])
-    return [(first, last) for first, last in runs if last - first + 1 >= FILLER_LOOP]
 
 
 def _compressed(words: Sequence[Word]) -> float:

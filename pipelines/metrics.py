@@ -837,7 +837,7 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
     """Each filled pause is one interjection (Yairi & Ambrose: an "other" disfluency). The same
     filler written again with no word between is one pause ("uh, uh, uh"); six times or more is
     a decoder loop, which the coverage check has already taken out and decoded again
-    (``pipelines.coverage.FILLER_LOOP``). Different fillers side by side ("hmm... erm") stay
+    (``pipelines.fillers.FILLER_LOOP``). Different fillers side by side ("hmm... erm") stay
     one each."""
     for first, last in filler_runs([(t.norm, t.start, t.end) for t in tokens]):
         found.add(tokens, first, last, "interjection", confidence=_CONFIDENCE["filler"])

@@ -20,8 +20,10 @@ audio the first pass left between them, or for the audio the second pass left be
 no pause lies there ("I think uh we": the first pass's "think" runs over the "uh"; the second
 writes "think, uh, we", 0.23 s between "think" and "we", sound all the way). A filler in
 a stretch whisper was guessing at (its other words unsure, ``WELL_READ``) is only listed to
-review. It becomes evidence for the interjection detector (``pipelines.metrics``), not a word
-of the transcript: the transcript stays what the first pass wrote.
+review; one written again and again in a window is the prompt looping, not a filler said
+(``_without_loops``). A filler kept becomes evidence for the interjection detector
+(``pipelines.metrics``), not a word of the transcript: the transcript stays what the first
+pass wrote.
 
 English only: the prompt and the filler spellings are English.
 """
@@ -41,7 +43,7 @@ import numpy as np
 
 from pipelines.alignment import FRAME_S, trimmed
 from pipelines.audio import stretched
-from pipelines.fillers import is_filler, normalise
+from pipelines.fillers import filler_loops, is_filler, normalise
 from pipelines.types import (
     SAMPLE_RATE,
     AudioArray,
@@ -300,6 +302,16 @@ async def second_pass(
     return SecondPass(windows=tuple(windows), fillers=tuple(fillers))
 
 
+def _without_loops(words: Sequence[Word]) -> list[Word]:
+    """``words`` less the copies of a filler whisper wrote again and again (``FILLER_LOOP``),
+    from the first copy on: its prompt looping, not fillers said. Read over a whole pack, since
+    a loop runs to whisper's token cap across the pack's stretches and pauses: on a lecture's
+    fluent stretches, "ah," 49 times over 12 s, the last four at one instant after a 3 s gap."""
+    loops = filler_loops([(w.word, w.start, w.end) for w in words])
+    looped = {normalise(words[first].word): first for first, _ in reversed(loops)}
+    return [w for i, w in enumerate(words) if i < looped.get(normalise(w.word), len(words))]
+
+
 def _onsets_voiced(words: Sequence[Word], voiced: np.ndarray) -> list[Word]:
     """``words`` each starting where its sound does: whisper starts a stretch's first word at
     the stretch's start, over the silence before the speech ("Er" from 0.01 s for an "uh"
@@ -369,20 +381,13 @@ async def _decode(
         for at, pack in zip(slots, packs, strict=True)
     )
     result = await send(read, replace(options, windows=windows))
+    written = [w for segment in result.segments for w in segment.words if w.word.strip()]
     heard: list[list[list[Word]]] = [[[] for _ in pack.spans] for pack in packs]
-    for w in (w for segment in result.segments for w in segment.words if w.word.strip()):
-        for pack, at, out in zip(packs, slots, heard, strict=True):
-            if at <= w.middle * SAMPLE_RATE < at + pack.slot:
-                pack.place(
-                    Word(
-                        w.word.strip(),
-                        w.start - at / SAMPLE_RATE,
-                        w.end - at / SAMPLE_RATE,
-                        w.probability,
-                    ),
-                    out,
-                )
-                break
+    for pack, at, out in zip(packs, slots, heard, strict=True):
+        mine = [w for w in written if at <= w.middle * SAMPLE_RATE < at + pack.slot]
+        for w in _without_loops(mine):
+            shift = at / SAMPLE_RATE
+            pack.place(Word(w.word.strip(), w.start - shift, w.end - shift, w.probability), out)
     return [words for pack in heard for words in pack]
 
 

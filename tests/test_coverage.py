@@ -21,7 +21,6 @@ from pipelines.coverage import (
     DOUBTED_S,
     ECHO_GAP_S,
     ECHO_PROBABILITY,
-    FILLER_LOOP,
     LOOP_WORDS,
     MIN_UNCOVERED_S,
     REPAIR_MAX_S,
@@ -42,6 +41,7 @@ from pipelines.coverage import (
     without_misplaced_copies,
     without_unvoiced_segments,
 )
+from pipelines.fillers import FILLER_LOOP
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,

@@ -18,7 +18,7 @@ import pipelines.second_pass as second_pass_module
 from pipelines.alignment import FRAME_S
 from pipelines.audio import stretched
 from pipelines.coverage import Sound
-from pipelines.fillers import is_filler
+from pipelines.fillers import FILLER_LOOP, is_filler
 from pipelines.metrics import compute_metrics
 from pipelines.second_pass import (
     CALL_PACKS,
@@ -429,6 +429,33 @@ class TestSecondPass:
         assert flat == pytest.approx([0.0, slot, slot, 2 * slot], abs=1e-3)
         assert samples == pytest.approx(2 * slot * SAMPLE_RATE, abs=2)
         assert [round(f.start, 2) for f in found.fillers] == [w[0] + 0.5 for w in windows]
+
+    def test_a_filler_whisper_wrote_again_and_again_is_its_prompt_looping(self) -> None:
+        """Two stretches in one pack: in the first, one "um" over an unsure word; in the second,
+        whisper loops on "ah," (``FILLER_LOOP`` copies and more, some at one instant, some
+        after a pause that breaks the run): none of them is a filler said, the "um" still is."""
+        first = [word("I'm", 1.0, 1.2, 0.1), word("a", 10.0, 10.2, 0.1)]
+        windows = suspect_windows(first, 20.0)
+        assert len(packed(windows)) == 1
+        gap = windows[1][0] - windows[0][1]
+
+        async def send(
+            read: Callable[[], AudioArray], options: TranscriptionOptions
+        ) -> ChunkTranscript:
+            # Slowed pack time: the second stretch starts where the first ends, plus the gap.
+            second = (windows[0][1] - windows[0][0] + PACK_GAP_S) / TEMPO
+            um = word("um,", 1.0 / TEMPO, 1.2 / TEMPO, 0.3)
+            times = [second + 0.2 * k for k in range(FILLER_LOOP)]
+            times += [times[-1] + 0.7, times[-1] + 0.7, times[-1] + 1.5]  # past FILLER_RUN_GAP_S
+            loop = tuple(word("ah,", t, t, 0.99) for t in times)
+            segment = Segment(start=0.0, end=loop[-1].end, text="um ah", words=(um, *loop))
+            return ChunkTranscript(segments=(segment,), language="en", backend="fake", model="f")
+
+        voiced = np.ones(round(20 / FRAME_S), dtype=bool)
+        audio = audio_source(np.zeros(20 * SAMPLE_RATE, dtype=np.float32))
+        found = asyncio.run(second_pass(audio, first, voiced, TranscriptionOptions(), send))
+        assert gap > 0
+        assert [(f.text, round(f.start, 2)) for f in found.fillers] == [("um", 1.0)]
 
     def test_a_long_stretch_is_a_pack_of_its_own(self) -> None:
         assert packed([(0.0, 2.0), (10.0, 40.0), (50.0, 52.0)]) == [
