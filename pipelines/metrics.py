@@ -1642,10 +1642,23 @@ copies of a syllable it could not place ("buh buh brother" written "My mama brot
 mama run the", the copies heard in the audio under "mama")."""
 
 
+_TWICE = re.compile(r"([b-df-hj-np-tv-z])[aeiou]+\1[aeiouy]")
+"""A word that starts with one syllable said twice, a consonant and its vowel and the same
+consonant again: what whisper writes for two copies it half placed ("tuh tuh table" written
+"The total table", "total" at 0.55; "tuh tuh tuh teeth" as "total total tea"). Words of this
+shape are said too ("nine", "moment", "memory"): only one whisper doubted counts
+(``_SURE_WORD``)."""
+
+
 def _copies_written(token: _Token) -> bool:
     """Whether ``token``, over a heard repetition's copies, is those copies written rather than
-    a word whisper heard: one it only guessed (``_GUESSED``) or a syllable twice (``_BABBLE``)."""
-    return token.probability < _GUESSED or _BABBLE.fullmatch(token.norm) is not None
+    a word whisper heard: one it only guessed (``_GUESSED``), a syllable twice (``_BABBLE``), or
+    a doubted word that starts with a syllable twice (``_TWICE``)."""
+    return (
+        token.probability < _GUESSED
+        or _BABBLE.fullmatch(token.norm) is not None
+        or (token.probability < _SURE_WORD and _TWICE.match(token.norm) is not None)
+    )
 
 
 def _find_prolongations(

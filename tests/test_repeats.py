@@ -253,6 +253,21 @@ class TestHeardRepetitions:
         [event] = compute_metrics(heard, 2.0, repeats=[copies]).disfluencies
         assert (event.subtype, event.text) == ("whole_word", "mother mother")
 
+    def test_a_doubted_word_starting_with_a_syllable_twice_is_the_copies_written(self) -> None:
+        # "the tuh tuh table is made of oak" written "The total table": "total" (0.55) starts
+        # with "to" twice, the copies whisper half placed; the repetition is of "table".
+        said = ("table", 0.72, 0.98), ("is", 1.0, 1.26), ("made", 1.28, 1.54)
+        words = [Word(" The", 0.3, 0.36, 0.33), Word(" total", 0.36, 0.72, 0.55), *timed(*said)]
+        words += timed(("of", 1.56, 1.82), ("oak", 1.84, 2.1))
+        copies = Repeat(start=0.36, unit_s=0.18, copies=2, distance=0.02, continues=False)
+        found = compute_metrics(words, 3.0, repeats=[copies])
+        assert events(found) == [("repetition", "part_word", "t- t- table", True)]
+        assert_counted(words, found, 3.0, 7, 1)  # the table is made of oak
+        # Whisper sure of such a word ("nine", "moment") heard it: the word said again.
+        sure = [words[0], replace(words[1], probability=0.9), *words[2:]]
+        [event] = compute_metrics(sure, 3.0, repeats=[copies]).disfluencies
+        assert (event.subtype, event.text) == ("whole_word", "total total")
+
     def test_a_unit_spanning_words_is_a_phrase(self) -> None:
         words = timed(("so", 0.0, 0.2), ("we", 0.25, 0.4), ("walked", 0.95, 1.3), ("on", 1.35, 1.5))
         repeat = Repeat(start=0.0, unit_s=0.45, copies=2, distance=0.01, continues=False)
