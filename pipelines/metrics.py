@@ -1492,15 +1492,18 @@ def _find_heard_repetitions(
     the words it wrote over it (``_HEARD_WORD``: in "it it it takes" two copies are heard and
     the third "it" starts like them), or when whisper only guessed a word there (``_GUESSED``:
     "puh puh people" written "pop -up email", the vowels too unlike to match) or wrote a
-    syllable twice there (``_BABBLE``: "buh buh brother" written "mama brother"). A unit spanning
-    two or more written words is a phrase when it lasts more than a syllable, or a syllable or
-    more with two different words written wholly inside it (whisper writes "so we so we walked"
-    as "so we walked", "I think I think the" as "I think the", the phrase once over its
-    copies); otherwise the first word under it was said again whole. Part-word and one-syllable
-    whole-word repetitions are stuttering-like (Yairi & Ambrose). A repeat matched only loosely
-    is to review, unless whisper doubted every word it wrote over it too (below ``_HEARD_WORD``:
-    "you you should" written "You should", 0.54): two weak signs that agree count. A loose
-    match takes no words from the other detectors. Returns the words the repetitions took.
+    syllable twice there (``_BABBLE``: "buh buh brother" written "mama brother"); not when that
+    next word is a short one (``_FUNCTION_WORDS``) whisper wrote over the copies themselves
+    ("they they they" written "They", 0.30, over all three: that word said again whole). A unit
+    spanning two or more written words is a phrase when it lasts more than a syllable, or a
+    syllable or more with two different words written wholly inside it (whisper writes "so we so
+    we walked" as "so we walked", "I think I think the" as "I think the", the phrase once over
+    its copies); otherwise the first word under it was said again whole. Part-word and
+    one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). A repeat matched
+    only loosely is to review, unless whisper doubted every word it wrote over it too (below
+    ``_HEARD_WORD``: "you you should" written "You should", 0.54): two weak signs that agree
+    count. A loose match takes no words from the other detectors. Returns the words the
+    repetitions took.
     """
     taken: set[int] = set()
     for repeat in repeats:
@@ -1524,11 +1527,18 @@ def _find_heard_repetitions(
         heard_word = least is not None and least >= _HEARD_WORD
         written_copies = any(_copies_written(tokens[i]) for i in under)
         starts_next = (repeat.continues and not heard_word) or written_copies
+        written = None if after is None else _word_after_written_copies(tokens, after, repeat)
+        # A short word whisper wrote over the copies, not as their guess, and said after them
+        # is that word said again whole ("they they they" written "They", over all three).
+        heard_in_copies = (
+            after in under
+            and written is None
+            and tokens[after].norm in _FUNCTION_WORDS
+            and not _copies_written(tokens[after])
+        )
         subtype: RepetitionKind
-        if starts_next and one_syllable and after is not None:
-            subtype, target = "part_word", after
-            if (written := _word_after_written_copies(tokens, after, repeat)) is not None:
-                target = written
+        if starts_next and one_syllable and after is not None and not heard_in_copies:
+            subtype, target = "part_word", after if written is None else written
             first = tokens[target].norm[:1]
             # Whisper may have split the word it guessed ("pop -up"): no dash before it here.
             text = f"{first}- " * repeat.copies + tokens[target].raw.lstrip("".join(_CUT_MARKS))

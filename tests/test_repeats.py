@@ -222,6 +222,24 @@ class TestHeardRepetitions:
         metrics = compute_metrics(words, 2.0, repeats=[repeat])
         assert events(metrics) == [("repetition", "whole_word", "it it it", True)]
 
+    def test_a_short_word_written_over_copies_like_its_start_is_said_again_whole(self) -> None:
+        # "it it it takes" written "Did it take": the copies sound like the start of "it",
+        # whisper doubted "Did" (0.46), but it wrote "it" over them and after them, a short
+        # word speakers repeat whole: the word said again, not its first sound.
+        words = [Word(" Did", 0.3, 0.38, 0.46), Word(" it", 0.38, 0.6, 0.98)]
+        words += timed(("take", 0.62, 0.9), ("about", 0.92, 1.2), ("an", 1.22, 1.3))
+        words += timed(("hour", 1.32, 1.6))
+        repeat = Repeat(start=0.32, unit_s=0.11, copies=2, distance=0.01, continues=True)
+        assert events(compute_metrics(words, 2.0, repeats=[repeat])) == [
+            ("repetition", "whole_word", "it it", True)
+        ]
+        # A longer word whisper wrote there ("luh luh lettuce" written "let") is the word the
+        # copies start.
+        let = [words[0], replace(words[1], word=" let", probability=0.34), *words[2:]]
+        assert events(compute_metrics(let, 2.0, repeats=[repeat])) == [
+            ("repetition", "part_word", "l- l- let", True)
+        ]
+
     def test_the_word_said_again_is_the_sure_one_over_the_end_of_the_copies(self) -> None:
         # "go to the the store" written "go to the store": whisper's times lay "to" over the
         # first copy and "the" over the last. The word said again is "the", and "to", a word
