@@ -15,11 +15,11 @@ _HUM = re.compile(r"^(?:h*m{2,}|h+m+)$")
 
 FILLER_RUN_GAP_S = 0.5
 """The same filler written again within this of the one before, no word between, is one filled
-pause with it (or, written again and again, a decoder loop: ``pipelines.coverage``)."""
+pause with it (or, written again and again, a decoder loop: ``FILLER_LOOP``)."""
 
 FILLER_LOOP = 6
-"""Copies of one filler written in a row (``filler_runs``: no word between, each within
-0.5 s of the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
+"""Copies of one filler written in a row (``filler_runs``: no word between, each within 0.5 s of
+the one before) that are a decoder loop, not a speaker's hesitation ("uh, uh, uh"): under
 GENERIC kernels batched decoding wrote "ahh..." twelve times in 2.2 s over "mmmmy glasses under
 the sofa cushion", too few among the 30 words around them for the compression test
 (``pipelines.coverage.LOOP_RATIO``) to see. Decoded again, that stretch came back "I finally
