@@ -1527,18 +1527,18 @@ def _find_heard_repetitions(
         heard_word = least is not None and least >= _HEARD_WORD
         written_copies = any(_copies_written(tokens[i]) for i in under)
         starts_next = (repeat.continues and not heard_word) or written_copies
-        written = None if after is None else _word_after_written_copies(tokens, after, repeat)
         # A short word whisper wrote over the copies, not as their guess, and said after them
         # is that word said again whole ("they they they" written "They", over all three).
         heard_in_copies = (
             after in under
-            and written is None
             and tokens[after].norm in _FUNCTION_WORDS
             and not _copies_written(tokens[after])
         )
         subtype: RepetitionKind
         if starts_next and one_syllable and after is not None and not heard_in_copies:
-            subtype, target = "part_word", after if written is None else written
+            subtype, target = "part_word", after
+            if (written := _word_after_written_copies(tokens, after, repeat)) is not None:
+                target = written
             first = tokens[target].norm[:1]
             # Whisper may have split the word it guessed ("pop -up"): no dash before it here.
             text = f"{first}- " * repeat.copies + tokens[target].raw.lstrip("".join(_CUT_MARKS))

@@ -385,8 +385,8 @@ async def _decode(
     heard: list[list[list[Word]]] = [[[] for _ in pack.spans] for pack in packs]
     for pack, at, out in zip(packs, slots, heard, strict=True):
         mine = [w for w in written if at <= w.middle * SAMPLE_RATE < at + pack.slot]
+        shift = at / SAMPLE_RATE
         for w in _without_loops(mine):
-            shift = at / SAMPLE_RATE
             pack.place(Word(w.word.strip(), w.start - shift, w.end - shift, w.probability), out)
     return [words for pack in heard for words in pack]
 
