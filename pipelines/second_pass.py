@@ -18,7 +18,9 @@ over voiced audio no first-pass word covers, and with no filler already written 
 a filler the two texts, aligned, put between two words both passes wrote stands for the voiced
 audio the first pass left between them, or for the audio the second pass left between them when
 no pause lies there ("I think uh we": the first pass's "think" runs over the "uh"; the second
-writes "think, uh, we", 0.23 s between "think" and "we", sound all the way). A filler in
+writes "think, uh, we", 0.23 s between "think" and "we", sound all the way), or for the unsure
+word the aligned texts put it in place of, laid on its sound or a lookalike beside it
+(``_in_place_of_unsure``: "am I think" against "Well, erm, I think"). A filler in
 a stretch whisper was guessing at (its other words unsure, ``WELL_READ``) is only listed to
 review; one written again and again in a window is the prompt looping, not a filler said
 (``_without_loops``). A filler kept becomes evidence for the interjection detector
@@ -181,7 +183,7 @@ def supported_fillers(
     """The fillers of ``second`` the first pass leaves room for (module docstring)."""
     kept: list[HeardFiller] = []
     after_kept = False  # whether the word before is a filler kept: "um, uh" is one pause
-    between = _between(first, second)
+    between, replaced = _aligned(first, second)
     others = [w.probability for w in second if not is_filler(w.word)]
     reading = float(np.mean(others)) if others else 0.0
     for j, word in enumerate(second):
@@ -204,9 +206,13 @@ def supported_fillers(
             w for w in first if w.start < end + ROOM_S and start < w.end + ROOM_S
         ]
         if under:
-            supported = any(_unsure(w) for w in under) or (
-                j in between
-                and (_voiced_gap(*between[j], voiced) or _heard_between(second, j, voiced))
+            supported = (
+                any(_unsure(w) for w in under)
+                or (
+                    j in between
+                    and (_voiced_gap(*between[j], voiced) or _heard_between(second, j, voiced))
+                )
+                or _in_place_of_unsure(word, replaced.get(j, ()))
             )
         else:
             supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
@@ -219,17 +225,39 @@ def supported_fillers(
     return kept
 
 
-def _between(first: Sequence[Word], second: Sequence[Word]) -> dict[int, tuple[Word, Word]]:
-    """For each word of ``second`` that the two passes' texts, aligned, put between two
-    first-pass words with nothing of the first pass in its place, those two words."""
+def _aligned(
+    first: Sequence[Word], second: Sequence[Word]
+) -> tuple[dict[int, tuple[Word, Word]], dict[int, Sequence[Word]]]:
+    """The two passes' texts aligned. For each word of ``second`` put between two first-pass
+    words with nothing of the first pass in its place, those two words; for each put in the
+    place of first-pass words, those words."""
     said = [normalise(w.word) for w in first]
     matcher = SequenceMatcher(None, said, [normalise(w.word) for w in second], autojunk=False)
-    return {
-        j: (first[i1 - 1], first[i1])
-        for tag, i1, _, j1, j2 in matcher.get_opcodes()
-        if tag == "insert" and 0 < i1 < len(first)
-        for j in range(j1, j2)
-    }
+    between: dict[int, tuple[Word, Word]] = {}
+    replaced: dict[int, Sequence[Word]] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for j in range(j1, j2):
+            if tag == "insert" and 0 < i1 < len(first):
+                between[j] = (first[i1 - 1], first[i1])
+            elif tag == "replace":
+                replaced[j] = first[i1:i2]
+    return between, replaced
+
+
+def _in_place_of_unsure(filler: Word, replaced: Sequence[Word]) -> bool:
+    """Whether ``filler`` stands for the unsure word the first pass wrote in its place: of the
+    first-pass words the aligned texts put it in place of, the one nearest it in time is a
+    word whisper was unsure of, laid on the filler's own sound ("am I think" against "erm, I
+    think", "am" 0.49 from 1.02 to 1.04 s, "erm" from 1.02 to 1.13 s, its middle on the sure
+    "I"), or a lookalike (``LOOKALIKES``) within ``ROOM_S`` of it ("kid, I'm still" against
+    "are, erm, still", 0.03 s apart). A hallucinated, unsure word beside a filler laid inside
+    a sure one ("celebrate. Thank" against "celebrate, um.") is neither."""
+    if not replaced:
+        return False
+    nearest = min(replaced, key=lambda w: abs(w.middle - filler.middle))
+    room = ROOM_S if normalise(nearest.word) in LOOKALIKES else 0.0
+    end = max(filler.end, filler.start + FRAME_S)
+    return _unsure(nearest) and nearest.start < end + room and filler.start < nearest.end + room
 
 
 def _voiced_gap(left: Word, right: Word, voiced: np.ndarray) -> bool:

@@ -150,6 +150,33 @@ class TestSupportedFillers:
         second = [word("lunch,", 0.74, 1.04), word("um,", 1.1, 1.2, 0.01), word("we", 1.3, 1.5)]
         assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["um"]
 
+    def test_a_filler_in_the_place_of_an_unsure_word_laid_on_its_sound_is_kept(self) -> None:
+        # "well um I think" written "am I think" ("am" 0.49, laid on 1.02-1.04 s); the second
+        # pass writes "Well, erm, I think", "erm" from 1.02 to 1.13 s, its middle on the sure "I".
+        first = [word("am", 1.02, 1.04, 0.49), word("I", 1.04, 1.26), word("think", 1.26, 1.6)]
+        second = [
+            word("Well,", 0.59, 0.85, 0.21),
+            word("erm,", 1.02, 1.13, 0.12),
+            word("I", 1.22, 1.26),
+            word("think", 1.26, 1.58),
+        ]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["erm"]
+        # The unsure word beside the filler, not on its sound, is not the one it stands for.
+        beside = [word("am", 0.8, 1.0, 0.49), *first[1:]]
+        assert supported_fillers(beside, second, ALL_VOICED) == []
+        # Unless it is a lookalike, whisper's word for that filler: "kid, I'm still" against
+        # "kids are, erm, still", "erm" given no time 0.03 s after "I'm" (0.57), on "still".
+        first = [word("kid,", 1.28, 1.46), word("I'm", 1.6, 1.84, 0.57), word("still", 1.84, 2.1)]
+        second = [
+            word("kids", 1.27, 1.45),
+            word("are,", 1.45, 1.65),
+            word("erm,", 1.87, 1.87, 0.64),
+            word("still", 1.87, 2.06),
+        ]
+        assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["erm"]
+        sure = [first[0], word("I'm", 1.6, 1.84, 0.9), first[2]]
+        assert supported_fillers(sure, second, ALL_VOICED) == []
+
     def test_a_filler_over_confident_words_is_the_prompt_copied(self) -> None:
         first = [word("So", 0.0, 0.4), word("the", 0.45, 0.6), word("meeting", 0.6, 0.9)]
         second = [word("So,", 0.0, 0.4), word("um,", 0.45, 0.5, 0.01), word("the", 0.5, 0.6)]
