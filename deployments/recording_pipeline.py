@@ -32,7 +32,7 @@ from pipelines.types import (
 )
 
 log = get_logger("dispatcher")
-_LISTS = ("unrecovered", "sounds", "repeats", "fillers")
+_LISTS = ("unrecovered", "sounds", "repeats", "fillers", "pauses")
 """Coverage entries that are lists of spans: the log line counts them."""
 JOB_WORKDIR_PREFIX = "job-"
 """A job's working folder (the download, the decoded audio) in the data folder's ``tmp``."""
@@ -145,6 +145,7 @@ async def process_recording(
                 "sounds": len(transcript.coverage.get("sounds", ())),
                 "repeats": len(transcript.coverage.get("repeats", ())),
                 "fillers": len(transcript.coverage.get("fillers", ())),
+                "pauses": len(transcript.coverage.get("pauses", ())),
             },
         },
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from deployments.chat import ChatClient
 from deployments.transcriber import BackendRejected, BackendUnavailable
 from fluently.logging import get_logger
-from pipelines.coverage import Sound, unrecovered_spans
+from pipelines.coverage import Sound, pause_spans, unrecovered_spans
 from pipelines.metrics import FluencyMetrics, MetricsSettings, compute_metrics
 from pipelines.repeats import Repeat
 from pipelines.report import (
@@ -69,6 +69,7 @@ class ReportGenerator:
             fillers=fillers,
             language=speech_language(transcript.language),
             untranscribed=unrecovered_spans(transcript.coverage),
+            pauses=pause_spans(transcript.coverage),
         )
         return self.from_metrics(
             transcript=transcript, metrics=metrics, report_type=report_type, language=language

@@ -183,6 +183,8 @@ class Coverage:
     """Stretches around unsure words decoded again with a filler prompt (``second_pass``)."""
     fillers: tuple[HeardFiller, ...] = field(default=())
     """Fillers that second pass wrote where the first pass wrote something else."""
+    pauses: tuple[Span, ...] = field(default=())
+    """Short silences whisper laid a word over (``hidden_pauses``), for the revision detector."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,13 +201,46 @@ class Coverage:
             "repeats": [repeat.to_dict() for repeat in self.repeats],
             "second_pass_windows": self.second_pass_windows,
             "fillers": [filler.to_dict() for filler in self.fillers],
+            "pauses": [[round(a, 3), round(b, 3)] for a, b in self.pauses],
         }
 
 
 def unrecovered_spans(coverage: Mapping[str, Any]) -> list[Span]:
     """The ``unrecovered`` spans of a stored coverage (``Coverage.to_dict``); none when it has
     none, as a transcript without word times or one stored before it was kept."""
-    return [(float(a), float(b)) for a, b in coverage.get("unrecovered", ())]
+    return _spans(coverage, "unrecovered")
+
+
+def pause_spans(coverage: Mapping[str, Any]) -> list[Span]:
+    """The ``pauses`` of a stored coverage; none in one stored before they were kept."""
+    return _spans(coverage, "pauses")
+
+
+def _spans(coverage: Mapping[str, Any], key: str) -> list[Span]:
+    return [(float(a), float(b)) for a, b in coverage.get(key, ())]
+
+
+HIDDEN_PAUSE_S = 0.1
+"""A silence this long under a word's span is a pause, not a stop's closure (20-80 ms)."""
+
+
+def hidden_pauses(voiced: np.ndarray, words: Sequence[Word]) -> list[Span]:
+    """Silences of ``HIDDEN_PAUSE_S`` or more that whisper laid a word over, so its times show
+    no gap: "put it on the, leave it" written "on the leave it", "the" timed over the 0.16 s
+    pause after it. A phrase broken off there was broken by that pause, comma or not."""
+    first, past = runs(~voiced)
+    silences = [
+        (a * FRAME_S, b * FRAME_S)
+        for a, b in zip(first, past, strict=True)
+        if (b - a) * FRAME_S >= HIDDEN_PAUSE_S
+    ]
+    starts = [w.start for w in words]
+    hidden: list[Span] = []
+    for start, end in silences:
+        at = bisect_left(starts, end)
+        if any(w.end > start for w in words[max(0, at - 2) : at]):
+            hidden.append((start, end))
+    return hidden
 
 
 @dataclass(frozen=True, slots=True)

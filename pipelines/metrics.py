@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from itertools import pairwise
 from typing import Any, Literal, overload
 
 from pipelines.coverage import Sound, uncovered_speech
@@ -422,6 +424,9 @@ class _Token:
     """A full stop, question or exclamation mark after it (an ellipsis is a hesitation)."""
     probability: float
     """Whisper's probability for the word (1 for a word a clinician wrote)."""
+    paused: bool = False
+    """A pause whisper's times hide follows it: a silence from its start to the next word's
+    (``pipelines.coverage.hidden_pauses``), which the transcript may show by no comma."""
 
 
 @dataclass(slots=True)
@@ -509,6 +514,7 @@ def compute_metrics(
     repeats: Sequence[Repeat] = (),
     fillers: Sequence[HeardFiller] = (),
     untranscribed: Sequence[Span] = (),
+    pauses: Sequence[Span] = (),
 ) -> FluencyMetrics:
     """Fluency metrics for one recording from its transcript's words and its duration.
 
@@ -519,12 +525,14 @@ def compute_metrics(
     whisper wrote only once; ``fillers`` those a second decoding with a filler prompt wrote where
     the first wrote another word (``pipelines.second_pass``); ``untranscribed`` the voiced audio
     the coverage repairs left without words (the transcript's ``coverage.unrecovered``),
-    reported and counted nowhere. For a language without them, every syllable figure is None;
+    reported and counted nowhere; ``pauses`` the short silences whisper laid words over (the
+    transcript's ``coverage.pauses``), where a phrase may have been broken off with no comma
+    written. For a language without them, every syllable figure is None;
     detection, which needs only word lengths ("a one-syllable word repeated"), uses
     ``estimate_syllables`` and reports nothing per syllable.
     """
     settings = settings or MetricsSettings()
-    tokens = _tokens(words)
+    tokens = _with_pauses(_tokens(words), pauses)
     language = speech_language(language)
     syllables = _syllable_counter(language)
     found = _Found(review_below=settings.review_below, syllables=syllables)
@@ -804,6 +812,18 @@ def _tokens(words: Sequence[Word]) -> list[_Token]:
                 probability=word.probability,
             )
         )
+    return tokens
+
+
+def _with_pauses(tokens: list[_Token], pauses: Sequence[Span]) -> list[_Token]:
+    """``tokens``, each followed by one of ``pauses`` marked ``paused``: a pause from its
+    start to the next token's start."""
+    pauses = sorted(pauses)
+    starts = [start for start, _ in pauses]
+    for i, (token, after) in enumerate(pairwise(tokens)):
+        # The last pause begun before the next token is the one that ends latest.
+        if (k := bisect_left(starts, after.start)) and pauses[k - 1][1] > token.start:
+            tokens[i] = replace(token, paused=True)
     return tokens
 
 
@@ -1252,7 +1272,7 @@ def _abandoned_revision(
         and tokens[content[pos + 2]].norm in _OBJECTS
     )
     opens = tokens[restart].norm in restarts or verb_and_object
-    if not opens or not _broken_after(tokens, i, restart):
+    if not opens or not (_broken_after(tokens, i, restart) or tokens[i].paused):
         return 0
     if after_modal and _is_aside(tokens, content, pos + 1):
         return 0

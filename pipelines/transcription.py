@@ -20,6 +20,7 @@ from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
     Speech,
+    hidden_pauses,
     joined,
     lone_sounds,
     looped_speech,
@@ -245,6 +246,7 @@ async def _covered(
         repeats=tuple(await repeats),
         second_pass_windows=len(heard.windows),
         fillers=heard.fillers,
+        pauses=tuple(hidden_pauses(voiced, repaired.words())),
     )
     return replace(repaired, coverage=coverage.to_dict())
 

@@ -28,6 +28,7 @@ from pipelines.coverage import (
     TIMED_WORDS,
     Sound,
     Speech,
+    hidden_pauses,
     lone_sounds,
     looped_speech,
     repair_windows,
@@ -253,6 +254,17 @@ class TestLoneSounds:
         assert lone_sounds(LONE_SPEECH, sounds, LONE_WORDS) == []
         quiet = heard([(0.0, 2.0), (5.0, 9.0)], [(3.2, 3.2 + DOUBTED_S / 2, 0.4)])
         assert lone_sounds(quiet, [Sound(3.2, 3.8, noisy=False)], LONE_WORDS) == []
+
+
+class TestHiddenPauses:
+    def test_a_silence_under_a_word_is_a_pause_its_times_hide(self) -> None:
+        voiced = np.ones(150, dtype=bool)  # FRAME_S (20 ms) a frame
+        voiced[52:60] = False  # 1.04-1.2 s, under "the"
+        voiced[100:103] = False  # 0.06 s under "leave": a stop's closure, no pause
+        voiced[125:135] = False  # 0.2 s between "leave" and "it": whisper's times show it
+        words = [W(" on", 0.84, 1.0), W(" the", 1.0, 1.32), W(" leave", 1.32, 2.5)]
+        words.append(W(" it", 2.7, 2.9))
+        assert hidden_pauses(voiced, words) == [pytest.approx((1.04, 1.2))]
 
 
 class TestRepairWindows:

@@ -306,6 +306,18 @@ class TestRevisions:
         metrics = compute_metrics(spoken("put it on the, uh, table by the door"), 5.0)
         assert events(metrics) == [("interjection", None, "uh,", False)]
 
+    def test_a_pause_whisper_wrote_no_comma_for_breaks_a_phrase_off(self) -> None:
+        # "put it on the, leave it by the door" written without the comma; the 0.16 s pause
+        # after "the" lies under whisper's "the" (pipelines.coverage.hidden_pauses).
+        words = spoken("put it on the leave it by the front door")  # 0.3 s a word, 0.1 s apart
+        assert events(compute_metrics(words, 5.0)) == []
+        paused = compute_metrics(words, 5.0, pauses=[(1.32, 1.48)])
+        assert events(paused) == [("revision", None, "put it on the", False)]
+        # A pause elsewhere breaks nothing off, and one after a noun ends a phrase said whole.
+        assert events(compute_metrics(words, 5.0, pauses=[(0.32, 0.48)])) == []
+        whole = spoken("put it on the table leave it by the front door")
+        assert events(compute_metrics(whole, 5.0, pauses=[(1.72, 1.88)])) == []
+
     def test_a_restart_broken_off_on_a_word_no_phrase_ends_on_counts(self) -> None:
         # "she," cannot end a clause: the first one was abandoned, not a parallel clause.
         metrics = compute_metrics(spoken("I think she, I know she wanted to come"), 5.0)
