@@ -1266,10 +1266,14 @@ def _abandoned_revision(
     if restarts is None or pos + 1 >= len(content) or tokens[i].sentence_end:
         return 0
     restart = content[pos + 1]
+    # After a pause, a determiner opens that object too ("go to the | visit the castle"); with
+    # no pause, "the visit the doctor paid" goes on.
+    objects = _OBJECTS | _ARTICLES_AND_POSSESSIVES if tokens[i].paused else _OBJECTS
     verb_and_object = (
         tokens[i].norm in _ARTICLES_AND_POSSESSIVES
         and pos + 2 < len(content)
-        and tokens[content[pos + 2]].norm in _OBJECTS
+        and not tokens[restart].clause_end  # the verb and its object in one clause
+        and tokens[content[pos + 2]].norm in objects
     )
     opens = tokens[restart].norm in restarts or verb_and_object
     if not opens or not (_broken_after(tokens, i, restart) or tokens[i].paused):

@@ -317,6 +317,15 @@ class TestRevisions:
         assert events(compute_metrics(words, 5.0, pauses=[(0.32, 0.48)])) == []
         whole = spoken("put it on the table leave it by the front door")
         assert events(compute_metrics(whole, 5.0, pauses=[(1.72, 1.88)])) == []
+        # After a pause a determiner opens the new verb's object too; with none, "the visit
+        # the doctor paid" goes on.
+        words = spoken("we could go to the visit the castle on Sunday")
+        assert events(compute_metrics(words, 5.0)) == []
+        paused = compute_metrics(words, 5.0, pauses=[(1.72, 1.88)])
+        assert events(paused) == [("revision", None, "could go to the", False)]
+        # Not across a sentence end: "on the | phone? The car" is no verb and its object.
+        words = spoken("while I am on the phone? The car is red")
+        assert events(compute_metrics(words, 5.0, pauses=[(1.72, 1.88)])) == []
 
     def test_a_restart_broken_off_on_a_word_no_phrase_ends_on_counts(self) -> None:
         # "she," cannot end a clause: the first one was abandoned, not a parallel clause.
