@@ -158,8 +158,8 @@ class MetricsSettings:
     block_min_s: float = 1.0
     """A silence at least this long inside a sentence is a block."""
     prolongation_ratio: float = 3.0
-    """A word is prolonged when its duration per syllable is this many times the speaker's
-    median duration per syllable..."""
+    """A word is prolonged when its first syllable (the word less the speaker's median duration
+    per syllable for each other syllable) lasts this many times that median..."""
     prolongation_min_s: float = 0.8
     """...and the word lasts at least this long, so short words with jittery timestamps do not
     qualify."""
@@ -1707,14 +1707,16 @@ def _find_prolongations(
     """Words far longer than their syllables predict for this speaker: "sssssnake".
 
     Baseline: the median duration per syllable over the sample's ordinary words (fillers and
-    fragments excluded, they are not lexical words); a word at least ``prolongation_ratio``
-    times that per syllable and at least ``prolongation_min_s`` long is a prolongation (SLD).
+    fragments excluded, they are not lexical words); a word at least ``prolongation_min_s``
+    long whose first syllable (the word less the baseline for each other syllable) is at least
+    ``prolongation_ratio`` times that is a prolongation (SLD): a drawn-out sound is an onset
+    ("wwwwondering": 1.04 s, 1.7x the baseline per syllable, its first syllable 3.2x).
     """
     for i, duration, syllables in ordinary:
         if (
             i not in skip
             and duration >= settings.prolongation_min_s
-            and duration / syllables >= settings.prolongation_ratio * baseline
+            and duration - (syllables - 1) * baseline >= settings.prolongation_ratio * baseline
         ):
             found.add(
                 tokens,

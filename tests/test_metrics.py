@@ -382,6 +382,22 @@ class TestProlongationsAndBlocks:
         metrics = compute_metrics(words, 10.0)
         assert events(metrics) == [("prolongation", None, "snake", True)]
 
+    def test_a_long_word_whose_first_syllable_takes_the_extra_time_is_a_prolongation(
+        self,
+    ) -> None:
+        # "I was wwwwondering if": 1.04 s for three syllables, 1.9x the speaker's 0.18 s a
+        # syllable each, but its first syllable, less 0.18 s for each of the others, 3.8x.
+        words = timed(
+            *[(w, 0.2 * i, 0.2 * i + 0.18) for i, w in enumerate("I was so sure that".split())],
+            ("wondering", 1.0, 2.04),
+            *[(w, 2.1 + 0.2 * i, 2.28 + 0.2 * i) for i, w in enumerate("if you could".split())],
+        )
+        metrics = compute_metrics(words, 3.0)
+        assert events(metrics) == [("prolongation", None, "wondering", True)]
+        # Said slowly, 0.85 s (its first syllable 2.7x), it is not.
+        words[5] = Word(word=" wondering", start=1.0, end=1.85)
+        assert events(compute_metrics(words, 3.0)) == []
+
     def test_short_sample_uses_the_reference_syllable_duration(self) -> None:
         metrics = compute_metrics(timed(("so", 0.0, 1.0), ("yes", 1.1, 1.3)), 2.0)
         assert events(metrics) == [("prolongation", None, "so", True)]
