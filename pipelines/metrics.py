@@ -1488,6 +1488,10 @@ _WRITTEN_ON_S = 0.3
 starts: whisper's times around it are loose (0.12 s and 0.26 s measured), a pause is longer."""
 _HEARD_SLACK_S = 0.1
 """A word belongs to a heard repetition when its middle is this close to the repeat's span."""
+_RUNS_PAST_S = 0.14
+"""A word written from inside a heard repetition's copies that ends this far past them runs on
+into the rest of the word ("puh puh play": "play" 0.15-0.29 s past); a word said again whole
+ends with its copies ("I'll run" for "our our", 0.11 s past)."""
 _ONE_SYLLABLE = 1.5
 """A unit up to this many times the speaker's duration per syllable is one syllable."""
 _GUESSED = 0.2
@@ -1550,7 +1554,16 @@ def _find_heard_repetitions(
         least = min((tokens[i].probability for i in under), default=None)
         heard_word = least is not None and least >= _HEARD_WORD
         written_copies = any(_copies_written(tokens[i]) for i in under)
-        starts_next = (repeat.continues and not heard_word) or written_copies
+        # A word (not a short one) whisper wrote from inside the copies to well past them is
+        # the word they start, said whole after them ("likes to puh puh play": "to" 0.99 over
+        # the first copy, "play" from the second to 0.15 s past the last).
+        said_after = (
+            after in under
+            and tokens[after].norm not in _FUNCTION_WORDS
+            and tokens[after].start > repeat.start
+            and tokens[after].end - repeat.end >= _RUNS_PAST_S
+        )
+        starts_next = (repeat.continues and not heard_word) or written_copies or said_after
         # A short word whisper wrote over the copies, not as their guess, and said after them
         # is that word said again whole ("they they they" written "They", over all three).
         heard_in_copies = (

@@ -255,6 +255,28 @@ class TestHeardRepetitions:
         assert events(metrics) == [("repetition", "whole_word", "the the", True)]
         assert_counted(words, metrics, 3.0, 4, 1)  # go to the store
 
+    def test_a_word_written_from_inside_the_copies_to_well_past_them_is_the_word_they_start(
+        self,
+    ) -> None:
+        # "likes to puh puh play football" written "likes to play football": whisper's sure
+        # "to" lies over the first copy, its "play" from the second to 0.15 s past the last.
+        words = [
+            Word(" likes", 1.86, 2.16, 0.9),
+            Word(" to", 2.16, 2.36, 0.99),
+            Word(" play", 2.36, 2.68, 0.31),
+            Word(" football.", 2.68, 3.24, 1.0),
+        ]
+        repeat = Repeat(start=2.25, unit_s=0.14, copies=2, distance=0.01, continues=False)
+        metrics = compute_metrics(words, 4.0, repeats=[repeat])
+        assert events(metrics) == [("repetition", "part_word", "p- p- play", True)]
+        # A word ending with the copies was said again whole ("our our" written "I'll run",
+        # "run" 0.11 s past them)...
+        ends = [*words[:2], replace(words[2], end=2.64), words[3]]
+        assert events(compute_metrics(ends, 4.0, repeats=[repeat]))[0][1] == "whole_word"
+        # ...and so was a short word written over the copies and past them ("to the the store").
+        the = [*words[:2], replace(words[2], word=" the"), words[3]]
+        assert events(compute_metrics(the, 4.0, repeats=[repeat]))[0][1] == "whole_word"
+
     def test_a_syllable_whisper_wrote_twice_as_one_word_starts_the_next_word(self) -> None:
         # "my buh buh brother likes tea" written "My mama brother likes tea": the copies do not
         # sound like "brother"'s start (continues=False) and whisper half believed its "mama"
