@@ -217,9 +217,10 @@ async def _covered(
     repaired = await asyncio.to_thread(
         refine_word_times, transcript.with_segments(segments), voiced, off_voice=True
     )
-    left = uncovered_speech(speech, repaired.words())
+    words = repaired.words()
+    left = uncovered_speech(speech, words)
     sounds = (
-        await asyncio.to_thread(unworded_sounds, audio, voiced, repaired.words())
+        await asyncio.to_thread(unworded_sounds, audio, voiced, words)
         if windows
         else unworded  # no repair: the same words, so the same sounds
     )
@@ -228,7 +229,7 @@ async def _covered(
         asyncio.to_thread(repeated_units, audio) if disfluency_evidence else _nothing()
     )
     heard = (
-        await second_pass(audio, repaired.words(), voiced, options, send_samples, spread)
+        await second_pass(audio, words, voiced, options, send_samples, spread)
         if english and disfluency_evidence
         else SecondPass(windows=(), fillers=())
     )
@@ -246,7 +247,7 @@ async def _covered(
         repeats=tuple(await repeats),
         second_pass_windows=len(heard.windows),
         fillers=heard.fillers,
-        pauses=tuple(hidden_pauses(voiced, repaired.words())),
+        pauses=tuple(hidden_pauses(voiced, words)),
     )
     return replace(repaired, coverage=coverage.to_dict())
 
