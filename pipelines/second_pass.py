@@ -22,10 +22,11 @@ writes "think, uh, we", 0.23 s between "think" and "we", sound all the way), or 
 word the aligned texts put it in place of, laid on its sound or a lookalike beside it
 (``_in_place_of_unsure``: "am I think" against "Well, erm, I think"). A filler in
 a stretch whisper was guessing at (its other words unsure, ``WELL_READ``) is only listed to
-review; one written again and again in a window is the prompt looping, not a filler said
-(``_without_loops``). A filler kept becomes evidence for the interjection detector
-(``pipelines.metrics``), not a word of the transcript: the transcript stays what the first
-pass wrote.
+review, unless whisper went on from it with the first pass's words (``RESUME_WORDS``: "Uh, the
+kids are up" against "Her kids are still", the filler put before the phrase both heard); one
+written again and again in a window is the prompt looping, not a filler said (``_without_loops``).
+A filler kept becomes evidence for the interjection detector (``pipelines.metrics``), not a word
+of the transcript: the transcript stays what the first pass wrote.
 
 English only: the prompt and the filler spellings are English.
 """
@@ -112,6 +113,12 @@ SLOT_PAD_S = 0.5
 """Silence after each slowed pack in a call, past where the tempo puts its last sound."""
 
 
+RESUME_WORDS = 2
+"""A filler the second pass went on from with one of its next this many words (not fillers) as
+the first pass wrote them was put before the phrase both passes heard ("Uh, the kids are" against
+"Her kids are"): said, even in a stretch whisper was guessing at. One whisper wrote in place of a
+word and went on with nothing ("not at, erm," against "not at seven.") or with more of the prompt
+(a loop) is not."""
 WELL_READ = 0.6
 """Mean probability of the second pass's other words in a stretch from which whisper read it
 well: below it whisper was guessing at the stretch, and a filler in a guess is as often its
@@ -127,11 +134,16 @@ class HeardFiller:
     text: str
     reading: float = 1.0
     """How sure whisper was of the rest of the stretch: its other words' mean probability."""
+    resumed: bool = False
+    """Whether the second pass went on from it with a word the first pass wrote too, within
+    ``RESUME_WORDS``: the filler was put before the phrase both passes heard, not written in
+    place of a word."""
 
     @property
     def doubtful(self) -> bool:
-        """Whether whisper was guessing at the stretch around it (``WELL_READ``)."""
-        return self.reading < WELL_READ
+        """Whether whisper was guessing at the stretch around it (``WELL_READ``) and did not
+        go on from it with the phrase the first pass heard."""
+        return self.reading < WELL_READ and not self.resumed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +151,7 @@ class HeardFiller:
             "end": round(self.end, 3),
             "text": self.text,
             "reading": round(self.reading, 3),
+            "resumed": self.resumed,
         }
 
 
@@ -183,7 +196,7 @@ def supported_fillers(
     """The fillers of ``second`` the first pass leaves room for (module docstring)."""
     kept: list[HeardFiller] = []
     after_kept = False  # whether the word before is a filler kept: "um, uh" is one pause
-    between, replaced = _aligned(first, second)
+    between, replaced, agreed = _aligned(first, second)
     others = [w.probability for w in second if not is_filler(w.word)]
     reading = float(np.mean(others)) if others else 0.0
     for j, word in enumerate(second):
@@ -220,28 +233,41 @@ def supported_fillers(
         # word near it) is the prompt read into nothing.
         if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
             text = word.word.strip(" ,.?!")
-            kept.append(HeardFiller(start=start, end=end, text=text, reading=reading))
+            resumed = [k for k in range(j + 1, len(second)) if not is_filler(second[k].word)]
+            kept.append(
+                HeardFiller(
+                    start=start,
+                    end=end,
+                    text=text,
+                    reading=reading,
+                    resumed=any(k in agreed for k in resumed[:RESUME_WORDS]),
+                )
+            )
             after_kept = True
     return kept
 
 
 def _aligned(
     first: Sequence[Word], second: Sequence[Word]
-) -> tuple[dict[int, tuple[Word, Word]], dict[int, Sequence[Word]]]:
+) -> tuple[dict[int, tuple[Word, Word]], dict[int, Sequence[Word]], set[int]]:
     """The two passes' texts aligned. For each word of ``second`` put between two first-pass
     words with nothing of the first pass in its place, those two words; for each put in the
-    place of first-pass words, those words."""
+    place of first-pass words, those words; and the words of ``second`` the first pass wrote
+    too."""
     said = [normalise(w.word) for w in first]
     matcher = SequenceMatcher(None, said, [normalise(w.word) for w in second], autojunk=False)
     between: dict[int, tuple[Word, Word]] = {}
     replaced: dict[int, Sequence[Word]] = {}
+    agreed: set[int] = set()
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            agreed.update(range(j1, j2))
         for j in range(j1, j2):
             if tag == "insert" and 0 < i1 < len(first):
                 between[j] = (first[i1 - 1], first[i1])
             elif tag == "replace":
                 replaced[j] = first[i1:i2]
-    return between, replaced
+    return between, replaced, agreed
 
 
 def _in_place_of_unsure(filler: Word, replaced: Sequence[Word]) -> bool:

@@ -124,6 +124,50 @@ class TestSupportedFillers:
         assert HeardFiller(**filler.to_dict()).doubtful  # as the transcript stores it
         assert not HeardFiller(**{"start": 0.8, "end": 0.82, "text": "uh"}).doubtful  # older
 
+    def test_a_filler_the_second_pass_went_on_from_with_the_first_pass_words_is_sure(
+        self,
+    ) -> None:
+        # "uh the kids are um still" written "Her kids are still" ("Her" 0.20); prompted,
+        # whisper wrote "Uh, the kids are up", its other words 0.56 on average: a guess, but
+        # it went on from the filler with "kids" as the first pass wrote it.
+        first = [
+            word("Her", 0.38, 0.54, 0.2),
+            word("kids", 0.54, 0.94, 0.6),
+            word("are", 0.94, 1.18, 0.78),
+            word("still", 1.18, 1.58, 0.83),
+        ]
+        second = [
+            word("Uh,", 0.32, 0.54, 0.03),
+            word("the", 0.67, 0.75, 0.62),
+            word("kids", 0.74, 0.97, 0.79),
+            word("are", 0.97, 1.15, 0.66),
+            word("up", 1.15, 1.39, 0.16),
+        ]
+        [filler] = supported_fillers(first, second, ALL_VOICED)
+        assert filler.reading < WELL_READ and filler.resumed
+        assert not filler.doubtful
+        assert not HeardFiller(**filler.to_dict()).doubtful  # as the transcript stores it
+        # Written in place of the stretch's last word, with nothing after it ("not at seven."
+        # against "It, not at, erm,"): whisper read its prompt in where a word was.
+        first = [
+            word("not", 3.11, 3.35, 0.98),
+            word("at", 3.35, 3.71, 0.76),
+            word("seven.", 3.71, 4.05, 0.22),
+        ]
+        second = [
+            word("It,", 2.71, 2.87, 0.06),
+            word("not", 3.14, 3.38, 0.96),
+            word("at,", 3.38, 3.67, 0.67),
+            word("erm,", 3.67, 3.94, 0.15),
+        ]
+        [filler] = supported_fillers(first, second, ALL_VOICED)
+        assert not filler.resumed and filler.doubtful
+        # Nor is one followed only by words the first pass did not write.
+        second = [word("Uh,", 0.32, 0.54, 0.03), word("the", 0.67, 0.75, 0.3)]
+        second += [word("kits", 0.74, 0.97, 0.3), word("up", 0.97, 1.39, 0.16)]
+        [filler] = supported_fillers([word("Her", 0.38, 0.54, 0.2)], second, ALL_VOICED)
+        assert not filler.resumed and filler.doubtful
+
     def test_a_filler_over_a_word_whisper_was_unsure_of_is_kept(self) -> None:
         first = [word("So,", 0.0, 0.66), word("I'm", 0.72, 0.84, 0.39), word("a", 0.84, 0.98, 0.29)]
         second = [word("So,", 0.0, 0.66), word("uh,", 0.8, 0.8, 0.01), word("the", 0.96, 0.96)]
