@@ -789,9 +789,12 @@ def _per_100(events: int, syllables: int | None) -> float | None:
 
 
 def _tokens(words: Sequence[Word]) -> list[_Token]:
-    """Words in time order; punctuation-only "words" fold into the word before them."""
+    """Words in time order; punctuation-only "words" fold into the word before them. Times equal
+    to the millisecond keep the transcript's order: a word whisper gave no time ("went to the,
+    we drove", "the," at 30.99 s) comes out of the chunk's offset as 30.990000000000002, and
+    sorted after the "we" at 30.99 it would take the comma, and the restart, with it."""
     tokens: list[_Token] = []
-    for word in sorted(words, key=lambda w: (w.start, w.end)):
+    for word in sorted(words, key=lambda w: (round(w.start, 3), round(w.end, 3))):
         raw = unicodedata.normalize("NFKC", word.word).strip()
         norm = normalise(raw)
         if not norm:

@@ -235,6 +235,24 @@ class TestRevisions:
         metrics = compute_metrics(spoken("we were, we are happy"), 5.0)
         assert events(metrics) == [("revision", None, "we were,", False)]
 
+    def test_a_word_given_no_time_keeps_its_place_whatever_the_float_rounding(self) -> None:
+        # "We went to the, we drove to the lake": whisper gave "the," no time; after the
+        # chunk's offset is added its start is 30.990000000000002, the next word's 30.99.
+        words = timed(
+            ("We", 29.9, 30.19),
+            ("went", 30.19, 30.59),
+            ("to", 30.59, 30.99),
+            ("the,", 29.0 + 1.99 + 1e-14, 29.0 + 1.99 + 1e-14),
+            ("we", 30.99, 31.21),
+            ("drove", 31.21, 31.49),
+            ("to", 31.49, 31.69),
+            ("the", 31.69, 31.83),
+            ("lake.", 31.83, 32.11),
+        )
+        assert words[3].start > words[4].start
+        metrics = compute_metrics(words, 33.0)
+        assert events(metrics) == [("revision", None, "We went to the,", False)]
+
     def test_phrase_changed_after_a_filler(self) -> None:
         metrics = compute_metrics(spoken("I went um I go home"), 5.0)
         assert ("revision", None, "I went", False) in events(metrics)
