@@ -549,6 +549,27 @@ class TestSoundsWithoutWords:
         shorter = Sound(1.95, 2.18, noisy=False, flows_on=True)  # 0.47 s with "wash"
         assert compute_metrics(words, 4.0, sounds=[shorter]).disfluencies == ()
 
+    def test_a_hiss_running_straight_into_a_word_spelt_with_it_is_its_onset_drawn_out(
+        self,
+    ) -> None:
+        # "ssssometimes the train is late": whisper's "Sometimes" starts at the vowel; the
+        # held "s" before it is noise-like, 0.88 s, and ends where the word starts.
+        words = timed(
+            ("Sometimes", 1.3, 1.74),
+            *((w, 1.74 + i * 0.25, 1.94 + i * 0.25) for i, w in enumerate("the train is".split())),
+            ("late.", 2.62, 3.08),
+        )
+        hiss = Sound(0.42, 1.29, noisy=True)
+        metrics = compute_metrics(words, 4.0, sounds=[hiss])
+        assert events(metrics) == [("prolongation", None, "Sometimes", True)]
+        assert metrics.disfluencies[0].start == 0.42
+        # A breath: before a word spelt otherwise ("h" included), or one that leaves a gap.
+        for word in ("Usually", "However"):
+            other = [replace(words[0], word=f" {word}"), *words[1:]]
+            assert compute_metrics(other, 4.0, sounds=[hiss]).disfluencies == ()
+        breath = Sound(0.42, 1.2, noisy=True)
+        assert compute_metrics(words, 4.0, sounds=[breath]).disfluencies == ()
+
     def test_only_the_first_syllable_of_a_longer_word_is_drawn_out(self) -> None:
         # "rrrreally good coffee": the sound and "Really" last 0.91 s, 0.46 s a syllable over
         # both, under twice the speaker's 0.25 s; but the second syllable takes its usual time,
