@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from wer import word_errors
 
 from deployments.local_whisper import LocalWhisperConfig
+from pipelines.coverage import coverage_counts
 from pipelines.types import TranscriptionOptions
 
 
@@ -219,7 +220,7 @@ def main() -> int:
         platform_side["chunks"] = served[path][0].chunks
         platform_side["backend"] = served[path][0].backend
         ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
-        platform_side["coverage"] = served[path][0].coverage
+        platform_side["coverage"] = coverage_counts(served[path][0].coverage)
         for speed in (raw_side, batched_side, platform_side):
             speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
         results.append(

@@ -21,6 +21,7 @@ from fluently.logging import get_logger
 from fluently.settings import PipelineSettings
 from fluently.storage import StorageProvider
 from pipelines.audio import PcmFile, decode_to_file
+from pipelines.coverage import coverage_counts
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,
@@ -32,8 +33,6 @@ from pipelines.types import (
 )
 
 log = get_logger("dispatcher")
-_LISTS = ("unrecovered", "sounds", "repeats", "fillers", "pauses")
-"""Coverage entries that are lists of spans: the log line counts them."""
 JOB_WORKDIR_PREFIX = "job-"
 """A job's working folder (the download, the decoded audio) in the data folder's ``tmp``."""
 UNRECOVERED_WARNING_S = 5.0
@@ -140,13 +139,7 @@ async def process_recording(
             "transcribe_s": round(transcribed - loaded, 3),
             "report_s": round(reported - transcribed, 3),
             "store_s": round(time.perf_counter() - reported, 3),
-            "coverage": {
-                **{k: v for k, v in transcript.coverage.items() if k not in _LISTS},
-                "sounds": len(transcript.coverage.get("sounds", ())),
-                "repeats": len(transcript.coverage.get("repeats", ())),
-                "fillers": len(transcript.coverage.get("fillers", ())),
-                "pauses": len(transcript.coverage.get("pauses", ())),
-            },
+            "coverage": coverage_counts(transcript.coverage),
         },
     )
     if transcript.coverage.get("unrecovered_s", 0.0) >= UNRECOVERED_WARNING_S:

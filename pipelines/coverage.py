@@ -205,6 +205,12 @@ class Coverage:
         }
 
 
+def coverage_counts(coverage: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored coverage (``Coverage.to_dict``) with each list (spans, sounds, repeats,
+    fillers, pauses) as its count: what a log line or a benchmark's summary shows."""
+    return {k: len(v) if isinstance(v, list | tuple) else v for k, v in coverage.items()}
+
+
 def unrecovered_spans(coverage: Mapping[str, Any]) -> list[Span]:
     """The ``unrecovered`` spans of a stored coverage (``Coverage.to_dict``); none when it has
     none, as a transcript without word times or one stored before it was kept."""

@@ -26,8 +26,10 @@ from pipelines.coverage import (
     REPAIR_MAX_S,
     SPEECH_VAD,
     TIMED_WORDS,
+    Coverage,
     Sound,
     Speech,
+    coverage_counts,
     hidden_pauses,
     lone_sounds,
     looped_speech,
@@ -808,3 +810,20 @@ async def test_a_recording_read_from_disk_gives_the_same_transcript_a_few_chunks
     assert most_out == 2
     assert whole.coverage["repairs"] >= 1 and whole.coverage["removed_segments"] >= 1
     assert streamed.to_dict() == whole.to_dict()
+
+
+def test_a_coverage_summary_counts_each_list() -> None:
+    stored = Coverage(
+        voiced_s=12.5,
+        uncovered_s=0.4,
+        repairs=1,
+        words_recovered=3,
+        unrecovered_s=0.0,
+        sounds=(Sound(1.0, 1.4, noisy=False),),
+        pauses=((2.0, 2.2), (5.0, 5.3)),
+    ).to_dict()
+    counts = coverage_counts(stored)
+    assert counts["pauses"] == 2 and counts["sounds"] == 1 and counts["repeats"] == 0
+    assert counts["unrecovered"] == 0 and counts["fillers"] == 0
+    assert (counts["voiced_s"], counts["repairs"], counts["words_recovered"]) == (12.5, 1, 3)
+    assert counts.keys() == stored.keys()
