@@ -1422,9 +1422,8 @@ def _find_sounds(
     starting at the vowel): a held s or f is noise-like, and its spectrum stops at the vowel.
     A filler written where the sound ends is whisper writing the sound on ("uuuusually" ->
     "Umm, usually"): sound and filler are then the onset of the word after them. A voiced
-    sound of at least
-    ``filler_sound_s`` attached to no word is a filled pause (an interjection); a noise-like one
-    (a breath) is nothing. Returns the words found prolonged.
+    sound of at least ``filler_sound_s`` attached to no word is a filled pause (an
+    interjection); a noise-like one (a breath) is nothing. Returns the words found prolonged.
     """
     prolonged: set[int] = set()
     starts = [t.start for t in tokens]

@@ -233,14 +233,14 @@ def supported_fillers(
         # word near it) is the prompt read into nothing.
         if supported and _voiced_share(voiced, start, end) >= MIN_VOICED:
             text = word.word.strip(" ,.?!")
-            resumed = [k for k in range(j + 1, len(second)) if not is_filler(second[k].word)]
+            after = [k for k in range(j + 1, len(second)) if not is_filler(second[k].word)]
             kept.append(
                 HeardFiller(
                     start=start,
                     end=end,
                     text=text,
                     reading=reading,
-                    resumed=any(k in agreed for k in resumed[:RESUME_WORDS]),
+                    resumed=any(k in agreed for k in after[:RESUME_WORDS]),
                 )
             )
             after_kept = True
