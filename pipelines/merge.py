@@ -75,7 +75,15 @@ def merge_chunks(chunks: Sequence[Chunk], results: Sequence[ChunkTranscript]) ->
 def _placed_words(chunk: Chunk, result: ChunkTranscript) -> list[_Placed]:
     offset = chunk.start_s
     return [
-        (index, Word(w.word.strip(), _t(w.start + offset), _t(w.end + offset), w.probability))
+        (
+            index,
+            Word(
+                w.word.strip(),
+                millisecond(w.start + offset),
+                millisecond(w.end + offset),
+                w.probability,
+            ),
+        )
         for index, segment in enumerate(result.segments)
         for w in segment.words
         if w.word.strip()
@@ -131,11 +139,12 @@ def _wordless(segment: Segment, offset: float, low: float, high: float) -> Segme
     start, end = segment.start + offset, segment.end + offset
     if not text or not low <= (start + end) / 2 < high:
         return None
-    return Segment(start=_t(start), end=_t(end), text=text)
+    return Segment(start=millisecond(start), end=millisecond(end), text=text)
 
 
-def _t(seconds: float) -> float:
-    """Millisecond precision: what timestamps mean, without float noise from the offsets."""
+def millisecond(seconds: float) -> float:
+    """Millisecond precision: what timestamps mean, without float noise from the offsets (a
+    chunk's here, a repaired stretch's in ``pipelines.transcription``)."""
     return round(seconds, 3)
 
 

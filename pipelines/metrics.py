@@ -790,9 +790,10 @@ def _per_100(events: int, syllables: int | None) -> float | None:
 
 def _tokens(words: Sequence[Word]) -> list[_Token]:
     """Words in time order; punctuation-only "words" fold into the word before them. Times equal
-    to the millisecond keep the transcript's order: a word whisper gave no time ("went to the,
-    we drove", "the," at 30.99 s) comes out of the chunk's offset as 30.990000000000002, and
-    sorted after the "we" at 30.99 it would take the comma, and the restart, with it."""
+    to the millisecond keep the transcript's order: in a transcript stored before a repaired
+    stretch's word times were rounded (``pipelines.merge.millisecond``), a word whisper gave no
+    time ("went to the, we drove", "the," at 30.99 s) lies at 30.990000000000002, and sorted
+    after the "we" at 30.99 it would take the comma, and the restart, with it."""
     tokens: list[_Token] = []
     for word in sorted(words, key=lambda w: (round(w.start, 3), round(w.end, 3))):
         raw = unicodedata.normalize("NFKC", word.word).strip()
@@ -1429,22 +1430,18 @@ def _find_sounds(
     starts = [t.start for t in tokens]
     for sound in sounds:
         following = next((i for i, start in enumerate(starts) if start >= sound.end - 0.05), None)
-        attached = (
-            following is not None and tokens[following].start - sound.end <= settings.onset_attach_s
-        )
-        # A fricative drawn out ("ssss|ometimes") is noise-like and changes where the vowel
-        # begins, so it does not flow on; it runs straight into a word spelt with it.
-        hissed = (
-            sound.noisy
-            and following is not None
-            and tokens[following].start - sound.end <= _HISS_ATTACH_S
-            and tokens[following].norm.startswith(_FRICATIVE_SPELLINGS)
-        )
-        onset = (
-            _drawn_out_onset(tokens, following, sound, baseline, found)
-            if following is not None and ((sound.flows_on and attached) or hissed)
-            else None
-        )
+        onset = None
+        if following is not None:
+            gap = tokens[following].start - sound.end
+            # A fricative drawn out ("ssss|ometimes") is noise-like and changes where the vowel
+            # begins, so it does not flow on; it runs straight into a word spelt with it.
+            hissed = (
+                sound.noisy
+                and gap <= _HISS_ATTACH_S
+                and tokens[following].norm.startswith(_FRICATIVE_SPELLINGS)
+            )
+            if (sound.flows_on and gap <= settings.onset_attach_s) or hissed:
+                onset = _drawn_out_onset(tokens, following, sound, baseline, found)
         if onset is not None:
             following, onset_s = onset
             if (

@@ -38,7 +38,7 @@ from pipelines.coverage import (
     without_misplaced_copies,
     without_unvoiced_segments,
 )
-from pipelines.merge import merge_chunks
+from pipelines.merge import merge_chunks, millisecond
 from pipelines.repeats import Repeat, repeated_units
 from pipelines.second_pass import SecondPass, second_pass
 from pipelines.types import (
@@ -354,11 +354,16 @@ async def _transcribe_span(
     offset = start / SAMPLE_RATE
     return [
         Segment(
-            start=s.start + offset,
-            end=s.end + offset,
+            start=millisecond(s.start + offset),
+            end=millisecond(s.end + offset),
             text=s.text,
             words=tuple(
-                Word(w.word.strip(), w.start + offset, w.end + offset, w.probability)
+                Word(
+                    w.word.strip(),
+                    millisecond(w.start + offset),
+                    millisecond(w.end + offset),
+                    w.probability,
+                )
                 for w in s.words
                 if w.word.strip()
             ),
