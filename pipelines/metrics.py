@@ -1301,8 +1301,10 @@ def _asked_again_revision(
 
     The clause opens with a modal and its subject, ends on a comma, dash or filler within
     ``max_phrase_words`` words, and the next clause opens with a different modal and the same
-    subject. A question asked twice the same way ("can you hear me, can you see me") is a
-    parallel, not this.
+    subject; or with the same modal and subject and another verb, and goes on past as many
+    words as the first had ("can you pass that, can you hand me the salt": the first question
+    given up for a longer one). A question asked twice the same way, as long each time ("can
+    you hear me, can you see me"), is a parallel, not this.
     """
     opens = pos == 0 or tokens[content[pos - 1]].clause_end
     if not opens or pos + 1 >= len(content):
@@ -1319,8 +1321,27 @@ def _asked_again_revision(
             if again[0] in _MODALS - {modal} and again[1] == subject:
                 found.add(tokens, content[pos], i, "revision", confidence=_CONFIDENCE["restart"])
                 return last - pos + 1
+            if again == (modal, subject) and _asked_longer(tokens, content, pos, last):
+                confidence = _CONFIDENCE["restart_after_comma"]
+                found.add(tokens, content[pos], i, "revision", confidence=confidence)
+                return last - pos + 1
             return 0
     return 0
+
+
+def _asked_longer(tokens: Sequence[_Token], content: Sequence[int], pos: int, last: int) -> bool:
+    """Whether the question from ``content[pos]`` to ``content[last]``, asked again with the
+    same modal and subject from ``content[last + 1]``, changes its verb and goes on unbroken
+    past as many words as it had."""
+    n = last - pos + 1
+    if pos + 2 > last or last + n + 1 >= len(content):
+        return False
+    if tokens[content[pos + 2]].norm == tokens[content[last + 3]].norm:
+        return False
+    return not any(
+        tokens[content[k]].clause_end or _broken_after(tokens, content[k], content[k + 1])
+        for k in range(last + 1, last + n + 1)
+    )
 
 
 def _subject_and_modal_only(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:

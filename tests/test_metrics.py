@@ -372,6 +372,10 @@ class TestRevisions:
             ("can you ask me, could you hand me the salt", "can you ask me,"),
             ("will you tell, um, would you tell her", "will you tell,"),
             ("can you hear me, can you see me", None),
+            # The same modal again, another verb, a longer question: the first given up.
+            ("can you pass that, can you hand me the salt", "can you pass that,"),
+            ("can you hear me, can you see me? Good", None),  # no longer than the first
+            ("can you help, can you help me with this", None),  # the same verb
             ("can you come? Could you bring a cake", None),
         ],
     )
