@@ -63,9 +63,10 @@ FILLER_PROMPT = "Um, so, uh, we were, er, thinking that, erm, ah, we could, uh, 
 a repeated word in the prompt gets copied into fluent speech."""
 SUSPECT_PROBABILITY = 0.5
 """A first-pass word below this probability may be a filler written as a word."""
-LOOKALIKES = frozenset({"i'm"})
+LOOKALIKES = frozenset({"i'm", "am"})
 """Words whisper writes for a filler it took for speech ("um we walked" -> "I'm reworked",
-"go um swimming" -> "go, I'm swimming"): suspects up to ``LOOKALIKE_PROBABILITY``."""
+"go um swimming" -> "go, I'm swimming", "well um I think" -> "Well, am I think"): suspects up
+to ``LOOKALIKE_PROBABILITY``."""
 LOOKALIKE_PROBABILITY = 0.6
 """Below this a lookalike is a suspect (0.52 and 0.55 for the two fillers above; whisper's
 "I'm" where no one said it or "um" in the fluent long recordings: 0.43 and 0.66-0.86)."""

@@ -205,8 +205,11 @@ class TestSupportedFillers:
             word("think", 1.26, 1.58),
         ]
         assert [f.text for f in supported_fillers(first, second, ALL_VOICED)] == ["erm"]
+        # "am" is a lookalike: whisper's word for "um" is a suspect up to its own probability.
+        surer = [word("am", 1.02, 1.04, 0.54), *first[1:]]
+        assert [f.text for f in supported_fillers(surer, second, ALL_VOICED)] == ["erm"]
         # The unsure word beside the filler, not on its sound, is not the one it stands for.
-        beside = [word("am", 0.8, 1.0, 0.49), *first[1:]]
+        beside = [word("and", 0.8, 1.0, 0.49), *first[1:]]
         assert supported_fillers(beside, second, ALL_VOICED) == []
         # Unless it is a lookalike, whisper's word for that filler: "kid, I'm still" against
         # "kids are, erm, still", "erm" given no time 0.03 s after "I'm" (0.57), on "still".
