@@ -52,6 +52,11 @@ _CLAUSE_ENDS = (".", ",", ";", ":", "!", "?", "…")
 _SENTENCE_ENDS = (".", "!", "?")
 _BREAKS = (",", ";", "...", "…")
 _HYPHENS = re.compile(r"[-‐–—]+")
+_EMPHATIC = frozenset("no yes yeah yep nope okay ok very".split())
+"""Words speakers say again for emphasis or as an answer ("no, no, no", "very very big", "okay,
+okay"), which is no disfluency (repetitions for emphasis are not counted); and "No, no" is what
+whisper writes for stuttered syllables it cannot spell ("duh duh dinner"): a whole-word
+repetition of one is listed to review."""
 _REDUPLICATIONS = frozenset({"bye", "so", "no", "yo", "ha", "night", "tut", "choo", "hush"})
 """Words written doubled with a hyphen that are words, not repetitions ("so-so", "bye-bye")."""
 _CONFIDENCE = {
@@ -74,6 +79,7 @@ _CONFIDENCE = {
     "unworded_sound": 0.5,
     "heard_repeat_loose": 0.5,
     "parallel_after_comma": 0.5,
+    "emphatic": 0.5,
 }
 """Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
@@ -84,6 +90,7 @@ saw lions, we saw tigers") read like restarts after a comma. Two clauses that di
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
 restarted, a sound no word covers is as often whisper's loose word timing as a filler, and a
 filler the second pass wrote in a stretch it was guessing at is as often its prompt read in:
+a word said again that speakers say again for emphasis ("no, no, no") is as often that,
 those fall below ``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
@@ -1037,7 +1044,8 @@ def _whole_word_repetition(
     Monosyllabic ones are SLD and count one syllable (Yairi & Ambrose); multisyllabic ones
     ("because because") are other disfluencies and every iteration is counted. A word of two
     or more syllables whose copies were heard as units too short to hold them
-    (``_heard_as_syllables``) is whisper's spelling of a first syllable said again.
+    (``_heard_as_syllables``) is whisper's spelling of a first syllable said again. A word
+    said again for emphasis ("no, no, no", ``_EMPHATIC``) is listed to review.
     """
     word = tokens[content[pos]].norm
     end = pos + 1
@@ -1072,6 +1080,7 @@ def _whole_word_repetition(
         return end - pos + 1
     monosyllabic = found.syllables(word) == 1
     stuttered = first if monosyllabic else None
+    confidence = _CONFIDENCE["emphatic" if word in _EMPHATIC else "whole_word"]
     found.add(
         tokens,
         first,
@@ -1079,9 +1088,9 @@ def _whole_word_repetition(
         "repetition",
         subtype="whole_word",
         stuttered_token=stuttered,
-        confidence=_CONFIDENCE["whole_word"],
+        confidence=confidence,
     )
-    if monosyllabic:
+    if monosyllabic and confidence >= found.review_below:
         for k in range(pos + 1, end):
             found.syllable_overrides[content[k]] = 0
     return end - pos

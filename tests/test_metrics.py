@@ -172,6 +172,22 @@ class TestRepetitions:
         assert metrics.stuttered_syllables == 1
         assert metrics.percent_syllables_stuttered == pytest.approx(50.0)
 
+    @pytest.mark.parametrize(
+        ("text", "syllables"),
+        [("no, no, no, I said", 5), ("it was very very cold", 7), ("okay, okay I see", 6)],
+    )
+    def test_a_word_said_again_for_emphasis_is_listed_to_review(
+        self, text: str, syllables: int
+    ) -> None:
+        # Repetitions for emphasis are not counted; whisper also writes "No, no" for stuttered
+        # syllables it cannot spell ("duh duh dinner"), so a clinician decides.
+        metrics = compute_metrics(spoken(text), 5.0)
+        assert events(metrics) == []
+        assert [(e.type, e.subtype) for e in metrics.to_review] == [("repetition", "whole_word")]
+        # Its words count as said until it is confirmed.
+        assert metrics.syllable_count == syllables
+        assert metrics.stuttered_syllables == 0
+
     def test_multisyllabic_whole_word_repetition_is_another_disfluency(self) -> None:
         metrics = compute_metrics(spoken("because because I said"), 5.0)
         assert events(metrics) == [("repetition", "whole_word", "because because", False)]
