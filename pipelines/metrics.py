@@ -1575,7 +1575,9 @@ def _find_heard_repetitions(
     spanning two or more written words is a phrase when it lasts more than a syllable, or a
     syllable or more with two different words written wholly inside it (whisper writes "so we so
     we walked" as "so we walked", "I think I think the" as "I think the", the phrase once over
-    its copies); otherwise the first word under it was said again whole. Part-word and
+    its copies); otherwise the first word under it was said again whole, only listed to
+    review when that word has more syllables than copies a syllable long hold and whisper
+    doubted it (below ``_HEARD_WORD``; "mother" written sure over them it heard). Part-word and
     one-syllable whole-word repetitions are stuttering-like (Yairi & Ambrose). A repeat matched
     only loosely is to review, unless whisper doubted every word it wrote over it too (below
     ``_HEARD_WORD``: "you you should" written "You should", 0.54): two weak signs that agree
@@ -1640,11 +1642,18 @@ def _find_heard_repetitions(
                 continue
             target = target_or_none
             text = " ".join([tokens[target].raw] * repeat.copies)
-        stuttering = subtype == "part_word" or (
-            subtype == "whole_word" and found.syllables(tokens[target].raw) == 1
+        target_syllables = found.syllables(tokens[target].raw)
+        stuttering = subtype == "part_word" or (subtype == "whole_word" and target_syllables == 1)
+        # Copies a syllable long cannot each hold a longer word whisper doubted: that word is
+        # not the one said again ("violin in" heard as "lin in", written "the island in", 0.06).
+        too_short = (
+            subtype == "whole_word"
+            and one_syllable
+            and target_syllables > 1
+            and tokens[target].probability < _HEARD_WORD
         )
-        close = repeat.distance <= CLOSE
-        doubted = least is not None and not heard_word
+        close = repeat.distance <= CLOSE and not too_short
+        doubted = least is not None and not heard_word and not too_short
         strength = (
             "heard_repeat" if close else "heard_repeat_doubted" if doubted else "heard_repeat_loose"
         )

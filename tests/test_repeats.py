@@ -293,6 +293,22 @@ class TestHeardRepetitions:
         [event] = compute_metrics(heard, 2.0, repeats=[copies]).disfluencies
         assert (event.subtype, event.text) == ("whole_word", "mother mother")
 
+    def test_copies_a_syllable_long_under_a_doubted_longer_word_are_to_review(self) -> None:
+        # "She plays the violin in the orchestra" written "the island in": "lin in" heard
+        # twice, 0.12 s a copy, under "island" (0.06): two syllables do not fit in a copy.
+        words = timed(("She", 0.54, 0.8), ("plays", 0.8, 1.14), ("the", 1.14, 1.38))
+        words += [Word(" island", 1.38, 1.68, 0.06)]
+        words += timed(("in", 1.68, 1.98), ("the", 1.98, 2.2), ("orchestra", 2.2, 2.56))
+        copies = Repeat(start=1.51, unit_s=0.12, copies=2, distance=0.02, continues=False)
+        metrics = compute_metrics(words, 3.0, repeats=[copies])
+        assert events(metrics) == []
+        assert [(e.subtype, e.text) for e in metrics.to_review] == [("whole_word", "island island")]
+        # Whisper sure of the longer word heard it said again (above).
+        sure = [*words[:3], replace(words[3], probability=0.9), *words[4:]]
+        assert events(compute_metrics(sure, 3.0, repeats=[copies])) == [
+            ("repetition", "whole_word", "island island", False)
+        ]
+
     def test_a_doubted_word_starting_with_a_syllable_twice_is_the_copies_written(self) -> None:
         # "the tuh tuh table is made of oak" written "The total table": "total" (0.55) starts
         # with "to" twice, the copies whisper half placed; the repetition is of "table".
