@@ -1889,21 +1889,36 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
     Whisper writes a comma because it heard a pause, so trusting it would hide exactly the
     silences we look for. The event spans the silence; its text is the word that was blocked.
     Blocks are SLD (Yairi & Ambrose's disrhythmic phonation).
+    A word that takes no time (whisper gave it none, or laid it wholly on silence,
+    ``pipelines.alignment.trimmed``) does not show where the silence lies: the gap is measured
+    between the words around it that do, and a sentence end, break or filler among those
+    between still ends the phrase ("on the | phone? |" with "phone?" laid in the silence after
+    the sentence, given no time there, is no block before "phone?").
     """
-    for i in range(1, len(tokens)):
-        before, after = tokens[i - 1], tokens[i]
-        if before.filler or before.sentence_end or before.cut:
-            continue
-        if after.start - before.end >= settings.block_min_s:
-            found.event(
-                DisfluencyEvent(
-                    type="block",
-                    text=after.raw,
-                    start=before.end,
-                    end=after.start,
-                    stuttering_like=True,
-                    confidence=_CONFIDENCE["silence"],
-                    evidence=("transcript", "timing"),
-                ),
-                i,
-            )
+    anchor: int | None = None  # the last word that takes time
+    ended = False  # whether a word from the anchor on ends the phrase
+    for i, token in enumerate(tokens):
+        if anchor is not None and token.end > token.start:
+            before = tokens[anchor]
+            if not ended and token.start - before.end >= settings.block_min_s:
+                # The blocked word: the first after the silence, one given no time included.
+                blocked = next(
+                    k
+                    for k in range(anchor + 1, i + 1)
+                    if tokens[k].start >= before.end + settings.block_min_s
+                )
+                found.event(
+                    DisfluencyEvent(
+                        type="block",
+                        text=tokens[blocked].raw,
+                        start=before.end,
+                        end=token.start,
+                        stuttering_like=True,
+                        confidence=_CONFIDENCE["silence"],
+                        evidence=("transcript", "timing"),
+                    ),
+                    blocked,
+                )
+        if token.end > token.start or anchor is None:
+            anchor, ended = i, False
+        ended = ended or token.filler or token.sentence_end or token.cut

@@ -457,6 +457,18 @@ class TestProlongationsAndBlocks:
         words = timed(("I", 0.0, 0.2), (before, 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
         assert "block" not in {e.type for e in compute_metrics(words, 3.0).disfluencies}
 
+    def test_a_word_given_no_time_does_not_place_the_silence(self) -> None:
+        # "while I am on the phone?" with "phone?" laid in the silence after the sentence and
+        # given no time there (a word wholly on silence): the sentence ended before the silence.
+        said = ("I", 0.0, 0.2), ("am", 0.2, 0.3), ("on", 0.3, 0.45), ("the", 0.45, 0.9)
+        words = timed(*said, ("phone?", 2.1, 2.1), ("My", 3.1, 3.2), ("car", 3.2, 3.5))
+        assert events(compute_metrics(words, 4.0)) == []
+        # Given no time inside a phrase, the silence is measured between the words around it.
+        words = timed(*said, ("red", 2.1, 2.1), ("car", 3.1, 3.4))
+        metrics = compute_metrics(words, 4.0)
+        assert events(metrics) == [("block", None, "red", True)]
+        assert (metrics.disfluencies[0].start, metrics.disfluencies[0].end) == (0.9, 3.1)
+
     def test_a_comma_written_for_the_pause_does_not_hide_a_block(self) -> None:
         """Whisper punctuates the silences it hears; a comma is no proof of a phrase end."""
         words = timed(("about,", 0.0, 0.5), ("uh,", 2.4, 2.8), ("my", 3.0, 3.2))
