@@ -1045,7 +1045,8 @@ def _whole_word_repetition(
     ("because because") are other disfluencies and every iteration is counted. A word of two
     or more syllables whose copies were heard as units too short to hold them
     (``_heard_as_syllables``) is whisper's spelling of a first syllable said again. A word
-    said again for emphasis ("no, no, no", ``_EMPHATIC``) is listed to review.
+    said again for emphasis ("no, no, no", ``_EMPHATIC``), or an article or possessive said
+    again that ends the sentence ("my, my."), is listed to review.
     """
     word = tokens[content[pos]].norm
     end = pos + 1
@@ -1080,7 +1081,11 @@ def _whole_word_repetition(
         return end - pos + 1
     monosyllabic = found.syllables(word) == 1
     stuttered = first if monosyllabic else None
-    confidence = _CONFIDENCE["emphatic" if word in _EMPHATIC else "whole_word"]
+    # A word that needs one after it ending the sentence ("my, my.") is no word said again
+    # before the one it leads into: an exclamation, or whisper's spelling of syllables whose
+    # word it lost ("muh muh muh Monday is" written "my, my, my, my. This is").
+    exclaimed = word in _ARTICLES_AND_POSSESSIVES and tokens[last].sentence_end
+    confidence = _CONFIDENCE["emphatic" if word in _EMPHATIC or exclaimed else "whole_word"]
     found.add(
         tokens,
         first,

@@ -174,7 +174,12 @@ class TestRepetitions:
 
     @pytest.mark.parametrize(
         ("text", "syllables"),
-        [("no, no, no, I said", 5), ("it was very very cold", 7), ("okay, okay I see", 6)],
+        [
+            ("no, no, no, I said", 5),
+            ("it was very very cold", 7),
+            ("okay, okay I see", 6),
+            ("my, my. This is a holiday", 8),  # a possessive ending the sentence
+        ],
     )
     def test_a_word_said_again_for_emphasis_is_listed_to_review(
         self, text: str, syllables: int
