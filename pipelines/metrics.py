@@ -88,9 +88,9 @@ whisper did not write, though now and then two different syllables ("to lo") sou
 less alike ones as often are, unless whisper doubted its words there too; parallel lists ("we
 saw lions, we saw tigers") read like restarts after a comma. Two clauses that differ in one
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
-restarted, a sound no word covers is as often whisper's loose word timing as a filler, and a
-filler the second pass wrote in a stretch it was guessing at is as often its prompt read in:
-a word said again that speakers say again for emphasis ("no, no, no") is as often that,
+restarted; a sound no word covers is as often whisper's loose word timing as a filler; a
+filler the second pass wrote in a stretch it was guessing at is as often its prompt read in;
+and a word speakers say again for emphasis ("no, no, no") is as often said so on purpose:
 those fall below ``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
@@ -1908,9 +1908,12 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
             if not ended and token.start - before.end >= settings.block_min_s:
                 # The blocked word: the first after the silence, one given no time included.
                 blocked = next(
-                    k
-                    for k in range(anchor + 1, i + 1)
-                    if tokens[k].start >= before.end + settings.block_min_s
+                    (
+                        k
+                        for k in range(anchor + 1, i)
+                        if tokens[k].start >= before.end + settings.block_min_s
+                    ),
+                    i,
                 )
                 found.event(
                     DisfluencyEvent(
