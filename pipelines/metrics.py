@@ -1576,7 +1576,9 @@ def _find_heard_repetitions(
     "puh puh people" written "pop -up email", the vowels too unlike to match) or wrote a
     syllable twice there (``_BABBLE``: "buh buh brother" written "mama brother"); not when that
     next word is a short one (``_FUNCTION_WORDS``) whisper wrote over the copies themselves
-    ("they they they" written "They", 0.30, over all three: that word said again whole). A unit
+    ("they they they" written "They", 0.30, over all three: that word said again whole), unless
+    whisper wrote the copies as a guess before it and doubted it too ("my buh buh brother"
+    written "My mum and runner", "mum" 0.15, "and" 0.20). A unit
     spanning two or more written words is a phrase when it lasts more than a syllable, or a
     syllable or more with two different words written wholly inside it (whisper writes "so we so
     we walked" as "so we walked", "I think I think the" as "I think the", the phrase once over
@@ -1621,11 +1623,16 @@ def _find_heard_repetitions(
         )
         starts_next = (repeat.continues and not heard_word) or written_copies or said_after
         # A short word whisper wrote over the copies, not as their guess, and said after them
-        # is that word said again whole ("they they they" written "They", over all three).
+        # is that word said again whole ("they they they" written "They", over all three);
+        # not a doubted one after a guess at the copies ("My mum and runner": "mum" is them).
         heard_in_copies = (
             after in under
             and tokens[after].norm in _FUNCTION_WORDS
             and not _copies_written(tokens[after])
+            and not (
+                tokens[after].probability < _HEARD_WORD
+                and any(_copies_written(tokens[i]) for i in under if i < after)
+            )
         )
         subtype: RepetitionKind
         if starts_next and one_syllable and after is not None and not heard_in_copies:

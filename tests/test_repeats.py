@@ -293,6 +293,23 @@ class TestHeardRepetitions:
         [event] = compute_metrics(heard, 2.0, repeats=[copies]).disfluencies
         assert (event.subtype, event.text) == ("whole_word", "mother mother")
 
+    def test_a_short_word_after_a_guess_over_the_copies_is_not_the_word_said_again(
+        self,
+    ) -> None:
+        # "My buh buh brother is coming" written "My mum and runner is coming": "mum" (0.15) is
+        # the copies written, and "and" (0.20) after it, a doubted short word, is not said
+        # again over them ("they they they" written "They" is, with no guess before it): a
+        # part-word repetition of the word after the copies.
+        words = [Word(" My", 0.48, 0.64, 0.97), Word(" mum", 0.64, 0.9, 0.15)]
+        words += [Word(" and", 0.9, 1.2, 0.2), Word(" runner", 1.2, 1.32, 0.41)]
+        words += timed(("is", 1.32, 1.58), ("coming", 1.58, 1.94), ("to", 1.94, 2.16))
+        words += timed(("visit", 2.16, 2.46), ("us", 2.46, 2.7))
+        copies = Repeat(start=0.54, unit_s=0.21, copies=2, distance=0.03, continues=False)
+        [event] = compute_metrics(words, 3.0, repeats=[copies]).disfluencies
+        assert (event.type, event.subtype) == ("repetition", "part_word")
+        # Whisper sure of that short word heard it (below: "violin in", "island" over the
+        # copies, "in" 0.97): no part-word repetition of it.
+
     def test_copies_a_syllable_long_under_a_doubted_longer_word_are_to_review(self) -> None:
         # "She plays the violin in the orchestra" written "the island in": "lin in" heard
         # twice, 0.12 s a copy, under "island" (0.06): two syllables do not fit in a copy.
