@@ -39,6 +39,10 @@ only guessed counted as part-word); the three repetition kinds were 0.64, 0.36 a
 before repetitions were also heard in the audio, interjections 0.42 before the second pass,
 revisions 0.27 before phrases broken off on a word no phrase ends on and 0.45 before modal
 restarts, prolongations 0.64 before a shorter onset heard running on into its word counted."""
+PRECISION_FLOORS = {"interjection": 0.6, "repetition:whole_word": 0.6}
+"""The two types issue 11 sets a precision goal for (0.8). Measured on an AMD EPYC (Zen 4),
+2026-12-06: 0.89 and 0.83 natively, 0.89 and 0.75 with ``CT2_FORCE_CPU_ISA=GENERIC`` (one more
+part-word repetition typed whole-word)."""
 PRECISION_FLOOR = 0.8
 """Measured: 0.94 over every type (0.84 before hums against a prolongation were that sound)."""
 RECALL_FLOOR = 0.6
@@ -68,6 +72,9 @@ def test_detection_holds_its_floors(evaluation: Evaluation) -> None:
     for label, floor in RECALL_FLOORS.items():
         score = evaluation.labels[label]
         assert score.recall is not None and score.recall >= floor, (label, score)
+    for label, floor in PRECISION_FLOORS.items():
+        score = evaluation.labels[label]
+        assert score.precision is not None and score.precision >= floor, (label, score)
 
 
 def test_percent_ss_is_close_on_most_clips(evaluation: Evaluation) -> None:
