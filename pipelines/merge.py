@@ -17,7 +17,14 @@ from itertools import pairwise
 from typing import Any
 
 from pipelines.chunking import Chunk
-from pipelines.types import ChunkTranscript, Segment, Transcript, Word, joined_text
+from pipelines.types import (
+    ChunkTranscript,
+    Segment,
+    Transcript,
+    Word,
+    joined_text,
+    millisecond,
+)
 
 MIXED = "mixed"
 """``backend`` / ``model`` of a transcript whose chunks disagree (e.g. after a fallback)."""
@@ -75,15 +82,7 @@ def merge_chunks(chunks: Sequence[Chunk], results: Sequence[ChunkTranscript]) ->
 def _placed_words(chunk: Chunk, result: ChunkTranscript) -> list[_Placed]:
     offset = chunk.start_s
     return [
-        (
-            index,
-            Word(
-                w.word.strip(),
-                millisecond(w.start + offset),
-                millisecond(w.end + offset),
-                w.probability,
-            ),
-        )
+        (index, w.placed(offset))
         for index, segment in enumerate(result.segments)
         for w in segment.words
         if w.word.strip()
@@ -140,12 +139,6 @@ def _wordless(segment: Segment, offset: float, low: float, high: float) -> Segme
     if not text or not low <= (start + end) / 2 < high:
         return None
     return Segment(start=millisecond(start), end=millisecond(end), text=text)
-
-
-def millisecond(seconds: float) -> float:
-    """Millisecond precision: what timestamps mean, without float noise from the offsets (a
-    chunk's here, a repaired stretch's in ``pipelines.transcription``)."""
-    return round(seconds, 3)
 
 
 def _common(values: Iterable[str]) -> str:

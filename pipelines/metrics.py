@@ -31,7 +31,7 @@ from pipelines.syllables import (
     estimate_syllables,
     speech_language,
 )
-from pipelines.types import Span, Word
+from pipelines.types import Span, Word, millisecond
 
 DisfluencyType = Literal["interjection", "repetition", "revision", "prolongation", "block"]
 DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
@@ -798,11 +798,11 @@ def _per_100(events: int, syllables: int | None) -> float | None:
 def _tokens(words: Sequence[Word]) -> list[_Token]:
     """Words in time order; punctuation-only "words" fold into the word before them. Times equal
     to the millisecond keep the transcript's order: in a transcript stored before a repaired
-    stretch's word times were rounded (``pipelines.merge.millisecond``), a word whisper gave no
+    stretch's word times were rounded (``pipelines.types.millisecond``), a word whisper gave no
     time ("went to the, we drove", "the," at 30.99 s) lies at 30.990000000000002, and sorted
     after the "we" at 30.99 it would take the comma, and the restart, with it."""
     tokens: list[_Token] = []
-    for word in sorted(words, key=lambda w: (round(w.start, 3), round(w.end, 3))):
+    for word in sorted(words, key=lambda w: (millisecond(w.start), millisecond(w.end))):
         raw = unicodedata.normalize("NFKC", word.word).strip()
         norm = normalise(raw)
         if not norm:
@@ -1910,7 +1910,8 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
     anchor: int | None = None  # the last word that takes time
     ended = False  # whether a word from the anchor on ends the phrase
     for i, token in enumerate(tokens):
-        if anchor is not None and token.end > token.start:
+        timed = token.end > token.start
+        if anchor is not None and timed:
             before = tokens[anchor]
             if not ended and token.start - before.end >= settings.block_min_s:
                 # The blocked word: the first after the silence, one given no time included.
@@ -1934,6 +1935,6 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
                     ),
                     blocked,
                 )
-        if token.end > token.start or anchor is None:
+        if timed or anchor is None:
             anchor, ended = i, False
         ended = ended or token.filler or token.sentence_end or token.cut

@@ -38,7 +38,7 @@ from pipelines.coverage import (
     without_misplaced_copies,
     without_unvoiced_segments,
 )
-from pipelines.merge import merge_chunks, millisecond
+from pipelines.merge import merge_chunks
 from pipelines.repeats import Repeat, repeated_units
 from pipelines.second_pass import SecondPass, second_pass
 from pipelines.types import (
@@ -54,6 +54,7 @@ from pipelines.types import (
     TranscriptionOptions,
     Word,
     audio_source,
+    millisecond,
 )
 
 TranscribeChunk = Callable[[AudioArray, TranscriptionOptions], Awaitable[ChunkTranscript]]
@@ -357,16 +358,7 @@ async def _transcribe_span(
             start=millisecond(s.start + offset),
             end=millisecond(s.end + offset),
             text=s.text,
-            words=tuple(
-                Word(
-                    w.word.strip(),
-                    millisecond(w.start + offset),
-                    millisecond(w.end + offset),
-                    w.probability,
-                )
-                for w in s.words
-                if w.word.strip()
-            ),
+            words=tuple(w.placed(offset) for w in s.words if w.word.strip()),
         )
         for s in result.segments
     ]

@@ -67,6 +67,17 @@ class Word:
     def ends_sentence(self) -> bool:
         return self.word.endswith(_SENTENCE_END)
 
+    def placed(self, offset_s: float) -> Word:
+        """This word of a window or chunk in the recording's time: ``offset_s`` (where the
+        window starts) added to its times, rounded to the millisecond (``millisecond``), and
+        whisper's leading space dropped."""
+        return Word(
+            self.word.strip(),
+            millisecond(self.start + offset_s),
+            millisecond(self.end + offset_s),
+            self.probability,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "word": self.word,
@@ -78,6 +89,12 @@ class Word:
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 """What a word that ends a sentence ends with."""
+
+
+def millisecond(seconds: float) -> float:
+    """Millisecond precision: what timestamps mean, without float noise from the offsets added
+    to a window's times (``Word.placed``)."""
+    return round(seconds, 3)
 
 
 @dataclass(frozen=True, slots=True)
