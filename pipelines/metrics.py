@@ -24,7 +24,7 @@ from typing import Any, Literal, overload
 from pipelines.coverage import Sound, uncovered_speech
 from pipelines.fillers import filler_runs, is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
-from pipelines.second_pass import HeardFiller
+from pipelines.second_pass import LOOKALIKES, HeardFiller
 from pipelines.syllables import (
     SYLLABLE_LANGUAGES,
     count_syllables,
@@ -554,7 +554,7 @@ def compute_metrics(
     _drop_syllables_written_as_fillers(tokens, found)
     _count_heard_repetitions(tokens, found)
     _find_blocks(tokens, settings, found)
-    _find_second_pass_fillers(fillers, found)
+    _find_second_pass_fillers(tokens, fillers, found)
     return _tally(
         tokens,
         counted=[e for e in found.events if e.confidence >= settings.review_below],
@@ -874,7 +874,9 @@ def _find_interjections(tokens: Sequence[_Token], found: _Found) -> None:
         found.add(tokens, first, last, "interjection", confidence=_CONFIDENCE["filler"])
 
 
-def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> None:
+def _find_second_pass_fillers(
+    tokens: Sequence[_Token], fillers: Sequence[HeardFiller], found: _Found
+) -> None:
     """Fillers whisper wrote only when prompted with fillers, where it first wrote a word it was
     unsure of (``pipelines.second_pass``): interjections. Found last: one inside another event
     (its middle within it: a stutter, a drawn-out sound, a restart) is the prompt read into that
@@ -882,12 +884,19 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
     timing of a filler before it ("uh we we we" with "Um" laid over the first "we"). One over
     a sound no word covers, listed to review (``_find_sounds``), is that sound written: two
     signs of one filler, one interjection counted. One in a stretch whisper was guessing at
-    (``HeardFiller.doubtful``) is listed to review."""
+    (``HeardFiller.doubtful``) is listed to review. One inside a drawn-out word whisper writes
+    for a filler (``LOOKALIKES``: the sound before "I'm" taken for its onset, "um the bus"
+    written "I'm a monster") is that filler, not a prolongation: one interjection, and no
+    stuttered syllable."""
     for filler in fillers:
         middle = (filler.start + filler.end) / 2
         inside = found.overlapping(middle, middle, slack_s=_HEARD_SLACK_S)
         sounds = [k for k in inside if _unworded_sound(found.events[k])]
-        if len(inside) > len(sounds):
+        drawn = [k for k in inside if _drawn_out_lookalike(found.events[k])]
+        if len(inside) > len(sounds) + len(drawn):
+            continue
+        if drawn:
+            _relabel_as_filler(drawn[0], filler, tokens, found)
             continue
         guessed = filler.doubtful and not sounds  # a sound under it is a second sign
         event = DisfluencyEvent(
@@ -910,6 +919,30 @@ def _find_second_pass_fillers(fillers: Sequence[HeardFiller], found: _Found) -> 
             )
         else:
             found.event(event, None)
+
+
+def _drawn_out_lookalike(event: DisfluencyEvent) -> bool:
+    """Whether ``event`` is a prolongation of a word whisper writes for a filler."""
+    return event.type == "prolongation" and normalise(event.text) in LOOKALIKES
+
+
+def _relabel_as_filler(
+    k: int, filler: HeardFiller, tokens: Sequence[_Token], found: _Found
+) -> None:
+    """The prolongation ``found.events[k]`` read as the interjection ``filler``: its span and
+    evidence kept, the second pass's added, and its word no longer a stuttered syllable."""
+    drawn = found.events[k]
+    found.events[k] = DisfluencyEvent(
+        type="interjection",
+        text=filler.text,
+        start=min(drawn.start, filler.start),
+        end=max(drawn.end, filler.end),
+        confidence=_CONFIDENCE["second_pass_filler"],
+        evidence=(*drawn.evidence, "second_pass"),
+    )
+    found.stuttered_tokens -= {
+        i for i in found.stuttered_tokens if drawn.start <= tokens[i].start < drawn.end
+    }
 
 
 def _unworded_sound(event: DisfluencyEvent) -> bool:

@@ -601,3 +601,37 @@ class TestMetrics:
         assert (event.type, event.text, event.evidence) == ("interjection", "Um", ("second_pass",))
         read = compute_metrics(words, 2.0, fillers=[replace(guessed, reading=WELL_READ)])
         assert [e.text for e in read.disfluencies] == ["Um"]
+
+    def test_a_filler_over_a_drawn_out_lookalike_is_that_filler_not_a_prolongation(
+        self,
+    ) -> None:
+        # "um the bus to the city" written "I'm a monster and I see the leaves": the "um",
+        # 0.48-0.92 s, is voiced sound no word covers flowing on into "I'm", read as its
+        # drawn-out onset; the second pass wrote "Um" over it.
+        words = [
+            word("I'm", 0.94, 1.34, 0.18),
+            word("a", 1.34, 1.34, 0.51),
+            word("monster", 1.34, 1.4, 0.38),
+            *(word(w, 1.4 + 0.3 * i, 1.7 + 0.3 * i) for i, w in enumerate("and i see the".split())),
+            word("leaves", 2.6, 2.9),
+        ]
+        sound = Sound(start=0.48, end=0.92, noisy=False, flows_on=True)
+        alone = compute_metrics(words, 3.0, sounds=[sound])
+        assert [(e.type, e.text) for e in alone.disfluencies] == [("prolongation", "I'm")]
+        assert alone.stuttered_syllables == 1
+        filler = HeardFiller(start=0.48, end=0.84, text="Um", reading=0.39, resumed=True)
+        both = compute_metrics(words, 3.0, sounds=[sound], fillers=[filler])
+        [event] = both.disfluencies
+        assert (event.type, event.text, event.start, event.end) == (
+            "interjection",
+            "Um",
+            0.48,
+            1.34,
+        )
+        assert event.evidence == ("timing", "acoustic", "second_pass")
+        assert not event.stuttering_like
+        assert both.stuttered_syllables == 0
+        # A drawn-out word whisper does not write for a filler stays a prolongation.
+        mine = [replace(words[0], word="Mine"), *words[1:]]
+        other = compute_metrics(mine, 3.0, sounds=[sound], fillers=[filler])
+        assert [(e.type, e.text) for e in other.disfluencies] == [("prolongation", "Mine")]
