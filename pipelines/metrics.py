@@ -1258,8 +1258,10 @@ def _restart_revision(
             hard = tokens[last].cut or any(t.filler for t in tokens[last + 1 : content[pos + n]])
             if hard:
                 confidence = _CONFIDENCE["restart"]
-            elif _after_an_introduction(tokens, content[pos]) or _listed(
-                tokens, content, pos + 2 * n - 1
+            elif (
+                _after_an_introduction(tokens, content[pos])
+                or _listed(tokens, content, pos + 2 * n - 1)
+                or _correlative(tokens, content[pos], second)
             ):
                 confidence = _CONFIDENCE["parallel_after_comma"]
             elif (
@@ -1433,6 +1435,21 @@ def _after_an_introduction(tokens: Sequence[_Token], first: int) -> bool:
     if words[0] in _INTRODUCERS:
         return True
     return len(words) > 1 and words[0] == "the" and _is_comparative(words[1])
+
+
+def _correlative(tokens: Sequence[_Token], first: int, phrase: Sequence[str]) -> bool:
+    """Whether ``phrase`` opens the second half of a correlative comparative whose first half
+    opens the sentence ``first`` is in ("The longer we stayed ..., the more we understood"):
+    both "the" and a comparative. The first half is the introduction
+    ``_after_an_introduction`` knows, unless whisper wrote a comma inside it ("The longer we
+    stay, that's the maker on the corner, the more")."""
+    opening = first
+    while opening > 0 and not tokens[opening - 1].sentence_end:
+        opening -= 1
+    words = [t.norm for t in tokens[opening:first] if not t.filler][:2]
+    return all(
+        len(half) > 1 and half[0] == "the" and _is_comparative(half[1]) for half in (words, phrase)
+    )
 
 
 def _is_comparative(word: str) -> bool:

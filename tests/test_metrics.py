@@ -294,6 +294,8 @@ class TestRevisions:
         [
             ("I told him, I asked him to call the plumber", "I told him,"),
             ("the blue one, the green one is cheaper", "the blue one,"),
+            # "silver" reads like a comparative, but no "the ...er" opened the sentence.
+            ("the red car, the silver car is parked outside", "the red car,"),
         ],
     )
     def test_a_restart_changing_an_inner_word_counts_when_the_clause_goes_on(
@@ -309,6 +311,8 @@ class TestRevisions:
             "In the middle of the night, the guide drove to the coast",
             "Because nobody knew the way, the dentist drove home",
             "The longer we stayed near the lighthouse, the more we understood",
+            # Whisper's comma inside the first half of "the longer ..., the more ...".
+            "The longer we stay, that's the maker on the corner, the more we understood",
         ],
     )
     def test_a_comma_closing_an_introduction_is_not_a_restart(self, text: str) -> None:
