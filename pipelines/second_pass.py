@@ -175,8 +175,9 @@ def suspect_windows(words: Sequence[Word], duration_s: float) -> list[Span]:
     starts = [w.start for w in words]
     ends = [w.end for w in words]
     windows: list[Span] = []
+    names = _names(words)
     for word in words:
-        if not _unsure(word):
+        if not _unsure(word) or word in names:
             continue
         start = max(0.0, word.start - SUSPECT_CONTEXT_S)
         end = min(duration_s, word.end + SUSPECT_CONTEXT_S)
@@ -198,6 +199,7 @@ def supported_fillers(
     kept: list[HeardFiller] = []
     after_kept = False  # whether the word before is a filler kept: "um, uh" is one pause
     between, replaced, agreed = _aligned(first, second)
+    names = _names(first)
     others = [w.probability for w in second if not is_filler(w.word)]
     reading = float(np.mean(others)) if others else 0.0
     for j, word in enumerate(second):
@@ -221,12 +223,12 @@ def supported_fillers(
         ]
         if under:
             supported = (
-                any(_unsure(w) for w in under)
+                any(_unsure(w) and w not in names for w in under)
                 or (
                     j in between
                     and (_voiced_gap(*between[j], voiced) or _heard_between(second, j, voiced))
                 )
-                or _in_place_of_unsure(word, replaced.get(j, ()))
+                or _in_place_of_unsure(word, [w for w in replaced.get(j, ()) if w not in names])
             )
         else:
             supported = _voiced_share(voiced, start - ROOM_S, end + ROOM_S) >= MIN_VOICED
@@ -313,6 +315,25 @@ def _longest_silence(voiced: np.ndarray, start: float, end: float) -> float:
     """The longest run of unvoiced frames from ``start`` to ``end``, in seconds."""
     first, past = runs(~_frames(voiced, start, end))
     return int(np.max(past - first, initial=0)) * FRAME_S
+
+
+def _names(words: Sequence[Word]) -> frozenset[Word]:
+    """The words of ``words`` that are names: capitalised inside a sentence ("and then Lucy
+    tried", "sorry, Oliver, but"). Whisper is unsure of a name because its language model
+    expects few, not because it wrote the name for a filler; prompted with fillers, it writes
+    one before the name ("then, erm, Lucy"): three of the eight interjections counted in the
+    fluent long recordings lay on an unsure name. A capitalised word opening a sentence, or a
+    stretch, may be any word and stays a suspect; so do "I" and its forms."""
+    return frozenset(
+        word
+        for before, word in pairwise(words)
+        if word.word[:1].isupper()
+        and normalise(word.word) not in _I_FORMS
+        and not before.word.rstrip("\"')”’").endswith((".", "?", "!"))
+    )
+
+
+_I_FORMS = frozenset({"i", "i'm", "i'll", "i've", "i'd"})
 
 
 def _unsure(word: Word) -> bool:

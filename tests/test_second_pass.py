@@ -106,6 +106,17 @@ class TestSuspectWindows:
         # Other words need the ordinary threshold.
         assert suspect_windows([word("we", 1.08, 1.26, 0.52)], 3.0) == []
 
+    def test_a_name_inside_a_sentence_is_not_a_suspect(self) -> None:
+        # Fluent "and then Lucy tried to plant some herbs": whisper unsure of the name (0.47),
+        # as of names in general; prompted with fillers it writes "then, erm, Lucy".
+        words = [word("and", 0.0, 0.2), word("then", 0.2, 0.5), word("Lucy", 0.5, 0.9, 0.47)]
+        assert suspect_windows(words, 3.0) == []
+        # A capitalised word opening a sentence may be any word; "I'm" is no name.
+        opening = [word("cabin.", 0.0, 0.5), word("Lucy", 0.5, 0.9, 0.47)]
+        assert suspect_windows(opening, 3.0) == [(0.0, 0.9 + SUSPECT_CONTEXT_S)]
+        lookalike = [word("then", 0.2, 0.5), word("I'm", 0.5, 0.9, 0.47)]
+        assert suspect_windows(lookalike, 3.0) == [(0.0, 0.9 + SUSPECT_CONTEXT_S)]
+
     def test_confident_speech_sends_nothing(self) -> None:
         assert suspect_windows([word("fine", 0.0, 0.3), word("thanks", 0.3, 0.6)], 1.0) == []
 
@@ -188,6 +199,14 @@ class TestSupportedFillers:
         # Beside two words whisper was sure of, it is the prompt copied.
         sure = [first[0], word("on", 0.67, 0.81, 0.9), first[2]]
         assert supported_fillers(sure, second, ALL_VOICED) == []
+
+    def test_a_filler_over_an_unsure_name_is_the_prompt_copied(self) -> None:
+        first = [word("then", 0.2, 0.5), word("Lucy", 0.5, 0.9, 0.47), word("tried", 0.9, 1.2)]
+        second = [word("then,", 0.2, 0.55), word("erm,", 0.55, 0.6, 0.3), word("Lucy", 0.6, 0.9)]
+        assert supported_fillers(first, second, ALL_VOICED) == []
+        # The same word opening a sentence is an ordinary suspect.
+        opening = [word("then.", 0.2, 0.5), *first[1:]]
+        assert [f.text for f in supported_fillers(opening, second, ALL_VOICED)] == ["erm"]
 
     def test_a_filler_over_a_lookalike_is_kept(self) -> None:
         first = [word("lunch,", 0.74, 1.04), word("I'm", 1.08, 1.26, 0.52), word("we", 1.3, 1.5)]
