@@ -4,9 +4,10 @@ At natural pace whisper's language model turns a short filler into a word it fin
 "So uh the meeting" comes back "So I'm a meeting", "erm the keys" as "I'm looking". The word it
 wrote instead is one it was unsure of. Each stretch around such a word (probability below
 ``SUSPECT_PROBABILITY``, or below ``LOOKALIKE_PROBABILITY`` for a word whisper writes for a
-filler, ``LOOKALIKES``; ``SUSPECT_CONTEXT_S`` either side, neighbours joined) is decoded again,
-slowed (``TEMPO``), with a prompt full of fillers (``FILLER_PROMPT``): whisper writes what its
-prompt looks like and keeps the fillers of slow speech, so now it writes the filler it heard.
+filler, ``LOOKALIKES``; not a name, ``_names``; ``SUSPECT_CONTEXT_S`` either side, neighbours
+joined) is decoded again, slowed (``TEMPO``), with a prompt full of fillers (``FILLER_PROMPT``):
+whisper writes what its prompt looks like and keeps the fillers of slow speech, so now it
+writes the filler it heard.
 The stretches are laid end to end, a short silence between, into whisper windows (``packed``),
 and the windows are sent a few to a call, which the local backend decodes as one batch
 (``dealt``): a few calls per recording, not one per stretch.
