@@ -895,10 +895,8 @@ def _find_second_pass_fillers(
         drawn = [k for k in inside if _drawn_out_lookalike(found.events[k])]
         if len(inside) > len(sounds) + len(drawn):
             continue
-        if drawn:
-            _relabel_as_filler(drawn[0], filler, tokens, found)
-            continue
-        guessed = filler.doubtful and not sounds  # a sound under it is a second sign
+        # A sound under it, or the drawn-out word it was written as, is a second sign.
+        guessed = filler.doubtful and not (sounds or drawn)
         event = DisfluencyEvent(
             type="interjection",
             text=filler.text,
@@ -909,40 +907,26 @@ def _find_second_pass_fillers(
             ],
             evidence=("second_pass",),
         )
-        if sounds:
-            sound = found.events[sounds[0]]
-            found.events[sounds[0]] = replace(
-                event,
-                start=min(sound.start, filler.start),
-                end=max(sound.end, filler.end),
-                evidence=(*sound.evidence, "second_pass"),
-            )
-        else:
+        if not (sounds or drawn):
             found.event(event, None)
+            continue
+        k = (drawn or sounds)[0]
+        sign = found.events[k]
+        found.events[k] = replace(
+            event,
+            start=min(sign.start, filler.start),
+            end=max(sign.end, filler.end),
+            evidence=(*sign.evidence, "second_pass"),
+        )
+        if drawn:  # the prolonged word is said once: no stuttered syllable
+            found.stuttered_tokens -= {
+                i for i in found.stuttered_tokens if sign.start <= tokens[i].start < sign.end
+            }
 
 
 def _drawn_out_lookalike(event: DisfluencyEvent) -> bool:
     """Whether ``event`` is a prolongation of a word whisper writes for a filler."""
     return event.type == "prolongation" and normalise(event.text) in LOOKALIKES
-
-
-def _relabel_as_filler(
-    k: int, filler: HeardFiller, tokens: Sequence[_Token], found: _Found
-) -> None:
-    """The prolongation ``found.events[k]`` read as the interjection ``filler``: its span and
-    evidence kept, the second pass's added, and its word no longer a stuttered syllable."""
-    drawn = found.events[k]
-    found.events[k] = DisfluencyEvent(
-        type="interjection",
-        text=filler.text,
-        start=min(drawn.start, filler.start),
-        end=max(drawn.end, filler.end),
-        confidence=_CONFIDENCE["second_pass_filler"],
-        evidence=(*drawn.evidence, "second_pass"),
-    )
-    found.stuttered_tokens -= {
-        i for i in found.stuttered_tokens if drawn.start <= tokens[i].start < drawn.end
-    }
 
 
 def _unworded_sound(event: DisfluencyEvent) -> bool:

@@ -330,7 +330,7 @@ def _names(words: Sequence[Word]) -> frozenset[Word]:
         for before, word in pairwise(words)
         if word.word[:1].isupper()
         and normalise(word.word) not in _I_FORMS
-        and not before.word.rstrip("\"')”’").endswith((".", "?", "!"))
+        and not before.ends_sentence
     )
 
 
