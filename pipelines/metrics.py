@@ -66,6 +66,7 @@ _CONFIDENCE = {
     "whole_word": 0.85,
     "phrase": 0.8,
     "silence": 0.75,
+    "paced_silence": 0.5,
     "repeated_syllable": 0.7,
     "cut_off": 0.7,
     "restart": 0.7,
@@ -88,10 +89,12 @@ whisper did not write, though now and then two different syllables ("to lo") sou
 less alike ones as often are, unless whisper doubted its words there too; parallel lists ("we
 saw lions, we saw tigers") read like restarts after a comma. Two clauses that differ in one
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
-restarted; a sound no word covers is as often whisper's loose word timing as a filler; a
-filler the second pass wrote in a stretch it was guessing at is as often its prompt read in;
-and a word speakers say again for emphasis ("no, no, no") is as often said so on purpose:
-those fall below ``MetricsSettings.review_below``, listed "to review", not counted."""
+restarted; a long silence between phrases, no longer than the speaker's other pauses inside
+sentences, is as often their pacing as a block; a sound no word covers is as often whisper's
+loose word timing as a filler; a filler the second pass wrote in a stretch it was guessing at
+is as often its prompt read in; and a word speakers say again for emphasis ("no, no, no") is
+as often said so on purpose: those fall below ``MetricsSettings.review_below``, listed "to
+review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
     " those to of in on at by for from with as and or but so if then than not no do did is are"
@@ -130,6 +133,12 @@ determiner counts ("I think she, I know she"); after "on," a determiner or objec
 not here: "yes we can," and "if you want to," end phrases by ellipsis; a subject and modal
 alone ("we should,") are, when a new clause follows (``_MODAL_RESTARTS``)."""
 
+_OPEN_ENDED = frozenset(_RESTARTS_AFTER) | _COORDINATORS | {"to", "but"}
+"""Words a phrase cannot end on, and "to" and the conjunctions: a silence after one is inside
+a phrase wherever the speaker pauses (``_find_blocks``)."""
+_PACE_PAUSES = 2
+"""Pauses inside sentences besides a long silence that show how long the speaker pauses there
+(``_paced``)."""
 _MODAL_RESTARTS = _SUBJECTS | {"let's"}
 """Words that, after a clause of only a subject and a modal ("we should,"), begin a new clause:
 the modal's verb was never said ("we should, let's order pizza"). Not "you" ("we could, you
@@ -1940,35 +1949,57 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
     between the words around it that do, and a sentence end, break or filler among those
     between still ends the phrase ("on the | phone? |" with "phone?" laid in the silence after
     the sentence, given no time there, is no block before "phone?").
+    A silence where a phrase may pause (not after a word no phrase ends on, ``_OPEN_ENDED``)
+    that is no longer than the speaker's own pauses inside sentences is their pacing, as often
+    as a block: listed to review (``_paced``; "And so my fellow Americans | 1.0 s | ask not |
+    1.1 s | what your country can do for you, | 0.8 s | ask what", whisper writing no comma
+    at the first two).
     """
+    silences: list[tuple[int, int]] = []  # pauses inside sentences: (word before, word after)
     anchor: int | None = None  # the last word that takes time
     ended = False  # whether a word from the anchor on ends the phrase
     for i, token in enumerate(tokens):
         timed = token.end > token.start
-        if anchor is not None and timed:
-            before = tokens[anchor]
-            if not ended and token.start - before.end >= settings.block_min_s:
-                # The blocked word: the first after the silence, one given no time included.
-                blocked = next(
-                    (
-                        k
-                        for k in range(anchor + 1, i)
-                        if tokens[k].start >= before.end + settings.block_min_s
-                    ),
-                    i,
-                )
-                found.event(
-                    DisfluencyEvent(
-                        type="block",
-                        text=tokens[blocked].raw,
-                        start=before.end,
-                        end=token.start,
-                        stuttering_like=True,
-                        confidence=_CONFIDENCE["silence"],
-                        evidence=("transcript", "timing"),
-                    ),
-                    blocked,
-                )
+        if anchor is not None and timed and not ended:
+            if token.start - tokens[anchor].end >= settings.pause_min_s:
+                silences.append((anchor, i))
         if timed or anchor is None:
             anchor, ended = i, False
         ended = ended or token.filler or token.sentence_end or token.cut
+    gaps = [tokens[after].start - tokens[before].end for before, after in silences]
+    for k, (before, after) in enumerate(silences):
+        if gaps[k] < settings.block_min_s:
+            continue
+        # The blocked word: the first after the silence, one given no time included.
+        blocked = next(
+            (
+                j
+                for j in range(before + 1, after)
+                if tokens[j].start >= tokens[before].end + settings.block_min_s
+            ),
+            after,
+        )
+        paced = tokens[before].norm not in _OPEN_ENDED and _paced(gaps[k], gaps[:k] + gaps[k + 1 :])
+        found.event(
+            DisfluencyEvent(
+                type="block",
+                text=tokens[blocked].raw,
+                start=tokens[before].end,
+                end=tokens[after].start,
+                stuttering_like=True,
+                confidence=_CONFIDENCE["paced_silence" if paced else "silence"],
+                evidence=("transcript", "timing"),
+            ),
+            blocked,
+        )
+
+
+def _paced(gap: float, others: Sequence[float]) -> bool:
+    """Whether a silence of ``gap`` seconds is no longer than the speaker pauses inside
+    sentences anyway: at least ``_PACE_PAUSES`` other such pauses, three in four of them at
+    least half as long (their lower quartile). A block stands out from the speaker's pauses; a
+    speaker who stutters pauses briefly besides, so the lower quartile, not the median,
+    which their other blocks would raise."""
+    if len(others) < _PACE_PAUSES:
+        return False
+    return statistics.quantiles(others, n=4, method="inclusive")[0] >= gap / 2

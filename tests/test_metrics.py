@@ -486,6 +486,51 @@ class TestProlongationsAndBlocks:
             "interjection",
         ]
 
+    def test_a_long_silence_the_speaker_pauses_anyway_is_listed_to_review(self) -> None:
+        """JFK's "And so my fellow Americans | ask not | what your country can do for you, |
+        ask what", whisper writing no comma at the first two: a speaker who pauses a second
+        between phrases is pacing, as often as blocked."""
+        words = timed(
+            ("And", 0.32, 0.74), ("so", 0.74, 1.06), ("my", 1.06, 1.46), ("fellow", 1.46, 1.76),
+            ("Americans", 1.76, 2.26), ("ask", 3.28, 3.88), ("not", 3.88, 4.3),
+            ("what", 5.42, 5.7), ("your", 5.7, 6.04), ("country", 6.04, 6.36), ("can", 6.36, 6.76),
+            ("do", 6.76, 7.02), ("for", 7.02, 7.26), ("you,", 7.26, 7.54), ("ask", 8.32, 8.66),
+            ("what", 8.66, 8.94), ("you", 8.94, 9.28), ("can", 9.28, 9.5), ("do", 9.5, 9.72),
+        )  # fmt: skip
+        metrics = compute_metrics(words, 10.0)
+        assert metrics.disfluencies == ()
+        assert [(e.type, e.text, e.confidence) for e in metrics.to_review] == [
+            ("block", "ask", 0.5),
+            ("block", "what", 0.5),
+        ]
+        assert metrics.percent_syllables_stuttered == 0.0
+        # Long silences where the speaker's other pauses are short stand out: blocks.
+        short = timed(
+            ("I", 0.0, 0.2), ("think,", 0.2, 0.5), ("we", 0.8, 1.0), ("said,", 1.0, 1.3),
+            ("the", 1.6, 1.8), ("dog", 1.8, 2.1), ("barked", 3.4, 3.8), ("at", 3.8, 4.0),
+            ("the", 4.0, 4.2), ("mailman,", 4.2, 4.7), ("and", 6.0, 6.2), ("it", 6.5, 6.7),
+            ("ran.", 6.7, 7.0),
+        )  # fmt: skip
+        assert [(e.type, e.text) for e in compute_metrics(short, 7.5).disfluencies] == [
+            ("block", "barked"),
+            ("block", "and"),
+        ]
+
+    def test_a_long_silence_after_a_word_no_phrase_ends_on_stays_a_block(self) -> None:
+        # Paced as JFK, but each silence follows "the", "to" or "and": inside a phrase.
+        words = timed(
+            ("We", 0.0, 0.3), ("went", 0.3, 0.6), ("to", 0.6, 0.8), ("the", 0.8, 1.0),
+            ("lake", 2.1, 2.5), ("and", 2.5, 2.8), ("swam", 3.9, 4.3), ("out", 4.3, 4.6),
+            ("to", 4.6, 4.8), ("dive.", 5.9, 6.3),
+        )  # fmt: skip
+        metrics = compute_metrics(words, 7.0)
+        assert [(e.type, e.text) for e in metrics.disfluencies] == [
+            ("block", "lake"),
+            ("block", "swam"),
+            ("block", "dive."),
+        ]
+        assert metrics.to_review == ()
+
     def test_block_threshold_is_a_setting(self) -> None:
         words = timed(("I", 0.0, 0.2), ("want", 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
         metrics = compute_metrics(words, 3.0, MetricsSettings(block_min_s=2.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,24 @@ class TestRealSpeech:
         assert abs(rate - by_hand) / by_hand <= 0.15, (rate, by_hand)
         syllables = sum(count_syllables(w["word"]) for w in words)
         assert body["report"]["metrics"]["syllable_count"] == syllables
+
+    async def test_jfk_pausing_between_phrases_is_not_counted_as_blocks(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        """Kennedy pauses about a second between phrases ("my fellow Americans | ask not |
+        what your country"), whisper writing no comma at some: fluent pacing, as often as a
+        block, so each such silence is listed to review and none is counted."""
+        body = await processed(api, SHARED_AUDIO / "jfk.flac")
+        words = words_of(body["transcript"])
+        silences = [
+            (a["end"], b["start"])
+            for a, b in pairwise(words)
+            if b["start"] - a["end"] >= 1.0 and not a["word"].strip().endswith((".", "?", "!"))
+        ]
+        assert silences, words  # the recording's pauses, whatever whisper wrote around them
+        metrics = body["report"]["metrics"]
+        assert metrics["counts_by_type"]["block"] == 0
+        listed = [(e["start"], e["end"]) for e in metrics["to_review"] if e["type"] == "block"]
+        assert all(
+            any(abs(s - a) < 0.05 and abs(e - b) < 0.05 for a, b in listed) for s, e in silences
+        ), (silences, listed)
