@@ -44,6 +44,11 @@ the fixture recordings (quiet low sounds, a room's rumble, fades into digital si
 keep the full band, as does broadband noise."""
 INNER_SILENCE_S = 0.6
 """A silent run this long inside a word's span ends the word: a pause, not part of a word."""
+SLIVER_S = 0.1
+"""Sound this short closing a word's span after a silence of ``MIN_SILENCE_S`` or more is the
+next word's first sound, which whisper ran the word into across the pause: the word ends at
+that silence ("hands, | 0.58 s | and" with "hands," timed over the pause and 0.04 s into the
+"and", read as a drawn-out word)."""
 
 
 def frames(start: float, end: float) -> slice:
@@ -98,7 +103,8 @@ def _levels_above_db(samples: AudioArray, frame: int, sample_rate: int) -> np.nd
 
 def trimmed(word: Word, voiced: np.ndarray, *, off_voice: bool = False) -> Word:
     """``word`` with the silent runs at its edges cut off (``MIN_SILENCE_S`` or longer), and
-    ended at a silence inside it of ``INNER_SILENCE_S`` or longer; ``voiced`` is
+    ended at a silence inside it of ``INNER_SILENCE_S`` or longer, or of ``MIN_SILENCE_S`` or
+    longer with less than ``SLIVER_S`` of sound after it in the word; ``voiced`` is
     ``voiced_frames`` of the recording the word's times are in. A word with no voiced frame
     under it is left where it is, or, with ``off_voice``, takes no time (``_off_voice``)."""
     first = int(word.start / FRAME_S)
@@ -120,6 +126,10 @@ def trimmed(word: Word, voiced: np.ndarray, *, off_voice: bool = False) -> Word:
     gaps = np.flatnonzero(np.diff(on) > int(INNER_SILENCE_S / FRAME_S))
     if gaps.size:
         end = min(end, (first + on[gaps[0]] + 1) * FRAME_S)
+    # So is a silence followed only by a sliver of sound to the word's end: the next word's.
+    pauses = np.flatnonzero(np.diff(on) > min_run)
+    if pauses.size and (on[-1] - on[pauses[-1] + 1] + 1) * FRAME_S < SLIVER_S:
+        end = min(end, (first + on[pauses[-1]] + 1) * FRAME_S)
     if end <= start:
         return word
     return replace(word, start=round(float(start), 3), end=round(float(end), 3))

@@ -63,6 +63,21 @@ class TestTrimmed:
         word = trimmed(Word(" for", 0.5, 2.0, 0.9), self.VOICED)
         assert (word.start, word.end) == pytest.approx((0.5, 1.0))
 
+    def test_a_word_run_over_a_pause_into_the_next_words_first_sound_ends_at_the_pause(
+        self,
+    ) -> None:
+        # "their own hands, | 0.58 s | and": "hands," timed 9.64-10.72, 0.04 s into the "and",
+        # read as a word drawn out over a second.
+        voiced = voiced_between((9.0, 10.1), (10.68, 11.5), seconds=12.0)
+        word = trimmed(Word(" hands,", 9.64, 10.72, 0.99), voiced)
+        assert (word.start, word.end) == pytest.approx((9.64, 10.1))
+        # More sound after the silence is the word's own ("sev | 0.3 s | en" said slowly)...
+        slow = trimmed(Word(" seven", 9.64, 10.9, 0.9), voiced)
+        assert (slow.start, slow.end) == pytest.approx((9.64, 10.9))
+        # ...and a stop's closure is too short a silence to end a word.
+        stop = voiced_between((0.0, 0.3), (0.36, 0.4))
+        assert trimmed(Word(" top", 0.0, 0.4, 0.9), stop).end == pytest.approx(0.4)
+
     def test_a_word_laid_wholly_on_a_silence_takes_no_time_at_its_nearer_edge(self) -> None:
         # "We waited for the | 1.8 s | ferry" came back with "them," over the whole silence.
         laid = Word(" them,", 1.02, 2.9, 0.31)
