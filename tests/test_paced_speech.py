@@ -1,0 +1,53 @@
+"""Fluent speech paced with long pauses between phrases is not counted as stuttering.
+
+``tests/fixtures/paced``: eight short speeches, four voices, 120-155 words per minute, each
+read with pauses of 0.9-1.5 s between its phrases and no punctuation there, so whisper often
+writes none and the pauses fall inside its sentences, as in ``jfk.flac``'s "my fellow Americans
+| ask not | what your country". Every clip goes through the platform's own path
+(``benchmarks/disfluency_run.run_corpus``). Before the speaker's pacing was read, 30 of these
+pauses were counted as blocks (%SS 8-17 on fluent readings).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from benchmarks.disfluency_run import run_corpus
+from tests.fidelity import serve_config
+from tests.support import FIXTURES
+
+pytestmark = pytest.mark.model
+
+CORPUS = FIXTURES / "paced"
+
+
+@pytest.fixture(scope="module")
+def reports() -> list[dict[str, Any]]:
+    """Each speech's metrics, two processes of one thread each."""
+    entries = json.loads((CORPUS / "corpus.json").read_text())
+    config = serve_config().model_copy(update={"cpu_threads": 1})
+    runs = run_corpus([CORPUS / e["audio"] for e in entries], config, processes=2)
+    return [metrics for _, metrics, _ in runs]
+
+
+def test_pauses_between_phrases_are_not_counted_as_blocks(
+    reports: list[dict[str, Any]],
+) -> None:
+    """At most one counted block per 100 syllables, pooled over the eight speeches (measured:
+    1 in 287 syllables, "History | 1.1 s | will judge us" with one other pause inside a
+    sentence in that speech, too few to read its pacing from; 30 before)."""
+    syllables = sum(m["syllable_count"] for m in reports)
+    blocks = [e["text"] for m in reports for e in m["disfluencies"] if e["type"] == "block"]
+    assert syllables >= 250
+    assert len(blocks) <= syllables / 100, blocks
+
+
+def test_the_pauses_are_listed_to_review(reports: list[dict[str, Any]]) -> None:
+    """The pauses are still shown, for a clinician to judge: most are listed as blocks to
+    review (measured: 28 of the 34 pauses; the others after a sentence end whisper wrote)."""
+    pauses = sum(len(e["pauses_s"]) for e in json.loads((CORPUS / "corpus.json").read_text()))
+    listed = sum(1 for m in reports for e in m["to_review"] if e["type"] == "block")
+    assert listed >= pauses / 2, (listed, pauses)
