@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -447,6 +448,27 @@ class TestTemplateNarrative:
         assert narrative.observations == [
             "In dieser Aufnahme wurden keine Unflüssigkeiten erkannt."
         ]
+        assert not any("Prüfung" in r for r in narrative.recommendations)
+
+    @pytest.mark.parametrize("language", ["en", "de", "es", "fr", "pt"])
+    def test_events_listed_to_review_are_named_with_what_to_do(self, language: str) -> None:
+        """Events listed to review beside "no disfluencies detected" would read as nothing to
+        listen to: the narrative names them and says a clinician confirms or removes them."""
+        words = SAMPLE.words()
+        strict = compute_metrics(words, SAMPLE_DURATION_S, MetricsSettings(review_below=0.95))
+        assert strict.disfluencies == () and len(strict.to_review) >= 3
+        narrative = template_narrative(strict, "fluency_analysis", language)
+        t = texts(language)
+        assert narrative.observations[0] == t["obs.none"]
+        listed = narrative.observations[1]
+        counts = Counter(e.type for e in strict.to_review)
+        for kind, count in counts.items():
+            assert f"{t['kinds.' + kind]}: {count}" in listed
+        assert t["rec.to_review"] in narrative.recommendations
+        counted = template_narrative(
+            compute_metrics(words, SAMPLE_DURATION_S), "fluency_analysis", language
+        )
+        assert t["rec.to_review"] not in counted.recommendations
 
 
 class TestLlmPrompt:

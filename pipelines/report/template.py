@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 from pipelines.metrics import DISFLUENCY_TYPES, FluencyMetrics
 from pipelines.report.narrative import Narrative
 from pipelines.report.number_format import Numbers
@@ -135,15 +138,14 @@ def _most_frequent_kind(metrics: FluencyMetrics) -> str | None:
 
 
 def _fluency_observations(metrics: FluencyMetrics, t: Texts, n: Numbers) -> list[str]:
+    # Events less certain than counted ones are named too, so "none detected" does not read as
+    # nothing there to listen to.
+    listed: Counter[str] = Counter(e.type for e in metrics.to_review)
+    to_review = [t["obs.to_review"].format(counts=_by_type(listed, t, n))] if listed else []
     if not metrics.disfluencies:
-        return [t["obs.none"]]
+        return [t["obs.none"], *to_review]
     counts = metrics.counts_by_type
-    by_type = ", ".join(
-        f"{t['kinds.' + kind]}: {n.decimal(counts[kind])}"
-        for kind in DISFLUENCY_TYPES
-        if counts.get(kind)
-    )
-    observations = [t["obs.by_type"].format(counts=by_type)]
+    observations = [t["obs.by_type"].format(counts=_by_type(counts, t, n))]
     subtypes = [e.subtype for e in metrics.disfluencies if e.subtype is not None]
     if subtypes:
         kinds = ", ".join(
@@ -163,7 +165,16 @@ def _fluency_observations(metrics: FluencyMetrics, t: Texts, n: Numbers) -> list
     disrhythmic = counts.get("block", 0) + counts.get("prolongation", 0)
     if disrhythmic:
         observations.append(t["obs.disrhythmic"].format(count=n.decimal(disrhythmic)))
-    return observations
+    return observations + to_review
+
+
+def _by_type(counts: Mapping[str, int], t: Texts, n: Numbers) -> str:
+    """The ``counts`` of each disfluency type, in the report's order: "blocks: 2"."""
+    return ", ".join(
+        f"{t['kinds.' + kind]}: {n.decimal(counts[kind])}"
+        for kind in DISFLUENCY_TYPES
+        if counts.get(kind)
+    )
 
 
 def _pattern_observations(metrics: FluencyMetrics, t: Texts, n: Numbers) -> list[str]:
@@ -215,6 +226,8 @@ def _fluency_recommendations(metrics: FluencyMetrics, t: Texts) -> list[str]:
         recommendations.append(t["rec.disrhythmic"])
     if most == "interjection" and counts["interjection"] >= 3:
         recommendations.append(t["rec.fillers"])
+    if metrics.to_review:
+        recommendations.append(t["rec.to_review"])
     return recommendations
 
 
