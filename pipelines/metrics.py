@@ -117,12 +117,11 @@ _OBJECTS = frozenset("me it them us him".split())
 """A word and one of these after a broken-off article or possessive ("put it on the, leave it
 by the door", "pass the, give me the salt") is a verb and its object, a new phrase: a noun
 phrase does not go on so. Not "her" or "you", which may start a noun phrase or an aside."""
+_PREPOSITIONS = frozenset("of in on at by for from with into about to".split())
 _RESTARTS_AFTER = {
     **dict.fromkeys(_ARTICLES_AND_POSSESSIVES, _OPENERS),
     **dict.fromkeys(_SUBJECTS, _OPENERS - _MODALS - {"it", "you", "there"}),
-    **dict.fromkeys(
-        "of in on at by for from with into about".split(), _SUBJECTS | _MODALS | {"let's"}
-    ),
+    **dict.fromkeys(_PREPOSITIONS - {"to"}, _SUBJECTS | _MODALS | {"let's"}),
 }
 """Words a phrase cannot end on (an article or possessive, a subject pronoun, a preposition),
 each with the words that, said next, begin a new phrase rather than finish the broken one:
@@ -1255,6 +1254,7 @@ def _restart_revision(
                 _after_an_introduction(tokens, content[pos])
                 or _listed(tokens, content, pos + 2 * n - 1)
                 or _correlative(tokens, content[pos], second)
+                or _elaborated(first, second)
             ):
                 confidence = _CONFIDENCE["parallel_after_comma"]
             elif (
@@ -1268,6 +1268,18 @@ def _restart_revision(
             found.add(tokens, content[pos], last, "revision", confidence=confidence)
             return n
     return 0
+
+
+def _elaborated(first: Sequence[str], second: Sequence[str]) -> bool:
+    """Whether ``second`` says the prepositional phrase ``first`` again at more length: the
+    same preposition, then an article or possessive where ``first`` had its noun ("went to
+    Paris, to the Louvre", "at home, at the kitchen table"), the phrase going on past it. As
+    often an elaboration as a change of mind."""
+    return (
+        first[0] in _PREPOSITIONS
+        and second[-1] in _ARTICLES_AND_POSSESSIVES
+        and first[-1] not in _ARTICLES_AND_POSSESSIVES
+    )
 
 
 def _goes_on_after(tokens: Sequence[_Token], content: Sequence[int], pos: int) -> bool:

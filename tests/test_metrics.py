@@ -342,6 +342,29 @@ class TestRevisions:
         metrics = compute_metrics(spoken("I bought a red, a blue jacket and a hat"), 5.0)
         assert events(metrics) == [("revision", None, "a red,", False)]
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "we went to Paris, to the Louvre and the river",
+            "what kind of city we want to lean, to the children who come after us",
+            "she works at home, at the kitchen table most days",
+        ],
+    )
+    def test_a_prepositional_phrase_said_again_longer_is_to_review(self, text: str) -> None:
+        # "to Paris, to the Louvre": the phrase said again at more length, its article where
+        # the first had its noun; as often an elaboration as a change of mind.
+        metrics = compute_metrics(spoken(text), 8.0)
+        assert metrics.disfluencies == ()
+        assert [e.type for e in metrics.to_review] == ["revision"]
+        # The noun changed for another counts as before, and so does an article changed.
+        for restart, abandoned in (
+            ("we walked to the shop, to the market near the bridge", "to the shop,"),
+            ("I bought a red, a blue jacket", "a red,"),
+        ):
+            assert events(compute_metrics(spoken(restart), 8.0)) == [
+                ("revision", None, abandoned, False)
+            ]
+
     def test_a_verb_and_its_object_after_a_broken_off_article_is_a_restart(self) -> None:
         metrics = compute_metrics(spoken("put it on the, leave it by the front door"), 5.0)
         assert events(metrics) == [("revision", None, "put it on the,", False)]
