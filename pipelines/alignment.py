@@ -123,11 +123,12 @@ def trimmed(word: Word, voiced: np.ndarray, *, off_voice: bool = False) -> Word:
         end = (first + on[-1] + 1) * FRAME_S
     # A silence inside the word this long is a pause whisper laid the word over: the word is
     # the sound before it (whisper stretches a word over the silence after it, not before).
-    gaps = np.flatnonzero(np.diff(on) > int(INNER_SILENCE_S / FRAME_S))
+    steps = np.diff(on)
+    gaps = np.flatnonzero(steps > int(INNER_SILENCE_S / FRAME_S))
     if gaps.size:
         end = min(end, (first + on[gaps[0]] + 1) * FRAME_S)
     # So is a silence followed only by a sliver of sound to the word's end: the next word's.
-    pauses = np.flatnonzero(np.diff(on) > min_run)
+    pauses = np.flatnonzero(steps > min_run)
     if pauses.size and (on[-1] - on[pauses[-1] + 1] + 1) * FRAME_S < SLIVER_S:
         end = min(end, (first + on[pauses[-1]] + 1) * FRAME_S)
     if end <= start:

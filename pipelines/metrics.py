@@ -1433,13 +1433,9 @@ def _after_an_introduction(tokens: Sequence[_Token], first: int) -> bool:
     a comparative: then a comma after it usually closes that introduction and the main clause
     follows ("In the middle of the night, the guide drove", "Because nobody knew the way, the
     dentist", "The longer we stayed near the lighthouse, the more"), not a restart."""
-    opening = first
-    while opening > 0 and not tokens[opening - 1].clause_end:
-        opening -= 1
+    opening = _opening(tokens, first, sentence=False)
     words = [t.norm for t in tokens[opening : first + 1] if not t.filler]
-    if words[0] in _INTRODUCERS:
-        return True
-    return len(words) > 1 and words[0] == "the" and _is_comparative(words[1])
+    return words[0] in _INTRODUCERS or _the_comparative(words)
 
 
 def _correlative(tokens: Sequence[_Token], first: int, phrase: Sequence[str]) -> bool:
@@ -1448,13 +1444,25 @@ def _correlative(tokens: Sequence[_Token], first: int, phrase: Sequence[str]) ->
     both "the" and a comparative. The first half is the introduction
     ``_after_an_introduction`` knows, unless whisper wrote a comma inside it ("The longer we
     stay, that's the maker on the corner, the more")."""
+    opening = _opening(tokens, first, sentence=True)
+    words = [t.norm for t in tokens[opening:first] if not t.filler]
+    return _the_comparative(words) and _the_comparative(phrase)
+
+
+def _opening(tokens: Sequence[_Token], first: int, *, sentence: bool) -> int:
+    """Where the clause (or, with ``sentence``, the sentence) that ``tokens[first]`` is in
+    begins."""
     opening = first
-    while opening > 0 and not tokens[opening - 1].sentence_end:
+    while opening > 0 and not (
+        tokens[opening - 1].sentence_end if sentence else tokens[opening - 1].clause_end
+    ):
         opening -= 1
-    words = [t.norm for t in tokens[opening:first] if not t.filler][:2]
-    return all(
-        len(half) > 1 and half[0] == "the" and _is_comparative(half[1]) for half in (words, phrase)
-    )
+    return opening
+
+
+def _the_comparative(words: Sequence[str]) -> bool:
+    """Whether ``words`` open with "the" and a comparative ("the longer", "the more")."""
+    return len(words) > 1 and words[0] == "the" and _is_comparative(words[1])
 
 
 def _is_comparative(word: str) -> bool:

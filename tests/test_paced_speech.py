@@ -25,9 +25,14 @@ CORPUS = FIXTURES / "paced"
 
 
 @pytest.fixture(scope="module")
-def reports() -> list[dict[str, Any]]:
+def entries() -> list[dict[str, Any]]:
+    """The corpus's speeches (``corpus.json``): file, voice, rate, text, pauses."""
+    return list(json.loads((CORPUS / "corpus.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def reports(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each speech's metrics, two processes of one thread each."""
-    entries = json.loads((CORPUS / "corpus.json").read_text())
     config = serve_config().model_copy(update={"cpu_threads": 1})
     runs = run_corpus([CORPUS / e["audio"] for e in entries], config, processes=2)
     return [metrics for _, metrics, _ in runs]
@@ -45,9 +50,11 @@ def test_pauses_between_phrases_are_not_counted_as_blocks(
     assert len(blocks) <= syllables / 100, blocks
 
 
-def test_the_pauses_are_listed_to_review(reports: list[dict[str, Any]]) -> None:
+def test_the_pauses_are_listed_to_review(
+    entries: list[dict[str, Any]], reports: list[dict[str, Any]]
+) -> None:
     """The pauses are still shown, for a clinician to judge: most are listed as blocks to
     review (measured: 28 of the 34 pauses; the others after a sentence end whisper wrote)."""
-    pauses = sum(len(e["pauses_s"]) for e in json.loads((CORPUS / "corpus.json").read_text()))
+    pauses = sum(len(e["pauses_s"]) for e in entries)
     listed = sum(1 for m in reports for e in m["to_review"] if e["type"] == "block")
     assert listed >= pauses / 2, (listed, pauses)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from pipelines.syllables import count_syllables
 from tests.support import FIXTURES, SHARED_AUDIO, signup, upload, wait_processed
@@ -87,11 +88,15 @@ class TestDisfluentSpeech:
         assert f"| Blocks | {metrics['counts_by_type']['block']} |" in table
 
 
+@pytest.fixture(scope="module")
+async def jfk(api: httpx.AsyncClient) -> dict[str, Any]:
+    """``jfk.flac`` processed once for the tests that read it."""
+    return await processed(api, SHARED_AUDIO / "jfk.flac")
+
+
 class TestRealSpeech:
-    async def test_jfk_speaking_rate_matches_its_word_timestamps(
-        self, api: httpx.AsyncClient
-    ) -> None:
-        body = await processed(api, SHARED_AUDIO / "jfk.flac")
+    async def test_jfk_speaking_rate_matches_its_word_timestamps(self, jfk: dict[str, Any]) -> None:
+        body = jfk
         words = words_of(body["transcript"])
         by_hand = len(words) / (words[-1]["end"] - words[0]["start"]) * 60
         rate = body["report"]["metrics"]["words_per_minute"]
@@ -100,12 +105,12 @@ class TestRealSpeech:
         assert body["report"]["metrics"]["syllable_count"] == syllables
 
     async def test_jfk_pausing_between_phrases_is_not_counted_as_blocks(
-        self, api: httpx.AsyncClient
+        self, jfk: dict[str, Any]
     ) -> None:
         """Kennedy pauses about a second between phrases ("my fellow Americans | ask not |
         what your country"), whisper writing no comma at some: fluent pacing, as often as a
         block, so each such silence is listed to review and none is counted."""
-        body = await processed(api, SHARED_AUDIO / "jfk.flac")
+        body = jfk
         words = words_of(body["transcript"])
         silences = [
             (a["end"], b["start"])
