@@ -94,6 +94,7 @@ async def jfk(api: httpx.AsyncClient) -> dict[str, Any]:
     return await processed(api, SHARED_AUDIO / "jfk.flac")
 
 
+@pytest.mark.model  # whisper's times decide which silences fall inside a sentence
 class TestRealSpeech:
     async def test_jfk_speaking_rate_matches_its_word_timestamps(self, jfk: dict[str, Any]) -> None:
         body = jfk
