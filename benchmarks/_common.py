@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
+import psutil
 
 from fluently.bootstrap import embedded_server, prepare_database
 from fluently.launcher import (
@@ -34,6 +36,7 @@ from fluently.launcher import (
     free_port,
     require_ready,
     serve_env,
+    session_processes,
     start_serve,
     stop_serve,
     write_serve_config,
@@ -63,6 +66,48 @@ at most this long each time and this many times, then answered as it is."""
 _OUTER_RAY_ENV = ("RAY_ADDRESS", "RAY_JOB_CONFIG_JSON_ENV_VAR")
 """Set for a Ray job's driver; the private platform's ``serve run`` must not inherit them, or
 it would join (and take the runtime env of) the cluster running the job."""
+
+
+REPLICA_TITLE = re.compile(
+    r"ray::(?:ServeReplica:[^:\s]+:(?P<deployment>[A-Za-z]+)|(?P<actor>ProxyActor))"
+)
+"""A Serve replica's process title (its deployment) or the HTTP proxy's."""
+
+
+def process_role(proc: psutil.Process) -> str:
+    """What a process of the platform's Ray session does: a Serve deployment's name
+    (``LocalTranscriber``, ``Dispatcher``, ...), ``ProxyActor``, ``ServeController``, or
+    ``ray`` for Ray's own processes (GCS, raylet, dashboard, idle workers)."""
+    try:
+        title = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "ray"
+    if match := REPLICA_TITLE.search(title):
+        return str(match["deployment"] or match["actor"])
+    return "ServeController" if "ray::ServeController" in title else "ray"
+
+
+def cpu_seconds(server: subprocess.Popen[bytes]) -> dict[int, tuple[str, float]]:
+    """Each process of ``server``'s session: its role and CPU seconds (user and system) so far."""
+    clock: dict[int, tuple[str, float]] = {}
+    for proc in session_processes(server):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        clock[proc.pid] = (process_role(proc), times.user + times.system)
+    return clock
+
+
+def cpu_by_role(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each role used between two ``cpu_seconds`` readings (a process started in
+    between counts from zero; one that ended in between is not seen)."""
+    used: dict[str, float] = {}
+    for pid, (role, seconds) in after.items():
+        used[role] = used.get(role, 0.0) + seconds - before.get(pid, (role, 0.0))[1]
+    return {role: round(seconds, 2) for role, seconds in sorted(used.items())}
 
 
 def log(message: str) -> None:

