@@ -28,6 +28,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from faster_whisper.tokenizer import Tokenizer
 
 from deployments.local_whisper import LocalWhisperConfig
 from pipelines.second_pass import FILLER_PROMPT
-from pipelines.types import SAMPLE_RATE
+from pipelines.types import SAMPLE_RATE, Word
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 SETS = ("disfluency", "disfluency_dev", "disfluency_heldout", "disfluency_issue")
@@ -50,7 +51,6 @@ WINDOW_S = 28.0
 """Words decoded together, at most this long, in one 30 s whisper window."""
 NEAR_S = 0.5
 """A boundary this close to a labelled filler's middle (the nearest) is where it was said."""
-SENTENCE_END = (".", "?", "!")
 CONFIG = LocalWhisperConfig()
 """The platform's decoding (int8 weights, beam 5), so times and odds are the local backend's."""
 
@@ -91,28 +91,33 @@ class Odds:
         self.decode_s = 0.0
         self.forced_s = 0.0
 
-    def words(self, audio: np.ndarray) -> list[Any]:
+    def words(self, audio: np.ndarray) -> list[Word]:
         """faster-whisper's words for ``audio``, at the platform's beam size."""
         started = time.perf_counter()
         segments, _ = self.model.transcribe(
             audio, language="en", word_timestamps=True, beam_size=CONFIG.beam_size
         )
-        words = [w for s in segments for w in s.words or ()]
+        words = [
+            Word(w.word.strip(), w.start, w.end, w.probability)
+            for s in segments
+            for w in s.words or ()
+        ]
         self.decode_s += time.perf_counter() - started
         return words
 
-    def scores(self, audio: np.ndarray, words: Sequence[str]) -> list[float]:
+    def scores(self, audio: np.ndarray, words: Sequence[Word]) -> list[float]:
         """Each word's boundary score (the place before it), ``audio`` at most 30 s."""
         started = time.perf_counter()
         encoded = self.model.encode(pad_or_trim(self.model.feature_extractor(audio)))
-        pieces = [self.tokenizer.encode(" " + w) for w in words]
+        pieces = [self.tokenizer.encode(" " + w.word) for w in words]
         plain = self._forced(encoded, pieces)
         score = [float(p[self.fillers].sum()) for p in plain[:-1]]
         comma = [float(p[self.comma]) for p in plain[:-1]]
         wanted = {
             i
             for i in range(1, len(words))
-            if comma[i] >= COMMA_AT_LEAST and not words[i - 1].endswith((",", *SENTENCE_END))
+            if comma[i] >= COMMA_AT_LEAST
+            and not (words[i - 1].ends_sentence or words[i - 1].word.endswith(","))
         }
         if wanted:
             with_commas: list[list[int]] = []
@@ -152,9 +157,9 @@ class Odds:
         return out
 
 
-def windows(words: Sequence[Any]) -> list[tuple[float, list[Any]]]:
+def windows(words: Sequence[Word]) -> list[tuple[float, list[Word]]]:
     """``words`` in runs of at most ``WINDOW_S``, each with where it starts."""
-    runs: list[tuple[float, list[Any]]] = []
+    runs: list[tuple[float, list[Word]]] = []
     for w in words:
         if runs and w.end - runs[-1][0] <= WINDOW_S:
             runs[-1][1].append(w)
@@ -178,12 +183,11 @@ def gaps(odds: Odds, audio: np.ndarray) -> list[Gap]:
     out = []
     for start, run in windows(odds.words(audio)):
         piece = audio[int(start * SAMPLE_RATE) : int((start + 30) * SAMPLE_RATE)]
-        written = [w.word.strip() for w in run]
-        scores = odds.scores(piece, written)
-        for i in range(1, len(run)):
-            if not written[i - 1].endswith(SENTENCE_END):
-                middle = (run[i - 1].end + run[i].start) / 2
-                out.append(Gap(middle, f"{written[i - 1]} | {written[i]}", scores[i]))
+        scores = odds.scores(piece, run)
+        for (before, after), score in zip(pairwise(run), scores[1:], strict=True):
+            if not before.ends_sentence:
+                middle = (before.end + after.start) / 2
+                out.append(Gap(middle, f"{before.word} | {after.word}", score))
     return out
 
 
