@@ -75,12 +75,14 @@ _CONFIDENCE = {
     "second_pass_filler": 0.65,
     "second_pass_filler_guessed": 0.5,
     "long_word": 0.65,
+    "long_word_over_untranscribed": 0.5,
     "restart_after_comma": 0.6,
     "heard_repeat_doubted": 0.6,
     "unworded_sound": 0.5,
     "heard_repeat_loose": 0.5,
     "parallel_after_comma": 0.5,
     "emphatic": 0.5,
+    "unclear": 0.5,
 }
 """Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
@@ -91,9 +93,12 @@ saw lions, we saw tigers") read like restarts after a comma. Two clauses that di
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
 restarted; a long silence between phrases, no longer than the speaker's other pauses inside
 sentences, is as often their pacing as a block; a sound no word covers is as often whisper's
-loose word timing as a filler; a filler the second pass wrote in a stretch it was guessing at
+loose word timing as a filler; a word drawn out over voiced audio left without words is as
+often whisper's word laid over speech it could not write (another language, a lost sentence) as a
+sound held; a filler the second pass wrote in a stretch it was guessing at
 is as often its prompt read in; and a word speakers say again for emphasis ("no, no, no") is
-as often said so on purpose: those fall below ``MetricsSettings.review_below``, listed "to
+as often said so on purpose; and in a stretch whisper was guessing at (``unclear_speech``),
+any rule's evidence is the guess: those fall below ``MetricsSettings.review_below``, listed "to
 review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
@@ -205,6 +210,12 @@ class MetricsSettings:
     review_below: float = 0.6
     """Events less certain than this are listed "to review": shown, but not counted in %SS,
     SLD or the counts by type until a clinician confirms them."""
+    unclear_words: int = 5
+    unclear_probability: float = 0.3
+    """Where every run of ``unclear_words`` words in a row that covers a stretch has a mean
+    probability below ``unclear_probability``, whisper was guessing at speech it could not make
+    out (another language, noise, mumbling): its words there are no evidence, so an event found
+    there is listed to review, not counted (``unclear``)."""
     untranscribed_notice_share: float = 0.05
     """Voiced audio without words (``FluencyMetrics.untranscribed``) from this share of the
     speech up is worth a notice: the counts and rates may miss that much of it. Below, it is
@@ -332,10 +343,17 @@ class FluencyMetrics:
     """Voiced audio of a second or more that no word covers, left after the coverage repairs
     (``pipelines.coverage.uncovered_speech``): speech in another language, overlapping voices,
     speech too unclear for the model, or noise. Nothing in it is counted."""
+    unclear: tuple[Span, ...] = ()
+    """Stretches whose words whisper was guessing at (``unclear_speech``): another language,
+    mumbling, noise. Events there are listed to review, none counted."""
 
     @property
     def disfluency_count(self) -> int:
         return len(self.disfluencies)
+
+    @property
+    def unclear_s(self) -> float:
+        return sum(end - start for start, end in self.unclear)
 
     @property
     def untranscribed_s(self) -> float:
@@ -391,6 +409,8 @@ class FluencyMetrics:
             "untranscribed": [[round(a, 3), round(b, 3)] for a, b in self.untranscribed],
             "untranscribed_share": round(self.untranscribed_share, 4),
             "untranscribed_notice": self.untranscribed_notice,
+            "unclear_s": round(self.unclear_s, 3),
+            "unclear": [[round(a, 3), round(b, 3)] for a, b in self.unclear],
             "settings": asdict(self.settings),
         }
 
@@ -423,6 +443,7 @@ class FluencyMetrics:
             settings=MetricsSettings.from_dict(data.get("settings", {})),
             language=data["language"],
             untranscribed=tuple((float(a), float(b)) for a, b in data.get("untranscribed", ())),
+            unclear=tuple((float(a), float(b)) for a, b in data.get("unclear", ())),
         )
 
 
@@ -456,6 +477,8 @@ class _Found:
     review_below: float
     syllables: Callable[[str], int]
     """Syllables of a word for detection (word lengths, "one-syllable word")."""
+    unclear: Sequence[Span] = ()
+    """Stretches whisper was guessing at (``unclear_speech``): an event there is to review."""
     events: list[DisfluencyEvent] = field(default_factory=list)
     stuttered_tokens: set[int] = field(default_factory=set)
     syllable_overrides: dict[int, int] = field(default_factory=dict)
@@ -519,7 +542,10 @@ class _Found:
         ]
 
     def event(self, event: DisfluencyEvent, stuttered_token: int | None) -> None:
-        """Record ``event``; only a confident one makes its word a stuttered syllable."""
+        """Record ``event``; only a confident one makes its word a stuttered syllable. One in a
+        stretch whisper was guessing at is to review, however sure its rule."""
+        if any(start < event.end and event.start < end for start, end in self.unclear):
+            event = replace(event, confidence=min(event.confidence, _CONFIDENCE["unclear"]))
         self.events.append(event)
         if stuttered_token is not None and event.confidence >= self.review_below:
             self.stuttered_tokens.add(stuttered_token)
@@ -555,14 +581,18 @@ def compute_metrics(
     tokens = _with_pauses(_tokens(words), pauses)
     language = speech_language(language)
     syllables = _syllable_counter(language)
-    found = _Found(review_below=settings.review_below, syllables=syllables)
+    left = uncovered_speech(untranscribed, words)
+    unclear = unclear_speech(words, settings)
+    found = _Found(review_below=settings.review_below, syllables=syllables, unclear=unclear)
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found, repeats)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
     heard = _find_heard_repetitions(tokens, repeats, baseline, found)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
-    _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
+    _find_prolongations(
+        tokens, ordinary, baseline, settings, found, skip=prolonged | heard, untranscribed=left
+    )
     _drop_what_prolongations_were_taken_for(tokens, settings, found)
     _drop_syllables_written_as_fillers(tokens, found)
     _count_heard_repetitions(tokens, found)
@@ -577,8 +607,42 @@ def compute_metrics(
         duration_s=duration_s,
         settings=settings,
         language=language,
-        untranscribed=uncovered_speech(untranscribed, words),
+        untranscribed=left,
+        unclear=unclear,
     )
+
+
+def unclear_speech(words: Sequence[Word], settings: MetricsSettings) -> list[Span]:
+    """The stretches whisper was guessing at: runs of words in windows of
+    ``MetricsSettings.unclear_words`` whose mean probability is below ``unclear_probability``,
+    less the words it was sure of at either end (at least ``_SURE_WORD``), that still hold
+    ``unclear_words`` words; each from its first word's start to its last word's end."""
+    n = settings.unclear_words
+    flagged = [False] * len(words)
+    for k in range(len(words) - n + 1):
+        if statistics.fmean(w.probability for w in words[k : k + n]) < settings.unclear_probability:
+            flagged[k : k + n] = [True] * n
+    spans: list[Span] = []
+    k = 0
+    while k < len(words):
+        if not flagged[k]:
+            k += 1
+            continue
+        first = k
+        while k < len(words) and flagged[k]:
+            k += 1
+        last = k - 1
+        while first <= last and words[first].probability >= _SURE_WORD:
+            first += 1
+        while last >= first and words[last].probability >= _SURE_WORD:
+            last -= 1
+        if last - first + 1 >= n:
+            spans.append((words[first].start, words[last].end))
+    return spans
+
+
+_SURE_WORD = 0.5
+"""A word whisper gave at least this probability is not part of a stretch it was guessing at."""
 
 
 def count_events(
@@ -624,6 +688,7 @@ def count_events(
         settings=settings,
         language=language,
         untranscribed=uncovered_speech(untranscribed, words),
+        unclear=unclear_speech(words, settings),
     )
 
 
@@ -714,6 +779,7 @@ def _tally(
     settings: MetricsSettings,
     language: str,
     untranscribed: Sequence[Span],
+    unclear: Sequence[Span],
 ) -> FluencyMetrics:
     """Every number of the report from the words and the events that count.
 
@@ -778,6 +844,7 @@ def _tally(
         settings=settings,
         language=language,
         untranscribed=tuple(untranscribed),
+        unclear=tuple(unclear),
     )
 
 
@@ -1854,6 +1921,7 @@ def _find_prolongations(
     found: _Found,
     *,
     skip: set[int],
+    untranscribed: Sequence[Span],
 ) -> None:
     """Words far longer than their syllables predict for this speaker: "sssssnake".
 
@@ -1862,6 +1930,11 @@ def _find_prolongations(
     long whose first syllable (the word less the baseline for each other syllable) is at least
     ``prolongation_ratio`` times that is a prolongation (SLD): a drawn-out sound is an onset
     ("wwwwondering": 1.04 s, 1.7x the baseline per syllable, its first syllable 3.2x).
+
+    One whose time runs into ``untranscribed`` voiced audio (more than its syllables may cover,
+    ``pipelines.coverage``) is listed to review: whisper lays the last word it wrote over speech
+    it could not write, and in ``multilingual.mp3`` (the MIT licence read in English, then in
+    another language) "you", "so" and "very" were drawn over 3.3, 4.6 and 14.9 s of it.
     """
     for i, duration, syllables in ordinary:
         if (
@@ -1869,13 +1942,15 @@ def _find_prolongations(
             and duration >= settings.prolongation_min_s
             and duration - (syllables - 1) * baseline >= settings.prolongation_ratio * baseline
         ):
+            token = tokens[i]
+            over = any(start < token.end and token.start < end for start, end in untranscribed)
             found.add(
                 tokens,
                 i,
                 i,
                 "prolongation",
                 stuttered_token=i,
-                confidence=_CONFIDENCE["long_word"],
+                confidence=_CONFIDENCE["long_word_over_untranscribed" if over else "long_word"],
                 evidence=("timing",),
             )
 

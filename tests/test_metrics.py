@@ -452,6 +452,38 @@ class TestProlongationsAndBlocks:
         metrics = compute_metrics(words, 10.0)
         assert events(metrics) == [("prolongation", None, "snake", True)]
 
+    @pytest.mark.parametrize("drawn_s", [3.3, 14.9])
+    def test_a_word_drawn_over_speech_left_without_words_is_listed_to_review(
+        self, drawn_s: float
+    ) -> None:
+        # The last word whisper wrote before speech it could not write (another language, a
+        # lost sentence) is laid over it: as likely that as a sound held, so a clinician looks.
+        # (A 1.5 s "snake" covers all of its sound: the next test.)
+        words = spoken("so the big snake is very slow today")
+        snake = words[3]
+        end = snake.start + drawn_s
+        words[3] = Word(word=snake.word, start=snake.start, end=end)
+        for k in range(4, len(words)):
+            words[k] = replace(words[k], start=words[k].start + drawn_s, end=words[k].end + drawn_s)
+        voiced_without_words = [(snake.start + 0.4, end)]
+        metrics = compute_metrics(words, 30.0, untranscribed=voiced_without_words)
+        assert metrics.untranscribed  # more than "snake" may cover (pipelines.coverage)
+        assert events(metrics) == []
+        assert [(e.type, e.text) for e in metrics.to_review] == [("prolongation", "snake")]
+        assert metrics.stuttered_syllables == 0
+        # The same word with every voiced stretch under it written is counted as before.
+        assert events(compute_metrics(words, 30.0)) == [("prolongation", None, "snake", True)]
+
+    def test_a_sound_held_within_what_its_word_may_cover_is_counted(self) -> None:
+        words = spoken("so the big snake is very slow today")
+        snake = words[3]
+        words[3] = Word(word=snake.word, start=snake.start, end=snake.start + 1.5)
+        for k in range(4, len(words)):
+            words[k] = replace(words[k], start=words[k].start + 1.5, end=words[k].end + 1.5)
+        metrics = compute_metrics(words, 30.0, untranscribed=[(snake.start + 0.4, words[3].end)])
+        assert metrics.untranscribed == ()
+        assert events(metrics) == [("prolongation", None, "snake", True)]
+
     def test_a_long_word_whose_first_syllable_takes_the_extra_time_is_a_prolongation(
         self,
     ) -> None:
@@ -759,6 +791,51 @@ class TestSoundsWithoutWords:
         assert "prolongation" not in {
             e.type for e in compute_metrics(words, 5.0, sounds=[sound]).disfluencies
         }
+
+
+class TestUnclearSpeech:
+    """Words whisper was guessing at, run after run (another language, mumbling): what a rule
+    finds there is the guess, so it is listed to review (``MetricsSettings.unclear_words``)."""
+
+    @staticmethod
+    def doubted(words: list[Word], first: int, last: int, probability: float) -> list[Word]:
+        return [
+            replace(w, probability=probability) if first <= k <= last else w
+            for k, w in enumerate(words)
+        ]
+
+    def test_events_in_a_run_of_guessed_words_are_to_review(self) -> None:
+        # tiny.en on Italian after an English sentence: "my own, my own, my own," at 0.04-0.06.
+        words = self.doubted(
+            spoken("the fence last spring my own my own my own and then the doctor said"),
+            4,
+            9,
+            0.05,
+        )
+        metrics = compute_metrics(words, 10.0)
+        assert events(metrics) == []
+        assert [e.type for e in metrics.to_review] == ["repetition"]
+        assert metrics.unclear == ((words[4].start, words[9].end),)
+        assert metrics.stuttered_syllables == 0
+        data = metrics.to_dict()
+        assert data["unclear"] == [[round(words[4].start, 3), round(words[9].end, 3)]]
+        assert FluencyMetrics.from_dict(data).unclear == metrics.unclear
+
+    @pytest.mark.parametrize(("first", "last", "probability"), [(4, 9, 0.35), (5, 8, 0.05)])
+    def test_words_doubted_less_or_fewer_in_a_row_still_count(
+        self, first: int, last: int, probability: float
+    ) -> None:
+        # Whisper doubts the words of a stutter too: four in a row at 0.05, or six at 0.35,
+        # is a disfluency it was unsure how to write, not speech it could not make out.
+        words = self.doubted(
+            spoken("the fence last spring my own my own my own and then the doctor said"),
+            first,
+            last,
+            probability,
+        )
+        metrics = compute_metrics(words, 10.0)
+        assert [e.type for e in metrics.disfluencies] == ["repetition"]
+        assert metrics.unclear == ()
 
 
 class TestSpeechLanguage:
