@@ -25,6 +25,7 @@ from pipelines.report import (
     template_narrative,
 )
 from pipelines.report.llm_numbers import unsupported_numbers
+from pipelines.report.llm_prompt import MAX_PROMPT_EVENTS
 from pipelines.report.texts import check_texts, texts
 from pipelines.types import Segment, Transcript, Word
 
@@ -501,6 +502,19 @@ class TestLlmPrompt:
         given = json.loads(user.split("METRICS (JSON):\n", 1)[1].split("\n\n", 1)[0])
         assert given["percent_syllables_stuttered"] == round(metrics.percent_syllables_stuttered, 2)
         assert given["disfluency_count"] == 5
+
+    def test_unclear_stretches_are_given_and_explained(self) -> None:
+        stretches = tuple((10.0 * k, 10.0 * k + 5.0) for k in range(MAX_PROMPT_EVENTS + 3))
+        system, user = build_llm_prompt(
+            metrics=replace(sample_metrics(), unclear=stretches),
+            transcript_text=SAMPLE.text,
+            report_type="comprehensive",
+            language="en",
+        )
+        given = json.loads(user.split("METRICS (JSON):\n", 1)[1].split("\n\n", 1)[0])
+        assert given["unclear_s"] == 5.0 * len(stretches)
+        assert given["unclear"] == [list(span) for span in stretches[:MAX_PROMPT_EVENTS]]
+        assert "unclear_s" in system and "listed to review, not counted" in system
 
 
 class TestParseNarrative:

@@ -80,7 +80,10 @@ def build_llm_prompt(
         "readers write them.\n"
         "7. When untranscribed_notice is true, untranscribed_s seconds of audio that sounds "
         "like speech gave no words (another language, a second voice, unclear speech or "
-        "noise): say that every figure covers the transcribed speech only."
+        "noise): say that every figure covers the transcribed speech only.\n"
+        "8. When unclear_s is above 0, the words in the unclear stretches were the model's "
+        "guesses (another language, mumbling or noise), and what was found there is listed to "
+        "review, not counted: suggest the clinician listens to them."
     )
     user = (
         f"Report type: {report_type}\nReport language: {language_name} ({language})\n\n"
@@ -96,4 +99,5 @@ def _prompt_metrics(metrics: FluencyMetrics) -> dict[str, Any]:
     data["disfluencies"] = data["disfluencies"][:MAX_PROMPT_EVENTS]
     data["long_pauses"] = data["long_pauses"][:MAX_PROMPT_EVENTS]
     data["untranscribed"] = data["untranscribed"][:MAX_PROMPT_EVENTS]
+    data["unclear"] = data["unclear"][:MAX_PROMPT_EVENTS]
     return data
