@@ -4,6 +4,7 @@ only, then the narrative, every piece of untrusted text escaped onto one literal
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pipelines.metrics import DISFLUENCY_TYPES, DisfluencyEvent, FluencyMetrics
 from pipelines.report.narrative import Narrative
@@ -11,6 +12,7 @@ from pipelines.report.number_format import number, percent, seconds_value, thres
 from pipelines.report.options import ReportLanguage, ReportType
 from pipelines.report.template import template_narrative
 from pipelines.report.texts import Texts, texts
+from pipelines.types import Span
 
 
 def render_markdown(
@@ -41,10 +43,11 @@ def render_markdown(
             _untranscribed_notice(metrics, t, language),
             "",
         ]
-        lines += [
-            f"- {_timestamp(start)}–{_timestamp(end)} ({seconds_value(end - start, language)})"
-            for start, end in metrics.untranscribed
-        ]
+        lines += _stretches(metrics.untranscribed, language)
+    if metrics.unclear:
+        seconds = number(metrics.unclear_s, language, 1)
+        lines += ["", f"## {t['heading.unclear']}", "", t["notice.unclear"].format(seconds=seconds)]
+        lines += ["", *_stretches(metrics.unclear, language)]
     lines += ["", f"## {t['heading.disfluencies']}", ""]
     lines += [_event_line(e, t, language) for e in metrics.disfluencies] or [t["none"]]
     if metrics.to_review:
@@ -99,6 +102,13 @@ def _metrics_rows(metrics: FluencyMetrics, language: ReportLanguage) -> list[tup
         for kind in DISFLUENCY_TYPES
     ]
     return labelled
+
+
+def _stretches(spans: Sequence[Span], language: ReportLanguage) -> list[str]:
+    return [
+        f"- {_timestamp(start)}–{_timestamp(end)} ({seconds_value(end - start, language)})"
+        for start, end in spans
+    ]
 
 
 def _untranscribed_notice(metrics: FluencyMetrics, t: Texts, language: ReportLanguage) -> str:
