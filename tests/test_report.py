@@ -317,6 +317,20 @@ NOT_TRANSCRIBED = {
 }
 
 
+def comprehensive(transcript: Transcript, duration_s: float, language: str) -> dict[str, Any]:
+    """The comprehensive report on ``transcript``, template narrative, as the API serves it."""
+    return (
+        ReportGenerator([])
+        .generate(
+            transcript=transcript,
+            duration_s=duration_s,
+            report_type="comprehensive",
+            language=language,
+        )
+        .to_dict()
+    )
+
+
 def with_unrecovered(transcript: Transcript, *spans: tuple[float, float]) -> Transcript:
     """``transcript`` as the coverage check leaves it with ``spans`` voiced and still wordless."""
     return replace(transcript, coverage={"unrecovered": [list(span) for span in spans]})
@@ -340,16 +354,7 @@ class TestUntranscribedSpeech:
     )  # fmt: skip
 
     def report(self, transcript: Transcript, language: str = "en") -> dict[str, Any]:
-        return (
-            ReportGenerator([])
-            .generate(
-                transcript=transcript,
-                duration_s=5.0,
-                report_type="comprehensive",
-                language=language,
-            )
-            .to_dict()
-        )
+        return comprehensive(transcript, 5.0, language)
 
     @pytest.mark.parametrize("language", list(ReportLanguage))
     def test_a_large_share_is_listed_under_its_own_heading(self, language: str) -> None:
@@ -492,16 +497,7 @@ class TestUnclearSpeech:
         transcript = self.guessed(
             "the fence last spring my own my own my own and then the doctor said", 4, 9
         )
-        report = (
-            ReportGenerator([])
-            .generate(
-                transcript=transcript,
-                duration_s=7.0,
-                report_type="comprehensive",
-                language=language,
-            )
-            .to_dict()
-        )
+        report = comprehensive(transcript, 7.0, language)
         metrics = report["metrics"]
         assert metrics["unclear"] == [[2.1, 4.4]] and metrics["unclear_s"] == 2.3
         assert metrics["disfluencies"] == [] and metrics["percent_syllables_stuttered"] == 0
@@ -511,14 +507,10 @@ class TestUnclearSpeech:
         assert lines[1:] == [f"- 00:02.1–00:04.4 ({local('2.3 s', language)})"]
 
     def test_no_section_without_a_run_of_guesses(self) -> None:
-        report = ReportGenerator([]).generate(
-            transcript=self.guessed("the fence last spring my own my own and then", 4, 7),
-            duration_s=5.0,
-            report_type="comprehensive",
-            language="en",
-        )
-        assert report.metrics["unclear"] == []
-        assert "## Words the model guessed at" not in report.content_markdown
+        transcript = self.guessed("the fence last spring my own my own and then", 4, 7)
+        report = comprehensive(transcript, 5.0, "en")
+        assert report["metrics"]["unclear"] == []
+        assert "## Words the model guessed at" not in report["content_markdown"]
 
 
 class TestLlmPrompt:
