@@ -116,6 +116,9 @@ export type Metrics = Record<string, unknown> & {
   untranscribed?: [number, number][];
   untranscribed_s?: number;
   untranscribed_notice?: boolean;
+  /** Stretches whose words the model was guessing at: [start, end] in seconds, and their total. */
+  unclear?: [number, number][];
+  unclear_s?: number;
 };
 
 export interface Recording {

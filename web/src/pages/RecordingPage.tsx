@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
 import { ApiError, errorMessage } from "../api/client";
 import {
@@ -171,6 +171,7 @@ function Analysis({
     <>
       <MetricsSummary metrics={annotation.metrics} />
       <Untranscribed metrics={annotation.metrics} onSeek={seek} />
+      <Unclear metrics={annotation.metrics} onSeek={seek} />
       <p className="muted">
         Annotation version {annotation.version}
         {annotation.reviewed_at
@@ -388,22 +389,66 @@ function MetricsSummary({ metrics }: { metrics: Metrics }) {
  */
 function Untranscribed({ metrics, onSeek }: { metrics: Metrics; onSeek: Seek }) {
   if (metrics.untranscribed_notice !== true) return null;
-  const stretches = metrics.untranscribed ?? [];
   return (
-    <div className="warning" role="note" aria-label="Not transcribed">
-      <p>
-        {number(metrics.untranscribed_s)} s of audio that sounds like speech gave no words: speech
-        in another language, a second voice, speech too unclear for the model, or noise. Nothing
-        in it is counted, so the numbers cover the transcribed speech only. Listen to it before
-        relying on them:
-      </p>
+    <StretchesNote
+      label="Not transcribed"
+      play="Play the audio without words at"
+      stretches={metrics.untranscribed ?? []}
+      onSeek={onSeek}
+    >
+      {number(metrics.untranscribed_s)} s of audio that sounds like speech gave no words: speech
+      in another language, a second voice, speech too unclear for the model, or noise. Nothing in
+      it is counted, so the numbers cover the transcribed speech only. Listen to it before relying
+      on them:
+    </StretchesNote>
+  );
+}
+
+/**
+ * Stretches whose words the model was guessing at (the API's `unclear`): what was found there
+ * is listed to review, not counted; each stretch plays from its start.
+ */
+function Unclear({ metrics, onSeek }: { metrics: Metrics; onSeek: Seek }) {
+  const stretches = metrics.unclear ?? [];
+  if (stretches.length === 0) return null;
+  return (
+    <StretchesNote
+      label="Words the model guessed at"
+      play="Play the words the model guessed at"
+      stretches={stretches}
+      onSeek={onSeek}
+    >
+      For {number(metrics.unclear_s)} s the model was unsure of word after word (speech in another
+      language, mumbling or noise), so its words there are guesses: what was found in these
+      stretches is listed to review, not counted. Listen to them:
+    </StretchesNote>
+  );
+}
+
+/** A warning with its text and a list of stretches, each a button that plays from its start. */
+function StretchesNote({
+  label,
+  play,
+  stretches,
+  onSeek,
+  children,
+}: {
+  label: string;
+  play: string;
+  stretches: [number, number][];
+  onSeek: Seek;
+  children: ReactNode;
+}) {
+  return (
+    <div className="warning" role="note" aria-label={label}>
+      <p>{children}</p>
       <ul>
         {stretches.map(([start, end]) => (
           <li key={start}>
             <button
               type="button"
               className="link"
-              aria-label={`Play the audio without words at ${seconds(start)}`}
+              aria-label={`${play} ${seconds(start)}`}
               onClick={() => onSeek(start)}
             >
               {seconds(start)}–{seconds(end)}

@@ -88,6 +88,37 @@ describe("voiced audio without words", () => {
   });
 });
 
+describe("words the model guessed at", () => {
+  function showing(stretches: [number, number][], seconds: number) {
+    const metrics = { ...ANNOTATION.metrics, unclear: stretches, unclear_s: seconds };
+    const annotation = () => json({ ...ANNOTATION, metrics }, 200, { ETag: '"r1-v1"' });
+    const { api } = fakeApi(
+      routes(undefined, { "GET /audio_recordings/r1/annotation": annotation }),
+    );
+    renderAt("/app/recordings/r1", api);
+  }
+
+  it("are noticed with each stretch playable", async () => {
+    showing([[2.1, 4.4]], 2.3);
+    const note = await screen.findByRole("note", { name: "Words the model guessed at" });
+    expect(note).toHaveTextContent("For 2.3 s the model was unsure of word after word");
+    expect(note).toHaveTextContent("listed to review, not counted");
+    const player = (await screen.findByLabelText("Recording audio")) as HTMLAudioElement;
+    await userEvent.click(
+      within(note).getByRole("button", { name: "Play the words the model guessed at 0:02.1" }),
+    );
+    expect(player.currentTime).toBeCloseTo(2.1);
+  });
+
+  it("are not noticed when there are none", async () => {
+    showing([], 0);
+    await screen.findByLabelText("Transcript");
+    expect(
+      screen.queryByRole("note", { name: "Words the model guessed at" }),
+    ).not.toBeInTheDocument();
+  });
+});
+
 describe("the audio player", () => {
   it("plays the audio fetched with the token, from an object URL revoked on leaving", async () => {
     const { api, calls } = fakeApi(routes());
