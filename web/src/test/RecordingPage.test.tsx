@@ -54,20 +54,22 @@ describe("events in the transcript", () => {
   });
 });
 
+/** The page for an annotation whose metrics have these fields besides the usual ones. */
+function showingMetrics(fields: Record<string, unknown>) {
+  const metrics = { ...ANNOTATION.metrics, ...fields };
+  const annotation = () => json({ ...ANNOTATION, metrics }, 200, { ETag: '"r1-v1"' });
+  const { api } = fakeApi(routes(undefined, { "GET /audio_recordings/r1/annotation": annotation }));
+  renderAt("/app/recordings/r1", api);
+}
+
 describe("voiced audio without words", () => {
   /** The page for an annotation whose metrics list `stretches` without words. */
   function showing(stretches: [number, number][], seconds: number, notice: boolean) {
-    const metrics = {
-      ...ANNOTATION.metrics,
+    showingMetrics({
       untranscribed: stretches,
       untranscribed_s: seconds,
       untranscribed_notice: notice,
-    };
-    const annotation = () => json({ ...ANNOTATION, metrics }, 200, { ETag: '"r1-v1"' });
-    const { api } = fakeApi(
-      routes(undefined, { "GET /audio_recordings/r1/annotation": annotation }),
-    );
-    renderAt("/app/recordings/r1", api);
+    });
   }
 
   it("is noticed with each stretch playable when the API says it matters", async () => {
@@ -90,12 +92,7 @@ describe("voiced audio without words", () => {
 
 describe("words the model guessed at", () => {
   function showing(stretches: [number, number][], seconds: number) {
-    const metrics = { ...ANNOTATION.metrics, unclear: stretches, unclear_s: seconds };
-    const annotation = () => json({ ...ANNOTATION, metrics }, 200, { ETag: '"r1-v1"' });
-    const { api } = fakeApi(
-      routes(undefined, { "GET /audio_recordings/r1/annotation": annotation }),
-    );
-    renderAt("/app/recordings/r1", api);
+    showingMetrics({ unclear: stretches, unclear_s: seconds });
   }
 
   it("are noticed with each stretch playable", async () => {
