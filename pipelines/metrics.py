@@ -83,6 +83,7 @@ _CONFIDENCE = {
     "parallel_after_comma": 0.5,
     "emphatic": 0.5,
     "unclear": 0.5,
+    "loop_like": 0.5,
 }
 """Confidence of each rule's events. Whisper writes a filler or a stutter only when it heard one;
 a repeated syllable may be a real word said twice; a word stretched by whisper's timing looks
@@ -97,7 +98,8 @@ loose word timing as a filler; a word drawn out over voiced audio left without w
 often whisper's word laid over speech it could not write (another language, a lost sentence) as a
 sound held; a filler the second pass wrote in a stretch it was guessing at
 is as often its prompt read in; and a word speakers say again for emphasis ("no, no, no") is
-as often said so on purpose; and in a stretch whisper was guessing at (``unclear_speech``),
+as often said so on purpose; a long word written five times or more is as often a decoder loop
+as a speaker's; and in a stretch whisper was guessing at (``unclear_speech``),
 any rule's evidence is the guess: those fall below ``MetricsSettings.review_below``, listed "to
 review", not counted."""
 _FUNCTION_WORDS = frozenset(
@@ -1143,7 +1145,9 @@ def _whole_word_repetition(
     or more syllables whose copies were heard as units too short to hold them
     (``_heard_as_syllables``) is whisper's spelling of a first syllable said again. A word
     said again for emphasis ("no, no, no", ``_EMPHATIC``), or an article or possessive said
-    again that ends the sentence ("my, my."), is listed to review.
+    again that ends the sentence ("my, my."), is listed to review; so is a word of two or more
+    syllables written ``_LOOP_COPIES`` times or more, the way a decoder loop writes one
+    ("Sufafan, sufafan, …" ten times over speech in another language, each copy sure).
     """
     word = tokens[content[pos]].norm
     end = pos + 1
@@ -1183,6 +1187,8 @@ def _whole_word_repetition(
     # word it lost ("muh muh muh Monday is" written "my, my, my, my. This is").
     exclaimed = word in _ARTICLES_AND_POSSESSIVES and tokens[last].sentence_end
     confidence = _CONFIDENCE["emphatic" if word in _EMPHATIC or exclaimed else "whole_word"]
+    if not monosyllabic and end - pos >= _LOOP_COPIES:
+        confidence = min(confidence, _CONFIDENCE["loop_like"])
     found.add(
         tokens,
         first,
@@ -1196,6 +1202,13 @@ def _whole_word_repetition(
         for k in range(pos + 1, end):
             found.syllable_overrides[content[k]] = 0
     return end - pos
+
+
+_LOOP_COPIES = 5
+"""Copies of a word of two or more syllables from which a whole-word repetition reads as a
+decoder loop: a speaker's own repetitions of such a word ("because because") are a copy or two
+more (Yairi & Ambrose), none of the labelled sets' has more than three, and whisper's loops
+run to tens."""
 
 
 def _starts_like(syllable: str, word: str, found: _Found) -> bool:

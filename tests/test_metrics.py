@@ -247,6 +247,28 @@ class TestRepetitions:
         assert metrics.disfluencies == ()
 
 
+class TestLoopLikeRepetitions:
+    def test_a_long_word_written_five_times_or_more_is_to_review(self) -> None:
+        # Whisper's loop over speech in another language: each copy sure, ten of them.
+        words = spoken("these soft words " + "sufafan " * 10 + "and then")
+        metrics = compute_metrics(words, 10.0)
+        assert events(metrics) == []
+        assert [(e.type, e.subtype) for e in metrics.to_review] == [("repetition", "whole_word")]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "it was because because because it rained",
+            "these soft words " + "sufafan " * 4 + "and then",
+            "so so so so so so I went home",
+        ],
+    )
+    def test_fewer_copies_or_a_short_word_still_count(self, text: str) -> None:
+        metrics = compute_metrics(spoken(text), 10.0)
+        assert [e.type for e in metrics.disfluencies] == ["repetition"]
+        assert metrics.to_review == ()
+
+
 class TestRevisions:
     def test_broken_off_phrase_restarted(self) -> None:
         metrics = compute_metrics(spoken("I went- I go to school"), 5.0)
