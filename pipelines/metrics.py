@@ -75,7 +75,7 @@ _CONFIDENCE = {
     "second_pass_filler": 0.65,
     "second_pass_filler_guessed": 0.5,
     "long_word": 0.65,
-    "long_word_over_untranscribed": 0.5,
+    "over_untranscribed": 0.5,
     "restart_after_comma": 0.6,
     "heard_repeat_doubted": 0.6,
     "unworded_sound": 0.5,
@@ -94,14 +94,14 @@ saw lions, we saw tigers") read like restarts after a comma. Two clauses that di
 inner word after a comma and end there ("the dog ran, the cat ran.") are as often parallel as
 restarted; a long silence between phrases, no longer than the speaker's other pauses inside
 sentences, is as often their pacing as a block; a sound no word covers is as often whisper's
-loose word timing as a filler; a word drawn out over voiced audio left without words is as
-often whisper's word laid over speech it could not write (another language, a lost sentence) as a
-sound held; a filler the second pass wrote in a stretch it was guessing at
-is as often its prompt read in; and a word speakers say again for emphasis ("no, no, no") is
-as often said so on purpose; a long word written five times or more is as often a decoder loop
-as a speaker's; and in a stretch whisper was guessing at (``unclear_speech``),
-any rule's evidence is the guess: those fall below ``MetricsSettings.review_below``, listed "to
-review", not counted."""
+loose word timing as a filler; a word drawn out, or a silence, over voiced audio left without
+words is as often whisper's word laid over (or gap left at) speech it could not write (another
+language, a lost sentence) as a sound held or a block; a filler the second pass wrote in a
+stretch it was guessing at is as often its prompt read in; a word speakers say again for
+emphasis ("no, no, no") is as often said so on purpose; a long word written five times or more
+is as often a decoder loop as a speaker's; and in a stretch whisper was guessing at
+(``unclear_speech``), any rule's evidence is the guess: those fall below
+``MetricsSettings.review_below``, listed "to review", not counted."""
 _FUNCTION_WORDS = frozenset(
     "a an the i me my we our you your he him his she her it its they them their this that these"
     " those to of in on at by for from with as and or but so if then than not no do did is are"
@@ -481,6 +481,8 @@ class _Found:
     """Syllables of a word for detection (word lengths, "one-syllable word")."""
     unclear: Sequence[Span] = ()
     """Stretches whisper was guessing at (``unclear_speech``): an event there is to review."""
+    untranscribed: Sequence[Span] = ()
+    """Voiced audio left without words: a prolongation or block over it is to review."""
     events: list[DisfluencyEvent] = field(default_factory=list)
     stuttered_tokens: set[int] = field(default_factory=set)
     syllable_overrides: dict[int, int] = field(default_factory=dict)
@@ -545,9 +547,17 @@ class _Found:
 
     def event(self, event: DisfluencyEvent, stuttered_token: int | None) -> None:
         """Record ``event``; only a confident one makes its word a stuttered syllable. One in a
-        stretch whisper was guessing at is to review, however sure its rule."""
-        if any(start < event.end and event.start < end for start, end in self.unclear):
+        stretch whisper was guessing at is to review, however sure its rule; so is a
+        prolongation or block over voiced audio left without words (``untranscribed``, more
+        than a word's syllables may cover, ``pipelines.coverage``): whisper lays the last word
+        it wrote over speech it could not write, or leaves a gap there, and in
+        ``multilingual.mp3`` (the MIT licence read in English, then in another language) "you",
+        "so" and "very" were drawn over 3.3, 4.6 and 14.9 s of it, a "block" over 3.9 s."""
+        if _overlaps(event, self.unclear):
             event = replace(event, confidence=min(event.confidence, _CONFIDENCE["unclear"]))
+        if event.type in {"prolongation", "block"} and _overlaps(event, self.untranscribed):
+            confidence = min(event.confidence, _CONFIDENCE["over_untranscribed"])
+            event = replace(event, confidence=confidence)
         self.events.append(event)
         if stuttered_token is not None and event.confidence >= self.review_below:
             self.stuttered_tokens.add(stuttered_token)
@@ -585,16 +595,19 @@ def compute_metrics(
     syllables = _syllable_counter(language)
     left = uncovered_speech(untranscribed, words)
     unclear = unclear_speech(words, settings)
-    found = _Found(review_below=settings.review_below, syllables=syllables, unclear=unclear)
+    found = _Found(
+        review_below=settings.review_below,
+        syllables=syllables,
+        unclear=unclear,
+        untranscribed=left,
+    )
     _find_interjections(tokens, found)
     _find_repetitions_and_revisions(tokens, settings, found, repeats)
     ordinary = _eligible(tokens, found)
     baseline = _syllable_baseline(ordinary, settings)
     heard = _find_heard_repetitions(tokens, repeats, baseline, found)
     prolonged = _find_sounds(tokens, sounds, baseline, settings, found)
-    _find_prolongations(
-        tokens, ordinary, baseline, settings, found, skip=prolonged | heard, untranscribed=left
-    )
+    _find_prolongations(tokens, ordinary, baseline, settings, found, skip=prolonged | heard)
     _drop_what_prolongations_were_taken_for(tokens, settings, found)
     _drop_syllables_written_as_fillers(tokens, found)
     _count_heard_repetitions(tokens, found)
@@ -612,6 +625,10 @@ def compute_metrics(
         untranscribed=left,
         unclear=unclear,
     )
+
+
+def _overlaps(event: DisfluencyEvent, spans: Sequence[Span]) -> bool:
+    return any(start < event.end and event.start < end for start, end in spans)
 
 
 def unclear_speech(words: Sequence[Word], settings: MetricsSettings) -> list[Span]:
@@ -1934,7 +1951,6 @@ def _find_prolongations(
     found: _Found,
     *,
     skip: set[int],
-    untranscribed: Sequence[Span],
 ) -> None:
     """Words far longer than their syllables predict for this speaker: "sssssnake".
 
@@ -1943,11 +1959,6 @@ def _find_prolongations(
     long whose first syllable (the word less the baseline for each other syllable) is at least
     ``prolongation_ratio`` times that is a prolongation (SLD): a drawn-out sound is an onset
     ("wwwwondering": 1.04 s, 1.7x the baseline per syllable, its first syllable 3.2x).
-
-    One whose time runs into ``untranscribed`` voiced audio (more than its syllables may cover,
-    ``pipelines.coverage``) is listed to review: whisper lays the last word it wrote over speech
-    it could not write, and in ``multilingual.mp3`` (the MIT licence read in English, then in
-    another language) "you", "so" and "very" were drawn over 3.3, 4.6 and 14.9 s of it.
     """
     for i, duration, syllables in ordinary:
         if (
@@ -1955,15 +1966,13 @@ def _find_prolongations(
             and duration >= settings.prolongation_min_s
             and duration - (syllables - 1) * baseline >= settings.prolongation_ratio * baseline
         ):
-            token = tokens[i]
-            over = any(start < token.end and token.start < end for start, end in untranscribed)
             found.add(
                 tokens,
                 i,
                 i,
                 "prolongation",
                 stuttered_token=i,
-                confidence=_CONFIDENCE["long_word_over_untranscribed" if over else "long_word"],
+                confidence=_CONFIDENCE["long_word"],
                 evidence=("timing",),
             )
 

@@ -538,6 +538,15 @@ class TestProlongationsAndBlocks:
         block = metrics.disfluencies[0]
         assert (block.start, block.end) == (0.6, 2.1)
 
+    def test_a_gap_over_voiced_audio_left_without_words_is_to_review(self) -> None:
+        # Not a silence: speech whisper wrote nothing for (another language) lies in it.
+        words = timed(("I", 0.0, 0.2), ("want", 0.3, 0.6), ("the", 3.1, 3.3), ("ball.", 3.4, 3.8))
+        assert events(compute_metrics(words, 4.0)) == [("block", None, "the", True)]
+        metrics = compute_metrics(words, 4.0, untranscribed=[(0.8, 2.9)])
+        assert metrics.untranscribed == (pytest.approx((0.9, 2.8)),)  # past what words may cover
+        assert events(metrics) == []
+        assert [(e.type, e.text) for e in metrics.to_review] == [("block", "the")]
+
     @pytest.mark.parametrize("before", ["want.", "want?", "want-", "um"])
     def test_silence_after_a_sentence_end_or_a_filler_is_not_a_block(self, before: str) -> None:
         words = timed(("I", 0.0, 0.2), (before, 0.3, 0.6), ("the", 2.1, 2.3), ("ball.", 2.4, 2.8))
