@@ -214,10 +214,11 @@ class MetricsSettings:
     SLD or the counts by type until a clinician confirms them."""
     unclear_words: int = 5
     unclear_probability: float = 0.3
-    """Where every run of ``unclear_words`` words in a row that covers a stretch has a mean
-    probability below ``unclear_probability``, whisper was guessing at speech it could not make
-    out (another language, noise, mumbling): its words there are no evidence, so an event found
-    there is listed to review, not counted (``unclear``)."""
+    """Words in windows of ``unclear_words`` in a row whose mean probability is below
+    ``unclear_probability``, less those at either end whisper was sure of, and still that many
+    words: a stretch it was guessing at, speech it could not make out (another language, noise,
+    mumbling). Its words there are no evidence, so an event found there is listed to review,
+    not counted (``unclear_speech``, ``FluencyMetrics.unclear``)."""
     untranscribed_notice_share: float = 0.05
     """Voiced audio without words (``FluencyMetrics.untranscribed``) from this share of the
     speech up is worth a notice: the counts and rates may miss that much of it. Below, it is
