@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import pairwise
 from typing import Any, Literal, overload
 
+import numpy as np
+
 from pipelines.coverage import Sound, uncovered_speech
 from pipelines.fillers import filler_runs, is_filler, is_hum, normalise
 from pipelines.repeats import CLOSE, Repeat
@@ -31,7 +33,7 @@ from pipelines.syllables import (
     estimate_syllables,
     speech_language,
 )
-from pipelines.types import Span, Word, millisecond
+from pipelines.types import Span, Word, millisecond, runs
 
 DisfluencyType = Literal["interjection", "repetition", "revision", "prolongation", "block"]
 DISFLUENCY_TYPES: tuple[DisfluencyType, ...] = (
@@ -638,26 +640,17 @@ def unclear_speech(words: Sequence[Word], settings: MetricsSettings) -> list[Spa
     less the words it was sure of at either end (at least ``_SURE_WORD``), that still hold
     ``unclear_words`` words; each from its first word's start to its last word's end."""
     n = settings.unclear_words
-    flagged = [False] * len(words)
-    for k in range(len(words) - n + 1):
-        if statistics.fmean(w.probability for w in words[k : k + n]) < settings.unclear_probability:
-            flagged[k : k + n] = [True] * n
+    if len(words) < n:
+        return []
+    probability = np.array([w.probability for w in words])
+    guessing = np.convolve(probability, np.ones(n) / n, "valid") < settings.unclear_probability
+    # A word is in a guessed run when any window of n words holding it is.
+    flagged = np.convolve(guessing, np.ones(n), "full") > 0
     spans: list[Span] = []
-    k = 0
-    while k < len(words):
-        if not flagged[k]:
-            k += 1
-            continue
-        first = k
-        while k < len(words) and flagged[k]:
-            k += 1
-        last = k - 1
-        while first <= last and words[first].probability >= _SURE_WORD:
-            first += 1
-        while last >= first and words[last].probability >= _SURE_WORD:
-            last -= 1
-        if last - first + 1 >= n:
-            spans.append((words[first].start, words[last].end))
+    for first, past in zip(*runs(flagged), strict=True):
+        unsure = first + np.flatnonzero(probability[first:past] < _SURE_WORD)
+        if len(unsure) and unsure[-1] - unsure[0] + 1 >= n:
+            spans.append((words[unsure[0]].start, words[unsure[-1]].end))
     return spans
 
 
