@@ -155,7 +155,7 @@ class AudioRecording(Base):
     __table_args__ = (
         # One recording per uploader and bytes: de-duplication never crosses what a member may
         # see (migration 0003); the index finds an admin's tenant-wide match.
-        UniqueConstraint("tenant_id", "user_id", "sha256"),
+        UniqueConstraint("tenant_id", "user_id", "sha256", "channel"),
         Index("ix_audio_recordings_tenant_id_sha256", "tenant_id", "sha256"),
         Index("ix_audio_recordings_tenant_id_created_at", "tenant_id", "created_at"),
     )
@@ -175,6 +175,10 @@ class AudioRecording(Base):
     language: Mapped[str] = mapped_column(String(16), nullable=False, default="en")
     report_type: Mapped[str] = mapped_column(String(32), nullable=False)
     report_language: Mapped[str] = mapped_column(String(8), nullable=False)
+    channel: Mapped[str] = mapped_column(
+        String(8), nullable=False, default="mix", server_default="mix"
+    )
+    """``pipelines.audio.Channel``: both channels mixed, or the one the speech is on."""
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     chunks_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -39,6 +39,7 @@ from fluently import metrics, tracing
 from fluently.logging import get_logger, tenant_id_var
 from fluently.settings import Settings
 from fluently.storage import StorageProvider, make_storage
+from pipelines.audio import Channel
 from pipelines.transcription import TranscribeChunk
 from pipelines.types import FluencyReport, Transcript
 
@@ -83,6 +84,7 @@ class JobRecordingStore:
             language=rec.language,
             report_type=rec.report_type,
             report_language=rec.report_language,
+            channel=Channel(rec.channel),
         )
 
     async def progress(self, *, done: int, total: int) -> None:

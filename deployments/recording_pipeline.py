@@ -20,7 +20,7 @@ from fluently import metrics, tracing
 from fluently.logging import get_logger
 from fluently.settings import PipelineSettings
 from fluently.storage import StorageProvider
-from pipelines.audio import PcmFile, decode_to_file
+from pipelines.audio import Channel, PcmFile, decode_to_file
 from pipelines.coverage import coverage_counts
 from pipelines.transcription import TranscribeChunk, transcribe_chunked
 from pipelines.types import (
@@ -50,6 +50,8 @@ class RecordingToProcess:
     """What is spoken, as the upload gave it (``auto`` to let the backend detect it)."""
     report_type: str
     report_language: str
+    channel: Channel = Channel.mix
+    """Both channels mixed, or the one the speech to measure is on."""
 
 
 class RecordingStore(Protocol):
@@ -92,7 +94,7 @@ async def process_recording(
     # dispatcher holds does not grow with its length; the directory goes once it is transcribed.
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix=JOB_WORKDIR_PREFIX) as workdir:
         with tracing.span("load"):
-            audio = await _load_audio(storage, rec.storage_key, Path(workdir))
+            audio = await _load_audio(storage, rec.storage_key, Path(workdir), rec.channel)
         duration_s = audio.samples / SAMPLE_RATE
         loaded = time.perf_counter()
 
@@ -149,10 +151,13 @@ async def process_recording(
         )
 
 
-async def _load_audio(storage: StorageProvider, key: str, workdir: Path) -> PcmFile:
-    """The recording's audio as a PCM file in ``workdir``; the download is removed once decoded."""
+async def _load_audio(
+    storage: StorageProvider, key: str, workdir: Path, channel: Channel
+) -> PcmFile:
+    """The recording's audio (``channel`` of it) as a PCM file in ``workdir``; the download is
+    removed once decoded."""
     download = workdir / "audio"
     await asyncio.to_thread(storage.download, key, download)
-    pcm = await asyncio.to_thread(decode_to_file, download, workdir / "audio.f32")
+    pcm = await asyncio.to_thread(decode_to_file, download, workdir / "audio.f32", channel=channel)
     await asyncio.to_thread(download.unlink)
     return pcm

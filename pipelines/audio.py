@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -24,8 +25,25 @@ from av.container import InputContainer
 from pipelines.types import SAMPLE_RATE, AudioArray
 
 InvalidAudioCode = Literal[
-    "empty_file", "not_audio", "unsupported_audio", "corrupt_audio", "too_long"
+    "empty_file", "not_audio", "unsupported_audio", "corrupt_audio", "too_long", "invalid_channel"
 ]
+
+
+class Channel(StrEnum):
+    """Which of a two-channel recording's channels is the speech to measure.
+
+    ``mix`` (the default) hears both: a phone or a single microphone records the same sound on
+    each. A session recorded with a microphone per person (the client on one channel, the
+    clinician on the other) is two voices at once when mixed: over ``stereo_diarization.wav``
+    (``../shared/audio``; one speaker per channel, talking over each other) whisper wrote one
+    garbled sentence of both ("He realizes if you seem to play in the desert") and nothing of
+    the second speaker; each channel alone gives its speaker's words. ``left`` or ``right``
+    keeps that channel only."""
+
+    mix = "mix"
+    left = "left"
+    right = "right"
+
 
 _OPEN_OPTIONS = {
     "format_whitelist": "wav,w64,aiff,caf,mp3,aac,flac,ogg,matroska,mov,amr",
@@ -90,9 +108,14 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
 
 
 def decode(
-    path: Path, sample_rate: int = SAMPLE_RATE, *, max_duration_s: float | None = None
+    path: Path,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    max_duration_s: float | None = None,
+    channel: Channel = Channel.mix,
 ) -> AudioArray:
-    """Decode the main audio stream of ``path`` to mono float32 PCM at ``sample_rate``.
+    """Decode the main audio stream of ``path`` to mono float32 PCM at ``sample_rate``: its
+    channels mixed, or the one ``channel`` names (``check_channel``).
 
     Frames stream through a resampler into one growing buffer, so memory is about the output
     size whatever the source rate and channel count.
@@ -101,7 +124,7 @@ def decode(
         header_s = _header_duration_s(container)
         # Without a header duration, start with a minute's room; the buffer grows as needed.
         pcm = _PcmBuffer(int((header_s or 60.0) * sample_rate) + sample_rate)
-        for samples in _decoded(container, stream, sample_rate, max_duration_s):
+        for samples in _decoded(container, stream, sample_rate, max_duration_s, channel):
             pcm.append(samples)
         return pcm.finish()
 
@@ -112,6 +135,7 @@ def decode_to_file(
     sample_rate: int = SAMPLE_RATE,
     *,
     max_duration_s: float | None = None,
+    channel: Channel = Channel.mix,
 ) -> PcmFile:
     """``decode``, written to ``pcm_path`` as raw float32 a second at a time instead of kept.
 
@@ -120,7 +144,7 @@ def decode_to_file(
     """
     samples = 0
     with _open_audio(path) as (container, stream), pcm_path.open("wb") as out:
-        for block in _decoded(container, stream, sample_rate, max_duration_s):
+        for block in _decoded(container, stream, sample_rate, max_duration_s, channel):
             block.tofile(out)
             samples += len(block)
     return PcmFile(pcm_path, samples)
@@ -191,11 +215,14 @@ def _decoded(
     stream: AudioStream,
     sample_rate: int,
     max_duration_s: float | None,
+    channel: Channel,
 ) -> Iterator[AudioArray]:
-    """Mono float32 PCM of ``stream`` in blocks of about a second; raises ``too_long`` as soon
-    as the audio is known to run past ``max_duration_s``."""
+    """Mono float32 PCM of ``stream`` (its channels mixed, or ``channel`` alone) in blocks of
+    about a second; raises ``too_long`` as soon as the audio is known to run past
+    ``max_duration_s``."""
     header_s = _header_duration_s(container)
     _check_length(header_s, max_duration_s)
+    check_channel(channel, stream.codec_context.channels)
     limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
     # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
     # work (to_ndarray, the copy) dominated decoding 10 minutes of Opus (3.2 s → 1.8 s).
@@ -207,11 +234,12 @@ def _decoded(
         frame_size=sample_rate,
         options=_MIXDOWN,
     )
-    mix = _StereoMixdown() if two_channels else None
+    mix = _StereoMixdown() if two_channels and channel is Channel.mix else None
+    kept = 1 if channel is Channel.right else 0
 
     def mono(resampled: AudioFrame) -> AudioArray:
         planes: AudioArray = resampled.to_ndarray().astype(np.float32, copy=False)
-        return _without_dc_offset(planes[0] if mix is None else mix(planes))
+        return _without_dc_offset(planes[kept] if mix is None else mix(planes))
 
     decoded = 0
     for frame in _frames(_packets(container, stream), header_s):
@@ -223,6 +251,17 @@ def _decoded(
             raise _too_long(max_duration_s)
     for resampled in resampler.resample(None):
         yield mono(resampled)
+
+
+def check_channel(channel: Channel, channels: int) -> None:
+    """Raise ``invalid_channel`` when ``channel`` names one of two channels and the recording
+    has another number of them (a mono file has no left or right to keep)."""
+    if channel is not Channel.mix and channels != 2:
+        raise InvalidAudio(
+            "invalid_channel",
+            f"channel {channel.value} needs a two-channel recording; this one has {channels} "
+            f"channel{'s' if channels != 1 else ''}: send channel=mix",
+        )
 
 
 class _StereoMixdown:

@@ -30,6 +30,7 @@ from db.models import (
 )
 from db.repositories.annotations import VersionSummary
 from db.repositories.clients import AssignmentRow
+from pipelines.audio import Channel
 from pipelines.metrics import DisfluencyType, Evidence, RepetitionKind
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.review import ReviewedEvent
@@ -138,6 +139,11 @@ class RecordingOut(BaseModel):
     client_id: uuid.UUID | None = Field(description="The client whose session this is.")
     recorded_at: datetime = Field(description="When the session took place (default: upload).")
     task: SessionTask | None
+    channel: Channel = Field(
+        Channel.mix,
+        description="Which channel of a two-channel recording was measured: both mixed, or "
+        "the one the speaker was recorded on.",
+    )
     audio_deleted_at: datetime | None = Field(
         description="When the clinic's retention period removed the audio; the transcript, "
         "annotations and reports stay."
@@ -173,6 +179,7 @@ class RecordingOut(BaseModel):
             client_id=recording.client_id,
             recorded_at=recording.recorded_at or recording.created_at,
             task=None if recording.task is None else SessionTask(recording.task),
+            channel=Channel(recording.channel),
             audio_deleted_at=recording.audio_deleted_at,
             transcript=transcript,
             report=report,

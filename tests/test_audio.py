@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from deployments.transcriber import SAMPLE_RATE
-from pipelines.audio import InvalidAudio, decode, decode_to_file, probe, stretched
+from pipelines.audio import Channel, InvalidAudio, decode, decode_to_file, probe, stretched
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -120,6 +120,29 @@ def test_channels_with_different_sounds_mix_to_their_mean(tmp_path: Path) -> Non
         mean = (np.round(speech * 32767) + np.round(right * 32767)) / 2 / 32767
         expected = decode(write_wav(tmp_path / "mean.wav", [mean]))
         assert np.abs(audio - expected).max() < 1e-4
+
+
+def test_one_channel_is_kept_whole_when_asked_for(tmp_path: Path) -> None:
+    """A microphone per speaker: ``left`` or ``right`` is that channel at its own level (the
+    other is not mixed in, nor turned round, however it correlates), to a file too."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    other = speech[::-1].copy()
+    for right in (other, -speech, np.zeros_like(speech)):
+        path = write_wav(tmp_path / "two.wav", [speech, right])
+        for channel, expected in ((Channel.left, speech), (Channel.right, right)):
+            audio = decode(path, channel=channel)
+            assert np.abs(audio - expected).max() < 1e-4
+            pcm = decode_to_file(path, tmp_path / "pcm.f32", channel=channel)
+            assert np.array_equal(pcm.read(0, pcm.samples), audio)
+
+
+@pytest.mark.parametrize("channel", [Channel.left, Channel.right])
+def test_a_channel_of_a_mono_recording_is_refused(tmp_path: Path, channel: Channel) -> None:
+    path = write_wav(tmp_path / "mono.wav", [decode(SHARED_AUDIO / "jfk.flac")])
+    with pytest.raises(InvalidAudio) as refused:
+        decode(path, channel=channel)
+    assert refused.value.code == "invalid_channel" and "has 1 channel:" in refused.value.message
+    assert len(decode(path, channel=Channel.mix)) == len(decode(path))
 
 
 def test_a_dc_offset_is_removed(tmp_path: Path) -> None:

@@ -48,8 +48,13 @@ def _clinic(conn: psycopg.Connection, tenant: uuid.UUID, users: list[uuid.UUID])
 
 
 def _recording(
-    conn: psycopg.Connection, tenant: uuid.UUID, user: uuid.UUID, sha256: str
+    conn: psycopg.Connection,
+    tenant: uuid.UUID,
+    user: uuid.UUID,
+    sha256: str,
+    channel: str | None = None,
 ) -> uuid.UUID:
+    """A processed recording row; ``channel`` (0007 on) left to its default when None."""
     recording = uuid.uuid4()
     conn.execute(
         "INSERT INTO audio_recordings (id, tenant_id, user_id, storage_key, sha256, size_bytes, "
@@ -57,6 +62,8 @@ def _recording(
         "VALUES (%s, %s, %s, 'k', %s, 1, 'en', 'fluency_analysis', 'en', 'processed', 1, 1)",
         (recording, tenant, user, sha256),
     )
+    if channel is not None:
+        conn.execute("UPDATE audio_recordings SET channel = %s WHERE id = %s", (channel, recording))
     return recording
 
 
@@ -95,6 +102,44 @@ class TestMigration0003:
         assert _version(scratch_database) in migrate.head_revisions()
         with _as_tenant(scratch_database, tenant) as conn:
             assert conn.execute("SELECT count(*) FROM audio_recordings").fetchone() == (1,)
+
+
+class TestMigration0007:
+    def test_rows_before_it_are_mixed_and_a_channel_outside_the_three_is_refused(
+        self, scratch_database: str
+    ) -> None:
+        migrate.upgrade(scratch_database, app_role=APP_ROLE, revision="0006")
+        tenant, user = uuid.uuid4(), uuid.uuid4()
+        with _as_tenant(scratch_database, tenant) as conn:
+            _clinic(conn, tenant, [user])
+            _recording(conn, tenant, user, "ab" * 32)
+        migrate.upgrade(scratch_database, app_role=APP_ROLE, revision="0007")
+        with _as_tenant(scratch_database, tenant) as conn:
+            assert conn.execute("SELECT channel FROM audio_recordings").fetchall() == [("mix",)]
+            _recording(conn, tenant, user, "cd" * 32, channel="left")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            with _as_tenant(scratch_database, tenant) as conn:
+                _recording(conn, tenant, user, "ef" * 32, channel="centre")
+
+    def test_downgrade_refuses_while_an_uploader_holds_the_same_bytes_twice(
+        self, scratch_database: str
+    ) -> None:
+        migrate.upgrade(scratch_database, app_role=APP_ROLE, revision="0007")
+        tenant, user = uuid.uuid4(), uuid.uuid4()
+        with _as_tenant(scratch_database, tenant) as conn:
+            _clinic(conn, tenant, [user])
+            for channel in ("left", "right"):
+                _recording(conn, tenant, user, "ab" * 32, channel=channel)
+        with pytest.raises(DBAPIError, match="holds the same audio under two channels"):
+            migrate.downgrade(scratch_database, app_role=APP_ROLE, revision="0006")
+        assert _version(scratch_database) == "0007"
+        with _as_tenant(scratch_database, tenant) as conn:
+            conn.execute("DELETE FROM audio_recordings WHERE channel = 'right'")
+        migrate.downgrade(scratch_database, app_role=APP_ROLE, revision="0006")
+        assert _version(scratch_database) == "0006"
+        migrate.upgrade(scratch_database, app_role=APP_ROLE)
+        with _as_tenant(scratch_database, tenant) as conn:
+            assert conn.execute("SELECT channel FROM audio_recordings").fetchall() == [("mix",)]
 
 
 SEGMENTS = [

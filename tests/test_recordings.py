@@ -130,6 +130,63 @@ class TestUploadValidation:
         assert stored_state(superuser_conninfo, settings) == before
 
 
+class TestUploadChannel:
+    """``channel`` picks the speech of a two-channel recording: both mixed (the default), or
+    the left or right one alone."""
+
+    @pytest.mark.parametrize(
+        ("fixture", "channel", "code"),
+        [
+            ("disfluent_block.wav", "left", "invalid_channel"),  # one channel: no left to keep
+            ("disfluent_block.wav", "right", "invalid_channel"),
+            ("jfk.opus", "both", "invalid_channel"),
+            ("jfk.opus", "LEFT", "invalid_channel"),
+        ],
+    )
+    async def test_a_channel_the_file_cannot_give_is_refused_and_nothing_is_stored(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        superuser_conninfo: str,
+        fixture: str,
+        channel: str,
+        code: str,
+    ) -> None:
+        headers = await signup(client)
+        before = stored_state(superuser_conninfo, settings)
+        response = await upload(client, headers, FIXTURES / fixture, channel=channel)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == code
+        assert "mix" in error["message"]
+        assert stored_state(superuser_conninfo, settings) == before
+
+    async def test_each_channel_of_the_same_bytes_is_a_recording_of_its_own(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """The client on one channel and the clinician on the other are two speakers: the same
+        file sent for each is two recordings, each sent again gives back its own."""
+        headers = await signup(client)
+        stereo = SHARED_AUDIO / "stereo_diarization.wav"
+        ids: dict[str, str] = {}
+        for channel in ("right", "left", "mix"):
+            response = await upload(client, headers, stereo, channel=channel)
+            assert response.status_code == 202, response.text
+            ids[channel] = response.json()["recording_id"]
+            body = (await client.get(f"/audio_recordings/{ids[channel]}", headers=headers)).json()
+            assert body["channel"] == channel
+        assert len(set(ids.values())) == 3
+        for fields in ({"channel": "right"}, {"channel": "mix"}, {}):
+            again = await upload(client, headers, stereo, **fields)
+            assert again.status_code == 200, again.text
+            assert again.json()["recording_id"] == ids[fields.get("channel", "mix")]
+        mono = await upload(client, headers, FIXTURES / "disfluent_block.wav")
+        mono_recording = f"/audio_recordings/{mono.json()['recording_id']}"
+        assert (await client.get(mono_recording, headers=headers)).json()["channel"] == "mix"
+        for path in [*(f"/audio_recordings/{i}" for i in ids.values()), mono_recording]:
+            assert (await client.delete(path, headers=headers)).status_code == 204
+
+
 def with_providers(settings: Settings, fake: FakeProviders, *providers: str) -> Settings:
     """``settings`` with Groq and/or Azure OpenAI enabled, pointed at the loopback fake."""
     update: dict[str, Any] = {
@@ -231,6 +288,27 @@ class TestProcessing:
         words = [w for s in stuttered["transcript"]["segments"] for w in s["words"]]
         assert len(words) >= 6, stuttered["transcript"]["text"]  # its words vary: it samples
         assert words[0]["start"] < 0.5 and words[-1]["end"] > stuttered["duration_s"] - 0.6
+
+    async def test_each_channel_of_two_speakers_gives_its_own_speaker(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        """``stereo_diarization.wav``: one speaker a channel, talking over each other. Mixed,
+        whisper wrote a garble of both; each channel alone is its speaker's sentence."""
+        headers = await signup(api)
+        stereo = SHARED_AUDIO / "stereo_diarization.wav"
+        sent = {
+            side: await upload(api, headers, stereo, channel=side) for side in ("left", "right")
+        }
+        said = {
+            "left": "He began a confused complaint against the wizard, who had vanished behind "
+            "the curtain on the left.",
+            "right": "The horizon seems extremely distant.",
+        }
+        for side, response in sent.items():
+            assert response.status_code == 202, response.text
+            body = await wait_processed(api, headers, response.json()["recording_id"])
+            assert body["status"] == "processed" and body["channel"] == side, body
+            assert wer(said[side], body["transcript"]["text"]) <= 0.25, body["transcript"]["text"]
 
     async def test_jfk_is_transcribed_with_word_timestamps(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)

@@ -108,14 +108,15 @@ _REPORT_COLUMNS = (
 
 
 async def find_visible_by_sha256(
-    session: AsyncSession, *, viewer: Viewer, sha256: str
+    session: AsyncSession, *, viewer: Viewer, sha256: str, channel: str
 ) -> AudioRecording | None:
-    """A recording of these bytes that ``viewer`` may see: their own if there is one, else
-    (admins) the tenant's oldest. Never another member's for a member: handing back an id the
-    caller cannot read would only tell them someone else uploaded the same audio."""
+    """A recording of these bytes and ``channel`` (each channel is another speaker) that
+    ``viewer`` may see: their own if there is one, else (admins) the tenant's oldest. Never
+    another member's for a member: handing back an id the caller cannot read would only tell
+    them someone else uploaded the same audio."""
     result = await session.execute(
         select(AudioRecording)
-        .where(visible(viewer), AudioRecording.sha256 == sha256)
+        .where(visible(viewer), AudioRecording.sha256 == sha256, AudioRecording.channel == channel)
         .order_by(
             (AudioRecording.user_id == viewer.user_id).desc(),
             AudioRecording.created_at,

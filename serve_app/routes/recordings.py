@@ -16,6 +16,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from db.models import SessionTask
 from pipelines import exports
+from pipelines.audio import Channel
 from pipelines.media_types import MEDIA_TYPES
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
@@ -58,6 +59,14 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
         },
         report_type={"type": "string", "enum": [t.value for t in ReportType]},
         report_language={"type": "string", "enum": [lang.value for lang in ReportLanguage]},
+        channel={
+            "type": "string",
+            "enum": [c.value for c in Channel],
+            "default": Channel.mix.value,
+            "description": "The speech to measure in a two-channel recording: both channels "
+            "mixed, or the left or right one alone (a microphone per speaker). 422 "
+            "invalid_channel for left or right on a recording without two channels.",
+        },
         client_id={
             "type": "string",
             "format": "uuid",

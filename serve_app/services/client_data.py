@@ -292,6 +292,7 @@ def _recording_entry(found: _Session, audio_path: str | None) -> dict[str, Any]:
         "recorded_at": _iso(recording.recorded_at or recording.created_at),
         "task": recording.task,
         "language": recording.language,
+        "channel": recording.channel,
         "status": recording.status,
         "duration_s": recording.duration_s,
         "uploaded_at": _iso(recording.created_at),

@@ -27,7 +27,7 @@ from fluently.errors import Conflict, Forbidden, Gone, NotFound, UnprocessableEn
 from fluently.logging import get_logger
 from fluently.settings import JobSettings, Settings
 from fluently.storage import StorageProvider
-from pipelines.audio import InvalidAudio, probe
+from pipelines.audio import Channel, InvalidAudio, check_channel, probe
 from pipelines.media_types import HEAD_BYTES, media_type
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import joined_text
@@ -41,7 +41,9 @@ from serve_app.uploads import ReceivedUpload
 log = get_logger("recordings")
 
 
-def _choice(value: str | None, enum: type[ReportType] | type[ReportLanguage], name: str) -> str:
+def _choice(
+    value: str | None, enum: type[ReportType] | type[ReportLanguage] | type[Channel], name: str
+) -> str:
     if value is None or value == "":
         return next(iter(enum)).value
     try:
@@ -54,7 +56,7 @@ def _choice(value: str | None, enum: type[ReportType] | type[ReportLanguage], na
 
 
 UPLOAD_FIELDS = frozenset(
-    {"language", "report_type", "report_language", "client_id", "recorded_at", "task"}
+    {"language", "report_type", "report_language", "channel", "client_id", "recorded_at", "task"}
 )
 """The form fields ``POST /audio_recordings`` takes beside ``file``."""
 
@@ -76,6 +78,7 @@ def validate_fields(fields: dict[str, str]) -> dict[str, str]:
         "report_language": _choice(
             fields.get("report_language"), ReportLanguage, "report_language"
         ),
+        "channel": _choice(fields.get("channel"), Channel, "channel"),
     }
 
 
@@ -97,7 +100,8 @@ async def accept_upload(
     """Store a new recording and enqueue its processing; ``(recording, queued)``: ``queued``
     when this upload started processing.
 
-    Bytes the caller already uploaded give back that recording; an admin is also given a
+    Bytes the caller already uploaded, to be heard on the same ``channel`` (another channel is
+    another speaker, so another recording), give back that recording; an admin is also given a
     recording of the same bytes by anyone in the tenant (all of which they may read). A member
     is never given another user's recording: they get a new one of their own. Given back, the
     upload is a retry: its options must not say otherwise (``_same_options``), and a recording
@@ -110,7 +114,9 @@ async def accept_upload(
     await languages.check(options["language"])
     if upload.size == 0:
         raise UnprocessableEntity("the file is empty", code="empty_file")
-    existing = await recordings.find_visible_by_sha256(session, viewer=viewer, sha256=upload.sha256)
+    existing = await recordings.find_visible_by_sha256(
+        session, viewer=viewer, sha256=upload.sha256, channel=options["channel"]
+    )
     if existing is not None:
         _same_options(existing, upload.fields, options, about)
         if existing.status != RecordingStatus.failed.value:
@@ -121,6 +127,7 @@ async def accept_upload(
         info = await asyncio.to_thread(
             probe, upload.path, max_duration_s=settings.upload.max_duration_s
         )
+        check_channel(Channel(options["channel"]), info.channels)
     except InvalidAudio as exc:
         raise refused(exc) from exc
 
@@ -162,7 +169,7 @@ async def accept_upload(
         # unique key is per uploader); theirs is now visible, and is the caller's own.
         await asyncio.to_thread(storage.delete, key)
         existing = await recordings.find_visible_by_sha256(
-            session, viewer=viewer, sha256=upload.sha256
+            session, viewer=viewer, sha256=upload.sha256, channel=options["channel"]
         )
         if existing is None:
             raise

@@ -9,6 +9,7 @@ import type {
   Annotation,
   Assignment,
   AuditEvent,
+  Channel,
   Client,
   ClientChanges,
   DisfluencyEvent,
@@ -98,6 +99,8 @@ export interface UploadForm {
   language?: string;
   reportType?: ReportType;
   reportLanguage?: ReportLanguage;
+  /** Sent only when one channel is asked for; the API mixes both by default. */
+  channel?: Channel;
 }
 
 export class Api {
@@ -247,6 +250,7 @@ export class Api {
     data.append("language", form.language ?? "en");
     if (form.reportType) data.append("report_type", form.reportType);
     if (form.reportLanguage) data.append("report_language", form.reportLanguage);
+    if (form.channel && form.channel !== "mix") data.append("channel", form.channel);
     return this.call("/audio_recordings", { method: "POST", body: data, idempotent: true });
   }
 

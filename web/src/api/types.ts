@@ -133,11 +133,16 @@ export interface Recording {
   client_id: string | null;
   recorded_at: string;
   task: SessionTask | null;
+  channel: Channel;
   audio_deleted_at: string | null;
   transcript: { text: string; language: string; segments: Segment[] } | null;
   report: Record<string, unknown> | null;
   metrics: Metrics | null;
 }
+
+/** Which channel of a two-channel recording is measured: both mixed, or one speaker's. */
+export const CHANNELS = ["mix", "left", "right"] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 export const SESSION_TASKS = [
   "conversation",

@@ -2,8 +2,10 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, errorMessage, everyPage } from "../api/client";
 import {
+  CHANNELS,
   REPORT_LANGUAGES,
   SESSION_TASKS,
+  type Channel,
   type ReportLanguage,
   type SessionTask,
   type StatusEvent,
@@ -36,6 +38,7 @@ export function NewSession() {
   const [task, setTask] = useState<SessionTask>("conversation");
   const [recordedAt, setRecordedAt] = useState(localNow);
   const [reportLanguage, setReportLanguage] = useState<ReportLanguage>("en");
+  const [channel, setChannel] = useState<Channel>("mix");
   const [source, setSource] = useState<"record" | "upload">("record");
   const [file, setFile] = useState<File | null>(null);
   const [recorded, setRecorded] = useState<Blob | null>(null);
@@ -64,6 +67,8 @@ export function NewSession() {
         task,
         recordedAt: new Date(recordedAt).toISOString(),
         reportLanguage,
+        // A recording made here is the microphone's own: both channels.
+        channel: source === "upload" ? channel : "mix",
       });
       setRecordingId(accepted.recording_id);
     } catch (failure) {
@@ -193,6 +198,18 @@ export function NewSession() {
               />
             </label>
           )}
+          {source === "upload" && (
+            <label>
+              Speech on
+              <select value={channel} onChange={(e) => setChannel(e.target.value as Channel)}>
+                {CHANNELS.map((c) => (
+                  <option key={c} value={c}>
+                    {CHANNEL_NAMES[c]}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
         </fieldset>
         {error && <ErrorNote message={error} />}
         {existing && (
@@ -209,6 +226,13 @@ export function NewSession() {
     </section>
   );
 }
+
+/** A file with a microphone per speaker keeps the client's channel only. */
+const CHANNEL_NAMES: Record<Channel, string> = {
+  mix: "Both channels (one microphone)",
+  left: "Left channel only",
+  right: "Right channel only",
+};
 
 export const LANGUAGE_NAMES: Record<ReportLanguage, string> = {
   en: "English",

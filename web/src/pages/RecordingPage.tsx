@@ -51,6 +51,7 @@ export function RecordingPage() {
           </div>
           <p className="muted">
             {r.filename ?? "recording"} · {r.task ? label(r.task) : "no task"}
+            {r.channel !== "mix" && ` · ${r.channel} channel only`}
             {r.duration_s !== null && ` · ${seconds(r.duration_s)}`}
           </p>
           <AudioPlayer

@@ -66,6 +66,27 @@ describe("a new session", () => {
     const form = calls.find((c) => c.path === "/audio_recordings")?.body as FormData;
     expect(form.get("client_id")).toBe("c51");
     expect((form.get("file") as File).name).toBe("session.wav");
+    expect(form.get("channel")).toBeNull(); // both channels: the API's default
+  });
+
+  it("sends the channel a file's speaker is on when one is chosen", async () => {
+    const { api, calls } = fakeApi(
+      routes({
+        "POST /audio_recordings": () => json({ recording_id: "r3", status: "pending" }, 202),
+        "GET /audio_recordings/r3/events": () =>
+          eventStream({ status: "processed", progress: { chunks_done: 1, chunks_total: 1 } }),
+      }),
+    );
+    renderAt("/app/sessions/new?client=c1", api);
+    expect(await screen.findByLabelText("Client")).toHaveValue("c1");
+    expect(screen.queryByLabelText("Speech on")).toBeNull(); // recording here: the microphone's
+    await userEvent.click(screen.getByLabelText("Upload a file"));
+    await userEvent.upload(screen.getByLabelText("Audio file"), new File(["x"], "two_mics.wav", { type: "audio/wav" }));
+    await userEvent.selectOptions(screen.getByLabelText("Speech on"), "Right channel only");
+    await userEvent.click(screen.getByRole("button", { name: "Upload and analyse" }));
+    expect(await screen.findByRole("heading", { name: "Processing the session" })).toBeVisible();
+    const form = calls.find((c) => c.path === "/audio_recordings")?.body as FormData;
+    expect(form.get("channel")).toBe("right");
   });
 
   it("shows the API's message when the upload is refused", async () => {

@@ -30,6 +30,15 @@ describe("the page", () => {
     const crumb = await screen.findByRole("link", { name: "Ana Souza" });
     expect(crumb).toHaveAttribute("href", "/app/clients/c1");
     expect(screen.queryByRole("link", { name: "Client" })).not.toBeInTheDocument();
+    expect(screen.queryByText(/channel only/)).not.toBeInTheDocument();
+  });
+
+  it("says which channel was measured when it was one of two", async () => {
+    const { api } = fakeApi(
+      routes(undefined, { "GET /audio_recordings/r1": () => json({ ...RECORDING, channel: "left" }) }),
+    );
+    renderAt("/app/recordings/r1", api);
+    expect(await screen.findByText(/· left channel only/)).toBeInTheDocument();
   });
 });
 

@@ -23,6 +23,7 @@ export const RECORDING: Recording = {
   client_id: "c1",
   recorded_at: "2026-02-01T09:00:00Z",
   task: "reading",
+  channel: "mix",
   audio_deleted_at: null,
   transcript: null,
   report: null,
