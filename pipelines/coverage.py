@@ -185,6 +185,8 @@ class Coverage:
     """Fillers that second pass wrote where the first pass wrote something else."""
     pauses: tuple[Span, ...] = field(default=())
     """Short silences whisper laid a word over (``hidden_pauses``), for the revision detector."""
+    raised_db: float = 0.0
+    """The gain a quiet recording was read through (``pipelines.loudness``); 0 when none."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -202,6 +204,7 @@ class Coverage:
             "second_pass_windows": self.second_pass_windows,
             "fillers": [filler.to_dict() for filler in self.fillers],
             "pauses": [[round(a, 3), round(b, 3)] for a, b in self.pauses],
+            "raised_db": self.raised_db,
         }
 
 

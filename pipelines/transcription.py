@@ -38,6 +38,7 @@ from pipelines.coverage import (
     without_misplaced_copies,
     without_unvoiced_segments,
 )
+from pipelines.loudness import gain_db, raised
 from pipelines.merge import merge_chunks
 from pipelines.repeats import Repeat, repeated_units
 from pipelines.second_pass import SecondPass, second_pass
@@ -91,7 +92,8 @@ async def transcribe_chunked(
     metrics need beyond the words (``pipelines.repeats``, ``pipelines.second_pass``, which
     decodes unsure stretches again): off for a caller that wants only the text.
     """
-    audio = audio_source(audio)
+    # A quiet recording is read raised to a speech level from here on (``pipelines.loudness``).
+    audio = await asyncio.to_thread(raised, audio_source(audio))
     send, send_samples = _bounded(transcribe_chunk, audio, in_flight)
     plan = await asyncio.to_thread(
         chunk_plan, audio, target_s=target_s, max_s=max_s, overlap_s=overlap_s
@@ -249,6 +251,7 @@ async def _covered(
         second_pass_windows=len(heard.windows),
         fillers=heard.fillers,
         pauses=tuple(hidden_pauses(voiced, words)),
+        raised_db=gain_db(audio),
     )
     return replace(repaired, coverage=coverage.to_dict())
 
