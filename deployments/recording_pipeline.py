@@ -11,7 +11,7 @@ import asyncio
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -116,6 +116,9 @@ async def process_recording(
             in_flight=chunking.chunks_in_flight,
             progress=progress,
         )
+    if audio.channels_apart:
+        # Two voices mixed into one (``pipelines.audio.ChannelsHeard``): the report says so.
+        transcript = replace(transcript, coverage={**transcript.coverage, "channels_apart": True})
     transcribed = time.perf_counter()
     with tracing.span("report"):
         report = await write_report(

@@ -92,7 +92,11 @@ class ReportGenerator:
             generator=generator,
             metrics=metrics.to_dict(),
             content_markdown=render_markdown(
-                metrics=metrics, narrative=narrative, report_type=report_type, language=language
+                metrics=metrics,
+                narrative=narrative,
+                report_type=report_type,
+                language=language,
+                channels_apart=bool(transcript.coverage.get("channels_apart")),
             ),
         )
 

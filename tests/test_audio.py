@@ -145,6 +145,32 @@ def test_a_channel_of_a_mono_recording_is_refused(tmp_path: Path, channel: Chann
     assert len(decode(path, channel=Channel.mix)) == len(decode(path))
 
 
+def test_two_voices_on_two_channels_are_told_from_one_sound_on_both(tmp_path: Path) -> None:
+    """Mixed, a recording says whether its channels carried different sounds: two speakers
+    each on a microphone of their own, not the same speech on both (in phase or not), nor a
+    channel left silent."""
+    speech = decode(SHARED_AUDIO / "jfk.flac")
+    other = speech[::-1].copy()
+    apart = {
+        "two_speakers.wav": write_wav(tmp_path / "two_speakers.wav", [speech, other]),
+        "stereo_diarization.wav": SHARED_AUDIO / "stereo_diarization.wav",
+    }
+    together = {
+        "one_silent.wav": write_wav(tmp_path / "one_silent.wav", [speech, np.zeros_like(speech)]),
+        "jfk.flac": SHARED_AUDIO / "jfk.flac",
+        "jfk_out_of_phase.m4a": FIXTURES / "jfk_out_of_phase.m4a",
+        "jfk_44k_stereo.wav": FIXTURES / "jfk_44k_stereo.wav",
+        "multilingual.mp3": SHARED_AUDIO / "multilingual.mp3",
+        "mono.wav": write_wav(tmp_path / "mono.wav", [speech]),
+    }
+    for expected, paths in ((True, apart), (False, together)):
+        for name, path in paths.items():
+            assert decode_to_file(path, tmp_path / "pcm.f32").channels_apart is expected, name
+    # One channel alone is one voice, whatever the file holds.
+    alone = decode_to_file(apart["two_speakers.wav"], tmp_path / "pcm.f32", channel=Channel.left)
+    assert not alone.channels_apart
+
+
 def test_a_dc_offset_is_removed(tmp_path: Path) -> None:
     """An offset of 0.2 (a badly biased input) is gone and the speech is as it was: the levels
     the checks read are the speech's. Speech without an offset is not touched."""

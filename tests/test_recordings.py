@@ -293,22 +293,27 @@ class TestProcessing:
         self, api: httpx.AsyncClient
     ) -> None:
         """``stereo_diarization.wav``: one speaker a channel, talking over each other. Mixed,
-        whisper wrote a garble of both; each channel alone is its speaker's sentence."""
+        whisper wrote a garble of both, and the report says the two channels carried different
+        sounds; each channel alone is its speaker's sentence."""
         headers = await signup(api)
         stereo = SHARED_AUDIO / "stereo_diarization.wav"
-        sent = {
-            side: await upload(api, headers, stereo, channel=side) for side in ("left", "right")
-        }
         said = {
             "left": "He began a confused complaint against the wizard, who had vanished behind "
             "the curtain on the left.",
             "right": "The horizon seems extremely distant.",
+            "mix": None,
         }
+        sent = {side: await upload(api, headers, stereo, channel=side) for side in said}
         for side, response in sent.items():
             assert response.status_code == 202, response.text
             body = await wait_processed(api, headers, response.json()["recording_id"])
             assert body["status"] == "processed" and body["channel"] == side, body
-            assert wer(said[side], body["transcript"]["text"]) <= 0.25, body["transcript"]["text"]
+            transcript, markdown = body["transcript"], body["report"]["content_markdown"]
+            mixed = side == "mix"
+            assert transcript["coverage"].get("channels_apart", False) is mixed, transcript
+            assert ("## Two voices on two channels" in markdown) is mixed, markdown
+            if not mixed:
+                assert wer(said[side], transcript["text"]) <= 0.25, transcript["text"]
 
     async def test_jfk_is_transcribed_with_word_timestamps(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)

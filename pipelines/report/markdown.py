@@ -21,8 +21,11 @@ def render_markdown(
     narrative: Narrative | None,
     report_type: ReportType,
     language: ReportLanguage,
+    channels_apart: bool = False,
 ) -> str:
-    """The report as Markdown; ``narrative=None`` uses the template narrative."""
+    """The report as Markdown; ``narrative=None`` uses the template narrative.
+    ``channels_apart``: the recording's two channels carried different sounds and were mixed
+    (the transcript's ``coverage.channels_apart``, ``pipelines.audio.ChannelsHeard``)."""
     t = texts(language)
     if narrative is None:
         narrative = template_narrative(metrics, report_type, language)
@@ -35,6 +38,8 @@ def render_markdown(
         "| --- | ---: |",
     ]
     lines += [f"| {label} | {value} |" for label, value in _metrics_rows(metrics, language)]
+    if channels_apart:
+        lines += ["", f"## {t['heading.channels']}", "", t["notice.channels"]]
     if metrics.untranscribed_notice:
         lines += [
             "",

@@ -135,7 +135,13 @@ export interface Recording {
   task: SessionTask | null;
   channel: Channel;
   audio_deleted_at: string | null;
-  transcript: { text: string; language: string; segments: Segment[] } | null;
+  transcript: {
+    text: string;
+    language: string;
+    segments: Segment[];
+    /** What the analysis found about the audio; `channels_apart`: two voices mixed. */
+    coverage?: { channels_apart?: boolean };
+  } | null;
   report: Record<string, unknown> | null;
   metrics: Metrics | null;
 }

@@ -54,6 +54,16 @@ export function RecordingPage() {
             {r.channel !== "mix" && ` · ${r.channel} channel only`}
             {r.duration_s !== null && ` · ${seconds(r.duration_s)}`}
           </p>
+          {r.transcript?.coverage?.channels_apart === true && (
+            <div className="warning" role="note" aria-label="Two voices on two channels">
+              <p>
+                This recording&apos;s two channels carry different sounds (a microphone per
+                speaker?), and both were measured together: where two people speak at once, the
+                transcript and every figure mix them. To measure one speaker, upload the file again
+                and choose that speaker&apos;s channel under &ldquo;Speech on&rdquo;.
+              </p>
+            </div>
+          )}
           <AudioPlayer
             recordingId={r.id}
             deletedAt={r.audio_deleted_at}

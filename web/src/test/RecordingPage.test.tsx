@@ -39,6 +39,17 @@ describe("the page", () => {
     );
     renderAt("/app/recordings/r1", api);
     expect(await screen.findByText(/· left channel only/)).toBeInTheDocument();
+    expect(screen.queryByRole("note", { name: "Two voices on two channels" })).toBeNull();
+  });
+
+  it("says when both channels, mixed, carried different sounds", async () => {
+    const transcript = { text: "", language: "en", segments: [], coverage: { channels_apart: true } };
+    const { api } = fakeApi(
+      routes(undefined, { "GET /audio_recordings/r1": () => json({ ...RECORDING, transcript }) }),
+    );
+    renderAt("/app/recordings/r1", api);
+    const note = await screen.findByRole("note", { name: "Two voices on two channels" });
+    expect(note).toHaveTextContent("upload the file again and choose that speaker's channel");
   });
 });
 
