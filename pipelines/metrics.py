@@ -210,7 +210,12 @@ class MetricsSettings:
     sound is heard running on into the word, not read off whisper's word times."""
     filler_sound_s: float = 0.35
     """A voiced sound outside the words at least this long, attached to no word, is a filled
-    pause whisper wrote no word for."""
+    pause whisper wrote no word for..."""
+    filler_sound_max_s: float = 3.0
+    """...and no longer than this: a filled pause lasts a syllable or a few held; a tonal sound
+    outside the words for longer is a hum, music or a machine (a 50 Hz mains hum alone, 20 s,
+    was one "filled pause" of 20 s to review). Speech the VAD hears there is the coverage
+    check's (decoded again, or listed as not transcribed)."""
     review_below: float = 0.6
     """Events less certain than this are listed "to review": shown, but not counted in %SS,
     SLD or the counts by type until a clinician confirms them."""
@@ -1617,7 +1622,7 @@ def _find_sounds(
     starting at the vowel): a held s or f is noise-like, and its spectrum stops at the vowel.
     A filler written where the sound ends is whisper writing the sound on ("uuuusually" ->
     "Umm, usually"): sound and filler are then the onset of the word after them. A voiced
-    sound of at least ``filler_sound_s`` attached to no word is a filled pause (an
+    sound of ``filler_sound_s`` to ``filler_sound_max_s`` attached to no word is a filled pause (an
     interjection); a noise-like one (a breath) is nothing. Returns the words found prolonged.
     """
     prolonged: set[int] = set()
@@ -1658,7 +1663,9 @@ def _find_sounds(
                 )
                 prolonged.add(following)
                 continue
-        if not sound.noisy and sound.end - sound.start >= settings.filler_sound_s:
+        if not sound.noisy and (
+            settings.filler_sound_s <= sound.end - sound.start <= settings.filler_sound_max_s
+        ):
             found.event(
                 DisfluencyEvent(
                     type="interjection",

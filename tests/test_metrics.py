@@ -807,12 +807,14 @@ class TestSoundsWithoutWords:
             ("interjection", ("timing", "acoustic"))
         ]
 
-    def test_a_breath_or_a_short_sound_is_nothing(self) -> None:
+    def test_a_breath_a_short_sound_or_a_long_hum_is_nothing(self) -> None:
         words = spoken("I think we should leave before the traffic gets bad")
         shifted = words[:2] + [Word(w.word, w.start + 0.6, w.end + 0.6) for w in words[2:]]
         breath = Sound(words[1].end + 0.02, words[1].end + 0.5, noisy=True)
         short = Sound(words[1].end + 0.02, words[1].end + 0.25, noisy=False)
-        for sound in (breath, short):
+        # A hum or music the whole recording long is no filled pause either.
+        hum = Sound(0.0, 6.0, noisy=False)
+        for sound in (breath, short, hum):
             metrics = compute_metrics(shifted, 6.0, sounds=[sound])
             assert metrics.disfluencies == () and metrics.to_review == ()
 
