@@ -238,8 +238,8 @@ def _decoded(
         frame_size=sample_rate,
         options=_MIXDOWN,
     )
-    mix = _StereoMixdown(heard) if two_channels and channel is Channel.mix else None
-    kept = 1 if channel is Channel.right else 0
+    mix = _StereoMixdown(heard) if two_channels and channel == Channel.mix else None
+    kept = 1 if channel == Channel.right else 0
 
     def mono(resampled: AudioFrame) -> AudioArray:
         planes: AudioArray = resampled.to_ndarray().astype(np.float32, copy=False)
@@ -260,7 +260,7 @@ def _decoded(
 def check_channel(channel: Channel, channels: int) -> None:
     """Raise ``invalid_channel`` when ``channel`` names one of two channels and the recording
     has another number of them (a mono file has no left or right to keep)."""
-    if channel is not Channel.mix and channels != 2:
+    if channel != Channel.mix and channels != 2:
         raise InvalidAudio(
             "invalid_channel",
             f"channel {channel.value} needs a two-channel recording; this one has {channels} "
@@ -304,7 +304,7 @@ class ChannelsHeard:
         return self.apart_blocks >= max(self.BLOCKS, self.together_blocks)
 
 
-def rms(samples: AudioArray) -> float:
+def _rms(samples: AudioArray) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
 
 
@@ -334,7 +334,7 @@ class _StereoMixdown:
             if correlation * self._sign < -self.OPPOSED:
                 self._sign = -self._sign
             if self._heard is not None:
-                self._heard.block(correlation, min(rms(left), rms(right)))
+                self._heard.block(correlation, min(_rms(left), _rms(right)))
         mixed: AudioArray = ((left + self._sign * right) * 0.5).astype(np.float32)
         return mixed
 
