@@ -85,7 +85,10 @@ class ReportGenerator:
     ) -> FluencyReport:
         """The report for metrics already measured (a reviewed annotation's): the narrative and
         Markdown are written from them, nothing is detected again."""
-        narrative, generator = self._narrative(metrics, transcript.text, report_type, language)
+        channels_apart = bool(transcript.coverage.get("channels_apart"))
+        narrative, generator = self._narrative(
+            metrics, transcript.text, report_type, language, channels_apart
+        )
         return FluencyReport(
             type=str(report_type),
             language=str(language),
@@ -96,7 +99,7 @@ class ReportGenerator:
                 narrative=narrative,
                 report_type=report_type,
                 language=language,
-                channels_apart=bool(transcript.coverage.get("channels_apart")),
+                channels_apart=channels_apart,
             ),
         )
 
@@ -106,6 +109,7 @@ class ReportGenerator:
         transcript_text: str,
         report_type: ReportType,
         language: ReportLanguage,
+        channels_apart: bool,
     ) -> tuple[Narrative, str]:
         """The first valid LLM narrative whose numbers are the metrics' (``check_numbers``),
         and its client's name; else the template's."""
@@ -115,6 +119,7 @@ class ReportGenerator:
                 transcript_text=transcript_text,
                 report_type=report_type,
                 language=language,
+                channels_apart=channels_apart,
             )
             for client in self._chat_clients:
                 try:

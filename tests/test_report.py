@@ -538,6 +538,24 @@ class TestTwoVoicesOnTwoChannels:
         report = comprehensive(transcript_of("I want to go home today"), 3.0, "en")
         assert "## Two voices on two channels" not in report["content_markdown"]
 
+    def test_an_llm_narrative_is_told_and_the_notice_is_rendered_whatever_it_writes(self) -> None:
+        chat = ScriptedChat("groq:llama", llm_reply("Fluent speech.", [], []))
+        generator = ReportGenerator([chat])
+        for apart in (True, False):
+            transcript = replace(
+                transcript_of("I want to go home today"), coverage={"channels_apart": apart}
+            )
+            report = generator.generate(
+                transcript=transcript,
+                duration_s=3.0,
+                report_type=ReportType.comprehensive,
+                language=ReportLanguage.en,
+            )
+            assert report.generator == "groq:llama"
+            system, _ = chat.prompts[-1]
+            assert ("two channels carry different sounds" in system) is apart
+            assert ("## Two voices on two channels" in report.content_markdown) is apart
+
 
 class TestLlmPrompt:
     def test_transcript_is_fenced_as_untrusted_data(self) -> None:

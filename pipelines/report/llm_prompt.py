@@ -45,8 +45,10 @@ def build_llm_prompt(
     transcript_text: str,
     report_type: ReportType,
     language: ReportLanguage,
+    channels_apart: bool = False,
 ) -> tuple[str, str]:
-    """(system, user) messages asking for the narrative as strict JSON.
+    """(system, user) messages asking for the narrative as strict JSON; ``channels_apart``: the
+    recording's two channels carried different sounds and were mixed (``render_markdown``).
 
     The transcript is untrusted: it is fenced between markers carrying a digest of its own
     text (so the text cannot contain its closing marker), and the model is told to treat it
@@ -85,6 +87,13 @@ def build_llm_prompt(
         "guesses (another language, mumbling or noise), and what was found there is listed to "
         "review, not counted: suggest the clinician listens to them."
     )
+    if channels_apart:
+        system += (
+            "\n9. This recording's two channels carry different sounds (a microphone per "
+            "speaker) and were measured together: say that where two people spoke at once the "
+            "transcript and every figure mix them, and suggest uploading it again with one "
+            "speaker's channel (left or right)."
+        )
     user = (
         f"Report type: {report_type}\nReport language: {language_name} ({language})\n\n"
         f"METRICS (JSON):\n{json.dumps(_prompt_metrics(metrics), ensure_ascii=False)}\n\n"
