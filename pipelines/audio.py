@@ -304,10 +304,6 @@ class ChannelsHeard:
         return self.apart_blocks >= max(self.BLOCKS, self.together_blocks)
 
 
-def _rms(samples: AudioArray) -> float:
-    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
-
-
 class _StereoMixdown:
     """Two channels to their mean, block by block, with the second channel's polarity turned
     round while the two are strongly opposed.
@@ -328,13 +324,15 @@ class _StereoMixdown:
 
     def __call__(self, planes: AudioArray) -> AudioArray:
         left, right = planes[0], planes[1]
-        energy = float(np.dot(left, left)) * float(np.dot(right, right))
+        left_energy, right_energy = float(np.dot(left, left)), float(np.dot(right, right))
+        energy = left_energy * right_energy
         if energy > 0.0:
             correlation = float(np.dot(left, right)) / float(np.sqrt(energy))
             if correlation * self._sign < -self.OPPOSED:
                 self._sign = -self._sign
             if self._heard is not None:
-                self._heard.block(correlation, min(_rms(left), _rms(right)))
+                quieter_rms = float(np.sqrt(min(left_energy, right_energy) / len(left)))
+                self._heard.block(correlation, quieter_rms)
         mixed: AudioArray = ((left + self._sign * right) * 0.5).astype(np.float32)
         return mixed
 
