@@ -1,9 +1,21 @@
-"""OpenAPI descriptions the route signatures cannot give FastAPI: text answers beside JSON, and
-files answered whole or in part."""
+"""OpenAPI descriptions the route signatures cannot give FastAPI: text answers beside JSON,
+files answered whole or in part, and the form fields both upload routes take."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pipelines.audio import Channel
+
+CHANNEL_FIELD: dict[str, Any] = {
+    "type": "string",
+    "enum": [c.value for c in Channel],
+    "default": Channel.mix.value,
+    "description": "The speech to measure in a two-channel recording: both channels mixed, or "
+    "the left or right one alone (a microphone per speaker). 422 invalid_channel for left or "
+    "right on a recording without two channels.",
+}
+"""``channel``, on ``POST /audio_recordings`` and ``POST /v1/audio/transcriptions``."""
 
 
 def text_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:

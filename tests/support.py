@@ -34,6 +34,13 @@ JFK_TEXT = (
     "ask what you can do for your country."
 )
 """What is said in ``FIXTURES / "jfk.*"``."""
+STEREO_SPEAKERS = {
+    "left": "He began a confused complaint against the wizard, who had vanished behind the "
+    "curtain on the left.",
+    "right": "The horizon seems extremely distant.",
+}
+"""What each channel of ``SHARED_AUDIO / "stereo_diarization.wav"`` says: one speaker a channel,
+talking over each other."""
 PASSWORD = "correct horse battery staple"
 
 

@@ -4,8 +4,9 @@ A clinician opens ``/`` and is sent to sign in, signs up, adds a client, records
 through a fake microphone that plays ``fixtures/disfluent_block.wav``, watches it being
 processed, finds words and a highlighted event in the transcript under a breadcrumb naming the
 client, removes an event and corrects a word and sees the metrics change, asks for a Portuguese
-report, uploads a second session, plays it and seeks by clicking a word, and sees both sessions
-on the client's chart; the admin pages open, and on a 390×844 phone no page scrolls sideways.
+report, uploads a second session (refused first, its one channel said to be two), plays it and
+seeks by clicking a word, and sees both sessions on the client's chart; the admin pages open, and
+on a 390×844 phone no page scrolls sideways.
 A second clinic's user then sees none of it. Every screen is saved under
 ``test-artifacts/console/`` (git-ignored).
 
@@ -201,6 +202,12 @@ def test_a_clinician_records_reviews_and_reports(browser: Browser, platform: Pla
     earlier = (datetime.now() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("Recorded at").fill(earlier)
     page.get_by_label("Task").select_option("reading")
+    # Its speech said to be on the left channel of a one-channel file: refused, saying why, and
+    # nothing is stored (the chart below has two sessions).
+    page.get_by_label("Speech on").select_option("left")
+    page.get_by_role("button", name="Upload and analyse").click()
+    expect(page.get_by_role("alert")).to_contain_text("needs a two-channel recording")
+    page.get_by_label("Speech on").select_option("mix")
     page.get_by_role("button", name="Upload and analyse").click()
     expect(page.locator(".badge").first).to_have_text("Processed", timeout=PROCESSING_TIMEOUT_MS)
 

@@ -19,7 +19,7 @@ from openai.types.audio import Transcription, TranscriptionVerbose
 
 from benchmarks.wer import wer
 from tests.platform import Platform
-from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO, signup
+from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO, STEREO_SPEAKERS, signup
 
 JFK = SHARED_AUDIO / "jfk.flac"
 JFK_DURATION_S = 11.0
@@ -157,6 +157,40 @@ class TestTranscriptions:
         with pytest.raises((openai.BadRequestError, openai.UnprocessableEntityError)) as caught:
             await in_thread(transcribe, oai, FIXTURES / "notes.txt")
         assert caught.value.body["message"] == "The file is not a recognised audio format."  # type: ignore[index]
+
+    @pytest.mark.parametrize("channel", ["left", "right"])
+    async def test_one_channel_of_two_speakers_gives_that_speaker(
+        self, oai: openai.OpenAI, channel: str
+    ) -> None:
+        """Fluently's ``channel`` field, sent as the SDK sends any extra field: mixed, the two
+        speakers of ``stereo_diarization.wav`` are one garble; either channel alone is its
+        speaker's sentence."""
+        result = await in_thread(
+            transcribe,
+            oai,
+            SHARED_AUDIO / "stereo_diarization.wav",
+            extra_body={"channel": channel},
+        )
+        assert wer(STEREO_SPEAKERS[channel], result.text) <= 0.25, result.text
+
+    @pytest.mark.parametrize(
+        ("path", "channel", "message"),
+        [
+            (JFK, "centre", "channel must be one of: mix, left, right"),
+            (
+                FIXTURES / "disfluent_block.wav",
+                "left",
+                "channel left needs a two-channel recording; this one has 1 channel",
+            ),
+        ],
+    )
+    async def test_a_channel_the_file_does_not_have_is_refused(
+        self, oai: openai.OpenAI, path: Path, channel: str, message: str
+    ) -> None:
+        with pytest.raises(openai.UnprocessableEntityError) as caught:
+            await in_thread(transcribe, oai, path, extra_body={"channel": channel})
+        assert caught.value.code == "invalid_channel"
+        assert caught.value.body["message"].startswith(message)  # type: ignore[index]
 
 
 class TestModels:

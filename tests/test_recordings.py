@@ -34,6 +34,7 @@ from tests.support import (
     FIXTURES,
     JFK_TEXT,
     SHARED_AUDIO,
+    STEREO_SPEAKERS,
     app_client,
     signup,
     stored_state,
@@ -297,12 +298,7 @@ class TestProcessing:
         sounds; each channel alone is its speaker's sentence."""
         headers = await signup(api)
         stereo = SHARED_AUDIO / "stereo_diarization.wav"
-        said = {
-            "left": "He began a confused complaint against the wizard, who had vanished behind "
-            "the curtain on the left.",
-            "right": "The horizon seems extremely distant.",
-            "mix": None,
-        }
+        said: dict[str, str | None] = {**STEREO_SPEAKERS, "mix": None}
         sent = {side: await upload(api, headers, stereo, channel=side) for side in said}
         for side, response in sent.items():
             assert response.status_code == 202, response.text
@@ -313,7 +309,7 @@ class TestProcessing:
             assert transcript["coverage"].get("channels_apart", False) is mixed, transcript
             assert ("## Two voices on two channels" in markdown) is mixed, markdown
             if not mixed:
-                assert wer(said[side], transcript["text"]) <= 0.25, transcript["text"]
+                assert wer(STEREO_SPEAKERS[side], transcript["text"]) <= 0.25, transcript["text"]
 
     async def test_jfk_is_transcribed_with_word_timestamps(self, api: httpx.AsyncClient) -> None:
         headers = await signup(api)

@@ -22,9 +22,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from deployments.languages import for_backend
 from fluently.errors import BadRequest
 from pipelines import exports
+from pipelines.audio import Channel
 from pipelines.types import Segment, TranscriptionOptions
 from serve_app.deps import LocalTranscriptionDep, SettingsDep, get_current_user
-from serve_app.openapi import text_responses
+from serve_app.openapi import CHANNEL_FIELD, text_responses
+from serve_app.services.choices import choice
 from serve_app.services.languages import parse_language
 from serve_app.services.transcription import MODEL_ALIAS, TranscribedAudio
 from serve_app.uploads import multipart_body, receive_upload
@@ -57,11 +59,15 @@ class TranscriptionRequest:
     options: TranscriptionOptions
     response_format: ResponseFormat
     granularities: frozenset[Granularity]
+    channel: Channel
+    """Fluently's own field, as on ``POST /audio_recordings``: the speech to transcribe in a
+    two-channel file (both mixed, the default, or one of them)."""
 
 
 def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> TranscriptionRequest:
     """Validate OpenAI's form fields; ``temperature`` and fields we don't know are ignored."""
     language = parse_language(fields.get("language"))
+    channel = choice(fields.get("channel"), Channel, "channel")
     if fields.get("stream", "").lower() == "true":
         raise BadRequest("streaming transcription is not supported", code="stream_unsupported")
     try:
@@ -81,6 +87,7 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
         ),
         response_format=response_format,
         granularities=chosen or frozenset({Granularity.segment}),
+        channel=channel,
     )
 
 
@@ -108,6 +115,11 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
             }
         },
         temperature={"type": "number"},
+        channel={
+            **CHANNEL_FIELD,
+            "description": "Fluently's own, sent with the SDK's extra_body. "
+            + CHANNEL_FIELD["description"],
+        },
     ),
 )
 async def create_transcription(
@@ -119,7 +131,7 @@ async def create_transcription(
     ) as upload:
         wanted = parse_request(upload.fields, upload.field_values.get(_GRANULARITIES_FIELD, []))
         await transcription.check(model=wanted.model, language=wanted.options.language)
-        async with transcription.load_audio(upload.path) as audio:
+        async with transcription.load_audio(upload.path, wanted.channel) as audio:
             result = await transcription.transcribe(audio, options=wanted.options)
     return _render(result, wanted)
 

@@ -16,7 +16,6 @@ from sse_starlette.sse import EventSourceResponse
 
 from db.models import SessionTask
 from pipelines import exports
-from pipelines.audio import Channel
 from pipelines.media_types import MEDIA_TYPES
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
@@ -29,7 +28,7 @@ from serve_app.deps import (
     TenantSession,
 )
 from serve_app.etags import matches
-from serve_app.openapi import file_responses, text_responses
+from serve_app.openapi import CHANNEL_FIELD, file_responses, text_responses
 from serve_app.schemas import RecordingAccepted, RecordingOut, RecordingPage
 from serve_app.services import recordings as service
 from serve_app.services.audit import Action
@@ -59,14 +58,7 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
         },
         report_type={"type": "string", "enum": [t.value for t in ReportType]},
         report_language={"type": "string", "enum": [lang.value for lang in ReportLanguage]},
-        channel={
-            "type": "string",
-            "enum": [c.value for c in Channel],
-            "default": Channel.mix.value,
-            "description": "The speech to measure in a two-channel recording: both channels "
-            "mixed, or the left or right one alone (a microphone per speaker). 422 "
-            "invalid_channel for left or right on a recording without two channels.",
-        },
+        channel=CHANNEL_FIELD,
         client_id={
             "type": "string",
             "format": "uuid",

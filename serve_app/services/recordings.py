@@ -34,25 +34,12 @@ from pipelines.types import joined_text
 from serve_app.events import RecordingEvents
 from serve_app.services import clients, cursors
 from serve_app.services.audio import refused
+from serve_app.services.choices import choice
 from serve_app.services.jobs import revive_its_work
 from serve_app.services.languages import TranscriptionLanguages, parse_language
 from serve_app.uploads import ReceivedUpload
 
 log = get_logger("recordings")
-
-
-def _choice(
-    value: str | None, enum: type[ReportType] | type[ReportLanguage] | type[Channel], name: str
-) -> str:
-    if value is None or value == "":
-        return next(iter(enum)).value
-    try:
-        return enum(value).value
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise UnprocessableEntity(
-            f"{name} must be one of: {allowed}", code=f"invalid_{name}"
-        ) from None
 
 
 UPLOAD_FIELDS = frozenset(
@@ -74,11 +61,11 @@ def validate_fields(fields: dict[str, str]) -> dict[str, str]:
         )
     return {
         "language": parse_language(fields.get("language")) or "en",
-        "report_type": _choice(fields.get("report_type"), ReportType, "report_type"),
-        "report_language": _choice(
+        "report_type": choice(fields.get("report_type"), ReportType, "report_type").value,
+        "report_language": choice(
             fields.get("report_language"), ReportLanguage, "report_language"
-        ),
-        "channel": _choice(fields.get("channel"), Channel, "channel"),
+        ).value,
+        "channel": choice(fields.get("channel"), Channel, "channel").value,
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from fluently import tracing
 from fluently.errors import BadRequest, ServiceUnavailable
 from fluently.settings import Settings
-from pipelines.audio import InvalidAudio, PcmFile, decode_to_file, probe
+from pipelines.audio import Channel, InvalidAudio, PcmFile, check_channel, decode_to_file, probe
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,
@@ -94,14 +94,18 @@ class LocalTranscription:
             await TranscriptionLanguages.for_local(local=self._transcriber).check(language)
 
     @asynccontextmanager
-    async def load_audio(self, path: Path) -> AsyncIterator[PcmFile]:
-        """Prove the upload is audio, then decode it to 16 kHz mono in a PCM file that lasts
-        as long as the block; bad input is a 4xx."""
+    async def load_audio(self, path: Path, channel: Channel) -> AsyncIterator[PcmFile]:
+        """Prove the upload is audio, then decode it (``channel`` of it) to 16 kHz mono in a PCM
+        file that lasts as long as the block; bad input is a 4xx."""
         tmp_dir = self._settings.data_dir / "tmp"
         await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="transcription-") as workdir:
             yield await asyncio.to_thread(
-                _load_audio, path, Path(workdir) / "audio.f32", self._settings.upload.max_duration_s
+                _load_audio,
+                path,
+                Path(workdir) / "audio.f32",
+                channel,
+                self._settings.upload.max_duration_s,
             )
 
     async def transcribe(
@@ -130,9 +134,9 @@ class LocalTranscription:
         return result
 
 
-def _load_audio(path: Path, pcm_path: Path, max_duration_s: float) -> PcmFile:
+def _load_audio(path: Path, pcm_path: Path, channel: Channel, max_duration_s: float) -> PcmFile:
     try:
-        probe(path, max_duration_s=max_duration_s)
-        return decode_to_file(path, pcm_path, max_duration_s=max_duration_s)
+        check_channel(channel, probe(path, max_duration_s=max_duration_s).channels)
+        return decode_to_file(path, pcm_path, max_duration_s=max_duration_s, channel=channel)
     except InvalidAudio as exc:
         raise refused(exc) from exc
