@@ -13,6 +13,10 @@ _HUM = re.compile(r"^(?:h*m{2,}|h+m+)$")
 """The fillers that are a held nasal (mm, mmm, hmm): also how whisper writes a drawn-out "m",
 "n", "v" or "w" at the start of a word."""
 
+_BACKCHANNEL = re.compile(r"^(?:m+-?h+m+|u+h*-h+u+h+)$")
+"""Backchannels meaning yes (mm-hmm, m-hm, mhm, uh-huh): words, not filled pauses, however long
+they are drawn out."""
+
 FILLER_RUN_GAP_S = 0.5
 """The same filler written again within this of the one before, no word between, is one filled
 pause with it (or, written again and again, a decoder loop: ``FILLER_LOOP``)."""
@@ -41,6 +45,21 @@ def is_filler(raw: str) -> bool:
 def is_hum(raw: str) -> bool:
     """Whether a transcribed word is a held nasal ("mmm", "hmm")."""
     return bool(_HUM.match(normalise(raw)))
+
+
+def is_backchannel(raw: str) -> bool:
+    """Whether a transcribed word is a backchannel that means yes ("mm-hmm", "uh-huh")."""
+    return bool(_BACKCHANNEL.match(normalise(raw)))
+
+
+def backchannel_half(before: str, raw: str) -> bool:
+    """Whether ``raw`` is the second half of a backchannel whose first half is ``before``:
+    whisper sometimes writes "Mm-hmm." as "Mm" and "-hmm." (a real podcast clip of SEP-28k:
+    "Mm -hmm. When you were younger..."), which read word by word would be two filled pauses
+    where the speaker said one "yes"."""
+    return raw.lstrip().startswith(("-", "‐")) and is_backchannel(
+        f"{normalise(before)}-{normalise(raw)}"
+    )
 
 
 def filler_runs(words: Sequence[tuple[str, float, float]]) -> list[tuple[int, int]]:

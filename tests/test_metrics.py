@@ -162,6 +162,22 @@ class TestInterjections:
         metrics = compute_metrics(spoken("uh-huh mm-hmm mhm okay"), 5.0)
         assert metrics.disfluencies == ()
 
+    @pytest.mark.parametrize(("first", "second"), [("Mm", "-hmm."), ("Uh", "-huh,"), ("m", "-hm")])
+    def test_a_backchannel_written_as_two_words_is_one_word_and_no_filler(
+        self, first: str, second: str
+    ) -> None:
+        """Whisper wrote a real podcast clip (SEP-28k) "Mm -hmm. When you were younger...":
+        one "yes", not two filled pauses."""
+        words = timed(
+            (first, 1.04, 1.37), (second, 1.37, 2.01), ("When", 2.1, 2.3), ("you", 2.3, 2.45)
+        )
+        metrics = compute_metrics(words, 3.0)
+        assert metrics.disfluencies == () and metrics.word_count == 3
+        # A filler before a word cut off is still a filler, and "-hmm" after a word is no half.
+        kept = compute_metrics(timed(("Um", 0.0, 0.3), ("-pro", 0.4, 0.6), ("so", 0.7, 0.9)), 1.0)
+        assert ("interjection", None, "Um", False) in events(kept)
+        assert compute_metrics(timed(("So", 0.0, 0.3), ("-hmm", 0.3, 0.6)), 1.0).word_count == 2
+
 
 class TestRepetitions:
     def test_monosyllabic_whole_word_repetition_is_stuttering_like(self) -> None:
@@ -473,6 +489,27 @@ class TestProlongationsAndBlocks:
         words[3] = Word(word=snake.word, start=snake.start, end=snake.start + 1.5)
         metrics = compute_metrics(words, 10.0)
         assert events(metrics) == [("prolongation", None, "snake", True)]
+
+    @pytest.mark.parametrize(
+        ("where", "silent"),
+        [("after", (0.45, 0.85)), ("before", (0.0, 0.4)), ("around", (0.0, 0.35))],
+    )
+    def test_silence_whisper_laid_a_word_over_is_not_the_word_drawn_out(
+        self, where: str, silent: tuple[float, float]
+    ) -> None:
+        """Real podcast clips (SEP-28k): "getting..." timed 0.92 s over 0.25 s of speech and a
+        0.33 s silence after it; "Interfeared" begun 0.34 s before the speech. The word's time
+        on those silences (the transcript's ``coverage.pauses``) is no sound held."""
+        words = spoken("so the big snake is very slow today")
+        snake = words[3]
+        words[3] = Word(word=snake.word, start=snake.start, end=snake.start + 1.2)
+        for k in range(4, len(words)):
+            words[k] = replace(words[k], start=words[k].start + 0.9, end=words[k].end + 0.9)
+        pauses = [(snake.start + silent[0], snake.start + silent[1])]
+        if where == "around":
+            pauses.append((snake.start + 0.8, snake.start + 1.2))
+        assert events(compute_metrics(words, 10.0, pauses=pauses)) == []
+        assert events(compute_metrics(words, 10.0)) == [("prolongation", None, "snake", True)]
 
     @pytest.mark.parametrize("drawn_s", [3.3, 14.9])
     def test_a_word_drawn_over_speech_left_without_words_is_listed_to_review(
