@@ -66,6 +66,9 @@ _EMPHATIC = frozenset("no yes yeah yep nope okay ok very".split())
 okay"), which is no disfluency (repetitions for emphasis are not counted); and "No, no" is what
 whisper writes for stuttered syllables it cannot spell ("duh duh dinner"): a whole-word
 repetition of one is listed to review."""
+_STOP_FIRST = re.compile(r"^(?:[bdq]|g(?![eiyn])|p(?![fhns])|t(?![hsz])|k(?!n)|c(?![ehiy]))")
+"""A word spelt with a stop consonant first (b, d, g, p, t, k, hard c, q; not "th", "ph", "ch",
+"kn", a soft c or g): a stop is a closure and a release, and cannot be held as a sound."""
 _REDUPLICATIONS = frozenset({"bye", "so", "no", "yo", "ha", "night", "tut", "choo", "hush"})
 """Words written doubled with a hyphen that are words, not repetitions ("so-so", "bye-bye")."""
 _CONFIDENCE = {
@@ -84,6 +87,7 @@ _CONFIDENCE = {
     "second_pass_filler": 0.65,
     "second_pass_filler_guessed": 0.5,
     "long_word": 0.65,
+    "long_word_stop_first": 0.5,
     "over_untranscribed": 0.5,
     "restart_after_comma": 0.6,
     "heard_repeat_doubted": 0.6,
@@ -1286,7 +1290,10 @@ def _phrase_repetition(
     settings: MetricsSettings,
     found: _Found,
 ) -> int:
-    """A multi-word phrase said again at once: "I want I want". Other disfluency."""
+    """A multi-word phrase said again at once: "I want I want". Other disfluency. A whole
+    sentence said again, each copy ending as one ("How much money? How much money?", a real
+    podcast clip of SEP-28k that its three annotators heard as fluent), is as often said so on
+    purpose, for emphasis or to a listener who did not hear: listed to review."""
     for n in range(settings.max_phrase_words, 1, -1):
         phrase = norms[pos : pos + n]
         if len(phrase) < n or len(set(phrase)) < 2:
@@ -1295,14 +1302,16 @@ def _phrase_repetition(
         while norms[pos + repeats * n : pos + (repeats + 1) * n] == phrase:
             repeats += 1
         if repeats > 1:
-            last = content[pos + repeats * n - 1]
+            ends = [content[pos + k * n - 1] for k in range(1, repeats + 1)]
+            opens = content[pos] == 0 or tokens[content[pos] - 1].sentence_end
+            sentences = opens and all(tokens[i].sentence_end for i in ends)
             found.add(
                 tokens,
                 content[pos],
-                last,
+                ends[-1],
                 "repetition",
                 subtype="phrase",
-                confidence=_CONFIDENCE["phrase"],
+                confidence=_CONFIDENCE["emphatic" if sentences else "phrase"],
             )
             return repeats * n
     return 0
@@ -1987,6 +1996,11 @@ def _find_prolongations(
     long whose first syllable (the word less the baseline for each other syllable) is at least
     ``prolongation_ratio`` times that is a prolongation (SLD): a drawn-out sound is an onset
     ("wwwwondering": 1.04 s, 1.7x the baseline per syllable, its first syllable 3.2x).
+
+    A word spelt with a stop first (``_STOP_FIRST``) cannot hold its first sound: what makes it
+    long is a sound before it that whisper laid the word over (a real recording's "uh, tonight"
+    was written "tonight," lasting 1.16 s), or the speaker stuck on the closure, a block. Listed
+    to review, not counted as a drawn-out sound.
     """
     for i, duration, syllables in ordinary:
         if (
@@ -1994,13 +2008,14 @@ def _find_prolongations(
             and duration >= settings.prolongation_min_s
             and duration - (syllables - 1) * baseline >= settings.prolongation_ratio * baseline
         ):
+            stop_first = bool(_STOP_FIRST.match(tokens[i].norm))
             found.add(
                 tokens,
                 i,
                 i,
                 "prolongation",
                 stuttered_token=i,
-                confidence=_CONFIDENCE["long_word"],
+                confidence=_CONFIDENCE["long_word_stop_first" if stop_first else "long_word"],
                 evidence=("timing",),
             )
 

@@ -242,6 +242,24 @@ class TestRepetitions:
         assert metrics.syllable_count == 7
         assert metrics.stuttering_like_disfluencies == 0
 
+    @pytest.mark.parametrize(
+        ("text", "counted"),
+        [
+            ("How much money? How much money? I asked.", False),
+            ("So. Are you ready? Are you ready?", False),
+            ("How much money, how much money? I asked.", True),
+            ("I asked how much money? How much money?", True),
+        ],
+    )
+    def test_a_whole_sentence_said_again_is_listed_to_review(
+        self, text: str, counted: bool
+    ) -> None:
+        """A real podcast clip (SEP-28k) its annotators heard as fluent: "How much money? How
+        much money?". Said again inside a sentence, a phrase counts."""
+        metrics = compute_metrics(spoken(text), 10.0)
+        assert [e.subtype for e in metrics.disfluencies] == (["phrase"] if counted else [])
+        assert [e.subtype for e in metrics.to_review] == ([] if counted else ["phrase"])
+
     def test_a_filler_between_repeated_words_does_not_hide_the_repetition(self) -> None:
         metrics = compute_metrics(spoken("my, um, my name"), 5.0)
         assert events(metrics) == [
@@ -489,6 +507,36 @@ class TestProlongationsAndBlocks:
         words[3] = Word(word=snake.word, start=snake.start, end=snake.start + 1.5)
         metrics = compute_metrics(words, 10.0)
         assert events(metrics) == [("prolongation", None, "snake", True)]
+
+    @pytest.mark.parametrize(
+        ("word", "counted"),
+        [
+            ("tonight", False),
+            ("Baker", False),
+            ("good", False),
+            ("cold", False),
+            ("quite", False),
+            ("snake", True),
+            ("think", True),
+            ("phone", True),
+            ("city", True),
+            ("knee", True),
+            ("always", True),
+        ],
+    )
+    def test_a_long_word_spelt_with_a_stop_first_is_listed_to_review(
+        self, word: str, counted: bool
+    ) -> None:
+        """A stop cannot be held: on a real recording (CrisperWhisper's sample) "uh, tonight"
+        came back "tonight," lasting 1.16 s. A held s, th, f, n or vowel is a prolongation."""
+        words = spoken(f"so the big {word} is very slow today")
+        long = words[3]
+        words[3] = Word(word=long.word, start=long.start, end=long.start + 1.5)
+        metrics = compute_metrics(words, 10.0)
+        listed = ([], [("prolongation", word)]) if counted else ([("prolongation", word)], [])
+        assert [(e.type, e.text) for e in metrics.disfluencies] == listed[1]
+        assert [(e.type, e.text) for e in metrics.to_review] == listed[0]
+        assert metrics.stuttered_syllables == int(counted)
 
     @pytest.mark.parametrize(
         ("where", "silent"),
