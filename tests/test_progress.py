@@ -305,7 +305,7 @@ class TestChart:
 
         def marker_pixels(png: bytes) -> int:
             image = Image.open(io.BytesIO(png)).convert("RGB")
-            return sum(1 for pixel in image.getdata() if pixel == marker)
+            return sum(1 for pixel in image.get_flattened_data() if pixel == marker)
 
         filled, hollow = marker_pixels(render_png(reviewed)), marker_pixels(render_png(automatic))
         assert hollow > 0

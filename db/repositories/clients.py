@@ -151,7 +151,7 @@ async def assignments(
         .where(ClientAssignment.tenant_id == tenant_id, ClientAssignment.client_id == client_id)
         .order_by(ClientAssignment.created_at, ClientAssignment.user_id)
     )
-    return [AssignmentRow(*row) for row in result.tuples()]
+    return [AssignmentRow(*row) for row in result]
 
 
 async def recordings_page(
@@ -238,5 +238,5 @@ async def progress(
         )
         for recording_id, recorded_at, session_task, version, annotated, reported in (
             await session.execute(query)
-        ).tuples()
+        )
     ]
