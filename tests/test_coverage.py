@@ -743,12 +743,13 @@ async def test_without_word_times_nothing_is_checked(speech: AudioArray) -> None
     assert transcript.coverage == {} and len(calls) == 1
 
 
+@pytest.fixture(scope="module")
+def ten_minutes() -> AudioArray:
+    return decode(FIXTURES / "speech_10min.opus")
+
+
 class TestSpeechReadBlockByBlock:
     """Silero VAD a block at a time finds exactly what faster-whisper's whole-array call does."""
-
-    @pytest.fixture(scope="class")
-    def ten_minutes(self) -> AudioArray:
-        return decode(FIXTURES / "speech_10min.opus")
 
     def test_over_several_of_the_models_batches(self, ten_minutes: AudioArray) -> None:
         # 10 minutes is two batches of 10,000 windows; 320 s is one, plus a padding window.
