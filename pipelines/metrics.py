@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -1610,8 +1610,9 @@ def _eligible(
     (``pauses``): on a real podcast clip (SEP-28k) "getting..." was timed 0.92 s over 0.25 s of
     speech, a 0.33 s silence and a breath, and "Interfeared" began 0.34 s before the speech
     did; each read as a drawn-out word."""
+    silent_s = _SilentTime(pauses)
     return [
-        (i, t.end - t.start - _silent_s(t, pauses), found.syllables(t.raw))
+        (i, t.end - t.start - silent_s(t), found.syllables(t.raw))
         for i, t in enumerate(tokens)
         if not t.filler
         and not is_backchannel(t.norm)
@@ -1620,9 +1621,24 @@ def _eligible(
     ]
 
 
-def _silent_s(token: _Token, pauses: Sequence[Span]) -> float:
-    """How much of ``token``'s time lies on ``pauses``."""
-    return sum(max(0.0, min(token.end, end) - max(token.start, start)) for start, end in pauses)
+class _SilentTime:
+    """How much of a token's time lies on ``pauses``: the pauses are put in time order once and
+    each token reads only those that reach into it (a two-hour recording has some 20,000 words
+    and thousands of pauses)."""
+
+    def __init__(self, pauses: Sequence[Span]) -> None:
+        self._pauses = sorted(pauses)
+        # The latest end so far: every pause before the first one past a time ends by then.
+        self._reach = list(accumulate((end for _, end in self._pauses), max))
+
+    def __call__(self, token: _Token) -> float:
+        total = 0.0
+        k = bisect_right(self._reach, token.start)
+        while k < len(self._pauses) and self._pauses[k][0] < token.end:
+            start, end = self._pauses[k]
+            total += max(0.0, min(token.end, end) - max(token.start, start))
+            k += 1
+        return total
 
 
 def _syllable_baseline(
