@@ -14,7 +14,7 @@ from typing import Any
 from fluently import tracing
 from fluently.errors import BadRequest, ServiceUnavailable
 from fluently.settings import Settings
-from pipelines.audio import Channel, InvalidAudio, PcmFile, check_channel, decode_to_file, probe
+from pipelines.audio import Channel, InvalidAudio, PcmFile, decode_to_file, probe
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import (
     SAMPLE_RATE,
@@ -136,7 +136,7 @@ class LocalTranscription:
 
 def _load_audio(path: Path, pcm_path: Path, channel: Channel, max_duration_s: float) -> PcmFile:
     try:
-        check_channel(channel, probe(path, max_duration_s=max_duration_s).channels)
+        probe(path, max_duration_s=max_duration_s)
         return decode_to_file(path, pcm_path, max_duration_s=max_duration_s, channel=channel)
     except InvalidAudio as exc:
         raise refused(exc) from exc
