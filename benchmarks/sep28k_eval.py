@@ -80,6 +80,12 @@ def event_kind(event: Mapping[str, Any]) -> str:
     return f"{event['type']}:{subtype}" if subtype else str(event["type"])
 
 
+def sep28k_type(event: Mapping[str, Any]) -> str | None:
+    """The SEP-28k type (``TYPES``) an event of the platform's metrics is, if any."""
+    kind = event_kind(event)
+    return next((name for name, kinds in TYPES.items() if kind in kinds), None)
+
+
 @dataclass(slots=True)
 class TypeScore:
     labelled: int = 0
@@ -144,9 +150,9 @@ def score(
             total.left_out += 1
             continue
         total.scored += 1
-        kinds = {event_kind(e) for e in events}
-        for kind, named in TYPES.items():
-            heard, detected = clip.heard(kind, min_votes), bool(kinds & named)
+        types = {sep28k_type(e) for e in events}
+        for kind in TYPES:
+            heard, detected = clip.heard(kind, min_votes), kind in types
             type_score = total.types[kind]
             type_score.labelled += heard is True
             type_score.detected += detected and heard is not None
