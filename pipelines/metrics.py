@@ -66,9 +66,14 @@ _EMPHATIC = frozenset("no yes yeah yep nope okay ok very".split())
 okay"), which is no disfluency (repetitions for emphasis are not counted); and "No, no" is what
 whisper writes for stuttered syllables it cannot spell ("duh duh dinner"): a whole-word
 repetition of one is listed to review."""
-_STOP_FIRST = re.compile(r"^(?:[bdq]|g(?![eiyn])|p(?![fhns])|t(?![hsz])|k(?!n)|c(?![ehiy]))")
+_STOP_FIRST = re.compile(
+    r"^(?:[bdq]|g(?![eiyn])|g(?=et|iv|irl|ift|ear|eese|iggl|igs?$)|p(?![fhns])|t(?![hsz])|k(?!n)"
+    r"|c(?![ehiy]))"
+)
 """A word spelt with a stop consonant first (b, d, g, p, t, k, hard c, q; not "th", "ph", "ch",
-"kn", a soft c or g): a stop is a closure and a release, and cannot be held as a sound."""
+"kn", a soft c or g): a stop is a closure and a release, and cannot be held as a sound. A "g"
+before e or i is soft ("gentle", "giant") except in the common English words where it is hard
+("get", "give", "girl", "gift", "gear", "geese", "giggle", "gig")."""
 _REDUPLICATIONS = frozenset({"bye", "so", "no", "yo", "ha", "night", "tut", "choo", "hush"})
 """Words written doubled with a hyphen that are words, not repetitions ("so-so", "bye-bye")."""
 _CONFIDENCE = {
@@ -87,7 +92,7 @@ _CONFIDENCE = {
     "second_pass_filler": 0.65,
     "second_pass_filler_guessed": 0.5,
     "long_word": 0.65,
-    "long_word_stop_first": 0.5,
+    "stop_first": 0.5,
     "over_untranscribed": 0.5,
     "restart_after_comma": 0.6,
     "heard_repeat_doubted": 0.6,
@@ -1673,7 +1678,11 @@ def _find_sounds(
     straight into a word spelt with a fricative ("ssss" + "ometimes", whisper's "Sometimes"
     starting at the vowel): a held s or f is noise-like, and its spectrum stops at the vowel.
     A filler written where the sound ends is whisper writing the sound on ("uuuusually" ->
-    "Umm, usually"): sound and filler are then the onset of the word after them. A voiced
+    "Umm, usually"): sound and filler are then the onset of the word after them. A word spelt
+    with a stop first (``_STOP_FIRST``) has no onset to hold: a sound running into it is one
+    before it that whisper left unwritten, or the vowel after the stop's release held and the
+    word begun late; that prolongation is listed to review, and a filler written before such a
+    word is a filler. A voiced
     sound of ``filler_sound_s`` to ``filler_sound_max_s`` attached to no word is a filled pause (an
     interjection); a noise-like one (a breath) is nothing. Returns the words found prolonged.
     """
@@ -1701,6 +1710,7 @@ def _find_sounds(
                 and onset_s >= settings.prolonged_onset_ratio * baseline
             ):
                 token = tokens[following]
+                stop_first = bool(_STOP_FIRST.match(token.norm))
                 found.event(
                     DisfluencyEvent(
                         type="prolongation",
@@ -1708,7 +1718,7 @@ def _find_sounds(
                         start=sound.start,
                         end=token.end,
                         stuttering_like=True,
-                        confidence=_CONFIDENCE["drawn_out_onset"],
+                        confidence=_CONFIDENCE["stop_first" if stop_first else "drawn_out_onset"],
                         evidence=("timing", "acoustic"),
                     ),
                     following,
@@ -1752,7 +1762,9 @@ def _drawn_out_onset(
     if not token.filler:
         return following, token.end - sound.start - (found.syllables(token.raw) - 1) * baseline
     word = _word_after(tokens, following, _WRITTEN_ON_S)
-    return None if word is None else (word, token.end - sound.start)
+    if word is None or _STOP_FIRST.match(tokens[word].norm):
+        return None
+    return word, token.end - sound.start
 
 
 _WRITTEN_ON_S = 0.3
@@ -2031,7 +2043,7 @@ def _find_prolongations(
                 i,
                 "prolongation",
                 stuttered_token=i,
-                confidence=_CONFIDENCE["long_word_stop_first" if stop_first else "long_word"],
+                confidence=_CONFIDENCE["stop_first" if stop_first else "long_word"],
                 evidence=("timing",),
             )
 

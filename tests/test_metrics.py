@@ -516,11 +516,14 @@ class TestProlongationsAndBlocks:
             ("good", False),
             ("cold", False),
             ("quite", False),
+            ("getting", False),
+            ("give", False),
             ("snake", True),
             ("think", True),
             ("phone", True),
             ("city", True),
             ("knee", True),
+            ("gentle", True),
             ("always", True),
         ],
     )
@@ -772,24 +775,45 @@ def test_to_dict_is_json_with_the_thresholds_used() -> None:
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in data.values())
 
 
+_HELD_BEFORE_LATE_WORD = Sound(0.43, 1.15, noisy=False, flows_on=True)
+
+
+def begun_late(first: str) -> list[Word]:
+    """``first`` begun where ``_HELD_BEFORE_LATE_WORD`` ends, then "we can try the new place on
+    the corner"."""
+    return timed(
+        (first, 1.17, 1.69),
+        *(
+            (w, 1.7 + i * 0.3, 1.95 + i * 0.3)
+            for i, w in enumerate("we can try the new place on the corner".split())
+        ),
+    )
+
+
 class TestSoundsWithoutWords:
     """Whisper smooths fillers and drawn-out onsets away; the sound outside the words stays."""
 
     def test_a_sound_running_into_a_late_word_is_its_onset_drawn_out(self) -> None:
         # "mmmmaybe we can try": whisper's "Maybe" starts where the drawn-out "m" ends.
-        words = timed(
-            ("Maybe", 1.17, 1.69),
-            *(
-                (w, 1.7 + i * 0.3, 1.95 + i * 0.3)
-                for i, w in enumerate("we can try the new place on the corner".split())
-            ),
-        )
-        sound = Sound(0.43, 1.15, noisy=False, flows_on=True)
-        metrics = compute_metrics(words, 5.0, sounds=[sound])
+        metrics = compute_metrics(begun_late("Maybe"), 5.0, sounds=[_HELD_BEFORE_LATE_WORD])
         assert events(metrics) == [("prolongation", None, "Maybe", True)]
         event = metrics.disfluencies[0]
         assert (event.start, event.evidence) == (0.43, ("timing", "acoustic"))
         assert metrics.stuttered_syllables == 1
+
+    @pytest.mark.parametrize("word", ["Good", "Tomorrow", "Getting", "Can"])
+    def test_a_sound_running_into_a_word_spelt_with_a_stop_first_is_listed_to_review(
+        self, word: str
+    ) -> None:
+        """A stop is a closure and a release: a sound running on into "Good" is not its first
+        sound held. It is a sound whisper left unwritten before the word, or the vowel after the
+        release held with the word begun late: listed to review, not counted."""
+        metrics = compute_metrics(begun_late(word), 5.0, sounds=[_HELD_BEFORE_LATE_WORD])
+        assert metrics.disfluencies == ()
+        assert [(e.type, e.text, e.start) for e in metrics.to_review] == [
+            ("prolongation", word, 0.43)
+        ]
+        assert metrics.stuttered_syllables == 0
 
     def test_a_short_onset_heard_running_into_its_word_is_enough(self) -> None:
         # "the wwwwash": whisper's "So," took the start of the "w", so the sound it left and
@@ -862,6 +886,12 @@ class TestSoundsWithoutWords:
         assert ("interjection", None, "Umm,", False) in events(
             compute_metrics(paused, 3.0, sounds=[sound])
         )
+        # Before a word spelt with a stop first ("uuuum, good" written "Umm, good") the sound
+        # and the filler are no onset of the word, whose "g" cannot be held: the filler is one.
+        good = [words[0], replace(words[1], word=" good"), *words[2:]]
+        metrics = compute_metrics(good, 3.0, sounds=[sound])
+        assert ("interjection", None, "Umm,", False) in events(metrics)
+        assert "prolongation" not in {e.type for e in metrics.disfluencies}
 
     def test_a_hum_written_against_a_prolongation_is_that_sound(self) -> None:
         # "the vvvvegetables" written "the mmm, kitchenels": the drawn-out "v" is one event.
