@@ -1682,9 +1682,9 @@ def _find_sounds(
     with a stop first (``_STOP_FIRST``) has no onset to hold: a sound running into it is one
     before it that whisper left unwritten, or the vowel after the stop's release held and the
     word begun late; that prolongation is listed to review, and a filler written before such a
-    word is a filler. A voiced
-    sound of ``filler_sound_s`` to ``filler_sound_max_s`` attached to no word is a filled pause (an
-    interjection); a noise-like one (a breath) is nothing. Returns the words found prolonged.
+    word is a filler. A voiced sound of ``filler_sound_s`` to ``filler_sound_max_s`` attached
+    to no word is a filled pause (an interjection); a noise-like one (a breath) is nothing.
+    Returns the words found prolonged.
     """
     prolonged: set[int] = set()
     starts = [t.start for t in tokens]
