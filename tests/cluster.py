@@ -46,7 +46,9 @@ from fluently.launcher import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-RAY = Path(sys.executable).with_name("ray")
+RAY_CLI = (sys.executable, "-m", "fluently.ray_cli", "ray")
+"""``ray``, with SIGINT handled whatever the suite inherited (``fluently.ray_cli``): a node's
+``ray start --block`` stops on ``stop`` rather than being killed after its grace."""
 HEAD_ADDRESS = "127.0.0.2"
 WORKER_ADDRESS = "127.0.0.3"
 HEAD_RESOURCE = "head_node"
@@ -115,7 +117,7 @@ class RayNode:
         # Appended to, so the log of a failed first start survives the retry.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(RAY), "start", "--block", f"--temp-dir={self.temp_dir}", *args],
+                [*RAY_CLI, "start", "--block", f"--temp-dir={self.temp_dir}", *args],
                 env=self.env,
                 cwd=REPO,
                 stdout=log,

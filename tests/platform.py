@@ -115,7 +115,11 @@ class Platform:
                         found.append((conn.laddr.ip, conn.laddr.port, proc.name()))
         return found
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_serve(self.process)
-            self.process = None
+    def stop(self) -> int | None:
+        """Stop the platform; the ``serve run`` process's exit status (0: it shut Serve down
+        itself; negative: killed once its grace was over), None where it was not running."""
+        if self.process is None:
+            return None
+        process, self.process = self.process, None
+        stop_serve(process)
+        return process.returncode
