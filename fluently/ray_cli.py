@@ -2,9 +2,9 @@
 serve run ...`` is ``serve run ...``, ``python -m fluently.ray_cli ray start --block ...`` is
 ``ray start --block ...``.
 
-A process started with SIGINT ignored (a shell's background job, ``nohup``, a CI runner's step)
-hands that on to every process it starts, and Python then leaves SIGINT ignored instead of
-raising ``KeyboardInterrupt``: ``serve run`` never shuts Serve down, and
+A process started with SIGINT ignored (a job a non-interactive shell put in the background, as
+CI runners and scripts do) hands that on to every process it starts, and Python then leaves
+SIGINT ignored instead of raising ``KeyboardInterrupt``: ``serve run`` never shuts Serve down, and
 ``fluently.launcher.stop_serve`` kills it once its grace (20 s) is over and then reaps the Ray
 processes left (10 s more). Here SIGINT is handled again first, so the tool stops as a
 terminal's Ctrl-C stops it: ``serve run`` stops every replica in turn and exits 0, in about 10 s
