@@ -25,10 +25,9 @@ import httpx
 import psutil
 import yaml
 
+from fluently import ray_cli
+
 SERVE = Path(sys.executable).with_name("serve")
-SERVE_CLI = (sys.executable, "-m", "fluently.ray_cli", "serve")
-"""Ray's ``serve`` command with SIGINT handled whatever this process inherited
-(``fluently.ray_cli``), so ``stop_serve`` shuts Serve down rather than killing it."""
 SINGLE_MACHINE_ENV = {
     # Ray binds its ports to all interfaces unless the node's address is loopback, which it is
     # only where multi-node clusters are off (as on Windows and macOS); ``--node-ip-address
@@ -114,12 +113,13 @@ def start_serve(
     to use an existing one), listening on loopback only (``SINGLE_MACHINE_ENV``). Its own
     session, so a terminal's Ctrl-C reaches only the launcher, which stops Serve exactly once, and
     every process of the platform carries its session id. SIGINT is handled in it whatever this
-    process inherited (``SERVE_CLI``).
+    process inherited (``fluently.ray_cli``), so ``stop_serve`` shuts Serve down rather than
+    killing it.
     """
     runtime_env = json.dumps({"worker_process_setup_hook": REPLICA_SETUP_HOOK})
     return subprocess.Popen(
         [
-            *SERVE_CLI,
+            *ray_cli.command("serve"),
             "run",
             "--address",
             "local",

@@ -35,6 +35,14 @@ TOOLS: dict[str, Callable[[], Callable[[], Any]]] = {"serve": _serve, "ray": _ra
 """Each tool's command-line entry point (the one its console script calls), imported on use."""
 
 
+def command(tool: str) -> tuple[str, ...]:
+    """The command line that runs ``tool`` (a key of ``TOOLS``) through this module, for
+    ``subprocess.Popen`` with the tool's own arguments after it."""
+    if tool not in TOOLS:
+        raise ValueError(f"no such Ray tool: {tool!r}")
+    return (sys.executable, "-m", __name__, tool)
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TOOLS:
         sys.exit(f"usage: python -m fluently.ray_cli {{{','.join(TOOLS)}}} ARGS...")

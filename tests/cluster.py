@@ -22,7 +22,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from typing import Any
 import psutil
 import yaml
 
+from fluently import ray_cli
 from fluently.launcher import (
     READY_TIMEOUT_S,
     REPLICA_SETUP_HOOK,
@@ -46,9 +46,6 @@ from fluently.launcher import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-RAY_CLI = (sys.executable, "-m", "fluently.ray_cli", "ray")
-"""``ray``, with SIGINT handled whatever the suite inherited (``fluently.ray_cli``): a node's
-``ray start --block`` stops on ``stop`` rather than being killed after its grace."""
 HEAD_ADDRESS = "127.0.0.2"
 WORKER_ADDRESS = "127.0.0.3"
 HEAD_RESOURCE = "head_node"
@@ -117,7 +114,9 @@ class RayNode:
         # Appended to, so the log of a failed first start survives the retry.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*RAY_CLI, "start", "--block", f"--temp-dir={self.temp_dir}", *args],
+                # With SIGINT handled (``fluently.ray_cli``): ``stop`` stops the node rather than
+                # killing it after its grace, whatever SIGINT handling the suite inherited.
+                [*ray_cli.command("ray"), "start", "--block", f"--temp-dir={self.temp_dir}", *args],
                 env=self.env,
                 cwd=REPO,
                 stdout=log,
