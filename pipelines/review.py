@@ -27,6 +27,8 @@ from pipelines.types import Segment, Span
 END_SLACK_S = 0.05
 """How far past the recording's duration a time may lie: a container's stated duration and its
 decoded length differ by up to a frame."""
+ORDER_SLACK_S = 0.001
+"""How far a word may start before the word before it ends: times rounded to the millisecond."""
 MAX_PROBLEMS_LISTED = 10
 """An annotation with more problems than this names only the first ones."""
 
@@ -152,6 +154,25 @@ def _segment_problems(segments: Sequence[Segment], limit: float) -> list[str]:
             problems += _span_problems(at, word.start, word.end, limit)
             if not 0.0 <= word.probability <= 1.0:
                 problems.append(f"{at}.probability must lie between 0 and 1")
+    return problems + _order_problems(segments)
+
+
+def _order_problems(segments: Sequence[Segment]) -> list[str]:
+    """The words, from segment to segment, are in time order and do not overlap: a segment's
+    span is its first word's start to its last word's end, the subtitles are its words in that
+    order, and speech time is the words' time added up."""
+    problems: list[str] = []
+    latest: tuple[str, float] | None = None  # the word seen so far that ends last
+    for i, segment in enumerate(segments):
+        for j, word in enumerate(segment.words):
+            at = f"segments[{i}].words[{j}]"
+            if latest is not None and word.start < latest[1] - ORDER_SLACK_S:
+                problems.append(
+                    f"{at} starts before {latest[0]} ends ({latest[1]:g} s): words must be in "
+                    "time order and not overlap"
+                )
+            if latest is None or word.end > latest[1]:
+                latest = (at, word.end)
     return problems
 
 

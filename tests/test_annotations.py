@@ -393,6 +393,16 @@ def _word_negative(a: dict[str, Any]) -> None:
     a["segments"][0]["words"][0]["start"] = -1
 
 
+def _words_swapped(a: dict[str, Any]) -> None:
+    words = a["segments"][0]["words"]
+    words[0], words[2] = words[2], words[0]
+
+
+def _word_over_the_next(a: dict[str, Any]) -> None:
+    words = a["segments"][0]["words"]
+    words[1]["end"] = a["segments"][1]["words"][0]["end"]
+
+
 def _nul_in_a_word(a: dict[str, Any]) -> None:
     a["segments"][0]["words"][0]["word"] = "I\u0000"
 
@@ -421,6 +431,8 @@ class TestInvalidReview:
             (_word_backwards, "invalid_annotation"),
             (_word_past_the_end, "invalid_annotation"),
             (_word_negative, "invalid_annotation"),
+            (_words_swapped, "invalid_annotation"),
+            (_word_over_the_next, "invalid_annotation"),
         ],
         ids=lambda p: getattr(p, "__name__", p),
     )

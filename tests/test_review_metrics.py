@@ -339,6 +339,29 @@ class TestInvalidAnnotations:
         segment = Segment(0.0, 1.0, "", (Word("I", 0.0, 0.2), word))
         assert message in problems(segments=[segment])
 
+    def test_words_out_of_time_order_are_refused(self) -> None:
+        """A segment's span, its subtitle cue and the speech time all read the words in order."""
+        swapped = [SESSION[5], *SESSION[1:5], SESSION[0], *SESSION[6:]]
+        found = problems(segments=[Segment.from_words(swapped)])
+        assert "segments[0].words[1] starts before segments[0].words[0] ends (1.8 s)" in found
+
+    def test_a_word_over_others_is_refused_once_for_each(self) -> None:
+        over = [SESSION[0], Word("I", 0.3, 2.0), *SESSION[2:]]
+        found = problems(segments=[Segment.from_words(over)])
+        assert found.count("starts before segments[0].words[1] ends (2 s)") == 4, found
+
+    def test_words_in_the_next_segment_may_not_start_before_the_last_ends(self) -> None:
+        first, second = Segment.from_words(SESSION[:5]), Segment.from_words(SESSION[5:])
+        assert review([first, second], [], duration_s=5.0, language="en").metrics.word_count == 8
+        longer = Segment.from_words([*SESSION[:4], Word("go", 1.2, 1.6)])
+        assert "segments[1].words[0] starts before segments[0].words[4] ends (1.6 s)" in problems(
+            segments=[longer, second]
+        )
+
+    def test_touching_words_and_times_rounded_to_the_millisecond_are_accepted(self) -> None:
+        touching = timed(("so", 0.0, 0.4), ("we", 0.4, 0.6), ("go", 0.5995, 0.9))
+        assert reviewed(touching, []).metrics.word_count == 3
+
     def test_times_within_a_frame_of_the_end_are_accepted(self) -> None:
         words = [*SESSION[:7], Word("today", 3.6, 5.03)]
         assert reviewed(words, [ReviewedEvent("prolongation", 3.6, 5.03)]).metrics
