@@ -72,6 +72,29 @@ class TestHostThroughServe:
         assert "location" not in response.headers
 
 
+class TestBodyLimitThroughServe:
+    async def test_a_huge_declared_body_is_refused_before_it_is_sent(
+        self, platform: Platform
+    ) -> None:
+        """300 MB declared to a route that takes JSON, before any sign-in: the answer comes
+        after the first 64 KiB, with the usual error body and headers, and nothing more is
+        read (``serve_app.body_limit``)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+        head = (
+            "POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: 300000000\r\n\r\n"
+        )
+        writer.write(head.encode() + b'{"email": "a@b.example", "password": "' + b"x" * 65536)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), timeout=30)
+        writer.close()
+        status_line, _, rest = answer.partition(b"\r\n")
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert status_line.split()[1] == b"413", answer[:500]
+        assert b"x-request-id:" in headers.lower() and b"x-content-type-options" in headers.lower()
+        assert json.loads(body)["error"]["code"] == "body_too_large"
+
+
 class TestSecurityHeadersThroughServe:
     async def test_the_event_stream_carries_them_and_still_streams(
         self, api: httpx.AsyncClient

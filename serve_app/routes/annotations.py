@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from serve_app.body_limit import body_limit
 from serve_app.deps import AuditDep, CurrentViewer, TenantSession
 from serve_app.etags import matches
 from serve_app.schemas import (
@@ -20,6 +21,10 @@ from serve_app.services import annotations as service
 from serve_app.services.audit import Action
 
 router = APIRouter(prefix="/audio_recordings", tags=["annotations"])
+
+ANNOTATION_BODY_BYTES = 16 * 1024 * 1024
+"""The most a review may send: the longest recording accepted (2 hours) at 200 words a minute
+is 24,000 words, about 2 MB of JSON with their times and probabilities."""
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "No such recording, or not yours to see"},
@@ -66,9 +71,11 @@ async def get_annotation(
         **_ERRORS,
         412: {"description": "precondition_failed: someone saved a version since you read it"},
         422: {"description": "validation_error or invalid_annotation: nothing was saved"},
+        413: {"description": "body_too_large: over ANNOTATION_BODY_BYTES (16 MiB)"},
         428: {"description": "precondition_required: If-Match is missing"},
     },
 )
+@body_limit(ANNOTATION_BODY_BYTES)
 async def review_annotation(
     recording_id: uuid.UUID,
     body: AnnotationIn,

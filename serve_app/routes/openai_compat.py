@@ -24,6 +24,7 @@ from fluently.errors import BadRequest
 from pipelines import exports
 from pipelines.audio import Channel
 from pipelines.types import Segment, TranscriptionOptions
+from serve_app.body_limit import body_limit
 from serve_app.deps import LocalTranscriptionDep, SettingsDep, get_current_user
 from serve_app.openapi import CHANNEL_FIELD, text_responses
 from serve_app.services.choices import choice
@@ -122,6 +123,7 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
         },
     ),
 )
+@body_limit(None)  # streamed, bounded by receive_upload
 async def create_transcription(
     request: Request, transcription: LocalTranscriptionDep, settings: SettingsDep
 ) -> Response:

@@ -19,6 +19,7 @@ from pipelines import exports
 from pipelines.media_types import MEDIA_TYPES
 from pipelines.report import ReportLanguage, ReportType
 from pipelines.types import Transcript
+from serve_app.body_limit import body_limit
 from serve_app.byte_ranges import requested_span
 from serve_app.deps import (
     AuditDep,
@@ -74,6 +75,7 @@ router = APIRouter(prefix="/audio_recordings", tags=["recordings"])
         task={"type": "string", "enum": [t.value for t in SessionTask]},
     ),
 )
+@body_limit(None)  # streamed, bounded by receive_upload
 async def upload_recording(
     request: Request,
     viewer: CurrentViewer,
