@@ -97,7 +97,9 @@ class JobRecordingStore:
                 chunks_total=total,
             )
 
-    async def finish(self, *, transcript: Transcript, report: FluencyReport) -> None:
+    async def finish(
+        self, *, transcript: Transcript, report: FluencyReport, duration_s: float
+    ) -> None:
         """Store the results in the transaction that marks the job done, and only while this
         worker still holds the lease: else raise LeaseLost and write nothing."""
         job = self._job
@@ -110,6 +112,7 @@ class JobRecordingStore:
                 recording_id=self._recording_id,
                 transcript=transcript.to_dict(),
                 report=report.to_dict(),
+                duration_s=duration_s,
             )
 
 

@@ -62,8 +62,11 @@ class RecordingStore(Protocol):
 
     async def progress(self, *, done: int, total: int) -> None: ...
 
-    async def finish(self, *, transcript: Transcript, report: FluencyReport) -> None:
-        """Store the results and mark the recording processed."""
+    async def finish(
+        self, *, transcript: Transcript, report: FluencyReport, duration_s: float
+    ) -> None:
+        """Store the results and mark the recording processed, its duration now the length of
+        the audio decoded (``duration_s``), not what its header said at upload."""
 
 
 class ReportWriter(Protocol):
@@ -129,7 +132,7 @@ async def process_recording(
         )
     reported = time.perf_counter()
     with tracing.span("store"):
-        await store.finish(transcript=transcript, report=report)
+        await store.finish(transcript=transcript, report=report, duration_s=duration_s)
     metrics.RECORDINGS_PROCESSED.inc()
     metrics.RECORDING_AUDIO.inc(duration_s)
     metrics.COVERAGE_REPAIRS.inc(transcript.coverage.get("repairs", 0))

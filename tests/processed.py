@@ -120,6 +120,7 @@ async def store_again(
             recording_id=recording_id,
             transcript=transcript.to_dict(),
             report=report.to_dict(),
+            duration_s=DURATION_S,
         )
 
 

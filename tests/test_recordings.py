@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -289,6 +290,23 @@ class TestProcessing:
         words = [w for s in stuttered["transcript"]["segments"] for w in s["words"]]
         assert len(words) >= 6, stuttered["transcript"]["text"]  # its words vary: it samples
         assert words[0]["start"] < 0.5 and words[-1]["end"] > stuttered["duration_s"] - 0.6
+
+    async def test_a_file_cut_short_is_as_long_as_the_audio_it_holds(
+        self, api: httpx.AsyncClient, tmp_path: Path
+    ) -> None:
+        """An MP3 cut off after 44 kB keeps the header of the whole 11 s: the recording says
+        that at upload, and once processed how long the audio decoded is, as its report does."""
+        headers = await signup(api)
+        cut = tmp_path / "cut.mp3"
+        cut.write_bytes((FIXTURES / "jfk.mp3").read_bytes()[:44_000])
+        accepted = await upload(api, headers, cut)
+        assert accepted.status_code == 202, accepted.text
+        recording_id = accepted.json()["recording_id"]
+        body = await wait_processed(api, headers, recording_id)
+        assert body["status"] == "processed", body
+        decoded = body["report"]["metrics"]["duration_s"]
+        assert 3.0 < decoded < 8.0, decoded
+        assert body["duration_s"] == pytest.approx(decoded, abs=0.01)
 
     async def test_each_channel_of_two_speakers_gives_its_own_speaker(
         self, api: httpx.AsyncClient

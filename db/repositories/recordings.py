@@ -277,10 +277,12 @@ async def store_results(
     recording_id: uuid.UUID,
     transcript: Mapping[str, Any],
     report: Mapping[str, Any],
+    duration_s: float,
 ) -> None:
     """Write transcript, automatic report and annotation version 1 as JSON
     (``pipelines.types``' ``to_dict``), replacing a previous attempt's, and mark the recording
-    processed."""
+    processed with ``duration_s``, the length of the audio decoded: a header measured at
+    upload can be wrong (a file cut short keeps its header's full length)."""
     transcription_values = {
         "tenant_id": tenant_id,
         "recording_id": recording_id,
@@ -318,5 +320,5 @@ async def store_results(
     await session.execute(
         update(AudioRecording)
         .where(AudioRecording.id == recording_id)
-        .values(status=RecordingStatus.processed.value, error=None)
+        .values(status=RecordingStatus.processed.value, error=None, duration_s=duration_s)
     )
