@@ -211,3 +211,15 @@ class TestModels:
         assert (alias.model_extra or {})["languages"] == ["en"]
         assert extra["config"]["compute_type"] == "int8"
         assert (alias.model_extra or {})["alias_for"] == BUNDLED_MODEL
+
+    async def test_each_listed_model_is_retrieved_and_no_other(self, oai: openai.OpenAI) -> None:
+        for listed in (await in_thread(oai.models.list)).data:
+            retrieved = await in_thread(oai.models.retrieve, listed.id)
+            # ``created`` is when the Ingress replica that answered started: the two differ.
+            assert retrieved.model_dump(exclude={"created"}) == listed.model_dump(
+                exclude={"created"}
+            )
+        with pytest.raises(openai.NotFoundError) as raised:
+            await in_thread(oai.models.retrieve, "whisper-large-v3")
+        assert raised.value.status_code == 404
+        assert "model_not_found" in str(raised.value.body)

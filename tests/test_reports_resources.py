@@ -169,13 +169,14 @@ class TestRequestReport:
             {"report_id": body["id"]},
         )
 
+    @pytest.mark.parametrize("body", [{"json": {}}, {}], ids=["empty_object", "no_body"])
     async def test_type_and_language_default_to_the_uploads(
-        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
+        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID, body: dict[str, Any]
     ) -> None:
         response = await client.post(
-            f"/audio_recordings/{recording}/reports", json={}, headers=clinic.admin.auth
+            f"/audio_recordings/{recording}/reports", headers=clinic.admin.auth, **body
         )
-        assert response.status_code == 202
+        assert response.status_code == 202, response.text
         assert (response.json()["type"], response.json()["language"]) == (
             "fluency_analysis",
             "en",

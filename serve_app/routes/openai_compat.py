@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from deployments.languages import for_backend
-from fluently.errors import BadRequest
+from fluently.errors import BadRequest, NotFound
 from pipelines import exports
 from pipelines.audio import Channel
 from pipelines.types import Segment, TranscriptionOptions
@@ -29,7 +29,7 @@ from serve_app.deps import LocalTranscriptionDep, SettingsDep, get_current_user
 from serve_app.openapi import CHANNEL_FIELD, text_responses
 from serve_app.services.choices import choice
 from serve_app.services.languages import parse_language
-from serve_app.services.transcription import MODEL_ALIAS, TranscribedAudio
+from serve_app.services.transcription import MODEL_ALIAS, LocalTranscription, TranscribedAudio
 from serve_app.uploads import multipart_body, receive_upload
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(get_current_user)])
@@ -142,6 +142,21 @@ async def create_transcription(
 async def list_models(transcription: LocalTranscriptionDep) -> dict[str, Any]:
     """The model the transcriber has loaded, and ``whisper-1``, its alias, in OpenAI's shape,
     each with the ISO 639-1 codes of the ``languages`` it transcribes."""
+    return {"object": "list", "data": await _models(transcription)}
+
+
+@router.get("/models/{model}", responses={404: {"description": "model_not_found"}})
+async def retrieve_model(model: str, transcription: LocalTranscriptionDep) -> dict[str, Any]:
+    """One of the models ``GET /v1/models`` lists (``client.models.retrieve`` in the SDK)."""
+    for entry in await _models(transcription):
+        if entry["id"] == model:
+            return entry
+    raise NotFound(
+        f"no model {model!r} is served here; GET /v1/models lists them", code="model_not_found"
+    )
+
+
+async def _models(transcription: LocalTranscription) -> list[dict[str, Any]]:
     loaded = await transcription.loaded_model()
     entry = {
         "object": "model",
@@ -151,13 +166,10 @@ async def list_models(transcription: LocalTranscriptionDep) -> dict[str, Any]:
         "languages": loaded.languages,
         "config": loaded.config,
     }
-    return {
-        "object": "list",
-        "data": [
-            {"id": loaded.model, **entry},
-            {"id": MODEL_ALIAS, **entry, "alias_for": loaded.model},
-        ],
-    }
+    return [
+        {"id": loaded.model, **entry},
+        {"id": MODEL_ALIAS, **entry, "alias_for": loaded.model},
+    ]
 
 
 def _render(result: TranscribedAudio, wanted: TranscriptionRequest) -> Response:

@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from serve_app.deps import AuditDep, CurrentViewer, StateDep, TenantSession
@@ -33,14 +33,16 @@ _NOT_FOUND: dict[int | str, dict[str, str]] = {
 )
 async def request_report(
     recording_id: uuid.UUID,
-    body: ReportRequest,
     viewer: CurrentViewer,
     state: StateDep,
     session: TenantSession,
     auditor: AuditDep,
+    body: Annotated[ReportRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Write a report from the latest annotation (a clinician's review once there is one), in
-    any type and language, without transcribing again. Poll ``Location`` until ``ready``."""
+    any type and language, without transcribing again. Poll ``Location`` until ``ready``.
+    With no body (or ``{}``), the type and language asked for at upload."""
+    body = body or ReportRequest()
     report = await service.request_report(
         session,
         viewer=viewer,
