@@ -29,7 +29,11 @@ from serve_app.body_limit import BodyLimitMiddleware
 from serve_app.console import install_console
 from serve_app.errors import UnhandledErrors, install_error_handlers
 from serve_app.events import RecordingEvents
-from serve_app.middleware import AllowedHostsMiddleware, RequestContextMiddleware
+from serve_app.middleware import (
+    AllowedHostsMiddleware,
+    HeadAsGetMiddleware,
+    RequestContextMiddleware,
+)
 from serve_app.routes import (
     annotations,
     audit,
@@ -121,14 +125,15 @@ def create_app(
 def install_edge_middleware(app: FastAPI, settings: Settings, *, behind_serve: bool) -> None:
     """Outermost first: who the client is (proxy headers, only from ``TRUSTED_PROXIES``), the
     request id and log line, security headers, then the Host check, whose 400 gets them too,
-    the bound on a body read whole (``serve_app.body_limit``), and innermost the 500 for an
-    unhandled error, which gets them all.
+    the bound on a body read whole (``serve_app.body_limit``), the 500 for an unhandled error,
+    which gets them all, and innermost ``HEAD`` answered as ``GET`` without the content.
 
     Serve's proxy leaves X-Forwarded-* alone (``fluently.launcher.SINGLE_MACHINE_ENV``), so the
     client address and scheme the app sees are decided here and nowhere else.
     """
     pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     docs_paths = [path for path in pages if path is not None]
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(UnhandledErrors)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)

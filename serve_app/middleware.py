@@ -116,3 +116,39 @@ class AllowedHostsMiddleware:
             return
         response = error_response(400, "invalid_host", "this API is not served under that host")
         await response(scope, receive, send)
+
+
+class HeadAsGetMiddleware:
+    """``HEAD`` answers as ``GET`` would, without the content (RFC 9110, 9.3.2: every
+    general-purpose server supports both). FastAPI routes ``GET`` only, so a ``HEAD`` got 405,
+    and uptime monitors, download managers and media players ask ``HEAD`` first.
+
+    The request goes on as ``GET``; its answer's start (status, headers, ``Content-Length``,
+    ``ETag``) is sent as it is, then one empty body that ends the answer, and whatever more the
+    route sends is dropped (an event stream goes on until it hears the client hang up). The
+    method is set back to ``HEAD`` once the route is done, so the request is logged and counted
+    as the ``HEAD`` it was.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def headers_only(message: Message) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif not ended:
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, receive, headers_only)
+        finally:
+            scope["method"] = "HEAD"

@@ -126,6 +126,23 @@ class TestSecurityHeadersThroughServe:
         assert events[-1]["event"] == "deleted", events
 
 
+class TestHeadThroughServe:
+    async def test_head_answers_with_get_s_headers_and_an_event_stream_ends(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        """Serve's proxy and the Ingress answer ``HEAD`` as ``GET`` without the content, and an
+        event stream's answer ends after its headers (``HeadAsGetMiddleware``)."""
+        got, head = await api.get("/healthz"), await api.head("/healthz")
+        assert head.status_code == 200 and not head.content
+        assert head.headers["content-length"] == got.headers["content-length"]
+        headers = await signup(api)
+        recording = (await upload(api, headers, FIXTURES / "jfk.ogg")).json()["recording_id"]
+        path = f"/audio_recordings/{recording}/events"
+        stream = await asyncio.wait_for(api.head(path, headers=headers), timeout=30)
+        assert stream.status_code == 200 and not stream.content
+        assert stream.headers["content-type"].startswith("text/event-stream")
+
+
 class TestRayPorts:
     def test_no_port_of_the_platform_listens_beyond_this_machine(self, platform: Platform) -> None:
         sockets = platform.listening_sockets()
