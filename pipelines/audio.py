@@ -83,19 +83,20 @@ def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
 
     The duration comes from the header when there is one; browser recordings (WebM from
     MediaRecorder) have none, so then it is the end of the last demuxed packet, which reads
-    the file but decodes nothing. Raises ``InvalidAudio`` (``too_long`` as soon as the audio
-    is known to run past ``max_duration_s``).
+    the file but decodes nothing. So it is too where the header says the audio runs past
+    ``max_duration_s``: a header can be wrong (an MP3 whose frame count was written wrong said
+    3,616 s and 7,333 s of its 11 s), and the packets decide whether it is too long. Raises
+    ``InvalidAudio`` (``too_long`` as soon as the packets run past ``max_duration_s``).
     """
     with _open_audio(path) as (container, stream):
         duration_s = _header_duration_s(container)
-        _check_length(duration_s, max_duration_s)
         packets = _packets(container, stream)
         decoded_s = 0.0
         for frame in _frames(packets, duration_s):
             decoded_s += frame.samples / frame.sample_rate
             if decoded_s >= _PROBE_DECODE_S:
                 break
-        if duration_s is None:
+        if duration_s is None or _past(duration_s, max_duration_s):
             duration_s = max(decoded_s, _demuxed_end_s(packets, stream, max_duration_s))
         codec = stream.codec_context
         return AudioInfo(
@@ -224,8 +225,7 @@ def _decoded(
     """Mono float32 PCM of ``stream`` (its channels mixed, or ``channel`` alone) in blocks of
     about a second; raises ``too_long`` as soon as the audio is known to run past
     ``max_duration_s``. Two channels mixed are told to ``heard`` block by block."""
-    header_s = _header_duration_s(container)
-    _check_length(header_s, max_duration_s)
+    header_s = _header_duration_s(container)  # not trusted for the length: ``probe``
     check_channel(channel, stream.codec_context.channels)
     limit = None if max_duration_s is None else int(max_duration_s * sample_rate)
     # Output in frames of a second, not the codec's (20 ms for Opus): the per-frame Python
@@ -429,9 +429,13 @@ def _demuxed_end_s(
     return end_s - (0.0 if start is None or time_base is None else float(start * time_base))
 
 
-def _check_length(duration_s: float | None, max_duration_s: float | None) -> None:
-    if duration_s is not None and max_duration_s is not None and duration_s > max_duration_s:
+def _check_length(duration_s: float, max_duration_s: float | None) -> None:
+    if _past(duration_s, max_duration_s):
         raise _too_long(max_duration_s)
+
+
+def _past(duration_s: float, max_duration_s: float | None) -> bool:
+    return max_duration_s is not None and duration_s > max_duration_s
 
 
 def _too_long(max_duration_s: float | None) -> InvalidAudio:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import struct
 import wave
 from pathlib import Path
 
@@ -252,6 +253,23 @@ def test_too_long_is_refused_before_decoding_it_all() -> None:
             decode(FIXTURES / name, max_duration_s=5)
         assert refused.value.code == "too_long"
     assert probe(FIXTURES / "jfk.webm", max_duration_s=12).duration_s < 12
+
+
+def test_a_header_that_says_too_long_is_checked_against_the_packets(tmp_path: Path) -> None:
+    """jfk.mp3's Info frame counts its 423 frames (11 s); written as 300,000 (2 h 10 min), the
+    header says too long, and the packets say 11 s: it is probed and decoded as 11 s."""
+    data = bytearray((FIXTURES / "jfk.mp3").read_bytes())
+    info = data.index(b"Info")
+    assert struct.unpack(">I", data[info + 8 : info + 12]) == (423,)
+    data[info + 8 : info + 12] = struct.pack(">I", 300_000)
+    lying = tmp_path / "lying.mp3"
+    lying.write_bytes(bytes(data))
+    assert av.open(str(lying)).duration / av.time_base > 7200  # what the header says
+    assert probe(lying, max_duration_s=60).duration_s == pytest.approx(JFK_S, abs=0.1)
+    assert len(decode(lying, max_duration_s=60)) / SAMPLE_RATE == pytest.approx(JFK_S, abs=0.1)
+    with pytest.raises(InvalidAudio) as refused:
+        probe(lying, max_duration_s=5)
+    assert refused.value.code == "too_long"
 
 
 def test_a_cut_off_upload_decodes_what_arrived(tmp_path: Path) -> None:
