@@ -7,7 +7,9 @@ import asyncio
 
 import httpx
 
-from tests.support import FIXTURES, signup, upload
+from db.session import Sessions
+from tests.processed import seed_pending, seed_processed
+from tests.support import sign_up
 
 
 async def test_health_answers_head_with_get_s_headers_and_no_content(
@@ -21,26 +23,29 @@ async def test_health_answers_head_with_get_s_headers_and_no_content(
 
 
 async def test_a_recording_answers_head_with_its_etag_and_304_when_unchanged(
-    visitor: httpx.AsyncClient,
+    visitor: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    headers = await signup(visitor)
-    accepted = await upload(visitor, headers, FIXTURES / "jfk.mp3")
-    path = f"/audio_recordings/{accepted.json()['recording_id']}"
-    got, head = await visitor.get(path, headers=headers), await visitor.head(path, headers=headers)
+    """A processed recording seeded with no job, so nothing changes it between the requests
+    (in the full suite a running platform's dispatcher would process an upload)."""
+    account = await sign_up(visitor)
+    path = f"/audio_recordings/{await seed_processed(sessions, account)}"
+    got = await visitor.get(path, headers=account.auth)
+    head = await visitor.head(path, headers=account.auth)
     assert head.status_code == 200 and not head.content
     assert head.headers["etag"] == got.headers["etag"]
-    again = await visitor.head(path, headers={**headers, "if-none-match": got.headers["etag"]})
-    assert again.status_code == 304
+    unchanged = {**account.auth, "if-none-match": got.headers["etag"]}
+    assert (await visitor.head(path, headers=unchanged)).status_code == 304
     assert (await visitor.head(path)).status_code == 401  # signed in, as for GET
 
 
-async def test_an_event_stream_answers_head_and_ends(visitor: httpx.AsyncClient) -> None:
-    """The recording stays pending here (no dispatcher in-process): its stream would run on;
-    the answer to ``HEAD`` ends after the headers, and the stream stops when the client goes."""
-    headers = await signup(visitor)
-    accepted = await upload(visitor, headers, FIXTURES / "jfk.mp3")
-    path = f"/audio_recordings/{accepted.json()['recording_id']}/events"
-    head = await asyncio.wait_for(visitor.head(path, headers=headers), timeout=30)
+async def test_an_event_stream_answers_head_and_ends(
+    visitor: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    """A recording that stays pending (seeded with no job): its stream would run on; the
+    answer to ``HEAD`` ends after the headers, and the stream stops when the client goes."""
+    account = await sign_up(visitor)
+    path = f"/audio_recordings/{await seed_pending(sessions, account)}/events"
+    head = await asyncio.wait_for(visitor.head(path, headers=account.auth), timeout=30)
     assert head.status_code == 200 and not head.content
     assert head.headers["content-type"].startswith("text/event-stream")
 
