@@ -2,8 +2,15 @@ export function formatDate(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+const CALENDAR_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** The day of a timestamp in the viewer's time zone; a calendar date (a date of birth,
+ * "2015-03-04") is that day wherever the viewer is: `new Date("2015-03-04")` is midnight UTC,
+ * which west of UTC is the evening of the 3rd. */
 export function formatDay(iso: string): string {
-  return new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+  const day = CALENDAR_DAY.exec(iso);
+  const date = day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : new Date(iso);
+  return date.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
 export function seconds(value: number): string {
