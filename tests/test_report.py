@@ -436,6 +436,21 @@ class TestTemplateNarrative:
         assert any("Repetitions are the most frequent" in r for r in narrative.recommendations)
         assert any("longer sample" in r for r in narrative.recommendations)
 
+    @pytest.mark.parametrize("language", list(ReportLanguage))
+    def test_no_type_is_named_most_frequent_where_types_tie(self, language: str) -> None:
+        """One interjection, one block, one revision, one repetition: none is the most
+        frequent, and neither the summary nor the recommendations say one is."""
+        tied = replace(
+            sample_metrics(),
+            counts_by_type={"interjection": 1, "repetition": 1, "revision": 1, "block": 1},
+        )
+        english = template_narrative(tied, "comprehensive", "en")
+        assert "Most frequent type" not in english.summary
+        assert not any("most frequent" in r for r in english.recommendations)
+        narrative = template_narrative(tied, "comprehensive", language)
+        named = template_narrative(sample_metrics(), "comprehensive", language)
+        assert len(narrative.summary) < len(named.summary)  # the one sentence less
+
     def test_report_type_sets_the_emphasis(self) -> None:
         metrics = sample_metrics()
         fluency = template_narrative(metrics, "fluency_analysis", "en").observations

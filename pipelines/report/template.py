@@ -131,10 +131,13 @@ def _stuttering_band(percent: float) -> str:
 
 
 def _most_frequent_kind(metrics: FluencyMetrics) -> str | None:
-    """The type with the most events; ties go to the first in DISFLUENCY_TYPES order."""
+    """The type with more events than any other; None with no events, or where two or more
+    types share the most (one interjection, one block, one revision: naming one of them "most
+    frequent" in a clinical document is wrong)."""
     counts = metrics.counts_by_type
-    best = max(DISFLUENCY_TYPES, key=lambda kind: counts.get(kind, 0))
-    return best if counts.get(best, 0) > 0 else None
+    most = max((counts.get(kind, 0) for kind in DISFLUENCY_TYPES), default=0)
+    tied = [kind for kind in DISFLUENCY_TYPES if counts.get(kind, 0) == most]
+    return tied[0] if most > 0 and len(tied) == 1 else None
 
 
 def _fluency_observations(metrics: FluencyMetrics, t: Texts, n: Numbers) -> list[str]:
