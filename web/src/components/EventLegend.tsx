@@ -1,7 +1,8 @@
 import { DISFLUENCY_TYPES, type DisfluencyEvent, type DisfluencyType } from "../api/types";
 import { label } from "../format";
 
-/** Disfluency types with their colour, count and a switch to show or hide them. */
+/** Disfluency types with their colour, count and a switch to show or hide them. The count is
+ * of counted events, as the metrics and the report give it, with those to review beside it. */
 export function EventLegend({
   events,
   shown,
@@ -21,12 +22,15 @@ export function EventLegend({
     <fieldset className="legend">
       <legend>Disfluency types</legend>
       {DISFLUENCY_TYPES.map((type) => {
-        const count = events.filter((e) => e.type === type).length;
+        const ofType = events.filter((e) => e.type === type);
+        const listed = ofType.filter((e) => e.to_review).length;
+        const counted = ofType.length - listed;
         return (
           <label key={type} className={`legend-item ev-${type}`}>
             <input type="checkbox" checked={shown.has(type)} onChange={() => toggle(type)} />
             <span className="swatch" aria-hidden="true" />
-            {label(type)} <span className="count">({count})</span>
+            {label(type)}{" "}
+            <span className="count">({listed ? `${counted} + ${listed} to review` : counted})</span>
           </label>
         );
       })}
