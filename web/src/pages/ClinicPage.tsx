@@ -10,17 +10,19 @@ export function ClinicPage() {
   const api = useApi();
   const { user } = useAuth();
   const admin = user?.role === "admin";
-  const [tenant, reload] = useLoad(
-    () => (admin ? api.tenant() : Promise.reject(new Error("Only a clinic's admins change its settings."))),
-    [api, admin],
-  );
+  const [tenant, reload] = useLoad(() => (admin ? api.tenant() : Promise.resolve(null)), [api, admin]);
 
   return (
     <section>
       <h1>Clinic settings</h1>
-      <Show value={tenant} what="the clinic's settings" onRetry={reload}>
-        {(t) => <RetentionForm tenant={t} />}
-      </Show>
+      {admin ? (
+        <Show value={tenant} what="the clinic's settings" onRetry={reload}>
+          {(t) => t && <RetentionForm tenant={t} />}
+        </Show>
+      ) : (
+        // As the users and audit pages: no "Try again", which could not succeed.
+        <ErrorNote message="Only a clinic's admins change its settings." />
+      )}
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { apiError, fakeApi, json, renderAt } from "./fakeApi";
+import { ADMIN, SESSION, apiError, fakeApi, json, renderAt } from "./fakeApi";
 
 const TENANT = { id: "t1", name: "Clinic", audio_retention_days: null, created_at: "2026-01-01T00:00:00Z" };
 
@@ -24,6 +24,15 @@ describe("audio retention", () => {
     await userEvent.click(screen.getByLabelText("Keep it until the recording is deleted"));
     await userEvent.click(screen.getByRole("button", { name: "Save retention" }));
     expect(await screen.findByText(/Audio is kept until someone deletes/)).toBeInTheDocument();
+  });
+
+  it("tells a member the page is for admins, with nothing to try again", async () => {
+    const member = { ...SESSION, user: { ...ADMIN, role: "member" as const } };
+    const { api, calls } = fakeApi({ "POST /auth/refresh": () => json(member) });
+    renderAt("/app/admin/clinic", api);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Only a clinic's admins change its settings.");
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+    expect(calls.map((c) => c.path)).not.toContain("/tenant");
   });
 
   it("shows the API's message when the setting cannot be read", async () => {
