@@ -115,7 +115,11 @@ class TestLoginLimits:
             refused = await login(attacker, account.email, PASSWORD)
             assert refused.status_code == 429
             assert error_code(refused) == "rate_limited"
-            assert 0 < int(refused.headers["retry-after"]) <= settings.auth.rate_window_s
+            wait = int(refused.headers["retry-after"])
+            assert 0 < wait <= settings.auth.rate_window_s
+            # The message says how long, as the console shows it: 343 s is "6 minutes".
+            said = f"{-(-wait // 60)} minute" if wait >= 60 else f"{wait} second"
+            assert f"try again in {said}" in refused.json()["error"]["message"]
             assert (await login(owner, account.email, PASSWORD)).status_code == 200
 
     async def test_the_pair_limit_holds_across_replicas_and_restarts(

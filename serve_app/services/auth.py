@@ -97,7 +97,16 @@ async def _refuse_if_limited(
     ]
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
-        raise RateLimited("too many attempts; try again later", retry_after_s=wait)
+        raise RateLimited(f"too many attempts; try again in {_in_words(wait)}", retry_after_s=wait)
+
+
+def _in_words(seconds: int) -> str:
+    """A wait as a person reads it: "40 seconds", "1 minute", "6 minutes" (rounded up), for the
+    message the console shows; ``Retry-After`` carries the seconds."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclass(frozen=True)
