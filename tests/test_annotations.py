@@ -277,6 +277,30 @@ class TestReviewAnnotation:
         detail = (await client.get(url(recording, ""), headers=clinic.admin.auth)).json()
         assert detail["transcript"] == reviewed
 
+    async def test_a_review_that_changes_nothing_moves_no_subtitle(
+        self, client: httpx.AsyncClient, sessions: Sessions, clinic: Clinic
+    ) -> None:
+        """Whisper's segment starts before its first word (0.0 against 0.32 s on JFK); saved
+        back unchanged, the segment keeps its span and the SRT its cue times."""
+        words = (Word("And", 0.32, 0.5), Word("so", 0.5, 0.8), Word("my", 0.9, 1.1))
+        segments = [Segment(0.0, 1.6, "And so my", words)]
+        recording = await seed_processed(sessions, clinic.admin, segments=segments)
+        srt = {"format": "srt"}
+        before = await client.get(
+            url(recording, "/transcript"), params=srt, headers=clinic.admin.auth
+        )
+        first = await read(client, clinic.admin, recording)
+        saved = await put(
+            client, clinic.admin, recording, edit(first.json()), first.headers["etag"]
+        )
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["segments"] == first.json()["segments"]
+        after = await client.get(
+            url(recording, "/transcript"), params=srt, headers=clinic.admin.auth
+        )
+        assert "00:00:00,000 --> 00:00:01,600" in before.text
+        assert after.text == before.text
+
     async def test_the_automatic_version_is_kept(
         self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
     ) -> None:

@@ -141,7 +141,17 @@ class TestHandComputed:
         segment = Segment(0.0, 1.0, "I want to go", (Word("I", 0.0, 0.2), Word("wanna", 0.3, 0.9)))
         result = review([segment], [], duration_s=2.0, language="en")
         assert result.segments[0].text == "I wanna"
-        assert (result.segments[0].start, result.segments[0].end) == (0.0, 0.9)
+        assert (result.segments[0].start, result.segments[0].end) == (0.0, 1.0)
+
+    def test_a_segment_keeps_its_span_and_widens_it_to_cover_its_words(self) -> None:
+        """Whisper's segment starts before its first word (0.0 against 0.32 s on JFK): an
+        unchanged review keeps it; a word moved outside it widens it."""
+        words = (Word("And", 0.32, 0.5), Word("so", 0.5, 0.8))
+        kept = review([Segment(0.0, 1.2, "And so", words)], [], duration_s=2.0, language="en")
+        assert (kept.segments[0].start, kept.segments[0].end) == (0.0, 1.2)
+        moved = (Word("And", 0.32, 0.5), Word("so", 0.5, 1.5))
+        widened = review([Segment(0.4, 1.2, "And so", moved)], [], duration_s=2.0, language="en")
+        assert (widened.segments[0].start, widened.segments[0].end) == (0.32, 1.5)
 
 
 BLOCKED_SNAKE = (
