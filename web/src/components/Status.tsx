@@ -9,13 +9,22 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function ErrorNote({ message, onRetry }: { message: string; onRetry?: () => void }) {
+/** An error and, with `onRetry`, a button named for what it does (`retryLabel`). */
+export function ErrorNote({
+  message,
+  onRetry,
+  retryLabel = "Try again",
+}: {
+  message: string;
+  onRetry?: () => void;
+  retryLabel?: string;
+}) {
   return (
     <div className="error" role="alert">
       <span>{message}</span>
       {onRetry && (
         <button type="button" className="link" onClick={onRetry}>
-          Try again
+          {retryLabel}
         </button>
       )}
     </div>

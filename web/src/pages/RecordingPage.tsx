@@ -272,6 +272,7 @@ function Analysis({
           {saveError && (
             <ErrorNote
               message={saveError.message}
+              retryLabel="Load the latest version"
               onRetry={
                 saveError.stale
                   ? () => {

@@ -275,6 +275,9 @@ describe("review", () => {
       .events;
     expect(sent[0]?.type).toBe("prolongation");
     expect(screen.getByRole("button", { name: "Save review" })).toBeEnabled();
+    // The button does what the message asks: it loads the latest version.
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+    expect(screen.getByRole("button", { name: "Load the latest version" })).toBeEnabled();
   });
 
   it("corrects a word: the saved words and the event over it carry the new text", async () => {
