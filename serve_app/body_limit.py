@@ -67,16 +67,18 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        read = 0
+        read: int | None = None  # body bytes read, once the route and its bound are known
 
         async def bounded() -> Message:
             nonlocal read
             limit: int | None = getattr(scope.get("endpoint"), _ATTRIBUTE, self.default_bytes)
             if limit is None:
                 return await receive()
-            declared = Headers(scope=scope).get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise BodyTooLarge(limit)
+            if read is None:  # the first read: the declared length, once
+                declared = Headers(scope=scope).get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise BodyTooLarge(limit)
+                read = 0
             message = await receive()
             if message["type"] == "http.request":
                 read += len(message.get("body", b""))
