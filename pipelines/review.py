@@ -168,7 +168,7 @@ def _segment_problems(segments: Sequence[Segment], limit: float) -> list[str]:
 
 def _order_problems(segments: Sequence[Segment]) -> list[str]:
     """The words, from segment to segment, are in time order and do not overlap: a segment's
-    span is its first word's start to its last word's end, the subtitles are its words in that
+    span covers its first word to its last (``_covering``), the subtitles are its words in that
     order, and speech time is the words' time added up."""
     problems: list[str] = []
     latest: tuple[str, float] | None = None  # the word seen so far that ends last
