@@ -67,19 +67,8 @@ class AppSlot:
 
 
 REJECTED = [
-    "400",
-    "401",
-    "403",
-    "404",
-    "405",
-    "406",
-    "409",
+    *schemathesis.Config().projects.default.checks.negative_data_rejection.expected_statuses,
     "413",
-    "415",
-    "422",
-    "428",
-    "429",
-    "5xx",
 ]
 """What refuses a request that breaks the schema (``negative_data_rejection``): schemathesis'
 own list, and 413 ``body_too_large``, the answer to a body over its route's bound however else

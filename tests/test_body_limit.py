@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,15 +21,10 @@ def signup_body(email: str, padding: int) -> bytes:
     return json.dumps({"tenant_name": "x" * padding, "email": email, "password": PASSWORD}).encode()
 
 
-def in_pieces(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+async def in_pieces(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     """``body`` as httpx sends a generator: chunked, with no ``Content-Length``."""
     for start in range(0, len(body), size):
         yield body[start : start + size]
-
-
-async def aiter_pieces(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
-    for piece in in_pieces(body, size):
-        yield piece
 
 
 async def refused_and_nothing_made(
@@ -56,7 +51,7 @@ async def test_a_chunked_body_is_refused_once_past_the_bound(visitor: httpx.Asyn
     email = fresh_email()
     response = await visitor.post(
         "/auth/signup",
-        content=aiter_pieces(signup_body(email, 2 * JSON_BODY_BYTES)),
+        content=in_pieces(signup_body(email, 2 * JSON_BODY_BYTES)),
         headers={"content-type": "application/json"},
     )
     assert "content-length" not in response.request.headers
@@ -70,7 +65,7 @@ async def test_a_chunked_body_under_the_bound_reaches_the_route_whole(
     email = fresh_email()
     response = await visitor.post(
         "/auth/signup",
-        content=aiter_pieces(signup_body(email, 150), size=16),
+        content=in_pieces(signup_body(email, 150), size=16),
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 201, response.text
