@@ -14,6 +14,7 @@ import {
 } from "../api/types";
 import { useApi } from "../auth";
 import { AudioPlayer } from "../components/AudioPlayer";
+import { ClientCrumb } from "../components/Crumbs";
 import { EventLegend } from "../components/EventLegend";
 import { StatusBadge } from "../components/StatusBadge";
 import { ErrorNote, Show } from "../components/Status";
@@ -84,18 +85,6 @@ export function RecordingPage() {
 }
 
 /** "Clients / <the client's name>", the name read from the API. */
-function ClientCrumb({ clientId }: { clientId: string }) {
-  const api = useApi();
-  const [client] = useLoad(() => api.client(clientId), [api, clientId]);
-  const name =
-    client.state === "ready" ? client.value.display_name : client.state === "loading" ? "…" : "Client";
-  return (
-    <>
-      <Link to="/app/clients">Clients</Link> / <Link to={`/app/clients/${clientId}`}>{name}</Link>
-    </>
-  );
-}
-
 type Span = { start: number; end: number };
 
 /** A review in progress: the words and events as the clinician is leaving them. */

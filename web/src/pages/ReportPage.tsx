@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { Link, useParams } from "react-router-dom";
+import { useParams } from "react-router-dom";
 import { errorMessage } from "../api/client";
 import {
   REPORT_LANGUAGES,
@@ -10,6 +10,7 @@ import {
   type ReportType,
 } from "../api/types";
 import { useApi } from "../auth";
+import { RecordingCrumbs } from "../components/Crumbs";
 import { Markdown } from "../components/Markdown";
 import { ErrorNote, Loading, Show } from "../components/Status";
 import { formatDate, label, saveBlob } from "../format";
@@ -34,9 +35,7 @@ export function ReportPage() {
 
   return (
     <section>
-      <p className="crumbs">
-        <Link to={`/app/recordings/${recordingId}`}>Recording</Link> /
-      </p>
+      <RecordingCrumbs recordingId={recordingId} />
       <h1>Report</h1>
       <ReportChooser
         recordingId={recordingId}

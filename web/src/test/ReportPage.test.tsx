@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { apiError, fakeApi, json, renderAt, spyOnDownloads } from "./fakeApi";
+import { CLIENT, RECORDING } from "./recording";
 
 const AUTO = {
   id: "rep1",
@@ -16,11 +17,59 @@ const AUTO = {
   created_at: "2026-02-01T10:00:10Z",
 };
 
+/** The recording and its client, for the breadcrumb. */
+const RECORDING_ROUTES = {
+  "GET /audio_recordings/r1": () => json(RECORDING),
+  "GET /clients/c1": () => json(CLIENT),
+};
+
+const ONE_READY_REPORT = {
+  "GET /audio_recordings/r1/reports?limit=50": () => json({ items: [AUTO], next_cursor: null }),
+  "GET /reports/rep1": () =>
+    json({ ...AUTO, metrics: {}, content_markdown: "# Fluency report\n\nAll fine." }),
+};
+
+describe("breadcrumb", () => {
+  it("names the client and the session the report is about", async () => {
+    const { api } = fakeApi({ ...RECORDING_ROUTES, ...ONE_READY_REPORT });
+    renderAt("/app/recordings/r1/report", api);
+    const client = await screen.findByRole("link", { name: "Ana Souza" });
+    expect(client).toHaveAttribute("href", "/app/clients/c1");
+    const session = screen.getByRole("link", { name: /^Session of / });
+    expect(session).toHaveAttribute("href", "/app/recordings/r1");
+  });
+
+  it("starts at the session for a recording of no client", async () => {
+    const { api } = fakeApi({
+      ...ONE_READY_REPORT,
+      "GET /audio_recordings/r1": () => json({ ...RECORDING, client_id: null }),
+    });
+    renderAt("/app/recordings/r1/report", api);
+    const session = await screen.findByRole("link", { name: /^Session of / });
+    const crumbs = session.closest("p") as HTMLElement;
+    expect(within(crumbs).getAllByRole("link")).toEqual([session]);
+  });
+
+  it("still links back to the recording when it cannot be loaded", async () => {
+    const { api } = fakeApi({
+      ...ONE_READY_REPORT,
+      "GET /audio_recordings/r1": () => apiError(404, "not_found", "recording not found"),
+    });
+    renderAt("/app/recordings/r1/report", api);
+    expect(await screen.findByRole("heading", { name: "Fluency report" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Recording" })).toHaveAttribute(
+      "href",
+      "/app/recordings/r1",
+    );
+  });
+});
+
 describe("report chooser", () => {
   it("requests a report in the chosen type and language and shows it when ready", async () => {
     let polls = 0;
     const requested = { ...AUTO, id: "rep2", type: "comprehensive", language: "pt", automatic: false };
     const { api, calls } = fakeApi({
+      ...RECORDING_ROUTES,
       "GET /audio_recordings/r1/reports?limit=50": () =>
         json({ items: polls ? [requested, AUTO] : [AUTO], next_cursor: null }),
       "GET /reports/rep1": () =>
@@ -61,6 +110,7 @@ describe("report download", () => {
     const { saved, restore } = spyOnDownloads();
     let refuse = false;
     const { api } = fakeApi({
+      ...RECORDING_ROUTES,
       "GET /audio_recordings/r1/reports?limit=50": () => json({ items: [AUTO], next_cursor: null }),
       "GET /reports/rep1": () =>
         json({ ...AUTO, metrics: {}, content_markdown: "# Fluency report\n\nAll fine." }),
