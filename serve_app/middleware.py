@@ -118,14 +118,20 @@ class AllowedHostsMiddleware:
         await response(scope, receive, send)
 
 
+class _HeadAnswered(Exception):
+    """Raised into a route that goes on sending content after a ``HEAD``'s answer ended."""
+
+
 class HeadAsGetMiddleware:
     """``HEAD`` answers as ``GET`` would, without the content (RFC 9110, 9.3.2: every
     general-purpose server supports both). FastAPI routes ``GET`` only, so a ``HEAD`` got 405,
     and uptime monitors, download managers and media players ask ``HEAD`` first.
 
     The request goes on as ``GET``; its answer's start (status, headers, ``Content-Length``,
-    ``ETag``) is sent as it is, then one empty body that ends the answer, and whatever more the
-    route sends is dropped (an event stream goes on until it hears the client hang up). The
+    ``ETag``) is sent as it is, then one empty body that ends the answer. A route with more to
+    send (a stream: the audio, a client's export, an event stream) is stopped there, at its
+    first piece: under Serve nothing else would stop it before the client's connection closes,
+    so the whole file was read, the whole zip built, or the database polled for nothing. The
     method is set back to ``HEAD`` once the route is done, so the request is logged and counted
     as the ``HEAD`` it was.
     """
@@ -137,18 +143,24 @@ class HeadAsGetMiddleware:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
+
         ended = False
 
         async def headers_only(message: Message) -> None:
             nonlocal ended
             if message["type"] == "http.response.start":
                 await send(message)
-            elif not ended:
+                return
+            if not ended:
                 ended = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if message.get("more_body", False):
+                raise _HeadAnswered
 
         scope["method"] = "GET"
         try:
             await self.app(scope, receive, headers_only)
+        except* _HeadAnswered:
+            pass  # a stream stopped after the answer ended; an error beside it goes on up
         finally:
             scope["method"] = "HEAD"
