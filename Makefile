@@ -77,8 +77,8 @@ typecheck: install
 # moto's process-wide state, which the rest of the suite's S3 tests also use.
 pytest: install web
 	$(BIN)/pytest -q -rs --durations=20 --ignore=tests/test_two_nodes.py
-	$(BIN)/pytest -q -rs tests/test_two_nodes.py
-	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs -m model
+	$(BIN)/pytest -q -rs --durations=5 tests/test_two_nodes.py
+	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs --durations=10 -m model
 
 test: lint typecheck web-test pytest
 

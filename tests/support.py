@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from fastapi import FastAPI
 from packaging.utils import canonicalize_name
 
 from fluently.settings import Settings
+from pipelines.syllables import count_syllables
 from serve_app.app import create_app
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -42,6 +44,37 @@ STEREO_SPEAKERS = {
 """What each channel of ``SHARED_AUDIO / "stereo_diarization.wav"`` says: one speaker a channel,
 talking over each other."""
 PASSWORD = "correct horse battery staple"
+
+
+# What a fluent recording's report must say, through the platform or its path in-process
+
+
+def assert_rate_matches_word_times(words: list[dict[str, Any]], metrics: dict[str, Any]) -> None:
+    """The report's speaking rate is within 15 % of the words over their own span, and its
+    syllables are the words' (``words``: the transcript's, ``word``, ``start``, ``end``)."""
+    by_hand = len(words) / (words[-1]["end"] - words[0]["start"]) * 60
+    rate = metrics["words_per_minute"]
+    assert abs(rate - by_hand) / by_hand <= 0.15, (rate, by_hand)
+    assert metrics["syllable_count"] == sum(count_syllables(w["word"]) for w in words)
+
+
+def assert_phrase_pauses_listed_not_counted(
+    words: list[dict[str, Any]], metrics: dict[str, Any]
+) -> None:
+    """A speaker who pauses about a second between phrases ("my fellow Americans | ask not |
+    what your country"), whisper writing no comma at some, paces fluently as often as they
+    block: each such silence inside a sentence is listed to review, and no block is counted."""
+    silences = [
+        (a["end"], b["start"])
+        for a, b in pairwise(words)
+        if b["start"] - a["end"] >= 1.0 and not a["word"].strip().endswith((".", "?", "!"))
+    ]
+    assert silences, words  # the recording's pauses, whatever whisper wrote around them
+    assert metrics["counts_by_type"]["block"] == 0
+    listed = [(e["start"], e["end"]) for e in metrics["to_review"] if e["type"] == "block"]
+    assert all(
+        any(abs(s - a) < 0.05 and abs(e - b) < 0.05 for a, b in listed) for s, e in silences
+    ), (silences, listed)
 
 
 # In-process apps
