@@ -38,7 +38,8 @@ class AuthSettings(BaseModel):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
     login_limit_per_ip: int = Field(default=20, ge=1)
-    """Login attempts, failed or not, from one client address in the window."""
+    """Failed logins from one client address in the window, on any accounts (a right password
+    does not count: many people may sign in from one clinic's address)."""
     login_limit_per_account_ip: int = Field(default=10, ge=1)
     """Failed logins for one account from one client address in the window; past it that pair
     (only) gets 429, so a stranger's guesses never lock the owner out."""

@@ -215,3 +215,26 @@ class TestLogin:
             for _ in range(settings.auth.login_limit_per_ip + 1)
         ]
         assert statuses == [401] * settings.auth.login_limit_per_ip + [429]
+
+    async def test_an_address_s_successful_logins_do_not_use_its_budget(
+        self, visitor: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        """A clinic's staff behind one address (one office, one NAT) signing in at the start of
+        a day are not refused: only failed logins count against the address, so one more than
+        its limit of right passwords all get in, and its failures are still stopped at it."""
+        limit = settings.auth.login_limit_per_ip
+        account = await sign_up(visitor)
+        right = {"email": account.email, "password": PASSWORD}
+        statuses = [
+            (await visitor.post("/auth/login", json=right)).status_code for _ in range(limit + 1)
+        ]
+        assert statuses == [200] * (limit + 1)
+        wrong = [
+            (
+                await visitor.post(
+                    "/auth/login", json={"email": fresh_email(), "password": PASSWORD}
+                )
+            ).status_code
+            for _ in range(limit + 1)
+        ]
+        assert wrong == [401] * limit + [429]

@@ -124,6 +124,7 @@ class _LoginAttempt:
     """A login let through the limits: counted as a failure until the password proves right."""
 
     account_hit_id: int
+    ip_hit_id: int
     account_ip_key: str
     wait_s: float
 
@@ -294,8 +295,8 @@ class AuthService:
             await rate_limits.record(session, keys=limits, window_s=self._settings.rate_window_s)
 
     async def _admit_login(self, *, email: str, client_ip: str) -> _LoginAttempt:
-        """Refuse with 429 past the per-address or per-(account, address) limit; otherwise count
-        the attempt as a failure now and say how long it waits.
+        """Refuse with 429 past the per-address or per-(account, address) limit of failures;
+        otherwise count the attempt as a failure now and say how long it waits.
 
         Counting before the password is checked and forgiving on success (``_forgive``) keeps
         the limits exact when attempts race on several replicas.
@@ -321,6 +322,7 @@ class AuthService:
             hits = await rate_limits.record(session, keys=keys, window_s=settings.rate_window_s)
         return _LoginAttempt(
             account_hit_id=hits[per_account],
+            ip_hit_id=hits[per_ip],
             account_ip_key=per_account_ip,
             wait_s=self._slowdown_s(failures),
         )
@@ -347,13 +349,17 @@ class AuthService:
         return float(min(grown, settings.login_slowdown_max_s))
 
     async def _forgive(self, attempt: _LoginAttempt) -> None:
-        """The password was right: this attempt was no failure, and the failures from the same
-        address on this account are forgiven (that address knows the password). The account's
-        failures from other addresses stand.
+        """The password was right: this attempt was no failure, for the account or for its
+        address (a clinic's staff behind one address sign in without using its budget), and
+        the failures from the same address on this account are forgiven (that address knows
+        the password). The account's failures from other addresses stand, and so do the
+        address's failures on other accounts.
         """
         async with system_session(self._sessions) as session:
             await rate_limits.forget(
-                session, hit_ids=[attempt.account_hit_id], keys=[attempt.account_ip_key]
+                session,
+                hit_ids=[attempt.account_hit_id, attempt.ip_hit_id],
+                keys=[attempt.account_ip_key],
             )
 
     async def _rotate(
