@@ -15,6 +15,7 @@ from db.session import Sessions, tenant_session
 from fluently.errors import Forbidden, Unauthorized
 from fluently.logging import request_id_var, tenant_id_var
 from fluently.settings import Settings
+from serve_app.middleware import HEAD_ONLY
 from serve_app.security import AccessTokens, AuthUser, Passwords
 from serve_app.services.audit import Auditor
 from serve_app.services.auth import AuthService
@@ -157,9 +158,14 @@ RecordingLanguagesDep = Annotated[TranscriptionLanguages, Depends(get_recording_
 LocalTranscriptionDep = Annotated[LocalTranscription, Depends(get_local_transcription)]
 
 
-def get_auditor(client_ip: ClientIP) -> Auditor:
-    """The request's audit context; the request id is the one on every log line."""
-    return Auditor(request_id=request_id_var.get(), client_ip=client_ip)
+def get_auditor(request: Request, client_ip: ClientIP) -> Auditor:
+    """The request's audit context; the request id is the one on every log line. A ``HEAD``
+    (``HEAD_ONLY``) is audited as nothing read."""
+    return Auditor(
+        request_id=request_id_var.get(),
+        client_ip=client_ip,
+        discloses=not request.scope.get(HEAD_ONLY, False),
+    )
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]

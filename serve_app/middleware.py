@@ -118,6 +118,11 @@ class AllowedHostsMiddleware:
         await response(scope, receive, send)
 
 
+HEAD_ONLY = "fluently.head_only"
+"""Set (``True``) in the scope of a ``HEAD`` that ``HeadAsGetMiddleware`` runs as ``GET``: what
+reads it (the audit) knows that no content will be sent."""
+
+
 class _HeadAnswered(Exception):
     """Raised into a route that goes on sending content after a ``HEAD``'s answer ended."""
 
@@ -133,7 +138,7 @@ class HeadAsGetMiddleware:
     first piece: under Serve nothing else would stop it before the client's connection closes,
     so the whole file was read, the whole zip built, or the database polled for nothing. The
     method is set back to ``HEAD`` once the route is done, so the request is logged and counted
-    as the ``HEAD`` it was.
+    as the ``HEAD`` it was; meanwhile the scope holds ``HEAD_ONLY``.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -158,6 +163,7 @@ class HeadAsGetMiddleware:
                 raise _HeadAnswered
 
         scope["method"] = "GET"
+        scope[HEAD_ONLY] = True
         try:
             await self.app(scope, receive, headers_only)
         except* _HeadAnswered:

@@ -206,6 +206,27 @@ class TestAuditedActions:
         assert hidden.status_code == 404
         assert await entries(visitor, other, "recording_read") == []
 
+    async def test_a_head_is_not_audited(
+        self, visitor: httpx.AsyncClient, sessions: Sessions, storage: StorageProvider
+    ) -> None:
+        """``HEAD`` answers with a ``GET``'s headers and no content: it discloses nothing of the
+        recording, its audio or its transcript, so, like a 304, it is not a read."""
+        admin = await sign_up(visitor)
+        recording_id = await stored_recording(sessions, storage, admin, FIXTURES / "jfk.opus")
+        paths = {
+            "recording_read": f"/audio_recordings/{recording_id}",
+            "audio_read": f"/audio_recordings/{recording_id}/audio",
+        }
+        for path in paths.values():
+            head = await visitor.head(path, headers=admin.auth)
+            assert head.status_code == 200 and not head.content
+        for action in paths:
+            assert await entries(visitor, admin, action) == [], action
+        for path in paths.values():
+            assert (await visitor.get(path, headers=admin.auth)).status_code == 200
+        for action in paths:
+            assert len(await entries(visitor, admin, action)) == 1, action
+
     async def test_a_recording_deleted_by_its_uploader_not_by_an_outsider(
         self, visitor: httpx.AsyncClient, sessions: Sessions, storage: StorageProvider
     ) -> None:

@@ -24,10 +24,15 @@ from fluently.errors import BadRequest
 
 @dataclass(frozen=True)
 class Auditor:
-    """The request's context (request id, client address) for the entries it writes."""
+    """The request's context (request id, client address) for the entries it writes.
+
+    ``discloses``: False for a ``HEAD``, answered with a ``GET``'s headers and no content:
+    nothing of the record is read, so, like a 304, it writes no entry.
+    """
 
     request_id: str | None
     client_ip: str | None
+    discloses: bool = True
 
     async def record_by(
         self,
@@ -61,6 +66,8 @@ class Auditor:
         target_id: uuid.UUID | str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        if not self.discloses:
+            return
         await audit.append(
             session,
             tenant_id=tenant_id,
