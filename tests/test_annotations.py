@@ -343,6 +343,19 @@ class TestReviewAnnotation:
         assert error_code(stale) == "precondition_failed"
         assert await versions(client, clinic.admin, recording) == [2, 1]
 
+    async def test_if_match_star_saves_over_whichever_version_is_current(
+        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
+    ) -> None:
+        """``*`` (RFC 9110: any current version) is a client's explicit choice to overwrite."""
+        first = await read(client, clinic.admin, recording)
+        body = without_repetition(first.json())
+        assert (
+            await put(client, clinic.admin, recording, body, first.headers["etag"])
+        ).status_code == 200
+        over = await put(client, clinic.admin, recording, edit(first.json()), "*")
+        assert over.status_code == 200
+        assert await versions(client, clinic.admin, recording) == [3, 2, 1]
+
     async def test_two_editors_with_the_same_version_one_saves_the_other_gets_412(
         self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
     ) -> None:
