@@ -6,8 +6,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-_FILLER = re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|e+h+m*|a+h+|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$")
-"""Filled pauses as Whisper spells them (um, umm, uh, uhm, er, erm, eh, ah, hmm, mm, äh, euh).
+_FILLER = re.compile(
+    r"^(?:u+h*m+|u+h+|u+r+m+|e+r+m*|e+h+m*|a+h+m*|h+m+|m{2,}|ä+h+m*|ö+h+m*|e+u+h+)$"
+)
+"""Filled pauses as Whisper spells them (um, umm, uh, uhm, urm, er, erm, eh, ah, ahm, hmm, mm,
+äh, ähm, euh).
 Only single words match: backchannels such as "uh-huh", "mm-hmm" and "mhm" mean yes."""
 _HUM = re.compile(r"^(?:h*m{2,}|h+m+)$")
 """The fillers that are a held nasal (mm, mmm, hmm): also how whisper writes a drawn-out "m",

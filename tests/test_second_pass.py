@@ -54,11 +54,15 @@ def word(text: str, start: float, end: float, probability: float = 0.95) -> Word
 
 
 class TestFillers:
-    @pytest.mark.parametrize("text", ["um", "Umm,", "uh.", "er", "Erm", "ah", "hmm", "äh", "euh"])
+    @pytest.mark.parametrize(
+        "text", ["um", "Umm,", "uh.", "er", "Erm", "ah", "hmm", "äh", "euh", "Ahm,", "urm", "Ähm"]
+    )
     def test_filled_pauses(self, text: str) -> None:
         assert is_filler(text)
 
-    @pytest.mark.parametrize("text", ["uh-huh", "mm-hmm", "mhm", "her", "a", "I'm", "umbrella"])
+    @pytest.mark.parametrize(
+        "text", ["uh-huh", "mm-hmm", "mhm", "her", "a", "I'm", "umbrella", "arm", "harm", "urn"]
+    )
     def test_words_and_backchannels_are_not(self, text: str) -> None:
         assert not is_filler(text)
 
