@@ -45,7 +45,7 @@ class EmbeddedPostgres:
         self.data_dir = data_dir.resolve()
         self.pgdata = self.data_dir / "postgres"
         self.port = port
-        self._credentials_path = self.data_dir / "postgres.json"
+        self.credentials_path = self.data_dir / "postgres.json"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -205,15 +205,15 @@ class EmbeddedPostgres:
                 time.sleep(0.2)
 
     def _credentials(self) -> dict[str, str]:
-        if self._credentials_path.exists():
-            data: dict[str, str] = json.loads(self._credentials_path.read_text())
+        if self.credentials_path.exists():
+            data: dict[str, str] = json.loads(self.credentials_path.read_text())
             return data
         creds = {
             "owner_password": secrets.token_urlsafe(24),
             "app_password": secrets.token_urlsafe(24),
         }
-        self._credentials_path.write_text(json.dumps(creds))
-        self._credentials_path.chmod(0o600)
+        self.credentials_path.write_text(json.dumps(creds))
+        self.credentials_path.chmod(0o600)
         return creds
 
     def _ensure_roles(self, creds: dict[str, str]) -> None:

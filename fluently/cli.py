@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
 from types import FrameType
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from sqlalchemy.engine import make_url
 
 from db import migrate
 from fluently.bootstrap import app_role_name, embedded_server, prepare_database
@@ -21,15 +27,40 @@ from fluently.launcher import (
     write_serve_config,
 )
 from fluently.logging import configure_logging, get_logger
-from fluently.settings import Settings
+from fluently.settings import Settings, settings_problems
 
 log = get_logger("cli")
 REPO_CONFIG = Path("serve_config.yaml")
+DESCRIPTION = """Fluently's operator commands. Settings come from the environment (README,
+"Settings"); without DATABASE_URL an embedded Postgres under FLUENTLY_DATA_DIR is used."""
+
+
+class Refused(Exception):
+    """A command that cannot go ahead, for a reason the operator can act on."""
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse when something already listens on ``host:port``: another ``fluently up`` there
+    would answer this one's readiness check, and Serve's proxy would share the port with it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise Refused(
+                f"{host}:{port} is in use: is Fluently already running there? Stop it, or set "
+                "FLUENTLY_PORT to run another (on the same database: leave FLUENTLY_DATA_DIR, "
+                "or DATABASE_URL, as it is)"
+            ) from None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings()
-    started_embedded = settings.database_url is None
+    _check_port_free(settings.host, settings.port)
+    # Only a Postgres this command starts is stopped when it ends: one already running (another
+    # instance's, or started with `fluently db start`) is left to whoever started it.
+    started_embedded = settings.database_url is None and not embedded_server(settings).is_running()
     resolved = prepare_database(settings)
     assert resolved.database_url is not None and resolved.jwt_secret is not None
     extra = {
@@ -99,32 +130,63 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 2
     server = embedded_server(settings)
     if args.action == "start":
-        urls = server.start()
-        print(urls.app)
+        server.start()
     elif args.action == "stop":
         server.stop()
+    if server.is_running():
+        url = make_url(server.urls().app).render_as_string(hide_password=True)
+        print(f"running: {url} (passwords in {server.credentials_path})")
     else:
-        print(server.urls().app if server.is_running() else "stopped")
+        print("stopped")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fluently", description=__doc__)
+    parser = argparse.ArgumentParser(prog="fluently", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start Postgres, migrate, start Ray and the Serve app")
-    up.add_argument("--config", default=str(REPO_CONFIG), help="Serve config file")
-    up.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S)
+    up = sub.add_parser(
+        "up",
+        help="start Postgres, migrate, start Ray and the Serve app",
+        description="Start the whole platform on http://FLUENTLY_HOST:FLUENTLY_PORT "
+        "(127.0.0.1:8000) and keep it up until Ctrl-C.",
+    )
+    up.add_argument(
+        "--config",
+        default=str(REPO_CONFIG),
+        help="Serve config file, its HTTP host and port replaced from the settings "
+        "(default: %(default)s)",
+    )
+    up.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=READY_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long to wait for /readyz before saying the platform is still starting "
+        "(default: %(default)g)",
+    )
     up.set_defaults(func=cmd_up)
     mig = sub.add_parser("migrate", help="run Alembic migrations (default: to head)")
     mig.add_argument("revision", nargs="?", default="head")
     mig.add_argument("--down", action="store_true", help="downgrade to REVISION (e.g. base)")
     mig.set_defaults(func=cmd_migrate)
     db = sub.add_parser("db", help="manage the embedded Postgres")
-    db.add_argument("action", choices=["start", "stop", "status"])
+    db.add_argument(
+        "action",
+        choices=["start", "stop", "status"],
+        help="each prints whether it is running, and where (password hidden)",
+    )
     db.set_defaults(func=cmd_db)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("FLUENTLY_LOG_LEVEL", "INFO"))
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except (ValidationError, SettingsError) as error:
+        problems = "\n".join(f"  {problem}" for problem in settings_problems(error))
+        print(f"fluently: invalid settings in the environment:\n{problems}", file=sys.stderr)
+        return 2
+    except Refused as error:
+        print(f"fluently: {error}", file=sys.stderr)
+        return 1
     return code
 
 
