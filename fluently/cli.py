@@ -41,18 +41,25 @@ class Refused(Exception):
 
 def _check_port_free(host: str, port: int) -> None:
     """Refuse when something already listens on ``host:port``: another ``fluently up`` there
-    would answer this one's readiness check, and Serve's proxy would share the port with it."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise
-            raise Refused(
-                f"{host}:{port} is in use: is Fluently already running there? Stop it, or set "
-                "FLUENTLY_PORT to run another (on the same database: leave FLUENTLY_DATA_DIR, "
-                "or DATABASE_URL, as it is)"
-            ) from None
+    would answer this one's readiness check, and Serve's proxy would share the port with it.
+    Any other failure to bind (an address this machine does not have) is left for Serve to
+    report."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    continue
+                raise Refused(
+                    f"{host}:{port} is in use: is Fluently already running there? Stop it, or "
+                    "set FLUENTLY_PORT to run another (on the same database: leave "
+                    "FLUENTLY_DATA_DIR, or DATABASE_URL, as it is)"
+                ) from None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
