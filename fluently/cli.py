@@ -9,6 +9,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -62,13 +64,30 @@ def _check_port_free(host: str, port: int) -> None:
                 ) from None
 
 
+@contextmanager
+def _database(settings: Settings, *, run_migrations: bool = True) -> Iterator[Settings]:
+    """``prepare_database``'s settings; on the way out the embedded Postgres is stopped if this
+    started it. One already running (another instance's, or ``fluently db start``'s) is left
+    to whoever started it."""
+    started = settings.database_url is None and not embedded_server(settings).is_running()
+    resolved = prepare_database(settings, run_migrations=run_migrations)
+    try:
+        yield resolved
+    finally:
+        if started:
+            embedded_server(resolved).stop()
+            log.info("embedded postgres stopped")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings()
     _check_port_free(settings.host, settings.port)
-    # Only a Postgres this command starts is stopped when it ends: one already running (another
-    # instance's, or started with `fluently db start`) is left to whoever started it.
-    started_embedded = settings.database_url is None and not embedded_server(settings).is_running()
-    resolved = prepare_database(settings)
+    with _database(settings) as resolved:
+        return _serve(resolved, config=Path(args.config), ready_timeout_s=args.ready_timeout)
+
+
+def _serve(resolved: Settings, *, config: Path, ready_timeout_s: float) -> int:
+    """``serve run`` on the prepared database until it exits or Ctrl-C."""
     assert resolved.database_url is not None and resolved.jwt_secret is not None
     extra = {
         "DATABASE_URL": resolved.database_url.get_secret_value(),
@@ -77,13 +96,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     }
     if resolved.database_admin_url is not None:
         extra["DATABASE_ADMIN_URL"] = resolved.database_admin_url.get_secret_value()
-    config = write_serve_config(
-        Path(args.config),
+    written = write_serve_config(
+        config,
         resolved.data_dir / "serve_config.yaml",
         host=resolved.host,
         port=resolved.port,
     )
-    child = start_serve(config, env=serve_env(extra))
+    child = start_serve(written, env=serve_env(extra))
 
     stopping = False
 
@@ -95,7 +114,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     url = f"http://{resolved.host}:{resolved.port}"
     try:
-        if wait_ready(url, child, timeout_s=args.ready_timeout, stopping=lambda: stopping):
+        if wait_ready(url, child, timeout_s=ready_timeout_s, stopping=lambda: stopping):
             print(
                 f"\nFluently is up: {url}  (API docs: {url}/docs). Ctrl-C stops it.\n", flush=True
             )
@@ -106,26 +125,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         log.info("stopping")
         stop_serve(child)
-        if started_embedded:
-            embedded_server(resolved).stop()
-            log.info("embedded postgres stopped")
     return 0 if stopping else (child.returncode or 0)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = Settings()
-    if args.revision != "head" and settings.database_url is None:
-        resolved = prepare_database(settings, run_migrations=False)
-    else:
-        resolved = prepare_database(settings, run_migrations=args.revision == "head")
-    if args.revision != "head":
-        assert resolved.database_admin_url is not None
-        admin = resolved.database_admin_url.get_secret_value()
-        role = app_role_name(resolved)
-        if args.down:
-            migrate.downgrade(admin, app_role=role, revision=args.revision)
-        else:
-            migrate.upgrade(admin, app_role=role, revision=args.revision)
+    with _database(Settings(), run_migrations=args.revision == "head") as resolved:
+        if args.revision != "head":
+            assert resolved.database_admin_url is not None
+            admin = resolved.database_admin_url.get_secret_value()
+            role = app_role_name(resolved)
+            if args.down:
+                migrate.downgrade(admin, app_role=role, revision=args.revision)
+            else:
+                migrate.upgrade(admin, app_role=role, revision=args.revision)
     print(f"migrated ({'down to' if args.down else 'up to'} {args.revision})")
     return 0
 

@@ -12,6 +12,7 @@ import pytest
 
 from fluently import cli
 from fluently.bootstrap import embedded_server
+from fluently.launcher import free_port
 from fluently.settings import Settings
 
 
@@ -105,3 +106,16 @@ def test_db_status_hides_the_password(
     password = settings.database_url.get_secret_value().split(":")[2].split("@")[0]
     assert out.startswith("running: postgresql+psycopg://fluently_app:***@127.0.0.1:")
     assert password not in out
+
+
+def test_migrate_stops_the_postgres_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fluently migrate`` left the embedded Postgres it started running, and ``fluently up``
+    after it would then (rightly) not stop a Postgres it had not started."""
+    monkeypatch.setenv("FLUENTLY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FLUENTLY_PG_PORT", str(free_port()))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert cli.main(["migrate"]) == 0
+    assert capsys.readouterr().out.endswith("migrated (up to head)\n")
+    assert not embedded_server(Settings()).is_running()
