@@ -328,33 +328,33 @@ class TestReviewAnnotation:
         assert error_code(response) == "precondition_required"
         assert await versions(client, clinic.admin, recording) == [1]
 
-    async def test_a_stale_if_match_is_412_and_nothing_changes(
-        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
+    @pytest.mark.parametrize(
+        ("if_match", "status", "saved"),
+        [("read", 412, [2, 1]), ("*", 200, [3, 2, 1])],
+        ids=["stale", "star"],
+    )
+    async def test_a_stale_if_match_is_412_and_nothing_changes_while_star_saves(
+        self,
+        client: httpx.AsyncClient,
+        clinic: Clinic,
+        recording: uuid.UUID,
+        if_match: str,
+        status: int,
+        saved: list[int],
     ) -> None:
+        """A save with the tag of a version since replaced is refused; ``*`` (RFC 9110: any
+        current version) is a client's explicit choice to save over whichever is current."""
         first = await read(client, clinic.admin, recording)
+        tag = first.headers["etag"]
         body = without_repetition(first.json())
-        assert (
-            await put(client, clinic.admin, recording, body, first.headers["etag"])
-        ).status_code == 200
-        stale = await put(
-            client, clinic.admin, recording, edit(first.json()), first.headers["etag"]
+        assert (await put(client, clinic.admin, recording, body, tag)).status_code == 200
+        again = await put(
+            client, clinic.admin, recording, edit(first.json()), tag if if_match == "read" else "*"
         )
-        assert stale.status_code == 412
-        assert error_code(stale) == "precondition_failed"
-        assert await versions(client, clinic.admin, recording) == [2, 1]
-
-    async def test_if_match_star_saves_over_whichever_version_is_current(
-        self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
-    ) -> None:
-        """``*`` (RFC 9110: any current version) is a client's explicit choice to overwrite."""
-        first = await read(client, clinic.admin, recording)
-        body = without_repetition(first.json())
-        assert (
-            await put(client, clinic.admin, recording, body, first.headers["etag"])
-        ).status_code == 200
-        over = await put(client, clinic.admin, recording, edit(first.json()), "*")
-        assert over.status_code == 200
-        assert await versions(client, clinic.admin, recording) == [3, 2, 1]
+        assert again.status_code == status
+        if status == 412:
+            assert error_code(again) == "precondition_failed"
+        assert await versions(client, clinic.admin, recording) == saved
 
     async def test_two_editors_with_the_same_version_one_saves_the_other_gets_412(
         self, client: httpx.AsyncClient, clinic: Clinic, recording: uuid.UUID
