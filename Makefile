@@ -70,15 +70,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# The model tests run twice: with the CPU's own CTranslate2 kernels, then with another
-# instruction set's (tests/other_isa.py), so no test rests on one machine's decoding quirks.
+# The model tests run twice: with the CPU's own CTranslate2 kernels, then with the instruction
+# set one step below (tests/other_isa.py; RERUN_ISA=GENERIC, AVX, AVX2 or AVX512 picks one), so
+# no test rests on one machine's decoding quirks.
 # tests/test_console_e2e.py drives the built console in Debian's Chromium (/usr/bin/chromium).
 # tests/test_two_nodes.py runs in a process of its own: its moto S3 server keeps its objects in
 # moto's process-wide state, which the rest of the suite's S3 tests also use.
 pytest: install web
 	$(BIN)/pytest -q -rs --durations=20 --ignore=tests/test_two_nodes.py
 	$(BIN)/pytest -q -rs --durations=5 tests/test_two_nodes.py
-	CT2_FORCE_CPU_ISA=$$($(BIN)/python tests/other_isa.py) $(BIN)/pytest -q -rs --durations=10 -m model
+	CT2_FORCE_CPU_ISA=$${RERUN_ISA:-$$($(BIN)/python tests/other_isa.py)} \
+		$(BIN)/pytest -q -rs --durations=10 -m model
 
 test: lint typecheck web-test pytest
 
