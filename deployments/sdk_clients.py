@@ -9,17 +9,20 @@ Both providers speak OpenAI's protocol: Groq through the ``groq`` SDK, Azure Ope
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import groq
 import httpx
-import openai
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    import groq
+    import openai
 
 
 def _reveal(value: SecretStr | str) -> str:
@@ -39,6 +42,8 @@ class GroqProvider:
         return "groq"
 
     def client(self, *, timeout_s: float) -> groq.Groq:
+        import groq
+
         return groq.Groq(
             api_key=_reveal(self.api_key), base_url=self.base_url, timeout=timeout_s, max_retries=0
         )
@@ -58,6 +63,8 @@ class AzureProvider:
         return "azure"
 
     def client(self, *, timeout_s: float) -> openai.AzureOpenAI:
+        import openai
+
         return openai.AzureOpenAI(
             api_key=_reveal(self.api_key),
             azure_endpoint=self.endpoint,
@@ -93,21 +100,46 @@ class ProviderFailure:
     """The server's own hint on an HTTP error, if it sent one."""
 
 
-_STATUS_ERRORS = (groq.APIStatusError, openai.APIStatusError)
-_CONNECTION_ERRORS = (
-    groq.APIConnectionError,  # includes APITimeoutError
-    openai.APIConnectionError,
-    httpx.TransportError,
-    ConnectionError,
-    TimeoutError,
-)
-_TIMEOUTS = (groq.APITimeoutError, openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
+@dataclass(frozen=True, slots=True)
+class _SdkErrors:
+    status: tuple[type[groq.APIStatusError], type[openai.APIStatusError]]
+    connection: tuple[type[BaseException], ...]
+    timeouts: tuple[type[BaseException], ...]
+    sdk: tuple[type[BaseException], ...]
+
+
+@functools.cache
+def _sdk_errors() -> _SdkErrors:
+    """The SDKs' exception classes. The SDKs are imported on first use, not with this module:
+    together they take 0.8 s and 18 MB to import, which every replica that imports this module
+    (the Ingress, the Dispatcher, the report generator) paid at start, configured or not."""
+    import groq
+    import openai
+
+    return _SdkErrors(
+        status=(groq.APIStatusError, openai.APIStatusError),
+        connection=(
+            groq.APIConnectionError,  # includes APITimeoutError
+            openai.APIConnectionError,
+            httpx.TransportError,
+            ConnectionError,
+            TimeoutError,
+        ),
+        timeouts=(
+            groq.APITimeoutError,
+            openai.APITimeoutError,
+            httpx.TimeoutException,
+            TimeoutError,
+        ),
+        sdk=(MalformedResponse, groq.GroqError, openai.OpenAIError),
+    )
 
 
 def provider_failure(exc: BaseException) -> ProviderFailure | None:
     """What ``exc`` says about the provider; ``None`` when it is not a provider's failure (a bug
     of ours, to be raised as it is)."""
-    if isinstance(exc, _STATUS_ERRORS):
+    errors = _sdk_errors()
+    if isinstance(exc, errors.status):
         status = exc.status_code
         if status == 429 or status >= 500:
             kind = FailureKind.transient
@@ -118,11 +150,11 @@ def provider_failure(exc: BaseException) -> ProviderFailure | None:
         return ProviderFailure(
             kind, str(status), retry_after_s=parse_retry_after(exc.response.headers)
         )
-    if isinstance(exc, _TIMEOUTS):
+    if isinstance(exc, errors.timeouts):
         return ProviderFailure(FailureKind.transient, "timeout")
-    if isinstance(exc, _CONNECTION_ERRORS):
+    if isinstance(exc, errors.connection):
         return ProviderFailure(FailureKind.transient, "connection")
-    if isinstance(exc, MalformedResponse | groq.GroqError | openai.OpenAIError):
+    if isinstance(exc, errors.sdk):
         return ProviderFailure(FailureKind.broken, "malformed")
     return None
 

