@@ -115,8 +115,7 @@ def own_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
             "FLUENTLY_DATA_DIR": tmp_path_factory.mktemp("observability"),
             "FLUENTLY_PG_PORT": free_port(),
             "JWT_SECRET": "observability-secret-" + "z" * 40,
-            "JOBS__POLL_INTERVAL_S": 1,
-            "JOBS__METRICS_INTERVAL_S": 0,
+            "jobs": {"poll_interval_s": 1, "metrics_interval_s": 0},
         }
     )
     settings = prepare_database(base)

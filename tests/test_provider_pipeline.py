@@ -52,8 +52,7 @@ def provider_settings(
             "AZURE_OPENAI_KEY": AZURE_KEY,
             "AZURE_OPENAI_ENDPOINT": fake.url,
             "FLUENTLY_PROVIDER_TIMEOUT_S": 20,
-            "JOBS__POLL_INTERVAL_S": 1,
-            "JOBS__MAX_ATTEMPTS": 1,
+            "jobs": {"poll_interval_s": 1, "max_attempts": 1},
         }
     )
     settings = prepare_database(base)

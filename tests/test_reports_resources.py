@@ -383,8 +383,7 @@ def job_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
             "FLUENTLY_DATA_DIR": tmp_path_factory.mktemp("report-jobs"),
             "FLUENTLY_PG_PORT": free_port(),
             "JWT_SECRET": "report-jobs-secret-" + "z" * 40,
-            "JOBS__POLL_INTERVAL_S": 0.5,
-            "JOBS__MAX_ATTEMPTS": 1,
+            "jobs": {"poll_interval_s": 0.5, "max_attempts": 1},
         }
     )
     resolved = prepare_database(base)
@@ -494,6 +493,7 @@ class TestReportJob:
             detail = await client.get(f"/audio_recordings/{recording}", headers=admin.auth)
         assert report["status"] == "failed"
         assert "the report writer is down" in report["error"]
+        assert dispatcher.calls.reports.count("pt") == 1  # the fixture's one attempt per job
         assert detail.json()["status"] == "processed"
         assert detail.json()["report"]["language"] == "en"
 
