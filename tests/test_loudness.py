@@ -22,10 +22,9 @@ from pipelines.loudness import (
     raised,
 )
 from pipelines.types import SAMPLE_RATE, audio_source
-from tests.fidelity import fidelity
+from tests.fidelity import chunked, fidelity
 from tests.support import FIXTURES, JFK_TEXT, SHARED_AUDIO
 from tests.test_audio import write_wav
-from tests.test_local_whisper import chunked
 
 PACED = FIXTURES / "paced"
 
