@@ -146,6 +146,20 @@ class TestTranscriptions:
         assert caught.value.code == "unsupported_language"
         assert "'pt'" in caught.value.body["message"]  # type: ignore[index]
 
+    @pytest.mark.parametrize("temperature", ["abc", "5", "-0.1", "nan"])
+    async def test_a_temperature_openai_would_refuse_is_refused(
+        self, oai: openai.OpenAI, temperature: str
+    ) -> None:
+        """OpenAI takes a number from 0 to 1; it is checked here too, then not used."""
+        with pytest.raises(openai.BadRequestError) as caught:
+            await in_thread(transcribe, oai, JFK, extra_body={"temperature": temperature})
+        assert caught.value.code == "invalid_request"
+        assert "temperature must be a number from 0 to 1" in caught.value.body["message"]  # type: ignore[index]
+
+    async def test_a_temperature_in_range_is_accepted(self, oai: openai.OpenAI) -> None:
+        result = await in_thread(transcribe, oai, JFK, temperature=0.2)
+        assert wer(JFK_TEXT, result.text) <= 0.10, result.text
+
     async def test_auto_lets_the_model_choose(self, oai: openai.OpenAI) -> None:
         result = await in_thread(
             transcribe, oai, JFK, response_format="verbose_json", language="auto"

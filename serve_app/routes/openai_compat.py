@@ -66,7 +66,10 @@ class TranscriptionRequest:
 
 
 def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> TranscriptionRequest:
-    """Validate OpenAI's form fields; ``temperature`` and fields we don't know are ignored."""
+    """Validate OpenAI's form fields. ``temperature`` is checked as OpenAI checks it (a number
+    from 0 to 1) and then not used: decoding starts at 0 and falls back as whisper does. Fields
+    we don't know are ignored."""
+    _check_temperature(fields.get("temperature"))
     language = parse_language(fields.get("language"))
     channel = choice(fields.get("channel"), Channel, "channel")
     if fields.get("stream", "").lower() == "true":
@@ -92,6 +95,19 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
     )
 
 
+def _check_temperature(given: str | None) -> None:
+    if given is None or not given.strip():
+        return
+    try:
+        value = float(given)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise BadRequest(
+            f"temperature must be a number from 0 to 1, not {given!r}", code="invalid_request"
+        )
+
+
 @router.post(
     "/audio/transcriptions",
     response_model=None,
@@ -115,7 +131,13 @@ def parse_request(fields: dict[str, str], granularities: Sequence[str]) -> Trans
                 "items": {"type": "string", "enum": ["word", "segment"]},
             }
         },
-        temperature={"type": "number"},
+        temperature={
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "Checked as OpenAI checks it, then not used: decoding starts at 0 "
+            "and falls back to higher temperatures as whisper does.",
+        },
         channel={
             **CHANNEL_FIELD,
             "description": "Fluently's own, sent with the SDK's extra_body. "
