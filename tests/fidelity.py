@@ -21,6 +21,7 @@ from faster_whisper import WhisperModel
 from benchmarks.disfluency_run import map_fresh
 from benchmarks.wer import NORMALISE, align
 from deployments.local_whisper import LocalWhisperConfig, LocalWhisperTranscriber
+from fluently.settings import PipelineSettings
 from pipelines.audio import decode
 from pipelines.transcription import transcribe_chunked
 from pipelines.types import AudioArray, ChunkTranscript, Transcript, TranscriptionOptions
@@ -138,15 +139,13 @@ def raw_alone(name: str) -> str:
     return map_fresh(raw_sequential, [str(CORPUS / f"{name}.opus")], 1)[0]
 
 
-CHUNKS = {"target_s": 115.0, "max_s": 120.0, "overlap_s": 1.0, "spread": 2}
-"""The platform's default chunk plan and second-pass spread (``PipelineSettings``)."""
-
-
 def chunked(
     transcriber: LocalWhisperTranscriber, audio: AudioArray, *, disfluency_evidence: bool = True
 ) -> Transcript:
     """The platform's path for one recording (chunk, fan out, merge, coverage check), with
-    ``transcriber`` for every chunk."""
+    ``transcriber`` for every chunk and the default chunk plan (``PipelineSettings``), as
+    ``benchmarks.disfluency_run.run_audio`` takes it."""
+    plan = PipelineSettings()
 
     async def one(samples: AudioArray, options: TranscriptionOptions) -> ChunkTranscript:
         return transcriber.transcribe(samples, options)
@@ -156,7 +155,10 @@ def chunked(
             audio,
             TranscriptionOptions(),
             one,
-            **CHUNKS,
+            target_s=plan.chunk_target_s,
+            max_s=plan.chunk_max_s,
+            overlap_s=plan.chunk_overlap_s,
+            spread=plan.spread,
             disfluency_evidence=disfluency_evidence,
         )
     )
