@@ -125,15 +125,19 @@ def repeated_units(
     voiced = loudness > max(float(np.percentile(loudness, 95)) - VOICED_DB, SILENT_DBFS)
     found: list[Repeat] = []
     for first in blocks:
+        # A block's spectra are normalised over it: the last block reads back to a whole
+        # block's length, for a sliver of speech past the last block edge is no measure of
+        # its own noise floor and mean (it matched itself).
+        read_from = max(0, min(first, frames - _BLOCK_FRAMES))
         last = min(frames, first + _BLOCK_FRAMES + context)
-        block = source.read(first * hop, (last - 1) * hop + _WINDOW)
+        block = source.read(read_from * hop, (last - 1) * hop + _WINDOW)
         owned = min(_BLOCK_FRAMES, frames - first)
-        for repeat in _in_block(block, voiced[first:last], owned):
-            if found and repeat.start + first * FRAME_S < found[-1].end:
+        for repeat in _in_block(block, voiced[read_from:last], owned, first - read_from):
+            if found and repeat.start + read_from * FRAME_S < found[-1].end:
                 continue  # begun in the block before, which saw the whole of it
             found.append(
                 Repeat(
-                    start=repeat.start + first * FRAME_S,
+                    start=repeat.start + read_from * FRAME_S,
                     unit_s=repeat.unit_s,
                     copies=repeat.copies,
                     distance=repeat.distance,
@@ -143,8 +147,11 @@ def repeated_units(
     return found
 
 
-def _in_block(audio: AudioArray, voiced_frames: np.ndarray, owned: int) -> list[Repeat]:
-    """Repeats that start in the first ``owned`` frames of ``audio``; times from its start."""
+def _in_block(
+    audio: AudioArray, voiced_frames: np.ndarray, owned: int, skipped: int = 0
+) -> list[Repeat]:
+    """Repeats that start in the ``owned`` frames of ``audio`` after its first ``skipped``
+    (context for the spectra's normalisation); times from its start."""
     spectra = _log_mel(audio)
     n = len(spectra)
     shortest, longest = round(UNIT_MIN_S / FRAME_S), round(UNIT_MAX_S / FRAME_S)
@@ -160,7 +167,7 @@ def _in_block(audio: AudioArray, voiced_frames: np.ndarray, owned: int) -> list[
     candidates: list[tuple[float, int, int]] = []
     for lag in range(shortest, min(longest, (n - 1) // 2) + 1):
         mean = _window_mean(_slack_distance(unit, lag), lag)
-        starts = np.arange(min(len(mean), n - 2 * lag + 1, owned))
+        starts = np.arange(skipped, min(len(mean), n - 2 * lag + 1, skipped + owned))
         if not len(starts):
             continue
         ok = (

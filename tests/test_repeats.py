@@ -60,6 +60,17 @@ class TestRepeatedUnits:
         assert found[0].start == pytest.approx(at_s, abs=0.1)
         assert found[0].copies == 2
 
+    @pytest.mark.parametrize("lead_s", [19.5, 20.0, 20.5, 49.6])
+    def test_speech_in_a_short_last_block_is_no_repetition(
+        self, jfk: AudioArray, lead_s: float
+    ) -> None:
+        """A recording whose last 30 s block holds a sliver of speech (JFK's "country" after
+        20 s of silence, its last 0.5 s past 30 s): that block's spectra were normalised over
+        half a second of speech, which then matched itself (measured: "country" at 30.43 s
+        said twice)."""
+        lead = np.zeros(round(lead_s * SAMPLE_RATE), dtype=np.float32)
+        assert repeated_units(np.concatenate([lead, jfk])) == []
+
     def test_repeats_are_in_time_order_and_do_not_overlap(self, jfk: AudioArray) -> None:
         audio = said_again(said_again(jfk, 9.3, 0.3), 1.8, 0.35)
         found = repeated_units(audio)
