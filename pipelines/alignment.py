@@ -6,11 +6,18 @@ blocks are measured between words, so each word's span is trimmed to where the s
 voiced: leading and trailing silent runs inside a word's span are cut off. Silence is frames
 whose RMS is far below the recording's speech level (relative, so gain does not matter);
 under a mains hum, the level above the hum's band (``HUM_CUTOFF_HZ``).
+
+Long digital silence (a recorder started early, a gap spliced in) is no part of the speech's
+own level: measured with it, the floor falls 60 dB under the speech, the room's noise between
+words counts as voiced, pauses vanish under the words and fluent words read as drawn out.
+``voicing`` measures both: ``Voicing.speech`` against the speech's own floor, for word times,
+pauses and disfluency evidence; ``Voicing.heard`` against the whole recording's, for the
+coverage check, which would rather decode a quiet stretch again than miss it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +29,7 @@ from pipelines.types import (
     Transcript,
     Word,
     audio_source,
+    runs,
 )
 
 FRAME_S = 0.02
@@ -33,6 +41,13 @@ MIN_SILENCE_S = 0.25
 """Only silent runs at least this long are cut from a word (stop closures are shorter)."""
 _BLOCK_FRAMES = 1500
 """Levels are measured 30 s at a time, so memory does not grow with the recording."""
+DIGITAL_SILENCE_DBFS = -90.0
+"""A frame this quiet (RMS, dB of full scale) is digital silence: zeros, or under 16-bit
+dither; no microphone's noise floor is this low."""
+PADDING_S = 5.0
+"""Digital silence this long is padding or an edit, not a pause of the speech: left out of the
+speech's own level (``Voicing.speech``). Synthetic speech's pauses are digital silence of up to
+3 s; with no floor of their own, those recordings keep the ``DYNAMIC_RANGE_DB`` floor."""
 HUM_CUTOFF_HZ = 500.0
 """Mains hum (50 or 60 Hz and its harmonics) fills the pauses with a level that can be within
 15 dB of the speech, and quiet words then fall under the silence level. The level above this
@@ -57,22 +72,62 @@ def frames(start: float, end: float) -> slice:
     return slice(int(start / FRAME_S), int(np.ceil(end / FRAME_S)))
 
 
-def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A boolean per ``FRAME_S`` frame: True where the signal is above the silence level."""
+@dataclass(frozen=True, slots=True)
+class Voicing:
+    """Per ``FRAME_S`` frame, whether the signal is above the silence level, two ways."""
+
+    speech: np.ndarray
+    """Against the speech's own level: long digital silence (``PADDING_S``) left out of it."""
+    heard: np.ndarray
+    """Against the whole recording's level. It is ``speech`` unless the recording has long
+    digital silence, which lowers the floor: quiet speech next to it then counts as voiced,
+    and the coverage check decodes it again where VAD missed it (JFK's soft "ask not" after
+    60 s of zeros, which Silero scores as no speech)."""
+
+
+def voicing(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> Voicing:
+    """Where the signal of ``audio`` is above the silence level (``Voicing``)."""
     source = audio_source(audio)
     frame = max(1, int(FRAME_S * sample_rate))
     end = source.samples // frame * frame
     if end == 0:
-        return np.zeros(0, dtype=bool)
+        none = np.zeros(0, dtype=bool)
+        return Voicing(speech=none, heard=none)
     step = frame * _BLOCK_FRAMES
     blocks = (source.read(start, min(start + step, end)) for start in range(0, end, step))
     levels = [(_levels_db(b, frame), _levels_above_db(b, frame, sample_rate)) for b in blocks]
     full, above_hum = (np.concatenate(parts) for parts in zip(*levels, strict=True))
-    threshold, spread = _silence_level(full)
-    hum_threshold, hum_spread = _silence_level(above_hum)
+    heard = _voiced(full, above_hum, np.ones(len(full), dtype=bool))
+    own = ~_padding(full)
+    if own.all() or not own.any():
+        return Voicing(speech=heard, heard=heard)
+    return Voicing(speech=_voiced(full, above_hum, own), heard=heard)
+
+
+def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A boolean per ``FRAME_S`` frame: True where the signal is above the speech's silence
+    level (``Voicing.speech``)."""
+    return voicing(audio, sample_rate=sample_rate).speech
+
+
+def _voiced(full: np.ndarray, above_hum: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Which frames of ``full`` (or, under a hum, of ``above_hum``) are above the silence level
+    measured on the ``measured`` frames (a boolean mask)."""
+    threshold, spread = _silence_level(full[measured])
+    hum_threshold, hum_spread = _silence_level(above_hum[measured])
     if hum_spread >= spread + HUM_GAIN_DB:
         return np.asarray(above_hum >= hum_threshold)
     return np.asarray(full >= threshold)
+
+
+def _padding(level: np.ndarray) -> np.ndarray:
+    """The frames in runs of digital silence at least ``PADDING_S`` long (``level``: each
+    frame's level in dB)."""
+    padding = np.zeros(len(level), dtype=bool)
+    for first, past in zip(*runs(level <= DIGITAL_SILENCE_DBFS), strict=True):
+        if (past - first) * FRAME_S >= PADDING_S:
+            padding[first:past] = True
+    return padding
 
 
 def _silence_level(level: np.ndarray) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from pipelines.alignment import refine_word_times, voiced_frames
+from pipelines.alignment import Voicing, refine_word_times, voicing
 from pipelines.chunking import Chunk, chunk_plan
 from pipelines.coverage import (
     Coverage,
@@ -103,7 +103,7 @@ async def transcribe_chunked(
         await progress(done, len(plan))
     # Where the audio is voiced is worked out in threads while the chunks are transcribed
     # elsewhere: frame levels for trimming word times, Silero VAD for the coverage check.
-    voicing = asyncio.ensure_future(asyncio.to_thread(voiced_frames, audio))
+    levels = asyncio.ensure_future(asyncio.to_thread(voicing, audio))
     speech = (
         asyncio.ensure_future(asyncio.to_thread(silero_speech, audio))
         if options.word_timestamps
@@ -123,12 +123,12 @@ async def transcribe_chunked(
     try:
         results = await asyncio.gather(*(one(chunk) for chunk in plan))
     except BaseException:
-        for pending in (voicing, speech):
+        for pending in (levels, speech):
             if pending is not None:
                 pending.cancel()
         raise
-    voiced = await voicing
-    merged = refine_word_times(merge_chunks(plan, results), voiced)
+    voiced = await levels
+    merged = refine_word_times(merge_chunks(plan, results), voiced.heard)
     if speech is None:
         return merged
     return await _covered(
@@ -169,7 +169,7 @@ def _bounded(
 async def _covered(
     transcript: Transcript,
     audio: AudioSource,
-    voiced: np.ndarray,
+    voicing: Voicing,
     vad: Speech,
     options: TranscriptionOptions,
     send: SendSpan,
@@ -177,11 +177,14 @@ async def _covered(
     disfluency_evidence: bool,
     spread: int,
 ) -> Transcript:
-    """``transcript`` with its voiced stretches that no word covers transcribed again."""
+    """``transcript`` with its voiced stretches that no word covers transcribed again: found
+    against ``voicing.heard``; the words' times, pauses and disfluency evidence are then read
+    against ``voicing.speech``."""
+    sounding = voicing.heard
     duration = audio.samples / SAMPLE_RATE
     if any(s.text and not s.words for s in transcript.segments):
         return transcript  # a backend without word times: nothing to check against
-    segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, voiced)
+    segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, sounding)
     segments, echoed = without_echoes(segments)
     removed += echoed
     # A decoder loop's words go first: the speech under them is then decoded again like any
@@ -190,7 +193,7 @@ async def _covered(
     segments, unlooped = without_loops(segments, looped)
     held = _words(segments)
     # Off the event loop: on a long recording these take seconds, and a job's heartbeat runs there.
-    unworded = await asyncio.to_thread(unworded_sounds, audio, voiced, held)
+    unworded = await asyncio.to_thread(unworded_sounds, audio, sounding, held)
     speech = with_doubted_speech(vad, unworded)
     gaps = joined(
         [
@@ -201,7 +204,7 @@ async def _covered(
     )
     underwritten = underwritten_speech(speech, held)
     done = await _repaired(
-        segments, gaps, speech, voiced, duration, options, send, underwritten=underwritten
+        segments, gaps, speech, sounding, duration, options, send, underwritten=underwritten
     )
     segments, windows = done.segments, done.windows
     added, removed = done.added - done.misplaced - unlooped, removed + done.removed
@@ -210,13 +213,14 @@ async def _covered(
         # short (a word beside it may cover most of it by ``uncovered_speech``'s measure).
         laid = sorted(done.copies)
         again = await _repaired(
-            segments, laid, speech, voiced, duration, options, send, take_out_copies=False
+            segments, laid, speech, sounding, duration, options, send, take_out_copies=False
         )
         segments, windows = again.segments, windows + again.windows
         added, removed = added + again.added, removed + again.removed
     # The repairs' words trimmed like the rest; and, the sentences laid on silence judged (made
     # up or not, ``without_unvoiced_segments``), a word wholly on silence takes no time there.
     # Every word, every recording (0.2 s for 14,000 words): off the event loop too.
+    voiced = voicing.speech
     repaired = await asyncio.to_thread(
         refine_word_times, transcript.with_segments(segments), voiced, off_voice=True
     )
@@ -224,8 +228,8 @@ async def _covered(
     left = uncovered_speech(speech, words)
     sounds = (
         await asyncio.to_thread(unworded_sounds, audio, voiced, words)
-        if windows
-        else unworded  # no repair: the same words, so the same sounds
+        if windows or voiced is not sounding
+        else unworded  # no repair: the same words and levels, so the same sounds
     )
     english = (repaired.language or options.language or "").split("-")[0] == "en"
     repeats = asyncio.ensure_future(

@@ -3,14 +3,16 @@ the speech."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from benchmarks.disfluency_run import with_hum
-from pipelines.alignment import FRAME_S, trimmed, voiced_frames
+from pipelines.alignment import FRAME_S, PADDING_S, trimmed, voiced_frames, voicing
 from pipelines.audio import decode
-from pipelines.types import Word
-from tests.support import FIXTURES
+from pipelines.types import SAMPLE_RATE, Word
+from tests.support import FIXTURES, SHARED_AUDIO
 
 SPEECH = FIXTURES / "long" / "conversation_no_tail.opus"
 """135 s of sentences with pauses of 0.2-3 s between them, whose silence is digital."""
@@ -46,6 +48,43 @@ def test_speech_without_a_hum_keeps_the_full_band_level() -> None:
     loud = np.percentile(level, 95)
     # Digital silence: the floor is 60 dB under the loud frames, the silence level 30 % over it.
     assert np.array_equal(voiced, level >= loud - 60 + 0.3 * 60)
+
+
+@pytest.mark.parametrize(
+    ("recording", "seconds"),
+    [(SHARED_AUDIO / "jfk.flac", 11.0), (FIXTURES / "long" / "noise_20db.opus", 30.0)],
+)
+@pytest.mark.parametrize(("before_s", "after_s"), [(20.0, 0.0), (0.0, 20.0), (8.0, 60.0)])
+def test_long_digital_silence_is_no_part_of_the_speechs_level(
+    recording: Path, seconds: float, before_s: float, after_s: float
+) -> None:
+    """Zeros beside speech recorded over a noise floor put the whole recording's floor 60 dB
+    under the speech: the noise between its words counts as voiced (JFK: 99 % of its frames
+    against 55 % alone). The speech's own level leaves them out; the whole recording's is
+    still there for the coverage check (``Voicing.heard``)."""
+    speech = decode(recording)[: round(seconds * SAMPLE_RATE)]
+    alone = voiced_frames(speech)
+    padded = voicing(
+        np.concatenate(
+            [
+                np.zeros(round(before_s * SAMPLE_RATE)),
+                speech,
+                np.zeros(round(after_s * SAMPLE_RATE)),
+            ]
+        ).astype(np.float32)
+    )
+    at = slice(round(before_s / FRAME_S), round(before_s / FRAME_S) + len(alone))
+    assert np.mean(padded.speech[at] == alone) > 0.99
+    assert not padded.speech[: at.start].any() and not padded.speech[at.stop :].any()
+    assert np.mean(padded.heard[at]) > np.mean(alone) + 0.2
+
+
+def test_pauses_of_digital_silence_keep_the_recordings_level() -> None:
+    """Synthetic speech's pauses are digital silence (up to 3 s here, shorter than
+    ``PADDING_S``) and are the recording's only floor: one level serves both uses."""
+    levels = voicing(decode(SPEECH))
+    assert PADDING_S > 3.0
+    assert levels.speech is levels.heard
 
 
 def voiced_between(*spans: tuple[float, float], seconds: float = 5.0) -> np.ndarray:
