@@ -362,18 +362,32 @@ def _without_dc_offset(samples: AudioArray) -> AudioArray:
 @contextmanager
 def _open_audio(path: Path) -> Iterator[tuple[InputContainer, AudioStream]]:
     if path.stat().st_size == 0:
-        raise InvalidAudio("empty_file", "The file is empty.")
+        raise InvalidAudio("empty_file", "the file is empty")
     try:
         container = av.open(str(path), mode="r", options=_OPEN_OPTIONS, metadata_errors="replace")
     except av.error.FFmpegError as e:
-        raise InvalidAudio("not_audio", "The file is not a recognised audio format.") from e
+        if _is_mp4(path):
+            raise InvalidAudio(
+                "corrupt_audio",
+                "the MP4/M4A file cannot be read: its index (the moov box) is missing or "
+                "damaged, as when an upload or a recording is cut short",
+            ) from e
+        raise InvalidAudio("not_audio", "the file is not a recognised audio format") from e
     with container:
         stream = container.streams.best("audio")
         if not isinstance(stream, AudioStream):
-            raise InvalidAudio("not_audio", "The file has no audio track.")
+            raise InvalidAudio("not_audio", "the file has no audio track")
         if stream.codec_context is None:
-            raise InvalidAudio("unsupported_audio", "The audio codec is not supported.")
+            raise InvalidAudio("unsupported_audio", "the audio codec is not supported")
         yield container, stream
+
+
+def _is_mp4(path: Path) -> bool:
+    """Whether the file opens as an ISO media file (MP4, M4A, MOV) does: an ``ftyp`` box first.
+    Most recorders write the index that says where the audio is (``moov``) after the audio,
+    so such a file cut short cannot be opened at all, though it is no other format."""
+    with path.open("rb") as file:
+        return file.read(8)[4:] == b"ftyp"
 
 
 def _packets(container: InputContainer, stream: AudioStream) -> Iterator[av.Packet[AudioStream]]:
@@ -401,15 +415,15 @@ def _frames(
             damaged += 1
             continue
         except av.error.FFmpegError as e:
-            raise InvalidAudio("unsupported_audio", "The audio codec is not supported.") from e
+            raise InvalidAudio("unsupported_audio", "the audio codec is not supported") from e
         for frame in frames:
             if frame.samples:
                 decoded = True
                 yield frame
     if not decoded and (damaged or header_s):
-        raise InvalidAudio("corrupt_audio", "The audio stream is damaged and cannot be decoded.")
+        raise InvalidAudio("corrupt_audio", "the audio stream is damaged and cannot be decoded")
     if not decoded:
-        raise InvalidAudio("empty_file", "The file contains no audio.")
+        raise InvalidAudio("empty_file", "the file contains no audio")
 
 
 def _header_duration_s(container: InputContainer) -> float | None:
@@ -439,7 +453,7 @@ def _past(duration_s: float, max_duration_s: float | None) -> bool:
 
 
 def _too_long(max_duration_s: float | None) -> InvalidAudio:
-    return InvalidAudio("too_long", f"The audio is longer than {max_duration_s:g} seconds.")
+    return InvalidAudio("too_long", f"the audio is longer than {max_duration_s:g} seconds")
 
 
 class _PcmBuffer:

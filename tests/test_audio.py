@@ -41,6 +41,7 @@ REFUSED = [
     ("video_no_audio.mp4", "not_audio"),
     ("unknown_codec.wav", "unsupported_audio"),
     ("corrupt_frames.flac", "corrupt_audio"),
+    ("truncated_index.m4a", "corrupt_audio"),  # jfk.m4a's first 20 KB: its index comes last
 ]
 
 

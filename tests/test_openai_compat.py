@@ -170,7 +170,7 @@ class TestTranscriptions:
     async def test_a_file_that_is_not_audio_is_refused(self, oai: openai.OpenAI) -> None:
         with pytest.raises((openai.BadRequestError, openai.UnprocessableEntityError)) as caught:
             await in_thread(transcribe, oai, FIXTURES / "notes.txt")
-        assert caught.value.body["message"] == "The file is not a recognised audio format."  # type: ignore[index]
+        assert caught.value.body["message"] == "the file is not a recognised audio format"  # type: ignore[index]
 
     @pytest.mark.parametrize("channel", ["left", "right"])
     async def test_one_channel_of_two_speakers_gives_that_speaker(

@@ -75,6 +75,7 @@ class TestUploadValidation:
             ("truncated_header.mp3", 422, None),
             ("truncated_header.wav", 422, None),
             ("video_no_audio.mp4", 422, None),
+            ("truncated_index.m4a", 422, "corrupt_audio"),
             ("jfk_44k_stereo.wav", 413, "file_too_large"),
             ("jfk.flac", 413, "audio_too_long"),
         ],
