@@ -218,7 +218,7 @@ def _verbose(result: TranscribedAudio, granularities: frozenset[Granularity]) ->
         "text": transcript.text,
     }
     if Granularity.segment in granularities:
-        body["segments"] = [_segment(i, s) for i, s in enumerate(transcript.segments)]
+        body["segments"] = [_segment(i, s) for i, s in enumerate(exports.cues(transcript))]
     if Granularity.word in granularities:
         body["words"] = [
             {"word": w.word, "start": w.start, "end": w.end} for w in transcript.words()
