@@ -635,7 +635,7 @@ def compute_metrics(
     _drop_what_prolongations_were_taken_for(tokens, settings, found)
     _drop_syllables_written_as_fillers(tokens, found)
     _count_heard_repetitions(tokens, found)
-    _find_blocks(tokens, settings, found)
+    _find_blocks(tokens, settings, found, sounds)
     _find_second_pass_fillers(tokens, fillers, found)
     return _tally(
         tokens,
@@ -2128,7 +2128,9 @@ def _inside_prolongation(token: _Token, found: _Found) -> bool:
     )
 
 
-def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Found) -> None:
+def _find_blocks(
+    tokens: Sequence[_Token], settings: MetricsSettings, found: _Found, sounds: Sequence[Sound] = ()
+) -> None:
     """Long silences inside a phrase: the speaker is stuck before the next word.
 
     Heuristic on text and timing: a gap of at least ``block_min_s`` between two words where the
@@ -2147,7 +2149,12 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
     as a block: listed to review (``_paced``; "And so my fellow Americans | 1.0 s | ask not |
     1.1 s | what your country can do for you, | 0.8 s | ask what", whisper writing no comma
     at the first two).
+    A gap a voiced sound no word covers (``sounds``) leaves no silence of ``block_min_s`` in
+    is no silence: a word whisper laid on the silence beside its sound, given no time there
+    ("morning, | Laura, | did" with "Laura," timed after its sound; the sound is listed to
+    review by ``_find_sounds``).
     """
+    voiced = [(s.start, s.end) for s in sounds if not s.noisy]
     silences: list[tuple[int, int]] = []  # pauses inside sentences: (word before, word after)
     anchor: int | None = None  # the last word that takes time
     ended = False  # whether a word from the anchor on ends the phrase
@@ -2161,7 +2168,9 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
         ended = ended or token.filler or token.sentence_end or token.cut
     gaps = [tokens[after].start - tokens[before].end for before, after in silences]
     for k, (before, after) in enumerate(silences):
-        if gaps[k] < settings.block_min_s:
+        if gaps[k] < settings.block_min_s or (
+            _longest_silence(tokens[before].end, tokens[after].start, voiced) < settings.block_min_s
+        ):
             continue
         # The blocked word: the first after the silence, one given no time included.
         blocked = next(
@@ -2185,6 +2194,17 @@ def _find_blocks(tokens: Sequence[_Token], settings: MetricsSettings, found: _Fo
             ),
             blocked,
         )
+
+
+def _longest_silence(start: float, end: float, sounds: Sequence[Span]) -> float:
+    """The longest stretch from ``start`` to ``end`` that none of ``sounds`` (in time order)
+    lies on."""
+    longest, at = 0.0, start
+    for a, b in sounds:
+        if b <= at or a >= end:
+            continue
+        longest, at = max(longest, a - at), max(at, b)
+    return max(longest, end - at)
 
 
 def _paced(gap: float, others: Sequence[float]) -> bool:

@@ -652,6 +652,21 @@ class TestProlongationsAndBlocks:
         assert events(metrics) == [("block", None, "red", True)]
         assert (metrics.disfluencies[0].start, metrics.disfluencies[0].end) == (0.9, 3.1)
 
+    def test_a_gap_a_voiced_sound_breaks_is_no_block(self) -> None:
+        # "Good morning, Laura, did you": whisper timed "Laura," after its sound, on the
+        # silence before "did", where it takes no time; the sound lies in the gap.
+        said = ("Good", 0.5, 0.83), ("morning,", 0.83, 1.29)
+        words = timed(*said, ("Laura,", 1.99, 1.99), ("did", 2.31, 2.39), ("you", 2.39, 2.65))
+        laura = Sound(1.46, 1.94, noisy=False)
+        assert [e.type for e in compute_metrics(words, 3.0).disfluencies] == ["block"]
+        metrics = compute_metrics(words, 3.0, sounds=[laura])
+        assert "block" not in {e.type for e in (*metrics.disfluencies, *metrics.to_review)}
+        # A breath in a long enough silence leaves it a block; so does a sound beside one.
+        breath = Sound(1.46, 1.94, noisy=True)
+        assert events(compute_metrics(words, 3.0, sounds=[breath]))[0][0] == "block"
+        words = timed(*said, ("did", 3.2, 3.3), ("you", 3.3, 3.5))
+        assert events(compute_metrics(words, 4.0, sounds=[laura]))[0][0] == "block"
+
     def test_a_comma_written_for_the_pause_does_not_hide_a_block(self) -> None:
         """Whisper punctuates the silences it hears; a comma is no proof of a phrase end."""
         words = timed(("about,", 0.0, 0.5), ("uh,", 2.4, 2.8), ("my", 3.0, 3.2))
