@@ -7,8 +7,9 @@ voiced: leading and trailing silent runs inside a word's span are cut off. Silen
 whose RMS is far below the recording's speech level (relative, so gain does not matter);
 under a mains hum, the level above the hum's band (``HUM_CUTOFF_HZ``).
 
-Long digital silence (a recorder started early, a gap spliced in) is no part of the speech's
-own level: measured with it, the floor falls 60 dB under the speech, the room's noise between
+Long stretches far quieter than the speech (digital silence, a recorder started before the
+microphone was live, a gap spliced in) are no part of the speech's own level: measured with
+them, the floor falls up to 60 dB under the speech, the room's noise between
 words counts as voiced, pauses vanish under the words and fluent words read as drawn out.
 ``voicing`` measures both: ``Voicing.speech`` against the speech's own floor, for word times,
 pauses and disfluency evidence; ``Voicing.heard`` against the whole recording's, for the
@@ -41,13 +42,16 @@ MIN_SILENCE_S = 0.25
 """Only silent runs at least this long are cut from a word (stop closures are shorter)."""
 _BLOCK_FRAMES = 1500
 """Levels are measured 30 s at a time, so memory does not grow with the recording."""
-DIGITAL_SILENCE_DBFS = -90.0
-"""A frame this quiet (RMS, dB of full scale) is digital silence: zeros, or under 16-bit
-dither; no microphone's noise floor is this low."""
+PADDING_DB = 35.0
+"""Frames this far under the loud frames (95th percentile) hold no speech: a room's noise
+between words is 24-31 dB under them on the recorded fixtures."""
 PADDING_S = 5.0
-"""Digital silence this long is padding or an edit, not a pause of the speech: left out of the
-speech's own level (``Voicing.speech``). Synthetic speech's pauses are digital silence of up to
-3 s; with no floor of their own, those recordings keep the ``DYNAMIC_RANGE_DB`` floor."""
+"""A stretch of ``PADDING_DB`` quiet this long is padding or an edit, not a pause of the
+speech's own (a recorder started before the microphone was live, zeros left at the end, a gap
+spliced in): left out of the speech's level (``Voicing.speech``). JFK after 20 s of noise at
+-85, -75 or -65 dBFS (his room's is -41) had %SS 7.1-10.7, as after zeros. Synthetic speech's
+pauses are digital silence of up to 3 s; with no floor of their own, those recordings keep the
+``DYNAMIC_RANGE_DB`` floor."""
 HUM_CUTOFF_HZ = 500.0
 """Mains hum (50 or 60 Hz and its harmonics) fills the pauses with a level that can be within
 15 dB of the speech, and quiet words then fall under the silence level. The level above this
@@ -77,10 +81,11 @@ class Voicing:
     """Per ``FRAME_S`` frame, whether the signal is above the silence level, two ways."""
 
     speech: np.ndarray
-    """Against the speech's own level: long digital silence (``PADDING_S``) left out of it."""
+    """Against the speech's own level: long stretches far quieter than the speech (``PADDING_S``,
+    ``PADDING_DB``) left out of it."""
     heard: np.ndarray
-    """Against the whole recording's level. It is ``speech`` unless the recording has long
-    digital silence, which lowers the floor: quiet speech next to it then counts as voiced,
+    """Against the whole recording's level. It is ``speech`` unless the recording has such a
+    stretch, which lowers the floor: quiet speech next to it then counts as voiced,
     and the coverage check decodes it again where VAD missed it (JFK's soft "ask not" after
     60 s of zeros, which Silero scores as no speech)."""
 
@@ -121,10 +126,11 @@ def _voiced(full: np.ndarray, above_hum: np.ndarray, measured: np.ndarray) -> np
 
 
 def _padding(level: np.ndarray) -> np.ndarray:
-    """The frames in runs of digital silence at least ``PADDING_S`` long (``level``: each
-    frame's level in dB)."""
+    """The frames in runs at least ``PADDING_S`` long of frames ``PADDING_DB`` or more under the
+    loud frames (``level``: each frame's level in dB)."""
     padding = np.zeros(len(level), dtype=bool)
-    for first, past in zip(*runs(level <= DIGITAL_SILENCE_DBFS), strict=True):
+    quiet = level < float(np.percentile(level, 95)) - PADDING_DB
+    for first, past in zip(*runs(quiet), strict=True):
         if (past - first) * FRAME_S >= PADDING_S:
             padding[first:past] = True
     return padding

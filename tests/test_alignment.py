@@ -55,24 +55,28 @@ def test_speech_without_a_hum_keeps_the_full_band_level() -> None:
     [(SHARED_AUDIO / "jfk.flac", 11.0), (FIXTURES / "long" / "noise_20db.opus", 30.0)],
 )
 @pytest.mark.parametrize(("before_s", "after_s"), [(20.0, 0.0), (0.0, 20.0), (8.0, 60.0)])
-def test_long_digital_silence_is_no_part_of_the_speechs_level(
-    recording: Path, seconds: float, before_s: float, after_s: float
+@pytest.mark.parametrize("padding_dbfs", [None, -85.0, -65.0])
+def test_long_quiet_stretches_are_no_part_of_the_speechs_level(
+    recording: Path, seconds: float, before_s: float, after_s: float, padding_dbfs: float | None
 ) -> None:
-    """Zeros beside speech recorded over a noise floor put the whole recording's floor 60 dB
+    """Zeros (None), or noise far under the speech's own floor (a microphone not yet live),
+    beside speech recorded over a noise floor put the whole recording's floor up to 60 dB
     under the speech: the noise between its words counts as voiced (JFK: 99 % of its frames
     against 55 % alone). The speech's own level leaves them out; the whole recording's is
     still there for the coverage check (``Voicing.heard``)."""
     speech = decode(recording)[: round(seconds * SAMPLE_RATE)]
     alone = voiced_frames(speech)
-    padded = voicing(
-        np.concatenate(
-            [
-                np.zeros(round(before_s * SAMPLE_RATE)),
-                speech,
-                np.zeros(round(after_s * SAMPLE_RATE)),
-            ]
-        ).astype(np.float32)
-    )
+    rng = np.random.default_rng(0)
+
+    def quiet(s: float) -> np.ndarray:
+        n = round(s * SAMPLE_RATE)
+        return (
+            np.zeros(n)
+            if padding_dbfs is None
+            else 10 ** (padding_dbfs / 20) * rng.standard_normal(n)
+        )
+
+    padded = voicing(np.concatenate([quiet(before_s), speech, quiet(after_s)]).astype(np.float32))
     at = slice(round(before_s / FRAME_S), round(before_s / FRAME_S) + len(alone))
     assert np.mean(padded.speech[at] == alone) > 0.99
     assert not padded.speech[: at.start].any() and not padded.speech[at.stop :].any()

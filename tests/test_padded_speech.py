@@ -1,10 +1,10 @@
-"""Fluent speech with long digital silence beside it (a recorder started early, a gap left at
-the end, a silence spliced in) is scored as fluent: the silence is no part of the speech's
-level (``pipelines.alignment.Voicing``).
+"""Fluent speech with a long stretch far quieter than it beside it (digital silence, a recorder
+started before the microphone was live, a gap left at the end) is scored as fluent: the
+stretch is no part of the speech's level (``pipelines.alignment.Voicing``).
 
 Measured before: JFK after 20 s of zeros had %SS 7.1 ("ask" and "what" drawn out), 10.7 with
 the zeros after it; the first 15 s of ``noise_20db`` (a synthetic voice over noise 20 dB under
-it) 1.7 and 3.3 ("Martin" drawn out). The zeros put the floor 60 dB under the speech, so the
+it) 1.7 and 3.3 ("Martin" drawn out); JFK after 20 s of noise at -65 dBFS 7.1. The zeros put the floor 60 dB under the speech, so the
 noise between words counted as voiced: the pauses under whisper's words were not found and
 the words read as prolongations. Alone, each has none.
 """
@@ -50,12 +50,28 @@ def metrics_of(audio: AudioArray) -> dict[str, Any]:
     return run_audio(audio, transcriber(), ReportGenerator(chat_clients=()))[1]
 
 
-@pytest.mark.parametrize("name", sorted(RECORDINGS))
-@pytest.mark.parametrize("where", ["before", "after"])
-def test_fluent_speech_beside_long_digital_silence_is_scored_fluent(name: str, where: str) -> None:
-    zeros = np.zeros(round(SILENCE_S * SAMPLE_RATE), dtype=np.float32)
-    pieces = [zeros, speech(name)] if where == "before" else [speech(name), zeros]
-    metrics = metrics_of(np.concatenate(pieces))
+CASES = [
+    ("jfk", "before", None),
+    ("jfk", "after", None),
+    ("noise_20db", "before", None),
+    ("noise_20db", "after", None),
+    ("jfk", "before", -65.0),  # a microphone not live yet: noise 24 dB under his room's
+]
+"""Recording, where the quiet stretch is, and its noise level in dBFS (None: zeros)."""
+
+
+@pytest.mark.parametrize(("name", "where", "quiet_dbfs"), CASES)
+def test_fluent_speech_beside_a_long_quiet_stretch_is_scored_fluent(
+    name: str, where: str, quiet_dbfs: float | None
+) -> None:
+    n = round(SILENCE_S * SAMPLE_RATE)
+    quiet = (
+        np.zeros(n)
+        if quiet_dbfs is None
+        else 10 ** (quiet_dbfs / 20) * np.random.default_rng(0).standard_normal(n)
+    )
+    pieces = [quiet, speech(name)] if where == "before" else [speech(name), quiet]
+    metrics = metrics_of(np.concatenate(pieces).astype(np.float32))
     # Issue 11's bound for fluent speech: at most one false event per 100 syllables.
     assert metrics["stuttering_like_disfluencies"] <= metrics["syllable_count"] / 100, metrics
     assert metrics["counts_by_type"]["prolongation"] == 0, metrics["disfluencies"]
