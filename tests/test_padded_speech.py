@@ -4,9 +4,10 @@ stretch is no part of the speech's level (``pipelines.alignment.Voicing``).
 
 Measured before: JFK after 20 s of zeros had %SS 7.1 ("ask" and "what" drawn out), 10.7 with
 the zeros after it; the first 15 s of ``noise_20db`` (a synthetic voice over noise 20 dB under
-it) 1.7 and 3.3 ("Martin" drawn out); JFK after 20 s of noise at -65 dBFS 7.1. The zeros put the floor 60 dB under the speech, so the
-noise between words counted as voiced: the pauses under whisper's words were not found and
-the words read as prolongations. Alone, each has none.
+it) 1.7 and 3.3 ("Martin" drawn out); JFK after 20 s of noise at -65 dBFS 7.1. The zeros put
+the floor 60 dB under the speech, so the noise between words counted as voiced: the pauses
+under whisper's words were not found and the words read as prolongations. Alone, each has
+none.
 """
 
 from __future__ import annotations
