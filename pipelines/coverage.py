@@ -408,7 +408,7 @@ def uncovered_speech(
     )
     gaps: list[Span] = []
     for start, end in speech:
-        gaps += [(a, b) for a, b in _subtract((start, end), covered) if b - a >= min_s]
+        gaps += [(a, b) for a, b in subtract((start, end), covered) if b - a >= min_s]
     return gaps
 
 
@@ -864,7 +864,8 @@ def joined(spans: Any) -> list[Span]:
     return merged
 
 
-def _subtract(span: Span, covered: Sequence[Span]) -> list[Span]:
+def subtract(span: Span, covered: Sequence[Span]) -> list[Span]:
+    """The pieces of ``span`` that none of ``covered`` (in time order) lies on."""
     start, end = span
     left: list[Span] = []
     for a, b in covered:

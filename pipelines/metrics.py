@@ -23,7 +23,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from pipelines.coverage import Sound, uncovered_speech
+from pipelines.coverage import Sound, subtract, uncovered_speech
 from pipelines.fillers import (
     backchannel_half,
     filler_runs,
@@ -2168,10 +2168,9 @@ def _find_blocks(
         ended = ended or token.filler or token.sentence_end or token.cut
     gaps = [tokens[after].start - tokens[before].end for before, after in silences]
     for k, (before, after) in enumerate(silences):
-        if gaps[k] < settings.block_min_s or (
-            _longest_silence(tokens[before].end, tokens[after].start, voiced) < settings.block_min_s
-        ):
-            continue
+        silent = subtract((tokens[before].end, tokens[after].start), voiced)
+        if max((b - a for a, b in silent), default=0.0) < settings.block_min_s:
+            continue  # shorter than a block, or broken by a sound
         # The blocked word: the first after the silence, one given no time included.
         blocked = next(
             (
@@ -2194,17 +2193,6 @@ def _find_blocks(
             ),
             blocked,
         )
-
-
-def _longest_silence(start: float, end: float, sounds: Sequence[Span]) -> float:
-    """The longest stretch from ``start`` to ``end`` that none of ``sounds`` (in time order)
-    lies on."""
-    longest, at = 0.0, start
-    for a, b in sounds:
-        if b <= at or a >= end:
-            continue
-        longest, at = max(longest, a - at), max(at, b)
-    return max(longest, end - at)
 
 
 def _paced(gap: float, others: Sequence[float]) -> bool:
