@@ -72,7 +72,7 @@ that silence ("hands, | 0.58 s | and" with "hands," timed over the pause and 0.0
 
 def frames(start: float, end: float) -> slice:
     """The ``FRAME_S`` frames from ``start`` to ``end`` seconds: from the frame ``start`` falls
-    in up to and including the one ``end`` falls in, for indexing ``voiced_frames``."""
+    in up to and including the one ``end`` falls in, for indexing ``Voicing.speech``."""
     return slice(int(start / FRAME_S), int(np.ceil(end / FRAME_S)))
 
 
@@ -107,12 +107,6 @@ def voicing(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) 
     if own.all() or not own.any():
         return Voicing(speech=heard, heard=heard)
     return Voicing(speech=_voiced(full, above_hum, own), heard=heard)
-
-
-def voiced_frames(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A boolean per ``FRAME_S`` frame: True where the signal is above the speech's silence
-    level (``Voicing.speech``)."""
-    return voicing(audio, sample_rate=sample_rate).speech
 
 
 def _voiced(full: np.ndarray, above_hum: np.ndarray, measured: np.ndarray) -> np.ndarray:
@@ -166,7 +160,7 @@ def trimmed(word: Word, voiced: np.ndarray, *, off_voice: bool = False) -> Word:
     """``word`` with the silent runs at its edges cut off (``MIN_SILENCE_S`` or longer), and
     ended at a silence inside it of ``INNER_SILENCE_S`` or longer, or of ``MIN_SILENCE_S`` or
     longer with less than ``SLIVER_S`` of sound after it in the word; ``voiced`` is
-    ``voiced_frames`` of the recording the word's times are in. A word with no voiced frame
+    ``voicing(...).speech`` of the recording the word's times are in. A word with no voiced frame
     under it is left where it is, or, with ``off_voice``, takes no time (``_off_voice``)."""
     first = int(word.start / FRAME_S)
     last = min(int(np.ceil(word.end / FRAME_S)), len(voiced))
@@ -219,7 +213,7 @@ def refine_word_times(
     transcript: Transcript, voiced: np.ndarray, *, off_voice: bool = False
 ) -> Transcript:
     """The same transcript with each word trimmed to its voiced part (``voiced``, from
-    ``voiced_frames`` of the recording; ``off_voice``: see ``trimmed``)."""
+    ``voicing(...).speech`` of the recording; ``off_voice``: see ``trimmed``)."""
     if voiced.size == 0 or not voiced.any():
         return transcript
     segments = tuple(

@@ -278,7 +278,7 @@ def unworded_sounds(
     *,
     sample_rate: int = SAMPLE_RATE,
 ) -> list[Sound]:
-    """Runs of frames above the silence level (``voiced``, from ``voiced_frames``) at least
+    """Runs of frames above the silence level (``voiced``, from ``voicing``) at least
     ``MIN_SOUND_S`` long that lie outside every word's span, with whether each is noise-like.
     Only the sounds and the audio either side of their ends are read."""
     source = audio_source(audio)
@@ -615,7 +615,7 @@ def without_unvoiced_segments(
     segments: Sequence[Segment], speech: Sequence[Span], voiced: np.ndarray
 ) -> tuple[list[Segment], int]:
     """``segments`` minus the sentences most of whose words lie off voiced audio: neither on
-    VAD speech nor on a frame above the silence level (``voiced``, from ``voiced_frames``);
+    VAD speech nor on a frame above the silence level (``voiced``, from ``voicing``);
     two tests, so speech that one of them misses is never taken for a hallucination. Returns
     the segments left and how many sentences went.
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.disfluency_run import with_hum
-from pipelines.alignment import FRAME_S, PADDING_S, trimmed, voiced_frames, voicing
+from pipelines.alignment import FRAME_S, PADDING_S, trimmed, voicing
 from pipelines.audio import decode
 from pipelines.types import SAMPLE_RATE, Word
 from tests.support import FIXTURES, SHARED_AUDIO
@@ -33,7 +33,7 @@ def test_a_mains_hum_does_not_silence_the_speech(hertz: list[float], under_speec
     lost). Measured above the hum, the frames are voiced where they are without it."""
     speech = decode(SPEECH)
     hummed = with_hum(speech, under_speech_db, hertz)
-    clean, heard = voiced_frames(speech), voiced_frames(hummed)
+    clean, heard = voicing(speech).speech, voicing(hummed).speech
     assert np.mean(clean == heard) > 0.95
 
 
@@ -42,7 +42,7 @@ def test_speech_without_a_hum_keeps_the_full_band_level() -> None:
     hum they stay voiced as the full-band level has them. The fixture recordings all decide on
     the full band (JFK's room rumble is 9 dB in it, short of the hum's 40)."""
     speech = decode(SPEECH)
-    voiced = voiced_frames(speech)
+    voiced = voicing(speech).speech
     frames = speech[: len(voiced) * 320].astype(np.float64).reshape(len(voiced), 320)
     level = 20 * np.log10(np.maximum(np.sqrt(np.mean(frames**2, axis=1)), 1e-9))
     loud = np.percentile(level, 95)
@@ -65,7 +65,7 @@ def test_long_quiet_stretches_are_no_part_of_the_speechs_level(
     against 55 % alone). The speech's own level leaves them out; the whole recording's is
     still there for the coverage check (``Voicing.heard``)."""
     speech = decode(recording)[: round(seconds * SAMPLE_RATE)]
-    alone = voiced_frames(speech)
+    alone = voicing(speech).speech
     rng = np.random.default_rng(0)
 
     def quiet(s: float) -> np.ndarray:
@@ -92,7 +92,7 @@ def test_pauses_of_digital_silence_keep_the_recordings_level() -> None:
 
 
 def voiced_between(*spans: tuple[float, float], seconds: float = 5.0) -> np.ndarray:
-    """``voiced_frames`` of a recording voiced only in ``spans``."""
+    """``Voicing.speech`` of a recording voiced only in ``spans``."""
     voiced = np.zeros(round(seconds / FRAME_S), dtype=bool)
     for start, end in spans:
         voiced[round(start / FRAME_S) : round(end / FRAME_S)] = True
