@@ -70,17 +70,30 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# The model tests run twice: with the CPU's own CTranslate2 kernels, then with the instruction
-# set one step below (tests/other_isa.py; RERUN_ISA=GENERIC, AVX, AVX2 or AVX512 picks one), so
-# no test rests on one machine's decoding quirks.
+# Two streams at once, since most tests are one-thread Python that leaves the second core idle
+# (the CPU was 30-50 % idle through the tests that do not decode with the model):
+# - the tests that do not depend on the model's decoding, then tests/test_two_nodes.py in a
+#   process of its own (its moto S3 server keeps its objects in moto's process-wide state, which
+#   the rest of the suite's S3 tests also use); their output is shown as they run;
+# - the model tests, twice: with the CPU's own CTranslate2 kernels, then with the instruction
+#   set one step below (tests/other_isa.py; RERUN_ISA=GENERIC, AVX, AVX2 or AVX512 picks one), so
+#   no test rests on one machine's decoding quirks. Their output goes to MODEL_LOG, shown at the
+#   end. The model tests' results do not depend on what runs beside them (no wall-clock limit in
+#   the pipeline; each comparison is decoded in seeded processes of its own).
 # tests/test_console_e2e.py drives the built console in Debian's Chromium (/usr/bin/chromium).
-# tests/test_two_nodes.py runs in a process of its own: its moto S3 server keeps its objects in
-# moto's process-wide state, which the rest of the suite's S3 tests also use.
+MODEL_LOG := test-artifacts/model-tests.log
 pytest: install web
-	$(BIN)/pytest -q -rs --durations=20 --ignore=tests/test_two_nodes.py
-	$(BIN)/pytest -q -rs --durations=5 tests/test_two_nodes.py
-	CT2_FORCE_CPU_ISA=$${RERUN_ISA:-$$($(BIN)/python tests/other_isa.py)} \
-		$(BIN)/pytest -q -rs --durations=10 -m model
+	@mkdir -p $(dir $(MODEL_LOG))
+	@isa=$${RERUN_ISA:-$$($(BIN)/python tests/other_isa.py)}; \
+	echo "The model tests run alongside, natively then under CT2_FORCE_CPU_ISA=$$isa: $(MODEL_LOG)"; \
+	( $(BIN)/pytest -q -rs --durations=10 -m model; native=$$?; \
+	  CT2_FORCE_CPU_ISA=$$isa $(BIN)/pytest -q -rs --durations=10 -m model; forced=$$?; \
+	  exit $$(( native || forced )) ) > $(MODEL_LOG) 2>&1 & models=$$!; \
+	$(BIN)/pytest -q -rs --durations=20 -m "not model" --ignore=tests/test_two_nodes.py; rest=$$?; \
+	$(BIN)/pytest -q -rs --durations=5 tests/test_two_nodes.py; nodes=$$?; \
+	echo "Waiting for the model tests ($(MODEL_LOG))..."; wait $$models; model=$$?; \
+	cat $(MODEL_LOG); \
+	exit $$(( rest || nodes || model ))
 
 test: lint typecheck web-test pytest
 
