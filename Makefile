@@ -79,16 +79,21 @@ typecheck: install
 #   set one step below (tests/other_isa.py; RERUN_ISA=GENERIC, AVX, AVX2 or AVX512 picks one), so
 #   no test rests on one machine's decoding quirks. Their output goes to MODEL_LOG, shown at the
 #   end. The model tests' results do not depend on what runs beside them (no wall-clock limit in
-#   the pipeline; each comparison is decoded in seeded processes of its own).
+#   the pipeline; each comparison is decoded in seeded processes of its own). They keep their
+#   temporary files under a directory of their own: a pytest starting with the default one
+#   takes everyone else's access to /tmp/pytest-of-<user> away, and the other stream's embedded
+#   Postgres, which runs as a user of its own under it, stopped ("could not open file
+#   .../global/pg_control: Permission denied") when the rerun started.
 # tests/test_console_e2e.py drives the built console in Debian's Chromium (/usr/bin/chromium).
 MODEL_LOG := test-artifacts/model-tests.log
 pytest: install web
 	@mkdir -p $(dir $(MODEL_LOG))
 	@isa=$${RERUN_ISA:-$$($(BIN)/python tests/other_isa.py)}; \
 	echo "The model tests run alongside, natively then under CT2_FORCE_CPU_ISA=$$isa: $(MODEL_LOG)"; \
-	( $(BIN)/pytest -q -rs --durations=10 -m model; native=$$?; \
-	  CT2_FORCE_CPU_ISA=$$isa $(BIN)/pytest -q -rs --durations=10 -m model; forced=$$?; \
-	  exit $$(( native || forced )) ) > $(MODEL_LOG) 2>&1 & models=$$!; \
+	temp=$$(mktemp -d); \
+	( $(BIN)/pytest -q -rs --durations=10 -m model --basetemp=$$temp/native; native=$$?; \
+	  CT2_FORCE_CPU_ISA=$$isa $(BIN)/pytest -q -rs --durations=10 -m model --basetemp=$$temp/forced; \
+	  forced=$$?; rm -rf $$temp; exit $$(( native || forced )) ) > $(MODEL_LOG) 2>&1 & models=$$!; \
 	$(BIN)/pytest -q -rs --durations=20 -m "not model" --ignore=tests/test_two_nodes.py; rest=$$?; \
 	$(BIN)/pytest -q -rs --durations=5 tests/test_two_nodes.py; nodes=$$?; \
 	echo "Waiting for the model tests ($(MODEL_LOG))..."; wait $$models; model=$$?; \
