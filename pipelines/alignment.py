@@ -14,11 +14,18 @@ words counts as voiced, pauses vanish under the words and fluent words read as d
 ``voicing`` measures both: ``Voicing.speech`` against the speech's own floor, for word times,
 pauses and disfluency evidence; ``Voicing.heard`` against the whole recording's, for the
 coverage check, which would rather decode a quiet stretch again than miss it.
+
+A recording whose parts are spoken at levels far apart (two takes joined, a recorder's gain
+changed, a speaker who moved away from the microphone and stayed there) has the speech's level
+measured part by part (``_parts``): measured once over both, the quiet part's floor is the loud
+part's, the loud part's noise between words counts as voiced and its fluent words read as drawn
+out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -45,6 +52,14 @@ _BLOCK_FRAMES = 1500
 PADDING_DB = 35.0
 """Frames this far under the loud frames (95th percentile) hold no speech: a room's noise
 between words is 24-31 dB under them on the recorded fixtures."""
+PART_WINDOW_S = 2.0
+"""Each window's speech level (95th percentile, padding left out) is what finds the parts."""
+PART_DB = 10.0
+"""Parts whose windows' median levels are this far apart are measured each on its own. On the
+recordings of 20 s or more among the fixtures, each spoken at one level, the two sides of any
+cut are at most 0.6-2.0 dB apart (2.0: ``conversation_no_tail``, two voices)."""
+PART_MIN_S = 10.0
+"""The shortest part: shorter, a part's percentiles would rest on a few phrases."""
 PADDING_S = 5.0
 """A stretch of ``PADDING_DB`` quiet this long is padding or an edit, not a pause of the
 speech's own (a recorder started before the microphone was live, zeros left at the end, a gap
@@ -103,10 +118,82 @@ def voicing(audio: AudioArray | AudioSource, *, sample_rate: int = SAMPLE_RATE) 
     levels = [(_levels_db(b, frame), _levels_above_db(b, frame, sample_rate)) for b in blocks]
     full, above_hum = (np.concatenate(parts) for parts in zip(*levels, strict=True))
     heard = _voiced(full, above_hum, np.ones(len(full), dtype=bool))
-    own = ~_padding(full)
-    if own.all() or not own.any():
+    own = ~_padding(full, FRAME_S)
+    if not own.any():
         return Voicing(speech=heard, heard=heard)
-    return Voicing(speech=_voiced(full, above_hum, own), heard=heard)
+    parts = _parts(full, own, FRAME_S)
+    if own.all() and len(parts) == 1:
+        return Voicing(speech=heard, heard=heard)
+    speech = [_voiced(full[part], above_hum[part], own[part]) for part in parts]
+    return Voicing(speech=np.concatenate(speech), heard=heard)
+
+
+def level_parts(level: np.ndarray, frame_s: float) -> list[slice]:
+    """The frames of a recording (``level``: each ``frame_s`` frame's level in dB) as parts
+    spoken each at a level of its own (``_parts``); long quiet stretches (``_padding``) are no
+    part's measure."""
+    own = ~_padding(level, frame_s)
+    return _parts(level, own, frame_s) if own.any() else [slice(0, len(level))]
+
+
+def _parts(level: np.ndarray, own: np.ndarray, frame_s: float) -> list[slice]:
+    """The recording's frames as consecutive parts, each spoken at a level of its own: split
+    where the median speech level of ``PART_WINDOW_S`` windows (mostly ``own`` frames) differs by
+    ``PART_DB`` or more on the two sides, each at least ``PART_MIN_S`` long, the largest
+    difference first. One part where the levels spread less than that.
+
+    A cut found between two windows moves to within a window either side of it. Between the
+    loud part's last (or first) frame over the level halfway between the parts and the quiet
+    part's nearest frame as near its floor (half the difference over it), a frame may be
+    either part's: the loud
+    part's noise, or the quiet part's speech, at the same level. That stretch goes to the loud
+    part, where it is silent: in the quiet part, the loud part's noise would be voiced, and its
+    last word, which whisper runs on over the pause after it, would read as drawn out."""
+    width = round(PART_WINDOW_S / frame_s)
+    starts, levels = [], []
+    for start in range(0, len(level) - width + 1, width):
+        window = slice(start, start + width)
+        if own[window].mean() >= 0.5:
+            starts.append(start)
+            levels.append(float(np.percentile(level[window][own[window]], 95)))
+    shortest = round(PART_MIN_S / PART_WINDOW_S)
+    if len(levels) < 2 * shortest or np.ptp(levels) < PART_DB:
+        return [slice(0, len(level))]
+    splits = sorted(_splits(np.array(levels), 0, len(levels), shortest))
+    bounds = [0, *splits, len(levels)]
+    medians = [float(np.median(levels[a:b])) for a, b in pairwise(bounds)]
+    spans = [slice(starts[a], starts[b - 1] + width) for a, b in pairwise(bounds)]
+    floors = [_floor_and_loud(level[span][own[span]])[0] for span in spans]
+    edges = [0]
+    for k, split in enumerate(splits):
+        zone = np.arange(max(starts[split] - width, edges[-1]), starts[split] + width)
+        apart = abs(medians[k] - medians[k + 1])
+        loud = zone[level[zone] >= min(medians[k], medians[k + 1]) + apart / 2]
+        if medians[k] > medians[k + 1]:  # loud, then quiet
+            after = zone[zone > (loud[-1] if loud.size else zone[0] - 1)]
+            quiet = after[level[after] < floors[k + 1] + apart / 2]
+            edges.append(int(quiet[0]) if quiet.size else int(zone[-1]) + 1)
+        else:
+            before = zone[zone < (loud[0] if loud.size else zone[-1] + 1)]
+            quiet = before[level[before] < floors[k] + apart / 2]
+            edges.append(int(quiet[-1]) + 1 if quiet.size else int(zone[0]))
+    edges.append(len(level))
+    return [slice(a, b) for a, b in pairwise(edges)]
+
+
+def _splits(levels: np.ndarray, lo: int, hi: int, shortest: int) -> list[int]:
+    """Indices into ``levels[lo:hi]`` to split at: binary segmentation, each cut where the two
+    sides lie closest to their own medians (least absolute deviation, robust to the windows a
+    long pause fills), kept where those medians are ``PART_DB`` or more apart."""
+    best, least = None, np.inf
+    for cut in range(lo + shortest, hi - shortest + 1):
+        left, right = levels[lo:cut], levels[cut:hi]
+        cost = float(np.abs(left - np.median(left)).sum() + np.abs(right - np.median(right)).sum())
+        if cost < least:
+            best, least = cut, cost
+    if best is None or abs(np.median(levels[lo:best]) - np.median(levels[best:hi])) < PART_DB:
+        return []
+    return [*_splits(levels, lo, best, shortest), best, *_splits(levels, best, hi, shortest)]
 
 
 def _voiced(full: np.ndarray, above_hum: np.ndarray, measured: np.ndarray) -> np.ndarray:
@@ -119,13 +206,13 @@ def _voiced(full: np.ndarray, above_hum: np.ndarray, measured: np.ndarray) -> np
     return np.asarray(full >= threshold)
 
 
-def _padding(level: np.ndarray) -> np.ndarray:
+def _padding(level: np.ndarray, frame_s: float) -> np.ndarray:
     """The frames in runs at least ``PADDING_S`` long of frames ``PADDING_DB`` or more under the
     loud frames (``level``: each frame's level in dB)."""
     padding = np.zeros(len(level), dtype=bool)
     quiet = level < float(np.percentile(level, 95)) - PADDING_DB
     for first, past in zip(*runs(quiet), strict=True):
-        if (past - first) * FRAME_S >= PADDING_S:
+        if (past - first) * frame_s >= PADDING_S:
             padding[first:past] = True
     return padding
 
@@ -133,9 +220,14 @@ def _padding(level: np.ndarray) -> np.ndarray:
 def _silence_level(level: np.ndarray) -> tuple[float, float]:
     """The level under which a frame is silent, and how far speech stands over the noise floor
     (both in dB)."""
-    loud = float(np.percentile(level, 95))
-    floor = max(float(np.percentile(level, 10)), loud - DYNAMIC_RANGE_DB)
+    floor, loud = _floor_and_loud(level)
     return floor + SILENCE_FRACTION * (loud - floor), loud - floor
+
+
+def _floor_and_loud(level: np.ndarray) -> tuple[float, float]:
+    """The noise floor and the speech level of frames at ``level`` (dB)."""
+    loud = float(np.percentile(level, 95))
+    return max(float(np.percentile(level, 10)), loud - DYNAMIC_RANGE_DB), loud
 
 
 def _levels_db(samples: AudioArray, frame: int) -> np.ndarray:

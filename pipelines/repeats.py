@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.alignment import level_parts
 from pipelines.types import SAMPLE_RATE, AudioArray, AudioSource, audio_source
 
 FRAME_S = 0.01
@@ -123,6 +124,9 @@ def repeated_units(
         ]
     )
     voiced = loudness > max(float(np.percentile(loudness, 95)) - VOICED_DB, SILENT_DBFS)
+    part = np.zeros(len(loudness), dtype=np.int32)
+    for number, frames_of_part in enumerate(level_parts(loudness, FRAME_S)):
+        part[frames_of_part] = number
     found: list[Repeat] = []
     for first in blocks:
         # A block's spectra are normalised over it: the last block reads back to a whole
@@ -132,7 +136,8 @@ def repeated_units(
         last = min(frames, first + _BLOCK_FRAMES + context)
         block = source.read(read_from * hop, (last - 1) * hop + _WINDOW)
         owned = min(_BLOCK_FRAMES, frames - first)
-        for repeat in _in_block(block, voiced[read_from:last], owned, first - read_from):
+        window = slice(read_from, last)
+        for repeat in _in_block(block, voiced[window], part[window], owned, first - read_from):
             if found and repeat.start + read_from * FRAME_S < found[-1].end:
                 continue  # begun in the block before, which saw the whole of it
             found.append(
@@ -148,10 +153,11 @@ def repeated_units(
 
 
 def _in_block(
-    audio: AudioArray, voiced_frames: np.ndarray, owned: int, skipped: int = 0
+    audio: AudioArray, voiced_frames: np.ndarray, parts: np.ndarray, owned: int, skipped: int = 0
 ) -> list[Repeat]:
     """Repeats that start in the ``owned`` frames of ``audio`` after its first ``skipped``
-    (context for the spectra's normalisation); times from its start."""
+    (context for the spectra's normalisation); times from its start. ``parts`` numbers each
+    frame's part of the recording (``pipelines.alignment.level_parts``)."""
     spectra = _log_mel(audio)
     n = len(spectra)
     shortest, longest = round(UNIT_MIN_S / FRAME_S), round(UNIT_MAX_S / FRAME_S)
@@ -159,7 +165,14 @@ def _in_block(
         return []
     speech = voiced_frames[:n]
     # Normalised by the voiced frames' mean: silence would pull every spectrum the same way.
-    unit = spectra - (spectra[speech] if speech.any() else spectra).mean(axis=0)
+    # Each part spoken at a level of its own by its own mean: by the loud part's, the quiet
+    # part's spectra all leaned one way and matched each other ("minutes minutes" in
+    # ``noise_20db`` joined to itself 20 dB lower, in either order; neither alone).
+    unit = np.empty_like(spectra)
+    for number in np.unique(parts[:n]):
+        mine = parts[:n] == number
+        measured = mine & speech if (mine & speech).any() else mine
+        unit[mine] = spectra[mine] - spectra[measured].mean(axis=0)
     unit /= np.linalg.norm(unit, axis=1, keepdims=True) + 1e-9
     voiced = _cumulative(speech)
     change = _cumulative(_distance_at(unit, 5))

@@ -83,6 +83,49 @@ def test_long_quiet_stretches_are_no_part_of_the_speechs_level(
     assert np.mean(padded.heard[at]) > np.mean(alone) + 0.2
 
 
+JFK = (SHARED_AUDIO / "jfk.flac", 11.0)
+NOISE_20DB = (FIXTURES / "long" / "noise_20db.opus", 30.0)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "second_db"),
+    [
+        (JFK, JFK, -20.0),  # one speaker, two takes, the second recorded 20 dB lower
+        (JFK, JFK, -12.0),
+        (NOISE_20DB, NOISE_20DB, -20.0),
+        (JFK, NOISE_20DB, -15.0),  # another speaker, further from the microphone
+    ],
+)
+@pytest.mark.parametrize("quiet_first", [False, True])
+def test_parts_spoken_at_levels_far_apart_are_each_measured_at_their_own(
+    first: tuple[Path, float], second: tuple[Path, float], second_db: float, quiet_first: bool
+) -> None:
+    """Measured over both, the floor was the quiet part's: 98-100 % of the loud part's frames
+    counted as voiced against 55-63 % alone (its pauses gone under its words, which read as
+    drawn out), and 42-53 % of the quiet part's. Each part now has the frames it has alone."""
+    loud = decode(first[0])[: round(first[1] * SAMPLE_RATE)]
+    quiet = 10 ** (second_db / 20) * decode(second[0])[: round(second[1] * SAMPLE_RATE)]
+    parts = [quiet, loud] if quiet_first else [loud, quiet]
+    alone = [voicing(part.astype(np.float32)).speech for part in parts]
+    joined = voicing(np.concatenate(parts).astype(np.float32))
+    assert len(joined.speech) == sum(len(a) for a in alone)
+    assert np.mean(joined.speech[: len(alone[0])] == alone[0]) > 0.99
+    assert np.mean(joined.speech[len(alone[0]) :] == alone[1]) > 0.99
+
+
+def test_a_recording_spoken_at_one_level_is_measured_as_one() -> None:
+    """The fixture recordings of 20 s or more are each spoken at one level (the two sides of
+    any cut at most 2 dB apart): their frames are as measured over the whole recording."""
+    for path in [
+        SPEECH,
+        FIXTURES / "long" / "lecture_10min.opus",
+        SHARED_AUDIO / "multilingual.mp3",
+    ]:
+        audio = decode(path)
+        level = voicing(audio)
+        assert level.speech is level.heard, path
+
+
 def test_pauses_of_digital_silence_keep_the_recordings_level() -> None:
     """Synthetic speech's pauses are digital silence (up to 3 s here, shorter than
     ``PADDING_S``) and are the recording's only floor: one level serves both uses."""

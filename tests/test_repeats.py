@@ -35,6 +35,17 @@ class TestRepeatedUnits:
     def test_fluent_recorded_speech_has_none(self, jfk: AudioArray) -> None:
         assert repeated_units(jfk) == []
 
+    @pytest.mark.parametrize("quiet_first", [False, True])
+    def test_fluent_speech_joined_to_itself_20_db_lower_has_none(self, quiet_first: bool) -> None:
+        """Normalised by the loud take's mean, the quiet take's spectra all leaned one way and
+        matched each other: "minutes" said again at the quiet take's end, in either order.
+        Each part spoken at its own level is normalised by its own mean."""
+        speech = decode(FIXTURES / "long" / "noise_20db.opus")[: 15 * SAMPLE_RATE]
+        quiet = (0.1 * speech).astype(np.float32)
+        assert repeated_units(quiet) == [] and repeated_units(speech) == []
+        joined = np.concatenate([quiet, speech] if quiet_first else [speech, quiet])
+        assert repeated_units(joined) == []
+
     @pytest.mark.parametrize(("start_s", "length_s"), [(1.8, 0.35), (6.0, 0.2), (9.3, 0.5)])
     def test_a_stretch_said_twice_is_found_where_it_is(
         self, jfk: AudioArray, start_s: float, length_s: float
