@@ -7,10 +7,12 @@ bundled with faster-whisper, and long voiced sounds it doubted: ``with_doubted_s
 voiced stretch that no word covers is transcribed again on its own and its words are spliced
 in; a retry replaces the words held in its window only when its own words cover more of the
 window's voiced audio (a decoder loop standing in for speech).
-The one thing removed outright is a sentence most of whose words lie off voiced audio (whisper's
-"Thank you." in trailing silence), so a speaker's repetitions or a last sentence can never be
-taken for a hallucination. Short sounds no word covers are kept as evidence for the disfluency
-detectors (``Sound``).
+What is removed outright is narrow: a sentence most of whose words lie off voiced audio
+(whisper's "Thank you." in trailing silence), a sentence whisper wrote again over the end of
+itself and all but ruled out (``without_echoes``), and a closing phrase whose first word it all
+but ruled out and gave no time (``without_made_up_ending``), so a speaker's repetitions or a
+last sentence can never be taken for a hallucination. Short sounds no word covers are kept as
+evidence for the disfluency detectors (``Sound``).
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ ECHO_PROBABILITY = 0.1
 after itself is (``without_echoes``; 0.00-0.07 measured)."""
 ECHO_GAP_S = 0.1
 """Longest gap between a sentence and its echo: whisper lays the copy over the end of the first."""
+CLOSING_WORDS = 3
+"""The longest closing phrase whisper hangs on the end of the speech ("Thank you.", "Thanks for
+watching!") that ``without_made_up_ending`` takes out."""
 FLOWS_ON = 0.7
 """Correlation of the band spectra either side above which a sound runs on into what follows:
 a drawn-out onset ("mmmm|aybe", "ssss|o"), not a filler before a different sound ("uh|the")."""
@@ -650,6 +655,32 @@ def without_echoes(segments: Sequence[Segment]) -> tuple[list[Segment], int]:
     # same words and times compare equal.
     echoes = {after for before, after in pairwise(sentences) if _echoes(before, after)}
     return _without_sentences(segments, lambda sentence: sentence in echoes)
+
+
+def without_made_up_ending(segments: Sequence[Segment]) -> tuple[list[Segment], int]:
+    """``segments`` without a closing phrase whisper hung on the end of the speech: the
+    recording's last sentence, of ``CLOSING_WORDS`` words or fewer, starting where the sentence
+    before ends (``ECHO_GAP_S``) with a word whisper all but ruled out (``ECHO_PROBABILITY``)
+    and gave no time. Returns the segments left and how many sentences went (0 or 1).
+
+    "…ask what you can do for your country. Thank you." with "Thank" at 0.02-0.03 and no
+    duration, "you." laid over the end of "country": JFK after his own take 20 dB quieter, and
+    JFK 20 dB louder, clipped; his recording alone has no such sentence. Its words lie on the
+    last word's voiced audio, so ``without_unvoiced_segments`` keeps it. A speaker who says it
+    is heard saying it: whisper gives its first word time and a probability well above this."""
+    sentences = [sentence for segment in segments for sentence in segment.sentences()]
+    if len(sentences) < 2 or not sentences[-1].words or not sentences[-2].words:
+        return list(segments), 0
+    before, last = sentences[-2], sentences[-1]
+    first = last.words[0]
+    if (
+        len(last.words) > CLOSING_WORDS
+        or first.probability >= ECHO_PROBABILITY
+        or first.end > first.start
+        or first.start - before.words[-1].end > ECHO_GAP_S
+    ):
+        return list(segments), 0
+    return _without_sentences(segments, lambda sentence: sentence == last)
 
 
 def _echoes(before: Segment, after: Segment) -> bool:

@@ -35,6 +35,7 @@ from pipelines.coverage import (
     with_doubted_speech,
     without_echoes,
     without_loops,
+    without_made_up_ending,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -186,7 +187,8 @@ async def _covered(
         return transcript  # a backend without word times: nothing to check against
     segments, removed = without_unvoiced_segments(transcript.segments, vad.spans, sounding)
     segments, echoed = without_echoes(segments)
-    removed += echoed
+    segments, ending = without_made_up_ending(segments)
+    removed += echoed + ending
     # A decoder loop's words go first: the speech under them is then decoded again like any
     # speech whisper skipped, and the words the repairs add are counted net of them.
     looped = looped_speech(_words(segments))

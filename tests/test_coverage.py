@@ -41,6 +41,7 @@ from pipelines.coverage import (
     with_doubted_speech,
     without_echoes,
     without_loops,
+    without_made_up_ending,
     without_misplaced_copies,
     without_unvoiced_segments,
 )
@@ -445,6 +446,40 @@ class TestEchoes:
     def test_a_word_said_again_stays(self, again: W) -> None:
         held = [segment(W("Yes.", 0.0, 0.24, 0.59)), segment(again)]
         assert without_echoes(held) == (held, 0)
+
+
+class TestMadeUpEnding:
+    """A closing phrase whisper hung on the end of the speech ("… your country. Thank you.")."""
+
+    SAID = (W("your", 20.9, 21.16, 0.99), W("country.", 21.16, 21.44, 1.0))
+
+    def test_a_closing_whisper_ruled_out_and_gave_no_time_goes(self) -> None:
+        closing = (W("Thank", 21.44, 21.44, 0.03), W("you.", 21.44, 21.72, 0.98))
+        kept, removed = without_made_up_ending([segment(*self.SAID, *closing)])
+        assert [w.word for s in kept for w in s.words] == ["your", "country."] and removed == 1
+        # In a segment of its own too.
+        kept, removed = without_made_up_ending([segment(*self.SAID), segment(*closing)])
+        assert kept == [segment(*self.SAID)] and removed == 1
+
+    @pytest.mark.parametrize(
+        "closing",
+        [
+            (W("Thank", 21.44, 21.6, 0.03), W("you.", 21.6, 21.9, 0.98)),  # given time: said
+            (W("Thank", 21.44, 21.44, ECHO_PROBABILITY), W("you.", 21.44, 21.72)),  # heard
+            (W("Thank", 21.44 + ECHO_GAP_S + 0.05, 21.6, 0.03), W("you.", 21.6, 21.9)),  # later
+            tuple(
+                W(w, 21.44, 21.44 + 0.1 * (k > 0), 0.03 if k == 0 else 0.9)
+                for k, w in enumerate(["And", "then", "we", "left."])
+            ),  # a sentence
+        ],
+    )
+    def test_a_closing_said_stays(self, closing: tuple[W, ...]) -> None:
+        held = [segment(*self.SAID, *closing)]
+        assert without_made_up_ending(held) == (held, 0)
+
+    def test_the_only_sentence_stays(self) -> None:
+        held = [segment(W("Thank", 0.0, 0.0, 0.03), W("you.", 0.0, 0.3, 0.98))]
+        assert without_made_up_ending(held) == (held, 0)
 
 
 def scripted(

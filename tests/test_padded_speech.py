@@ -118,3 +118,16 @@ def test_a_quieter_take_over_the_same_room_noise_is_transcribed() -> None:
     )[0]
     said_again = [w for w in transcript.words() if w.start >= len(loud) / SAMPLE_RATE]
     assert len(said_again) >= 11, transcript.text  # half of the 22 words said
+
+
+@pytest.mark.parametrize("joined", [False, True])
+def test_no_closing_phrase_is_hung_on_the_end_of_the_speech(joined: bool) -> None:
+    """Whisper ended JFK 20 dB louder, 24 % of its samples clipped, and JFK after his own take
+    20 dB quieter, with "Thank you.": "Thank" at 0.02-0.03 and no duration, "you." over the end
+    of "country" (``pipelines.coverage.without_made_up_ending``)."""
+    jfk = speech("jfk")
+    audio = np.concatenate([0.1 * jfk, jfk]) if joined else np.clip(10 * jfk, -1.0, 1.0)
+    transcript = run_audio(
+        audio.astype(np.float32), transcriber(), ReportGenerator(chat_clients=())
+    )[0]
+    assert transcript.words()[-1].word.strip(".,!").lower() == "country", transcript.text
