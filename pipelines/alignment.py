@@ -144,16 +144,16 @@ def level_parts(level: np.ndarray, frame_s: float) -> list[slice]:
 def _parts(level: np.ndarray, own: np.ndarray, frame_s: float) -> list[slice]:
     """The recording's frames as consecutive parts, each spoken at a level of its own: split
     where the median speech level of ``PART_WINDOW_S`` windows (mostly ``own`` frames) differs by
-    ``PART_DB`` or more on the two sides, each at least ``PART_MIN_S`` long, the largest
-    difference first. One part where the levels spread less than that.
+    ``PART_DB`` or more on the two sides, each at least ``PART_MIN_S`` long (``_splits``). One
+    part where the levels spread less than that.
 
     A cut found between two windows moves to within a window either side of it. Between the
     loud part's last (or first) frame over the level halfway between the parts and the quiet
-    part's nearest frame as near its floor (half the difference over it), a frame may be
-    either part's: the loud
-    part's noise, or the quiet part's speech, at the same level. That stretch goes to the loud
-    part, where it is silent: in the quiet part, the loud part's noise would be voiced, and its
-    last word, which whisper runs on over the pause after it, would read as drawn out."""
+    part's nearest frame as near its floor (half the difference over it), a frame may be either
+    part's: the loud part's noise, or the quiet part's speech, at the same level. That stretch
+    goes to the loud part, where it is silent: in the quiet part, the loud part's noise would be
+    voiced, and its last word, which whisper runs on over the pause after it, would read as
+    drawn out."""
     width = round(PART_WINDOW_S / frame_s)
     starts, levels = [], []
     for start in range(0, len(level) - width + 1, width):
