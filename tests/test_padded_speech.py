@@ -23,7 +23,7 @@ from benchmarks.disfluency_run import run_audio
 from deployments.local_whisper import LocalWhisperTranscriber
 from deployments.report_generator import ReportGenerator
 from pipelines.audio import decode
-from pipelines.types import SAMPLE_RATE, AudioArray
+from pipelines.types import SAMPLE_RATE, AudioArray, Transcript
 from tests.fidelity import serve_config
 from tests.support import FIXTURES, SHARED_AUDIO
 
@@ -80,6 +80,16 @@ def test_fluent_speech_beside_a_long_quiet_stretch_is_scored_fluent(
     assert metrics["pause_count"] >= 2  # the pauses between the phrases are found
 
 
+@cache
+def joined_takes(name: str, quiet_first: bool) -> tuple[Transcript, dict[str, Any]]:
+    """The transcript and metrics of recording ``name`` joined to itself 20 dB lower (that
+    take first or second), decoded once for the tests that read them."""
+    loud = speech(name)
+    quiet = 10 ** (-20 / 20) * loud
+    audio = np.concatenate([quiet, loud] if quiet_first else [loud, quiet]).astype(np.float32)
+    return run_audio(audio, transcriber(), ReportGenerator(chat_clients=()))
+
+
 @pytest.mark.parametrize(("name", "quiet_first"), [("jfk", True), ("noise_20db", False)])
 def test_fluent_speech_beside_the_same_speech_20_db_lower_is_scored_fluent(
     name: str, quiet_first: bool
@@ -93,9 +103,7 @@ def test_fluent_speech_beside_the_same_speech_20_db_lower_is_scored_fluent(
     JFK's own silences of 1.0-1.1 s inside his sentences are blocks that his other pauses may or
     may not match (``metrics._paced``): listed to review or counted as the decoding's commas
     fall, JFK alone too. Whatever else is counted is a false event."""
-    loud = speech(name)
-    quiet = 10 ** (-20 / 20) * loud
-    metrics = metrics_of(np.concatenate([quiet, loud] if quiet_first else [loud, quiet]))
+    metrics = joined_takes(name, quiet_first)[1]
     assert metrics["counts_by_type"]["prolongation"] == 0, metrics["disfluencies"]
     assert {e["type"] for e in metrics["disfluencies"]} <= {"block"}, metrics["disfluencies"]
 
@@ -125,9 +133,9 @@ def test_no_closing_phrase_is_hung_on_the_end_of_the_speech(joined: bool) -> Non
     """Whisper ended JFK 20 dB louder, 24 % of its samples clipped, and JFK after his own take
     20 dB quieter, with "Thank you.": "Thank" at 0.02-0.03 and no duration, "you." over the end
     of "country" (``pipelines.coverage.without_made_up_ending``)."""
-    jfk = speech("jfk")
-    audio = np.concatenate([0.1 * jfk, jfk]) if joined else np.clip(10 * jfk, -1.0, 1.0)
-    transcript = run_audio(
-        audio.astype(np.float32), transcriber(), ReportGenerator(chat_clients=())
-    )[0]
+    if joined:
+        transcript = joined_takes("jfk", quiet_first=True)[0]
+    else:
+        clipped = np.clip(10 * speech("jfk"), -1.0, 1.0).astype(np.float32)
+        transcript = run_audio(clipped, transcriber(), ReportGenerator(chat_clients=()))[0]
     assert transcript.words()[-1].word.strip(".,!").lower() == "country", transcript.text
