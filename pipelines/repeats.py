@@ -171,8 +171,8 @@ def _in_block(
     unit = np.empty_like(spectra)
     for number in np.unique(parts[:n]):
         mine = parts[:n] == number
-        measured = mine & speech if (mine & speech).any() else mine
-        unit[mine] = spectra[mine] - spectra[measured].mean(axis=0)
+        measured = mine & speech
+        unit[mine] = spectra[mine] - spectra[measured if measured.any() else mine].mean(axis=0)
     unit /= np.linalg.norm(unit, axis=1, keepdims=True) + 1e-9
     voiced = _cumulative(speech)
     change = _cumulative(_distance_at(unit, 5))
